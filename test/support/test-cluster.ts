@@ -1,0 +1,275 @@
+// A real kube-apiserver + etcd (+ kube-controller-manager for garbage collection) on loopback, started the
+// way controller-runtime's envtest starts them. Used by Jest's global setup and by `make cluster-up`.
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, waitFor, type ManagedProcess } from './processes.js';
+import { installCrds } from './crds.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const STATE_PREFIX = 'gateway-operator-cluster-';
+
+export interface TestClusterOptions {
+  /** Start kube-controller-manager (garbage collection, namespace deletion). Default true. */
+  controllerManager?: boolean;
+  /** Directory holding the CRD YAML to install. Default: the repo's crds/. */
+  crdDir?: string;
+  /** Also write the kubeconfig here (e.g. .local/kubeconfig). */
+  kubeconfigCopy?: string;
+}
+
+export interface TestClusterInfo {
+  server: string;
+  token: string;
+  kubeconfig: string;
+  stateDir: string;
+}
+
+/** Finds or builds the pinned binaries (KUBEBUILDER_ASSETS wins) and returns their directory. */
+export function testBinaries(): string {
+  const script = join(REPO_ROOT, 'hack/testbin/build.sh');
+  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
+  const dir = result.stdout.trim().split('\n').pop() ?? '';
+  if (!existsSync(join(dir, 'kube-apiserver'))) throw new Error(`${script} printed "${dir}", which has no kube-apiserver`);
+  return dir;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function statusOf(url: string, token?: string): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const options = { headers: token ? { Authorization: `Bearer ${token}` } : {}, rejectUnauthorized: false, timeout: 5_000 };
+    const request = (url.startsWith('https:') ? httpsGet : httpGet)(url, options, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Kills control planes left behind by a runner that died without tearing down (its owner pid is gone),
+ * so an interrupted run never leaks etcd or kube-apiserver into the next one.
+ */
+export function reapAbandonedClusters(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(STATE_PREFIX)) continue;
+    const dir = join(tmpdir(), entry);
+    let state: { owner: number; pids: number[] };
+    try {
+      state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    } catch {
+      continue; // being written by a live run, or not ours
+    }
+    if (isAlive(state.owner)) continue;
+    for (const pid of state.pids) {
+      if (isAlive(pid) && commandLine(pid).includes(dir)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export class TestCluster {
+  private readonly processes: ManagedProcess[] = [];
+  private info?: TestClusterInfo;
+
+  constructor(private readonly options: TestClusterOptions = {}) {}
+
+  get kubeconfig(): string {
+    if (!this.info) throw new Error('the test cluster is not started');
+    return this.info.kubeconfig;
+  }
+
+  get details(): TestClusterInfo {
+    if (!this.info) throw new Error('the test cluster is not started');
+    return this.info;
+  }
+
+  async start(): Promise<TestClusterInfo> {
+    reapAbandonedClusters();
+    const bin = testBinaries();
+    const stateDir = mkdtempSync(join(tmpdir(), STATE_PREFIX));
+    const started = Date.now();
+    try {
+      this.info = await this.startIn(bin, stateDir);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      process.stderr.write(`test control plane ready at ${this.info.server} in ${seconds} s\n`);
+      return this.info;
+    } catch (err) {
+      await this.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async startIn(bin: string, stateDir: string): Promise<TestClusterInfo> {
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const token = randomBytes(24).toString('hex');
+    this.recordState(stateDir);
+
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const etcd = this.spawn('etcd', join(bin, 'etcd'), stateDir, [
+      `--name=test`,
+      `--data-dir=${join(stateDir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=test=http://127.0.0.1:${etcdPeer}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    await waitFor('etcd /health', async () => (await statusOf(`${etcdUrl}/health`)) === 200, { abortOn: etcd.exited }).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n--- etcd log ---\n${etcd.logTail()}`);
+      },
+    );
+
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    writeFileSync(join(stateDir, 'sa.pub'), publicKey);
+    writeFileSync(join(stateDir, 'sa.key'), privateKey, { mode: 0o600 });
+    writeFileSync(join(stateDir, 'tokens.csv'), `${token},admin,admin-uid,system:masters\n`, { mode: 0o600 });
+    const certDir = join(stateDir, 'certs');
+    mkdirSync(certDir);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserver = this.spawn('kube-apiserver', join(bin, 'kube-apiserver'), stateDir, [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${certDir}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--authorization-mode=RBAC',
+      `--service-account-issuer=${server}/`,
+      `--service-account-key-file=${join(stateDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(stateDir, 'sa.key')}`,
+      '--disable-admission-plugins=ServiceAccount',
+      `--token-auth-file=${join(stateDir, 'tokens.csv')}`,
+      '--v=0',
+    ]);
+    const apiserverFailed = (err: Error): never => {
+      throw new Error(`${err.message}\n--- kube-apiserver log ---\n${apiserver.logTail()}`);
+    };
+    await waitFor('kube-apiserver /readyz', async () => (await statusOf(`${server}/readyz`, token)) === 200, {
+      abortOn: apiserver.exited,
+    }).catch(apiserverFailed);
+    await waitFor(
+      'namespace default',
+      async () => (await statusOf(`${server}/api/v1/namespaces/default`, token)) === 200,
+      { abortOn: apiserver.exited },
+    ).catch(apiserverFailed);
+
+    const kubeconfig = join(stateDir, 'kubeconfig');
+    const ca = readFileSync(join(certDir, 'apiserver.crt')).toString('base64');
+    const kubeconfigText = renderKubeconfig(server, ca, token);
+    writeFileSync(kubeconfig, kubeconfigText, { mode: 0o600 });
+    if (this.options.kubeconfigCopy) writeFileSync(this.options.kubeconfigCopy, kubeconfigText, { mode: 0o600 });
+
+    await installCrds(kubeconfig, this.options.crdDir ?? join(REPO_ROOT, 'crds'));
+
+    if (this.options.controllerManager ?? true) {
+      this.spawn('kube-controller-manager', join(bin, 'kube-controller-manager'), stateDir, [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--controllers=garbage-collector-controller,namespace-controller',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${await freePort()}`,
+        `--cert-dir=${join(stateDir, 'kcm-certs')}`,
+        '--v=0',
+      ]);
+    }
+    this.recordState(stateDir);
+    return { server, token, kubeconfig, stateDir };
+  }
+
+  private spawn(name: string, binary: string, stateDir: string, args: string[]): ManagedProcess {
+    const managed = startProcess(name, binary, args, join(stateDir, `${name}.log`));
+    this.processes.push(managed);
+    this.recordState(stateDir);
+    return managed;
+  }
+
+  private recordState(stateDir: string): void {
+    const state = { owner: process.pid, pids: this.processes.map((p) => p.pid) };
+    writeFileSync(join(stateDir, 'state.json'), JSON.stringify(state));
+  }
+
+  /** SIGTERM in reverse start order (SIGKILL after a grace period), then removes the state directory. */
+  async stop(): Promise<void> {
+    for (const managed of [...this.processes].reverse()) await managed.stop();
+    this.processes.length = 0;
+    if (this.info) rmSync(this.info.stateDir, { recursive: true, force: true });
+    this.info = undefined;
+  }
+
+  /** The process handles, for tests that stop and restart the apiserver. */
+  process(name: string): ManagedProcess | undefined {
+    return this.processes.find((p) => p.name === name);
+  }
+}
+
+export function renderKubeconfig(server: string, caData: string, token: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: gateway-test',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${caData}`,
+    'users:',
+    '- name: admin',
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: gateway-test',
+    '  context:',
+    '    cluster: gateway-test',
+    '    user: admin',
+    '    namespace: default',
+    'current-context: gateway-test',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  conditionsChanged,
+  nextCondition,
+  readySummary,
+  rfc3339,
+  setConditions,
+} from '../../../src/api/v1alpha1/conditions.js';
+import type { Condition } from '../../../src/api/v1alpha1/types.js';
+
+const earlier = '2026-01-01T00:00:00Z';
+const now = new Date('2026-02-02T10:20:30.456Z');
+
+function condition(type: string, status: Condition['status'], reason = 'R', message = 'm'): Condition {
+  return { type, status, reason, message, lastTransitionTime: earlier, observedGeneration: 1 };
+}
+
+describe('nextCondition', () => {
+  const cases = [
+    { name: 'new condition gets now', previous: undefined, status: 'True', reason: 'A', time: '2026-02-02T10:20:30Z' },
+    { name: 'same status keeps time', previous: condition('X', 'True'), status: 'True', reason: 'A', time: earlier },
+    { name: 'reason change keeps time', previous: condition('X', 'False', 'Old'), status: 'False', reason: 'New', time: earlier },
+    { name: 'status flip moves time', previous: condition('X', 'False'), status: 'True', reason: 'A', time: '2026-02-02T10:20:30Z' },
+    { name: 'Unknown to False moves time', previous: condition('X', 'Unknown'), status: 'False', reason: 'A', time: '2026-02-02T10:20:30Z' },
+  ] as const;
+
+  it.each(cases)('$name', ({ previous, status, reason, time }) => {
+    const next = nextCondition(previous, { type: 'X', status, reason, message: 'msg' }, 3, now);
+    expect(next).toEqual({ type: 'X', status, reason, message: 'msg', lastTransitionTime: time, observedGeneration: 3 });
+  });
+
+  it('omits observedGeneration when unknown', () => {
+    expect(nextCondition(undefined, { type: 'X', status: 'True', reason: 'A', message: '' }, undefined, now)).not.toHaveProperty(
+      'observedGeneration',
+    );
+  });
+});
+
+describe('setConditions', () => {
+  it('replaces in place, appends new ones and keeps the others', () => {
+    const start = [condition('Accepted', 'True'), condition('Synced', 'Unknown')];
+    const result = setConditions(start, [
+      { type: 'Synced', status: 'True', reason: 'Synced', message: 'ok' },
+      { type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' },
+    ], 2, now);
+    expect(result.map((c) => [c.type, c.status, c.observedGeneration])).toEqual([
+      ['Accepted', 'True', 1],
+      ['Synced', 'True', 2],
+      ['Ready', 'True', 2],
+    ]);
+    expect(start[1]?.status).toBe('Unknown');
+  });
+});
+
+describe('conditionsChanged', () => {
+  const base = [condition('A', 'True'), condition('B', 'False')];
+  const cases: Array<{ name: string; other: Condition[] | undefined; changed: boolean }> = [
+    { name: 'same content', other: [condition('A', 'True'), condition('B', 'False')], changed: false },
+    { name: 'other order', other: [condition('B', 'False'), condition('A', 'True')], changed: false },
+    { name: 'status differs', other: [condition('A', 'False'), condition('B', 'False')], changed: true },
+    { name: 'message differs', other: [condition('A', 'True', 'R', 'x'), condition('B', 'False')], changed: true },
+    { name: 'missing one', other: [condition('A', 'True')], changed: true },
+    { name: 'undefined', other: undefined, changed: true },
+  ];
+  it.each(cases)('$name → $changed', ({ other, changed }) => {
+    expect(conditionsChanged(base, other)).toBe(changed);
+  });
+});
+
+describe('readySummary', () => {
+  const order = ['Accepted', 'ResolvedRefs', 'Synced'];
+  const cases: Array<{ name: string; conditions: Condition[]; status: string; reason: string }> = [
+    {
+      name: 'all true',
+      conditions: [condition('Accepted', 'True'), condition('ResolvedRefs', 'True'), condition('Synced', 'True')],
+      status: 'True',
+      reason: 'Ready',
+    },
+    {
+      name: 'first failing wins',
+      conditions: [condition('Accepted', 'True'), condition('ResolvedRefs', 'False', 'ServiceNotFound'), condition('Synced', 'False', 'Disconnected')],
+      status: 'False',
+      reason: 'ServiceNotFound',
+    },
+    {
+      name: 'unknown counts as not ready',
+      conditions: [condition('Accepted', 'True'), condition('ResolvedRefs', 'True'), condition('Synced', 'Unknown', 'NoControlPlane')],
+      status: 'False',
+      reason: 'NoControlPlane',
+    },
+    { name: 'missing counts as pending', conditions: [condition('Accepted', 'True')], status: 'False', reason: 'Pending' },
+  ];
+  it.each(cases)('$name', ({ conditions, status, reason }) => {
+    const summary = readySummary(conditions, order);
+    expect([summary.type, summary.status, summary.reason]).toEqual(['Ready', status, reason]);
+  });
+});
+
+describe('rfc3339', () => {
+  it('drops milliseconds', () => {
+    expect(rfc3339(now)).toBe('2026-02-02T10:20:30Z');
+  });
+});
