@@ -1,0 +1,170 @@
+// Ingress → GatewayRoute spec, pure. Unsupported parts drop only the path they belong to and are
+// reported in the Accepted condition's message; the rest of the Ingress is kept.
+import type { ConditionInput } from '../api/v1alpha1/conditions.js';
+import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
+import { PATH_TYPES } from '../api/v1alpha1/types.js';
+import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
+
+export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+const MAX_ROUTES = 1000;
+
+interface IngressBackend {
+  service?: { name: string; port?: { number?: number; name?: string } };
+  resource?: { kind?: string; name?: string };
+}
+
+export interface IngressLike {
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    tls?: Array<{ hosts?: string[]; secretName?: string }>;
+    rules?: Array<{
+      host?: string;
+      http?: { paths?: Array<{ path?: string; pathType?: string; backend?: IngressBackend }> };
+    }>;
+  };
+}
+
+export interface TranslateOptions {
+  /** Translate rules without a host and the defaultBackend into catch-all routes. */
+  allowCatchAll: boolean;
+}
+
+export interface Translation {
+  spec: GatewayRouteSpec;
+  accepted: ConditionInput;
+  /** Annotations to carry onto the GatewayRoute (user ones only). */
+  annotations: Record<string, string>;
+}
+
+/** The Ingress's class: spec.ingressClassName, else the legacy annotation. */
+export function ingressClassOf(ingress: IngressLike): string | undefined {
+  return ingress.spec?.ingressClassName ?? ingress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
+}
+
+/** User annotations only: kubectl's bookkeeping (last-applied-configuration, …) is never forwarded. */
+export function userAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(annotations ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!key.startsWith('kubectl.kubernetes.io/')) out[key] = value;
+  }
+  return out;
+}
+
+/** `*.example.com` matches exactly one extra label: a.example.com, not example.com nor a.b.example.com. */
+export function wildcardMatches(pattern: string, host: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === host;
+  const suffix = pattern.slice(1);
+  if (!host.endsWith(suffix)) return false;
+  const label = host.slice(0, -suffix.length);
+  return label.length > 0 && !label.includes('.');
+}
+
+function tlsCovers(tls: NonNullable<IngressLike['spec']>['tls'], host: string | undefined, ruleHosts: string[]): boolean {
+  if (!host) return false;
+  return (tls ?? []).some((entry) => {
+    const hosts = entry.hosts?.length ? entry.hosts : ruleHosts; // an entry with no hosts covers every rule host
+    return hosts.some((pattern) => wildcardMatches(pattern, host));
+  });
+}
+
+function describePath(ruleIndex: number, pathIndex: number, path: string | undefined): string {
+  return `rules[${ruleIndex}].paths[${pathIndex}] (${path || '/'})`;
+}
+
+export function translateIngress(ingress: IngressLike, options: TranslateOptions): Translation {
+  const spec = ingress.spec ?? {};
+  const ruleHosts = (spec.rules ?? []).map((r) => r.host).filter((h): h is string => !!h);
+  const routes: RouteSpec[] = [];
+  const dropped: string[] = [];
+  const seen = new Set<string>();
+
+  const addRoute = (where: string, host: string | undefined, path: string, pathType: string | undefined, backend: IngressBackend | undefined): void => {
+    if (!host && !options.allowCatchAll) {
+      dropped.push(`${where}: no host (catch-all routes are disabled; enable with --allow-catch-all)`);
+      return;
+    }
+    if (backend?.resource || !backend?.service) {
+      dropped.push(`${where}: ${backend?.resource ? `resource backend ${backend.resource.kind ?? ''}/${backend.resource.name ?? ''}` : 'no backend'} is not supported`);
+      return;
+    }
+    const type = (pathType ?? 'Prefix') as PathType;
+    if (!PATH_TYPES.includes(type)) {
+      dropped.push(`${where}: unsupported pathType ${pathType}`);
+      return;
+    }
+    const port = backend.service.port;
+    if (!port || (port.number === undefined) === (port.name === undefined)) {
+      dropped.push(`${where}: backend ${backend.service.name} must set exactly one of port.number or port.name`);
+      return;
+    }
+    const identity = `${host ?? ''}\u0000${path}\u0000${type}`;
+    if (seen.has(identity)) {
+      dropped.push(`${where}: duplicate of an earlier ${type} path ${path} for ${host || 'every host'}`);
+      return;
+    }
+    if (routes.length >= MAX_ROUTES) {
+      dropped.push(`${where}: more than ${MAX_ROUTES} routes`);
+      return;
+    }
+    seen.add(identity);
+    const route: RouteSpec = {
+      path,
+      pathType: type,
+      backend: { service: backend.service.name, port: port.name !== undefined ? { name: port.name } : { number: port.number } },
+      tls: tlsCovers(spec.tls, host, ruleHosts),
+    };
+    if (host) route.host = host;
+    routes.push(route);
+  };
+
+  (spec.rules ?? []).forEach((rule, ruleIndex) => {
+    const paths = rule.http?.paths ?? [];
+    if (paths.length === 0 && rule.host) dropped.push(`rules[${ruleIndex}] (${rule.host}): no http paths`);
+    paths.forEach((p, pathIndex) => addRoute(describePath(ruleIndex, pathIndex, p.path), rule.host, p.path || '/', p.pathType, p.backend));
+  });
+  if (spec.defaultBackend) addRoute('defaultBackend', undefined, '/', 'Prefix', spec.defaultBackend);
+
+  const tlsSecrets = [...new Set((spec.tls ?? []).map((t) => t.secretName).filter((s): s is string => !!s))].sort();
+  const gatewaySpec: GatewayRouteSpec = {
+    routes,
+    source: { kind: 'Ingress', name: ingress.metadata?.name ?? '' },
+  };
+  if (tlsSecrets.length) gatewaySpec.tlsSecrets = tlsSecrets;
+  const ingressClassName = ingressClassOf(ingress);
+  if (ingressClassName) gatewaySpec.ingressClassName = ingressClassName;
+
+  return { spec: gatewaySpec, accepted: acceptedCondition(routes.length, dropped), annotations: userAnnotations(ingress.metadata?.annotations) };
+}
+
+function acceptedCondition(routeCount: number, dropped: string[]): ConditionInput {
+  const detail = dropped.slice(0, 10).join('; ') + (dropped.length > 10 ? `; and ${dropped.length - 10} more` : '');
+  if (routeCount === 0) {
+    return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${detail}` : 'the Ingress has no rules' };
+  }
+  if (dropped.length) {
+    return { type: 'Accepted', status: 'True', reason: 'PartiallyAccepted', message: `${routeCount} route(s) accepted; dropped ${detail}` };
+  }
+  return { type: 'Accepted', status: 'True', reason: 'Accepted', message: `${routeCount} route(s) accepted` };
+}
+
+/** ResolvedRefs: every backend Service exists and has the referenced port. */
+export function resolvedRefsCondition(routes: readonly RouteSpec[], serviceByName: (name: string) => ServiceLike | undefined): ConditionInput {
+  const problems = new Map<string, string>(); // message -> reason, deduplicated
+  for (const route of routes) {
+    const result = resolveBackendPort(serviceByName(route.backend.service), route.backend.service, route.backend.port);
+    if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
+  }
+  if (problems.size === 0) {
+    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' };
+  }
+  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, string];
+  const more = problems.size > 1 ? ` (and ${problems.size - 1} more: ${[...problems.keys()].slice(1, 5).join('; ')})` : '';
+  return { type: 'ResolvedRefs', status: 'False', reason: firstReason, message: `${firstMessage}${more}` };
+}
+
+/** Hosts for printing: unique, in route order; "*" for the catch-all. */
+export function hostsSummary(routes: readonly RouteSpec[]): string {
+  return [...new Set(routes.map((r) => r.host || '*'))].join(',');
+}

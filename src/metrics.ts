@@ -1,0 +1,85 @@
+// Prometheus metrics of the whole operator, in one registry served on /metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'gateway_operator_' });
+
+const prefix = 'gateway_operator_';
+
+export const metrics = {
+  reconciles: new Counter({
+    name: `${prefix}reconcile_total`,
+    help: 'Reconciles per controller and result (success, error).',
+    labelNames: ['controller', 'result'] as const,
+    registers: [registry],
+  }),
+  reconcileDuration: new Histogram({
+    name: `${prefix}reconcile_duration_seconds`,
+    help: 'Time one reconcile took.',
+    labelNames: ['controller'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  }),
+  queueDepth: new Gauge({
+    name: `${prefix}workqueue_depth`,
+    help: 'Keys waiting in the work queue.',
+    labelNames: ['controller'] as const,
+    registers: [registry],
+  }),
+  queueLatency: new Histogram({
+    name: `${prefix}workqueue_latency_seconds`,
+    help: 'Time a key waited in the queue before its reconcile started.',
+    labelNames: ['controller'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+    registers: [registry],
+  }),
+  informerRestarts: new Counter({
+    name: `${prefix}informer_restarts_total`,
+    help: 'Watches restarted after an error, per kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  socketConnected: new Gauge({
+    name: `${prefix}controlplane_connected`,
+    help: '1 while the control-plane WebSocket is open and registered.',
+    registers: [registry],
+  }),
+  reconnects: new Counter({
+    name: `${prefix}controlplane_reconnects_total`,
+    help: 'Control-plane WebSocket reconnects.',
+    registers: [registry],
+  }),
+  messages: new Counter({
+    name: `${prefix}controlplane_messages_total`,
+    help: 'Control-plane messages per direction and type.',
+    labelNames: ['direction', 'type'] as const,
+    registers: [registry],
+  }),
+  bytes: new Counter({
+    name: `${prefix}controlplane_bytes_total`,
+    help: 'Control-plane bytes per direction.',
+    labelNames: ['direction'] as const,
+    registers: [registry],
+  }),
+  outboxSize: new Gauge({
+    name: `${prefix}outbox_messages`,
+    help: 'Route messages sent or waiting but not yet acknowledged.',
+    registers: [registry],
+  }),
+  routesSynced: new Gauge({
+    name: `${prefix}routes_synced`,
+    help: 'Routes the control plane has acknowledged.',
+    registers: [registry],
+  }),
+  heartbeatAge: new Gauge({
+    name: `${prefix}heartbeat_age_seconds`,
+    help: 'Seconds since the last heartbeat was sent.',
+    registers: [registry],
+  }),
+  tunnelRequests: new Counter({
+    name: `${prefix}tunnel_requests_total`,
+    help: 'Requests forwarded through the tunnel, per status class.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  }),
+};

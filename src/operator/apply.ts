@@ -1,0 +1,87 @@
+// Server-side apply of custom objects and of their /status, each under a named field manager, so the
+// controllers that share an object own disjoint fields and never undo each other's writes.
+import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+
+export interface CustomObjectRef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+/** The apiserver's message from a client-node ApiException (its body is a JSON string). */
+export function apiErrorMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string' && body) {
+    try {
+      const status = JSON.parse(body) as { message?: string };
+      if (status.message) return status.message;
+    } catch {
+      return body;
+    }
+  }
+  return (err as Error).message ?? String(err);
+}
+
+export function apiErrorCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** An error that says which object and which operation failed. */
+export class ObjectError extends Error {
+  constructor(
+    readonly ref: Pick<CustomObjectRef, 'kind' | 'namespace' | 'name'>,
+    operation: string,
+    cause: unknown,
+  ) {
+    super(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}: ${operation}: ${apiErrorMessage(cause)}`, { cause });
+    this.name = 'ObjectError';
+  }
+
+  get code(): number | undefined {
+    return apiErrorCode(this.cause);
+  }
+}
+
+function target(ref: CustomObjectRef) {
+  return { group: ref.group, version: ref.version, plural: ref.plural, name: ref.name };
+}
+
+export async function applyObject<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+  try {
+    const params = { ...target(ref), body, fieldManager, force: true };
+    return (ref.namespace
+      ? await api.patchNamespacedCustomObject({ ...params, namespace: ref.namespace }, applyPatch)
+      : await api.patchClusterCustomObject(params, applyPatch)) as T;
+  } catch (err) {
+    throw new ObjectError(ref, 'apply', err);
+  }
+}
+
+export async function applyStatus<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+  try {
+    const params = { ...target(ref), body, fieldManager, force: true };
+    return (ref.namespace
+      ? await api.patchNamespacedCustomObjectStatus({ ...params, namespace: ref.namespace }, applyPatch)
+      : await api.patchClusterCustomObjectStatus(params, applyPatch)) as T;
+  } catch (err) {
+    throw new ObjectError(ref, 'apply status', err);
+  }
+}
+
+/** Deletes the object; one that is already gone counts as deleted. */
+export async function deleteObject(api: CustomObjectsApi, ref: CustomObjectRef, uid?: string): Promise<void> {
+  try {
+    const body = uid ? { preconditions: { uid } } : undefined;
+    if (ref.namespace) await api.deleteNamespacedCustomObject({ ...target(ref), namespace: ref.namespace, body });
+    else await api.deleteClusterCustomObject({ ...target(ref), body });
+  } catch (err) {
+    if (apiErrorCode(err) === 404) return;
+    throw new ObjectError(ref, 'delete', err);
+  }
+}

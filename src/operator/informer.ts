@@ -1,0 +1,266 @@
+// A shared informer for one kind, built on client-node's Watch but with the recovery client-node's own
+// informer lacks: it restarts after any error with backoff (client-node's stops for good on non-410
+// errors), relists every 10 minutes and when the watch has gone silent (1.4.0 can sit on a dead watch),
+// and diffs each relist against its cache so deletes missed while disconnected are still delivered.
+// Handlers only enqueue keys; their exceptions are logged, never swallowed.
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { collectionPath, objectKey, type ResourceKind } from './kinds.js';
+import { getJson, KubeRequestError } from './rest.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [key: string]: unknown };
+}
+
+export type ChangeHandler<T> = (object: T, previous: T | undefined, deleted: boolean) => void;
+
+export interface InformerOptions {
+  kind: ResourceKind;
+  /** Watch only these namespaces (one list-watch each); all when undefined. */
+  namespaces?: readonly string[];
+  labelSelector?: string;
+  relistIntervalMs?: number;
+  watchTimeoutSeconds?: number;
+  backoff?: BackoffOptions;
+  logger: Logger;
+  /** Called on every restart after an error, for metrics. */
+  onRestart?: (kind: string, error: unknown) => void;
+}
+
+interface ObjectList<T> {
+  metadata?: { resourceVersion?: string };
+  items: T[];
+}
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly scopes: ListWatch<T>[];
+
+  constructor(kc: KubeConfig, readonly options: InformerOptions) {
+    const namespaces = options.kind.namespaced && options.namespaces?.length ? options.namespaces : [undefined];
+    this.scopes = namespaces.map((namespace) => new ListWatch<T>(kc, this, namespace));
+  }
+
+  get kind(): string {
+    return this.options.kind.kind;
+  }
+
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  }
+
+  start(): void {
+    for (const scope of this.scopes) scope.start();
+  }
+
+  stop(): void {
+    for (const scope of this.scopes) scope.stop();
+  }
+
+  hasSynced(): boolean {
+    return this.scopes.every((scope) => scope.synced);
+  }
+
+  /** Forces a relist of every scope now (as the watchdog does). */
+  relist(): void {
+    for (const scope of this.scopes) scope.restart('relist requested');
+  }
+
+  /** @internal */ keys(namespace: string | undefined): string[] {
+    return [...this.store.entries()].filter(([, o]) => namespace === undefined || o.metadata?.namespace === namespace).map(([k]) => k);
+  }
+
+  /** @internal */ upsert(object: T): void {
+    const key = objectKey(object.metadata ?? {});
+    const previous = this.store.get(key);
+    if (previous?.metadata?.resourceVersion === object.metadata?.resourceVersion && previous) return;
+    this.store.set(key, object);
+    this.notify(object, previous, false);
+  }
+
+  /** @internal */ remove(key: string, last?: T): void {
+    const previous = this.store.get(key);
+    if (!previous) return;
+    this.store.delete(key);
+    this.notify(last ?? previous, previous, true);
+  }
+
+  private notify(object: T, previous: T | undefined, deleted: boolean): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(object, previous, deleted);
+      } catch (err) {
+        this.options.logger.error('informer handler failed', { controller: `informer/${this.kind}`, err });
+      }
+    }
+  }
+}
+
+/** One list + watch loop over one namespace (or all). */
+class ListWatch<T extends KubeObject> {
+  synced = false;
+  private stopped = true;
+  private resourceVersion = '';
+  private generation = 0;
+  private abort?: AbortController;
+  private lastActivity = Date.now();
+  private lastList = 0;
+  private watchdog?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private readonly backoff: Backoff;
+  private readonly watch: Watch;
+  private readonly path: string;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly informer: Informer<T>,
+    private readonly namespace: string | undefined,
+  ) {
+    this.watch = new Watch(kc);
+    this.path = collectionPath(informer.options.kind, namespace);
+    this.backoff = new Backoff(informer.options.backoff ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
+  }
+
+  private get options(): InformerOptions {
+    return this.informer.options;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const relistMs = this.options.relistIntervalMs ?? 10 * 60_000;
+    const silenceMs = ((this.options.watchTimeoutSeconds ?? 300) + 60) * 1000;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastList > relistMs) this.restart('periodic relist');
+      else if (now - this.lastActivity > silenceMs) this.restart('watch silent too long');
+    }, Math.min(15_000, relistMs));
+    this.watchdog.unref();
+    void this.listAndWatch();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.generation++;
+    clearInterval(this.watchdog);
+    clearTimeout(this.retryTimer);
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+
+  restart(why: string): void {
+    if (this.stopped) return;
+    this.options.logger.debug('informer relisting', { controller: `informer/${this.informer.kind}`, reason: why, namespace: this.namespace });
+    this.generation++;
+    this.abort?.abort();
+    this.abort = undefined;
+    this.resourceVersion = '';
+    clearTimeout(this.retryTimer);
+    void this.listAndWatch();
+  }
+
+  private async listAndWatch(): Promise<void> {
+    const generation = ++this.generation;
+    try {
+      if (!this.resourceVersion) await this.list(generation);
+      if (generation !== this.generation) return;
+      this.lastActivity = Date.now();
+      const query: Record<string, string | number | boolean> = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.options.watchTimeoutSeconds ?? 300,
+      };
+      if (this.options.labelSelector) query.labelSelector = this.options.labelSelector;
+      const abort = await this.watch.watch(
+        this.path,
+        query,
+        (phase, object: T & { code?: number }) => this.onEvent(generation, phase, object),
+        (err) => this.onDone(generation, err),
+      );
+      if (generation === this.generation) this.abort = abort;
+      else abort.abort();
+    } catch (err) {
+      this.onDone(generation, err);
+    }
+  }
+
+  private async list(generation: number): Promise<void> {
+    const query: Record<string, string> = {};
+    if (this.options.labelSelector) query.labelSelector = this.options.labelSelector;
+    const list = await getJson<ObjectList<T>>(this.kc, this.path, query);
+    if (generation !== this.generation) return;
+    const { apiVersion, kind } = this.options.kind;
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const object = { apiVersion, kind, ...item } as T;
+      seen.add(objectKey(object.metadata ?? {}));
+      this.informer.upsert(object);
+    }
+    for (const key of this.informer.keys(this.namespace)) if (!seen.has(key)) this.informer.remove(key);
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.lastList = Date.now();
+    this.synced = true;
+  }
+
+  private onEvent(generation: number, phase: string, object: T & { code?: number }): void {
+    if (generation !== this.generation) return;
+    this.lastActivity = Date.now();
+    switch (phase) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.informer.upsert(object);
+        break;
+      case 'DELETED':
+        this.informer.remove(objectKey(object.metadata ?? {}), object);
+        break;
+      case 'ERROR':
+        // 410 Gone: our resourceVersion is too old; the server ends the watch and we relist.
+        if (object.code === 410) this.resourceVersion = '';
+        return;
+      case 'BOOKMARK':
+        break;
+      default:
+        return;
+    }
+    this.backoff.reset();
+    if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+  }
+
+  private onDone(generation: number, err: unknown): void {
+    if (generation !== this.generation || this.stopped) return; // a watch we replaced or stopped on purpose
+    if (!err) {
+      void this.listAndWatch(); // the server closed the watch (timeoutSeconds): resume from resourceVersion
+      return;
+    }
+    const status = (err as KubeRequestError).statusCode ?? (err as { code?: number }).code;
+    if (status === 410) {
+      this.resourceVersion = '';
+      void this.listAndWatch();
+      return;
+    }
+    const delay = this.backoff.next();
+    this.options.onRestart?.(this.informer.kind, err);
+    this.options.logger.warn('watch failed, restarting', {
+      controller: `informer/${this.informer.kind}`,
+      namespace: this.namespace,
+      err,
+      retryInMs: delay,
+    });
+    this.resourceVersion = ''; // relist after an error: anything may have changed meanwhile
+    this.retryTimer = setTimeout(() => void this.listAndWatch(), delay);
+    this.retryTimer.unref();
+  }
+}

@@ -1,0 +1,34 @@
+// The Kubernetes kinds the operator watches, with what the informer needs to list and watch them.
+
+export interface ResourceKind {
+  /** "v1" for the core group, else "group/version". */
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const INGRESS: ResourceKind = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses', namespaced: true };
+export const INGRESS_CLASS: ResourceKind = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'IngressClass',
+  plural: 'ingressclasses',
+  namespaced: false,
+};
+export const SERVICE: ResourceKind = { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true };
+
+/** The REST collection path of `kind`, in one namespace or across all. */
+export function collectionPath(kind: ResourceKind, namespace?: string): string {
+  const base = kind.apiVersion.includes('/') ? `/apis/${kind.apiVersion}` : `/api/${kind.apiVersion}`;
+  return kind.namespaced && namespace ? `${base}/namespaces/${namespace}/${kind.plural}` : `${base}/${kind.plural}`;
+}
+
+/** "namespace/name" for namespaced objects, "name" for cluster-scoped ones. */
+export function objectKey(meta: { namespace?: string; name?: string }): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name ?? ''}` : (meta.name ?? '');
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash === -1 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
