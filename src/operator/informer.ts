@@ -12,7 +12,7 @@ import { getJson, KubeRequestError } from './rest.js';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [key: string]: unknown };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
 export type ChangeHandler<T> = (object: T, previous: T | undefined, deleted: boolean) => void;

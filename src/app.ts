@@ -1,0 +1,206 @@
+// Wires the operator: informers → controllers → control-plane client, behind optional leader election,
+// with the health server in front. main.ts turns the command line into a Config and runs this.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { API_VERSION, CLUSTER_CONNECTIVITY, GATEWAY_ROUTE, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
+import type { Config } from './config.js';
+import { ControlPlaneClient } from './controlplane/client.js';
+import { ConfigMapIdentityStore } from './controlplane/identity.js';
+import { IngressController, type Ingress, type IngressClass } from './ingress/controller.js';
+import type { Logger } from './log.js';
+import { metrics } from './metrics.js';
+import { EventRecorder } from './operator/events.js';
+import { Informer, type KubeObject } from './operator/informer.js';
+import { INGRESS, INGRESS_CLASS, SERVICE, type ResourceKind } from './operator/kinds.js';
+import { LeaderElector } from './operator/leader-election.js';
+import type { ServiceLike } from './routing/backends.js';
+import { HealthServer } from './server/health.js';
+import { SyncController } from './sync/controller.js';
+
+export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const GATEWAY_ROUTE_KIND: ResourceKind = { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, plural: GATEWAY_ROUTE.plural, namespaced: true };
+const CLUSTER_CONNECTIVITY_KIND: ResourceKind = {
+  apiVersion: API_VERSION,
+  kind: CLUSTER_CONNECTIVITY.kind,
+  plural: CLUSTER_CONNECTIVITY.plural,
+  namespaced: false,
+};
+
+export function loadKubeConfig(config: Config): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
+  return kc;
+}
+
+export class GatewayOperator {
+  private readonly informers: Informer<KubeObject>[] = [];
+  private readonly ingress: IngressController;
+  private readonly sync: SyncController;
+  private readonly client?: ControlPlaneClient;
+  private readonly elector?: LeaderElector;
+  private readonly health: HealthServer;
+  private k8sVersion = 'unknown';
+  private working = false;
+  private stopping = false;
+  healthPort = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly kc: KubeConfig,
+    private readonly logger: Logger,
+    private readonly onFatal: (reason: string) => void,
+  ) {
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const core = kc.makeApiClient(CoreV1Api);
+    const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+    const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
+    const informer = <T extends KubeObject>(kind: ResourceKind, extra: { namespaces?: string[]; labelSelector?: string } = {}): Informer<T> => {
+      const created = new Informer<T>(kc, { kind, logger, onRestart: (k) => metrics.informerRestarts.inc({ kind: k }), ...extra });
+      this.informers.push(created as unknown as Informer<KubeObject>);
+      return created;
+    };
+    const namespaces = config.watchNamespaces.length ? config.watchNamespaces : undefined;
+    const ingresses = informer<Ingress>(INGRESS, { namespaces, labelSelector: config.ingressSelector });
+    const services = informer<ServiceLike>(SERVICE);
+    const ingressClasses = informer<IngressClass>(INGRESS_CLASS);
+    const gatewayRoutes = informer<GatewayRoute>(GATEWAY_ROUTE_KIND);
+    const connectivity = informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
+
+    this.ingress = new IngressController(custom, ingresses, services, ingressClasses, gatewayRoutes, events, {
+      ingressClasses: config.ingressClasses,
+      allowCatchAll: config.allowCatchAll,
+      concurrency: config.concurrency,
+    }, logger);
+
+    if (config.controlPlaneUrl) {
+      const clusterName = config.clusterName ?? kc.getCurrentCluster()?.name ?? 'default';
+      this.client = new ControlPlaneClient({
+        url: config.controlPlaneUrl,
+        token: config.token,
+        tokenFile: config.tokenFile,
+        clusterName,
+        agentId: process.env.POD_NAME ?? hostname(),
+        agentVersion: AGENT_VERSION,
+        k8sVersion: () => this.k8sVersion,
+        identity: new ConfigMapIdentityStore(core, config.namespace),
+        heartbeat: () => this.heartbeatMetadata(),
+        logger,
+        maxFrameBytes: config.maxFrameBytes,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        reconnect: { initialMs: 500, maxMs: config.reconnectMaxMs, factor: 2, jitter: 0.25 },
+      });
+    }
+    this.sync = new SyncController(custom, gatewayRoutes, services, connectivity, this.client, events, logger, config.concurrency);
+
+    if (config.leaderElect) {
+      this.elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger);
+    }
+    this.health = new HealthServer({ notReadyReasons: () => this.notReadyReasons(), detailed: () => this.detailed() });
+  }
+
+  private heartbeatMetadata() {
+    const connectivity = this.sync.currentConnectivity;
+    const metadata: ReturnType<ControlPlaneClient['options']['heartbeat']> = {
+      is_private: connectivity.isPrivate,
+      routing_mode: connectivity.routingMode,
+      gateway_routes: this.sync.routeCount(),
+      k8s_version: this.k8sVersion,
+      agent_version: AGENT_VERSION,
+    };
+    if (connectivity.publicEndpoint) metadata.public_endpoint = connectivity.publicEndpoint;
+    return metadata;
+  }
+
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.stopping) reasons.push('shutting down');
+    if (this.elector && !this.elector.isLeader) return reasons; // a standby replica is healthy and ready
+    if (!this.working) reasons.push('waiting to start (leader election)');
+    for (const informer of this.informers) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
+    if (this.client && !this.client.ready) {
+      reasons.push(
+        this.client.state === 'unauthorized'
+          ? `control plane refused the token: ${this.client.lastError ?? ''}`.trim()
+          : `not registered with the control plane (${this.client.state}${this.client.lastError ? `: ${this.client.lastError}` : ''})`,
+      );
+    }
+    return reasons;
+  }
+
+  detailed(): Record<string, unknown> {
+    return {
+      version: AGENT_VERSION,
+      leader: this.elector ? this.elector.isLeader : true,
+      connection: this.client
+        ? {
+            state: this.client.state,
+            clusterId: this.client.session?.clusterId,
+            lastHeartbeat: this.client.lastHeartbeatAt?.toISOString(),
+            reconnects: this.client.reconnects,
+            lastError: this.client.lastError,
+          }
+        : { state: 'not configured' },
+      routingMode: this.sync.currentConnectivity.routingMode,
+      routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
+      queues: {
+        ingress: { depth: this.ingress.controller.queue.depth, inFlight: this.ingress.controller.queue.inFlight, retrying: this.ingress.controller.queue.retrying },
+        sync: { depth: this.sync.controller.queue.depth, inFlight: this.sync.controller.queue.inFlight, retrying: this.sync.controller.queue.retrying },
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    this.healthPort = await this.health.listen(this.config.healthPort);
+    this.logger.info('health server listening', { controller: 'manager', port: this.healthPort });
+    const version = await this.kc.makeApiClient(VersionApi).getCode().catch((err: unknown) => {
+      this.logger.warn('could not read the Kubernetes version', { controller: 'manager', err });
+      return undefined;
+    });
+    if (version) this.k8sVersion = version.gitVersion;
+    if (this.elector) {
+      this.elector.run({
+        onStartedLeading: () => void this.startWork(),
+        onStoppedLeading: () => this.onFatal('lost the leader lease'),
+      });
+    } else {
+      await this.startWork();
+    }
+  }
+
+  private async startWork(): Promise<void> {
+    if (this.working || this.stopping) return;
+    this.working = true;
+    for (const informer of this.informers) informer.start();
+    this.ingress.controller.start();
+    this.sync.start();
+    // The first snapshot must hold every route: connect only once the caches are complete.
+    const started = Date.now();
+    while (!this.informers.every((i) => i.hasSynced()) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - started });
+    if (!this.stopping) this.client?.start();
+  }
+
+  /** Graceful stop: queues, informers, socket (1001), lease, server; bounded in time. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info('shutting down', { controller: 'manager' });
+    await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000)]);
+    for (const informer of this.informers) informer.stop();
+    await this.client?.stop();
+    await this.elector?.release();
+    await this.health.close();
+  }
+}

@@ -1,0 +1,170 @@
+// Command line + environment → a validated, typed Config, once, before anything touches the cluster.
+// Every flag also reads an env var; the flag wins. Pure: takes argv and env, throws ConfigError.
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export class ConfigError extends Error {
+  constructor(readonly flag: string, message: string) {
+    super(`${flag}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  kubeconfig?: string;
+  controlPlaneUrl?: string;
+  token?: string;
+  tokenFile?: string;
+  clusterName?: string;
+  namespace: string;
+  healthPort: number;
+  leaderElect: boolean;
+  leaseName: string;
+  ingressClasses: string[];
+  watchNamespaces: string[];
+  ingressSelector?: string;
+  allowCatchAll: boolean;
+  logLevel: LogLevel;
+  concurrency: number;
+  maxFrameBytes: number;
+  reconnectMaxMs: number;
+  heartbeatIntervalMs: number;
+  help: boolean;
+  version: boolean;
+}
+
+type Kind = 'string' | 'list' | 'bool' | 'int';
+interface FlagSpec {
+  key: keyof Config;
+  env?: string;
+  kind: Kind;
+  help: string;
+  min?: number;
+  max?: number;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  '--kubeconfig': { key: 'kubeconfig', env: 'KUBECONFIG', kind: 'string', help: 'kubeconfig file (default: in-cluster in a pod, else ~/.kube/config)' },
+  '--control-plane-url': { key: 'controlPlaneUrl', env: 'GATEWAY_CONTROL_PLANE_URL', kind: 'string', help: 'control plane base URL (http[s]://...); none: routes are reconciled but not synced' },
+  '--token': { key: 'token', env: 'GATEWAY_TOKEN', kind: 'string', help: 'bearer token for the control plane' },
+  '--token-file': { key: 'tokenFile', env: 'GATEWAY_TOKEN_FILE', kind: 'string', help: 'file holding the bearer token (re-read on every connect)' },
+  '--cluster-name': { key: 'clusterName', env: 'GATEWAY_CLUSTER_NAME', kind: 'string', help: "cluster name to register (default: the kubeconfig context's cluster)" },
+  '--namespace': { key: 'namespace', env: 'POD_NAMESPACE', kind: 'string', help: 'namespace of the Lease, the state ConfigMap and operator Events (default gateway-system)' },
+  '--health-port': { key: 'healthPort', env: 'GATEWAY_HEALTH_PORT', kind: 'int', min: 0, max: 65535, help: 'port of /healthz, /readyz and /metrics (default 8080; 0 picks a free one)' },
+  '--leader-elect': { key: 'leaderElect', env: 'GATEWAY_LEADER_ELECT', kind: 'bool', help: 'elect one active replica through a Lease (default true in a pod)' },
+  '--lease-name': { key: 'leaseName', env: 'GATEWAY_LEASE_NAME', kind: 'string', help: 'name of the leader-election Lease (default gateway-operator)' },
+  '--ingress-class': { key: 'ingressClasses', env: 'GATEWAY_INGRESS_CLASSES', kind: 'list', help: 'only Ingresses of this class (repeatable; env: comma-separated)' },
+  '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: 'only Ingresses in these namespaces (comma-separated)' },
+  '--ingress-selector': { key: 'ingressSelector', env: 'GATEWAY_INGRESS_SELECTOR', kind: 'string', help: 'only Ingresses matching this label selector' },
+  '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
+  '--log-level': { key: 'logLevel', env: 'LOG_LEVEL', kind: 'string', help: `log level: ${LOG_LEVELS.join(', ')} (default info)` },
+  '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
+  '--max-frame-bytes': { key: 'maxFrameBytes', env: 'GATEWAY_MAX_FRAME_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket frame accepted (default 16 MiB)' },
+  '--reconnect-max-ms': { key: 'reconnectMaxMs', env: 'GATEWAY_RECONNECT_MAX_MS', kind: 'int', min: 100, max: 600_000, help: 'cap of the reconnect backoff (default 15000)' },
+  '--heartbeat-interval-ms': { key: 'heartbeatIntervalMs', env: 'GATEWAY_HEARTBEAT_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'heartbeat period (default 30000)' },
+  '--help': { key: 'help', kind: 'bool', help: 'print this help' },
+  '--version': { key: 'version', kind: 'bool', help: 'print the version' },
+};
+
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([flag, spec]) => {
+    const env = spec.env ? ` [$${spec.env}]` : '';
+    return `  ${flag.padEnd(24)} ${spec.help}${env}`;
+  });
+  return ['Usage: gateway-operator [flags]', '', 'Flags (each also read from the environment variable in brackets):', ...lines].join('\n');
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function convert(flag: string, spec: FlagSpec, raw: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      if (raw === '') throw new ConfigError(flag, 'must not be empty');
+      return raw;
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(raw)) return true;
+      if (/^(false|0|no)$/i.test(raw)) return false;
+      throw new ConfigError(flag, `must be true or false, got "${raw}"`);
+    case 'int': {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+        throw new ConfigError(flag, `must be a whole number from ${spec.min} to ${spec.max}, got "${raw}"`);
+      }
+      return n;
+    }
+  }
+}
+
+export interface Environment {
+  [name: string]: string | undefined;
+}
+
+export function parseConfig(argv: readonly string[], env: Environment, inPod = !!env.KUBERNETES_SERVICE_HOST): Config {
+  const config: Config = {
+    namespace: 'gateway-system',
+    healthPort: 8080,
+    leaderElect: inPod,
+    leaseName: 'gateway-operator',
+    ingressClasses: [],
+    watchNamespaces: [],
+    allowCatchAll: false,
+    logLevel: 'info',
+    concurrency: 4,
+    maxFrameBytes: 16 * 1024 * 1024,
+    reconnectMaxMs: 15_000,
+    heartbeatIntervalMs: 30_000,
+    help: false,
+    version: false,
+  };
+  const set = (flag: string, spec: FlagSpec, raw: string, append: boolean): void => {
+    const value = convert(flag, spec, raw);
+    const target = config as unknown as Record<string, unknown>;
+    target[spec.key] = append && spec.kind === 'list' ? [...(target[spec.key] as string[]), ...(value as string[])] : value;
+  };
+
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const raw = spec.env ? env[spec.env] : undefined;
+    if (raw !== undefined && raw !== '') set(`$${spec.env}`, spec, raw, false);
+  }
+  const fromFlags = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = FLAGS[flag];
+    if (!spec) throw new ConfigError(flag, arg.startsWith('-') ? 'unknown flag (see --help)' : 'unexpected argument (see --help)');
+    let raw: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (raw === undefined) {
+      if (spec.kind === 'bool') raw = 'true';
+      else if (i + 1 < argv.length) raw = argv[++i] as string;
+      else throw new ConfigError(flag, 'needs a value');
+    }
+    // A repeated list flag appends; the first use replaces what the environment said.
+    set(flag, spec, raw, fromFlags.has(flag));
+    fromFlags.add(flag);
+  }
+
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    throw new ConfigError('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
+  }
+  if (config.controlPlaneUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(config.controlPlaneUrl);
+    } catch {
+      throw new ConfigError('--control-plane-url', `must be an absolute URL, got "${config.controlPlaneUrl}"`);
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
+      throw new ConfigError('--control-plane-url', `must use http, https, ws or wss, got "${url.protocol}"`);
+    }
+  }
+  if (config.token !== undefined && config.tokenFile !== undefined) {
+    throw new ConfigError('--token-file', 'give --token or --token-file, not both');
+  }
+  for (const ns of config.watchNamespaces) {
+    if (!DNS_LABEL.test(ns)) throw new ConfigError('--watch-namespaces', `"${ns}" is not a valid namespace name`);
+  }
+  if (!DNS_LABEL.test(config.namespace)) throw new ConfigError('--namespace', `"${config.namespace}" is not a valid namespace name`);
+  return config;
+}

@@ -1,0 +1,343 @@
+// The one outbound WebSocket to the control plane: dial with Bearer auth, register (resuming the
+// cached cluster_id), heartbeat, keep-alive pings with dead-socket detection, and reconnect with
+// backoff forever, except after a 401/403 handshake, which is final for that token.
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { Logger } from '../log.js';
+import { metrics } from '../metrics.js';
+import { Backoff, type BackoffOptions } from '../operator/backoff.js';
+import type { IdentityStore } from './identity.js';
+import {
+  AGENT_WS_PATH,
+  envelope,
+  INBOUND_SCHEMAS,
+  parseFrame,
+  type HeartbeatPayload,
+  type InboundMessage,
+  type RegisterPayload,
+} from './protocol.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'ready' | 'disconnected' | 'unauthorized' | 'stopped';
+
+export interface Session {
+  clusterId: string;
+  clusterUuid: string;
+}
+
+export interface ClientHandlers {
+  /** Registered on a fresh socket: send the full snapshot now. */
+  onReady?(session: Session): void;
+  onDisconnected?(): void;
+  onMessage?(message: InboundMessage): void;
+}
+
+export interface ControlPlaneClientOptions {
+  url: string;
+  token?: string;
+  tokenFile?: string;
+  clusterName: string;
+  agentId: string;
+  agentVersion: string;
+  k8sVersion: () => string;
+  identity: IdentityStore;
+  heartbeat: () => HeartbeatPayload['metadata'] & { status?: HeartbeatPayload['status'] };
+  logger: Logger;
+  maxFrameBytes?: number;
+  heartbeatIntervalMs?: number;
+  pingIntervalMs?: number;
+  deadAfterMs?: number;
+  handshakeTimeoutMs?: number;
+  registerTimeoutMs?: number;
+  reconnect?: BackoffOptions;
+  /** Past this many buffered bytes the socket is "congested": producers should hold back. */
+  highWaterMark?: number;
+}
+
+export function agentSocketUrl(base: string): string {
+  const url = new URL(base);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = url.pathname.replace(/\/+$/, '') + AGENT_WS_PATH;
+  return url.toString();
+}
+
+export class ControlPlaneClient {
+  state: ConnectionState = 'idle';
+  session?: Session;
+  lastHeartbeatAt?: Date;
+  reconnects = 0;
+  lastError?: string;
+  private socket?: WebSocket;
+  private readonly backoff: Backoff;
+  private timers: NodeJS.Timeout[] = [];
+  private reconnectTimer?: NodeJS.Timeout;
+  private lastFrameAt = 0;
+  private readonly repliedUnknownTypes = new Set<string>();
+  private handlers: ClientHandlers = {};
+  private connectedOnce = false;
+
+  constructor(private readonly options: ControlPlaneClientOptions) {
+    this.backoff = new Backoff(options.reconnect ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
+  }
+
+  setHandlers(handlers: ClientHandlers): void {
+    this.handlers = handlers;
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready' && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** True while the socket's send buffer is past the high-water mark. */
+  get congested(): boolean {
+    return (this.socket?.bufferedAmount ?? 0) > (this.options.highWaterMark ?? 4 * 1024 * 1024);
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    void this.dial();
+  }
+
+  /** Closes with 1001 (going away) and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    clearTimeout(this.reconnectTimer);
+    this.clearTimers();
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2_000);
+      socket.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      socket.close(1001, 'agent shutting down');
+    });
+  }
+
+  /** Sends one message if the socket is registered; false when it is not (the caller keeps its state). */
+  send(type: string, payload: unknown, requestId?: string): boolean {
+    if (!this.ready && type !== 'register') return false;
+    return this.write(envelope(type, payload, requestId));
+  }
+
+  private write(message: object): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    const text = JSON.stringify(message);
+    socket.send(text);
+    const type = (message as { type: string }).type;
+    metrics.messages.inc({ direction: 'out', type });
+    metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(text));
+    return true;
+  }
+
+  private async token(): Promise<string | undefined> {
+    if (this.options.tokenFile) return (await readFile(this.options.tokenFile, 'utf8')).trim();
+    return this.options.token;
+  }
+
+  private async dial(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'unauthorized') return;
+    this.state = 'connecting';
+    let token: string | undefined;
+    try {
+      token = await this.token();
+    } catch (err) {
+      this.lastError = `reading the token file: ${(err as Error).message}`;
+      this.options.logger.error('cannot read the control-plane token', { controller: 'controlplane', err });
+      this.scheduleReconnect();
+      return;
+    }
+    const url = agentSocketUrl(this.options.url);
+    const socket = new WebSocket(url, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+      maxPayload: this.options.maxFrameBytes ?? 16 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    this.socket = socket;
+
+    socket.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      if (status === 401 || status === 403) {
+        this.state = 'unauthorized';
+        this.lastError = `the control plane refused the token (HTTP ${status}); not reconnecting until restarted with a valid token`;
+        this.options.logger.error(this.lastError, { controller: 'controlplane' });
+      } else {
+        this.lastError = `handshake answered HTTP ${status}`;
+      }
+      socket.terminate();
+    });
+    socket.on('open', () => void this.onOpen(socket));
+    socket.on('message', (data, isBinary) => this.onFrame(socket, data, isBinary));
+    socket.on('pong', () => (this.lastFrameAt = Date.now()));
+    socket.on('error', (err) => {
+      this.lastError = err.message;
+      this.options.logger.debug('control-plane socket error', { controller: 'controlplane', err });
+    });
+    socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
+  }
+
+  private async onOpen(socket: WebSocket): Promise<void> {
+    if (socket !== this.socket) return;
+    this.state = 'registering';
+    this.lastFrameAt = Date.now();
+    this.startKeepAlive(socket);
+    let identity;
+    try {
+      identity = await this.options.identity.load();
+    } catch (err) {
+      this.options.logger.warn('could not load the cached cluster identity; registering without it', { controller: 'controlplane', err });
+      identity = {};
+    }
+    const payload: RegisterPayload = {
+      agent_id: this.options.agentId,
+      cluster_name: this.options.clusterName,
+      agent_version: this.options.agentVersion,
+      k8s_version: this.options.k8sVersion(),
+      features: { gateway_routes: true, routes_ack: true, tunnel: true },
+      metadata: { protocol_version: 1 },
+    };
+    if (identity.clusterId) payload.cluster_id = identity.clusterId;
+    const requestId = randomUUID();
+    this.write(envelope('register', payload, requestId));
+    const timeout = setTimeout(() => {
+      if (socket === this.socket && this.state === 'registering') {
+        this.lastError = 'no answer to register';
+        socket.terminate();
+      }
+    }, this.options.registerTimeoutMs ?? 10_000);
+    this.timers.push(timeout);
+  }
+
+  private startKeepAlive(socket: WebSocket): void {
+    const pingEvery = this.options.pingIntervalMs ?? 10_000;
+    const deadAfter = this.options.deadAfterMs ?? 30_000;
+    this.timers.push(
+      setInterval(() => {
+        if (Date.now() - this.lastFrameAt > deadAfter) {
+          this.lastError = `no frame for ${deadAfter} ms`;
+          this.options.logger.warn('control-plane socket is silent, dropping it', { controller: 'controlplane' });
+          socket.terminate();
+          return;
+        }
+        if (socket.readyState === WebSocket.OPEN) socket.ping();
+      }, pingEvery),
+    );
+  }
+
+  private onFrame(socket: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+    if (socket !== this.socket) return;
+    this.lastFrameAt = Date.now();
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    metrics.bytes.inc({ direction: 'in' }, Buffer.byteLength(text));
+    if (isBinary) {
+      this.reject('bad_envelope', 'binary frames are not part of the protocol');
+      return;
+    }
+    const parsed = parseFrame<InboundMessage>(text, INBOUND_SCHEMAS);
+    if (!parsed.ok) {
+      metrics.messages.inc({ direction: 'in', type: 'invalid' });
+      if (parsed.code === 'unknown_type') {
+        if (this.repliedUnknownTypes.has(parsed.type ?? '')) return;
+        this.repliedUnknownTypes.add(parsed.type ?? '');
+      }
+      this.reject(parsed.code, parsed.error, parsed.type, parsed.requestId);
+      return;
+    }
+    const message = parsed.message;
+    metrics.messages.inc({ direction: 'in', type: message.type });
+    switch (message.type) {
+      case 'ping':
+        this.write(envelope('pong', {}, message.request_id));
+        return;
+      case 'register_success':
+        void this.onRegistered(message.payload);
+        return;
+      case 'error':
+        if (this.state === 'registering') {
+          this.lastError = `registration refused: ${message.payload.code} ${message.payload.message ?? ''}`.trim();
+          this.options.logger.error('the control plane refused registration', { controller: 'controlplane', code: message.payload.code, detail: message.payload.message });
+        } else {
+          this.options.logger.warn('the control plane reported an error', { controller: 'controlplane', code: message.payload.code, detail: message.payload.message, type: message.payload.type });
+        }
+        break;
+      default:
+        break;
+    }
+    this.handlers.onMessage?.(message);
+  }
+
+  private reject(code: string, error: string, type?: string, requestId?: string): void {
+    this.options.logger.warn('invalid frame from the control plane', { controller: 'controlplane', code, err: error, type });
+    const payload: Record<string, unknown> = { code, message: error };
+    if (type) payload.type = type;
+    this.write(envelope('error', payload, requestId));
+  }
+
+  private async onRegistered(payload: { cluster_id: string; cluster_uuid: string }): Promise<void> {
+    if (this.state !== 'registering') return;
+    this.session = { clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid };
+    this.state = 'ready';
+    this.backoff.reset();
+    this.lastError = undefined;
+    metrics.socketConnected.set(1);
+    this.options.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
+      controller: 'controlplane',
+      clusterId: payload.cluster_id,
+    });
+    this.connectedOnce = true;
+    this.options.identity.save({ clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid }).catch((err: unknown) =>
+      this.options.logger.warn('could not save the cluster identity', { controller: 'controlplane', err }),
+    );
+    this.sendHeartbeat();
+    this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));
+    this.handlers.onReady?.(this.session);
+  }
+
+  sendHeartbeat(): void {
+    if (!this.ready || !this.session) return;
+    const { status, ...metadata } = this.options.heartbeat();
+    const payload: HeartbeatPayload = {
+      cluster_id: this.session.clusterId,
+      agent_id: this.options.agentId,
+      status: status ?? 'healthy',
+      tunnel_status: 'connected',
+      metadata,
+    };
+    if (this.write(envelope('heartbeat', payload))) this.lastHeartbeatAt = new Date();
+  }
+
+  private onClose(socket: WebSocket, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.clearTimers();
+    const wasReady = this.state === 'ready';
+    metrics.socketConnected.set(0);
+    if (this.state === 'stopped' || this.state === 'unauthorized') return;
+    this.state = 'disconnected';
+    if (wasReady) {
+      this.options.logger.warn('control-plane socket closed', { controller: 'controlplane', code, reason });
+      this.handlers.onDisconnected?.();
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.state === 'stopped' || this.state === 'unauthorized') return;
+    this.state = 'disconnected';
+    const delay = this.backoff.next();
+    this.reconnects++;
+    metrics.reconnects.inc();
+    this.reconnectTimer = setTimeout(() => void this.dial(), delay);
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+  }
+}
