@@ -73,9 +73,10 @@ export class GatewayOperator {
     };
     const namespaces = config.watchNamespaces.length ? config.watchNamespaces : undefined;
     const ingresses = informer<Ingress>(INGRESS, { namespaces, labelSelector: config.ingressSelector });
-    const services = informer<ServiceLike>(SERVICE);
+    // --watch-namespaces scopes everything namespaced: Ingresses, their Services and the GatewayRoutes.
+    const services = informer<ServiceLike>(SERVICE, { namespaces });
     const ingressClasses = informer<IngressClass>(INGRESS_CLASS);
-    const gatewayRoutes = informer<GatewayRoute>(GATEWAY_ROUTE_KIND);
+    const gatewayRoutes = informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { namespaces });
     const connectivity = informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
 
     this.ingress = new IngressController(custom, ingresses, services, ingressClasses, gatewayRoutes, events, {
@@ -183,13 +184,15 @@ export class GatewayOperator {
     if (this.working || this.stopping) return;
     this.working = true;
     for (const informer of this.informers) informer.start();
-    this.ingress.controller.start();
-    this.sync.start();
-    // The first snapshot must hold every route: connect only once the caches are complete.
+    // Reconcile only against complete caches (an object missing from a half-filled cache looks new),
+    // and connect only then, so the first snapshot holds every route.
     const started = Date.now();
     while (!this.informers.every((i) => i.hasSynced()) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    if (this.stopping) return;
     this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - started });
-    if (!this.stopping) this.client?.start();
+    this.ingress.controller.start();
+    this.sync.start();
+    this.client?.start();
   }
 
   /** Graceful stop: queues, informers, socket (1001), lease, server; bounded in time. */

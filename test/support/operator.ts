@@ -1,0 +1,123 @@
+// Runs the real operator (node dist/main.js) as a child process against the test apiserver, with its
+// JSON log lines captured so tests can wait on what it says and read its health endpoints.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT } from './test-cluster.js';
+import { testKubeconfigPath } from './kube.js';
+import { waitFor } from './processes.js';
+
+export interface LogLine {
+  ts: string;
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export class OperatorProcess {
+  readonly logs: LogLine[] = [];
+  readonly stderr: string[] = [];
+  exitCode: number | null | undefined;
+  healthPort = 0;
+  private readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main.js'), '--health-port', '0', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as LogLine;
+        this.logs.push(entry);
+        if (entry.msg === 'health server listening') this.healthPort = entry.port as number;
+      } catch {
+        this.stderr.push(line);
+      }
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  async waitForLog(what: string, predicate: (line: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+    let found: LogLine | undefined;
+    await waitFor(`operator log: ${what}`, async () => (found = this.logs.find(predicate)) !== undefined, {
+      timeoutMs,
+      intervalMs: 50,
+      abortOn: this.exited.then((code) => `exit code ${code}; stderr: ${this.stderr.join('\n')}`),
+    });
+    return found as LogLine;
+  }
+
+  async get(path: string): Promise<{ status: number; body: any }> {
+    await waitFor('operator health port', async () => this.healthPort > 0, { timeoutMs: 20_000, intervalMs: 50 });
+    const res = await fetch(`http://127.0.0.1:${this.healthPort}${path}`);
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Prometheus text
+    }
+    return { status: res.status, body };
+  }
+
+  /** Waits until /readyz answers 200. */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    await waitFor('operator /readyz 200', async () => (await this.get('/readyz')).status === 200, {
+      timeoutMs,
+      intervalMs: 100,
+      abortOn: this.exited.then((code) => `exit code ${code}`),
+    });
+  }
+
+  /** Waits until both work queues are empty and idle on two polls in a row. */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    let quietPolls = 0;
+    await waitFor('operator queues idle', async () => {
+      const { body } = await this.get('/api/health/detailed');
+      const q = body.queues as Record<string, { depth: number; inFlight: number }>;
+      const idle = Object.values(q).every((s) => s.depth === 0 && s.inFlight === 0);
+      quietPolls = idle ? quietPolls + 1 : 0;
+      return quietPolls >= 3;
+    }, { timeoutMs, intervalMs: 200 });
+  }
+
+  /** SIGTERM and wait for the exit code. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    const code = await Promise.race([this.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs))]);
+    if (code === 'timeout') {
+      this.child.kill('SIGKILL');
+      throw new Error(`operator did not exit within ${timeoutMs} ms of SIGTERM`);
+    }
+    return code;
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Operators started by a test file, stopped in afterAll even when a test fails. */
+export class OperatorPool {
+  private readonly started: OperatorProcess[] = [];
+  start(args: string[], env?: Record<string, string>): OperatorProcess {
+    const op = new OperatorProcess(args, env);
+    this.started.push(op);
+    return op;
+  }
+  async stopAll(): Promise<void> {
+    await Promise.all(this.started.map((op) => op.stop().catch(() => op.kill())));
+  }
+}
