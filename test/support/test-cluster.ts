@@ -105,6 +105,7 @@ function commandLine(pid: number): string {
 
 export class TestCluster {
   private readonly processes: ManagedProcess[] = [];
+  private readonly launches = new Map<string, { binary: string; args: string[] }>();
   private info?: TestClusterInfo;
 
   constructor(private readonly options: TestClusterOptions = {}) {}
@@ -227,8 +228,28 @@ export class TestCluster {
   private spawn(name: string, binary: string, stateDir: string, args: string[]): ManagedProcess {
     const managed = startProcess(name, binary, args, join(stateDir, `${name}.log`));
     this.processes.push(managed);
+    this.launches.set(name, { binary, args });
     this.recordState(stateDir);
     return managed;
+  }
+
+  /** Stops kube-apiserver (SIGTERM), for tests of how clients live through an apiserver outage. */
+  async stopApiserver(): Promise<void> {
+    const apiserver = this.process('kube-apiserver');
+    if (!apiserver) throw new Error('kube-apiserver is not running');
+    await apiserver.stop();
+    this.processes.splice(this.processes.indexOf(apiserver), 1);
+  }
+
+  /** Starts kube-apiserver again with the same flags (same port, same etcd) and waits for /readyz. */
+  async startApiserver(): Promise<void> {
+    const launch = this.launches.get('kube-apiserver');
+    if (!launch || !this.info) throw new Error('kube-apiserver was never started');
+    const apiserver = this.spawn('kube-apiserver', launch.binary, this.info.stateDir, launch.args);
+    const { server, token } = this.info;
+    await waitFor('kube-apiserver /readyz after restart', async () => (await statusOf(`${server}/readyz`, token)) === 200, {
+      abortOn: apiserver.exited,
+    });
   }
 
   private recordState(stateDir: string): void {

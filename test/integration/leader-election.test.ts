@@ -1,0 +1,60 @@
+// Two operator replicas with leader election: one works, the other waits; killing the leader hands
+// over within 20 s (lease 15 s, retry 2 s).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+
+const operators = new OperatorPool();
+let ns: string;
+
+beforeAll(async () => {
+  ns = await createTestNamespace('leader');
+  await createService(serviceObject(ns, 'web', [{ port: 80 }]));
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await deleteTestNamespace(ns);
+});
+
+async function isLeader(op: OperatorProcess): Promise<boolean> {
+  return (await op.get('/api/health/detailed')).body.leader === true;
+}
+
+it('only the leader writes, and a killed leader is replaced within 20 s', async () => {
+  const args = ['--watch-namespaces', ns, '--namespace', ns, '--leader-elect'];
+  const first = operators.start(args);
+  await first.waitForLog('first becomes leader', (l) => l.msg === 'became leader');
+  const second = operators.start(args);
+  await second.ready(); // a standby is ready: it is healthy, just not working
+  expect(await isLeader(first)).toBe(true);
+  expect(await isLeader(second)).toBe(false);
+
+  const lease = await clients().coordination.readNamespacedLease({ namespace: ns, name: 'gateway-operator' });
+  expect(lease.spec?.leaseDurationSeconds).toBe(15);
+
+  await createIngress(ingressObject(ns, 'one', [{ host: 'one.example.com', paths: [{ service: 'web', port: 80 }] }]));
+  await eventually('GatewayRoute one', async () => (await getGatewayRoute(ns, 'one')) !== undefined);
+  expect(first.logs.some((l) => l.msg === 'created GatewayRoute' && l.name === 'one')).toBe(true);
+  expect(second.logs.some((l) => l.controller === 'ingress' || l.controller === 'sync')).toBe(false);
+
+  const killedAt = Date.now();
+  first.kill();
+  await second.waitForLog('standby takes over', (l) => l.msg === 'became leader', 25_000);
+  const handover = Date.now() - killedAt;
+  expect(handover).toBeLessThan(20_000);
+
+  await createIngress(ingressObject(ns, 'two', [{ host: 'two.example.com', paths: [{ service: 'web', port: 80 }] }]));
+  await eventually('GatewayRoute two from the new leader', async () => (await getGatewayRoute(ns, 'two')) !== undefined);
+  const holder = await clients().coordination.readNamespacedLease({ namespace: ns, name: 'gateway-operator' });
+  expect(holder.spec?.leaseTransitions).toBe(1);
+}, 60_000);
+
+it('a leader stopped with SIGTERM releases the lease and exits 0', async () => {
+  const op = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--leader-elect', '--lease-name', 'release-test']);
+  await op.waitForLog('leader', (l) => l.msg === 'became leader');
+  expect(await op.stop()).toBe(0);
+  const lease = await clients().coordination.readNamespacedLease({ namespace: ns, name: 'release-test' });
+  expect(lease.spec?.holderIdentity ?? '').toBe('');
+}, 30_000);

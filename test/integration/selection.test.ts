@@ -1,0 +1,43 @@
+// Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+
+const operators = new OperatorPool();
+let ns: string;
+let operator: OperatorProcess;
+
+beforeAll(async () => {
+  ns = await createTestNamespace('select');
+  await createService(serviceObject(ns, 'web', [{ port: 80 }]));
+  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--ingress-class', 'nginx', '--ingress-class', 'edge', '--ingress-selector', 'expose=yes']);
+  await operator.ready();
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await deleteTestNamespace(ns);
+});
+
+const rule = (host: string) => [{ host, paths: [{ service: 'web', port: 80 }] }];
+const exposed = { labels: { expose: 'yes' } };
+
+it('takes only Ingresses of the given classes that match the selector', async () => {
+  await createIngress(ingressObject(ns, 'nginx', rule('a.example.com'), { ...exposed, ingressClassName: 'nginx' }));
+  await createIngress(ingressObject(ns, 'legacy', rule('b.example.com'), { ...exposed, annotations: { 'kubernetes.io/ingress.class': 'edge' } }));
+  await createIngress(ingressObject(ns, 'traefik', rule('c.example.com'), { ...exposed, ingressClassName: 'traefik' }));
+  await createIngress(ingressObject(ns, 'unlabelled', rule('d.example.com'), { ingressClassName: 'nginx' }));
+  await eventually('selected ones translated', async () => (await getGatewayRoute(ns, 'nginx')) && (await getGatewayRoute(ns, 'legacy')));
+  await operator.settled();
+  expect(await getGatewayRoute(ns, 'traefik')).toBeUndefined();
+  expect(await getGatewayRoute(ns, 'unlabelled')).toBeUndefined();
+});
+
+it('deletes the GatewayRoute when its Ingress stops matching the selector', async () => {
+  const { networking } = clients();
+  const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'nginx' });
+  ingress.metadata!.labels = { expose: 'no' };
+  await networking.replaceNamespacedIngress({ namespace: ns, name: 'nginx', body: ingress });
+  await eventually('GatewayRoute removed', async () => (await getGatewayRoute(ns, 'nginx')) === undefined);
+});
