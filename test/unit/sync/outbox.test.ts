@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import type { WireRoute } from '../../../src/controlplane/protocol.js';
+import { Outbox, RevisionClock } from '../../../src/sync/outbox.js';
+
+function route(key: string, host = 'a.example.com', path = '/'): WireRoute {
+  const [namespace = '', name = ''] = key.split('/');
+  return { key, host, path, path_type: 'Prefix', namespace, service: 'web', port: 80, tls: false, ingress_name: name, gateway_route: name, annotations: {} };
+}
+
+function fixedClock(): RevisionClock {
+  let t = 1000;
+  return new RevisionClock(() => t++);
+}
+
+describe('Outbox', () => {
+  it('sends add, update and delete against what was last sent, and nothing twice', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'add', routes: [route('ns/a/0')] });
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+
+    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
+    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'update', routes: [route('ns/a/0', 'a.example.com', '/v2')] });
+
+    outbox.setDesired('ns/a', undefined);
+    // A delete carries the routes last sent, so the control plane knows what to remove.
+    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'delete', routes: [route('ns/a/0', 'a.example.com', '/v2')] });
+  });
+
+  it('sends nothing for a GatewayRoute that disappears before it was ever sent', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    outbox.setDesired('ns/a', undefined);
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+    expect(outbox.keys()).toEqual([]);
+  });
+
+  it('acknowledges every message up to the revision and drops deleted entries', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    const a = outbox.takeChange('ns/a')!;
+    const b = outbox.takeChange('ns/b')!;
+    expect(outbox.pendingKeys().sort()).toEqual(['ns/a', 'ns/b']);
+    expect(outbox.ack(a.revision, [])).toEqual(['ns/a']);
+    expect(outbox.pendingKeys()).toEqual(['ns/b']);
+    expect(outbox.ack(b.revision, [{ key: 'ns/b/0', reason: 'taken' }])).toEqual(['ns/b']);
+    expect(outbox.acked('ns/b')?.rejected).toEqual([{ key: 'ns/b/0', reason: 'taken' }]);
+    expect(outbox.ackedRouteCount()).toBe(1);
+
+    outbox.setDesired('ns/a', undefined);
+    const del = outbox.takeChange('ns/a')!;
+    outbox.ack(del.revision, []);
+    expect(outbox.keys()).toEqual(['ns/b']);
+  });
+
+  it('a snapshot carries everything desired and supersedes what was in flight', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    const lost = outbox.takeChange('ns/a')!; // sent, then the socket died
+    outbox.setDesired('ns/b', undefined); // deleted while disconnected
+    const snapshot = outbox.takeSnapshot();
+    expect(snapshot.revision).toBeGreaterThan(lost.revision);
+    expect(snapshot.routes).toEqual([route('ns/a/0')]);
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+    expect(outbox.takeChange('ns/b')).toBeUndefined();
+    outbox.ack(snapshot.revision, []);
+    expect(outbox.keys()).toEqual(['ns/a']);
+    expect(outbox.acked('ns/a')?.revision).toBe(snapshot.revision);
+  });
+
+  it('a new generation with the same routes counts as acknowledged', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    const sent = outbox.takeChange('ns/a')!;
+    outbox.ack(sent.revision, []);
+    outbox.setDesired('ns/a', [route('ns/a/0')], 2);
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+    expect(outbox.acked('ns/a')?.generation).toBe(2);
+  });
+});
+
+describe('RevisionClock', () => {
+  it('never goes below the wall clock and always grows', () => {
+    let now = 500;
+    const clock = new RevisionClock(() => now);
+    expect([clock.next(), clock.next(), clock.next()]).toEqual([500, 501, 502]);
+    now = 1000;
+    expect(clock.next()).toBe(1000);
+    now = 10; // the clock stepped back: revisions still grow
+    expect(clock.next()).toBe(1001);
+  });
+});
