@@ -1,0 +1,236 @@
+// GatewayRoutes mirrored to the reference control plane over the real WebSocket, with acks, Synced
+// status, reconnects and snapshots; the operator is the real process.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
+import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
+import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
+import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { freePort } from '../support/test-cluster.js';
+
+const TOKEN = 'sync-test-token';
+const { networking, core, custom } = clients();
+const operators = new OperatorPool();
+let cp: ReferenceControlPlane;
+let ns: string;
+let operator: OperatorProcess;
+
+function operatorArgs(namespace: string, url: string, clusterName = namespace): string[] {
+  return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', TOKEN, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
+}
+
+const route = (host: string, path: string, port = 8080, service = 'web') => describeRoute({ host, path, service, port });
+
+beforeAll(async () => {
+  cp = await startControlPlane({ token: TOKEN });
+  ns = await createTestNamespace('sync');
+  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
+  operator = operators.start(operatorArgs(ns, cp.url));
+  await operator.ready();
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await cp?.close();
+  await deleteTestNamespace(ns);
+});
+
+describe('mirroring', () => {
+  it('50 Ingresses: the control plane holds exactly their routes and every GatewayRoute is Synced', async () => {
+    const names = Array.from({ length: 50 }, (_, i) => `app-${i}`);
+    await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }])));
+    await waitForRoutes(cp, ns, names.map((n) => route(`${n}.example.com`, '/')));
+    await eventually('all Synced and Ready', async () => {
+      const all = await listGatewayRoutes(ns);
+      return all.length === 50 && all.every((r) => condition(r, 'Synced')?.status === 'True' && condition(r, 'Ready')?.status === 'True');
+    });
+    const one = (await getGatewayRoute(ns, 'app-0'))!;
+    expect(one.status?.controlPlane?.revision).toEqual(expect.any(Number));
+    expect(one.status?.routingMode).toBe('tunnel');
+    expect(condition(one, 'Synced')?.observedGeneration).toBe(one.metadata.generation);
+    // Nothing went twice: one snapshot at start, then one add per Ingress.
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const adds = cp.received.filter((m) => m.cluster === uuid && m.type === 'ingress_routes' && m.payload.action === 'add');
+    const keys = adds.flatMap((m) => (m.payload.routes as Array<{ key: string }>).map((r) => r.key));
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('reflects a changed path, a removed host, a deleted Ingress and a Service deleted before its Ingress', async () => {
+    await createIngress(ingressObject(ns, 'multi', [
+      { host: 'one.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] },
+      { host: 'two.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] },
+    ]));
+    await createService(serviceObject(ns, 'doomed', [{ port: 9000 }]));
+    await createIngress(ingressObject(ns, 'doomed', [{ host: 'doomed.example.com', paths: [{ service: 'doomed', port: 9000 }] }]));
+    const base = Array.from({ length: 50 }, (_, i) => route(`app-${i}.example.com`, '/'));
+    await waitForRoutes(cp, ns, [...base, route('one.example.com', '/'), route('two.example.com', '/'), route('doomed.example.com', '/', 9000, 'doomed')]);
+
+    const app0 = await networking.readNamespacedIngress({ namespace: ns, name: 'app-0' });
+    app0.spec!.rules![0]!.http!.paths[0]!.path = '/changed';
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'app-0', body: app0 });
+    const multi = await networking.readNamespacedIngress({ namespace: ns, name: 'multi' });
+    multi.spec!.rules = multi.spec!.rules!.slice(0, 1);
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'multi', body: multi });
+    await networking.deleteNamespacedIngress({ namespace: ns, name: 'app-1' });
+    await core.deleteNamespacedService({ namespace: ns, name: 'doomed' });
+    await eventually('doomed unresolved', async () => condition(await getGatewayRoute(ns, 'doomed'), 'ResolvedRefs')?.status === 'False');
+    await networking.deleteNamespacedIngress({ namespace: ns, name: 'doomed' });
+
+    const expected = [route('app-0.example.com', '/changed'), ...base.slice(2), route('one.example.com', '/')];
+    await waitForRoutes(cp, ns, expected);
+  });
+
+  it('syncs a hand-written GatewayRoute', async () => {
+    const body: GatewayRoute = {
+      apiVersion: 'gateway.pipeops.io/v1alpha1',
+      kind: 'GatewayRoute',
+      metadata: { name: 'handmade', namespace: ns },
+      spec: { routes: [{ host: 'hand.example.com', path: '/x', pathType: 'Exact', backend: { service: 'web', port: { name: 'http' } } }] },
+    };
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
+    await eventually('hand-written route at the control plane', async () => heldRoutes(cp, ns).includes(route('hand.example.com', '/x')));
+    await eventually('hand-written route Ready', async () => condition(await getGatewayRoute(ns, 'handmade'), 'Ready')?.status === 'True');
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, name: 'handmade' });
+    await eventually('hand-written route removed', async () => !heldRoutes(cp, ns).includes(route('hand.example.com', '/x')));
+  });
+
+  it('reports a route the control plane rejects as Synced=False Rejected', async () => {
+    // Another cluster already serves this host + path.
+    const other = cp.store.register('someone-else');
+    cp.store.replaceAll(other, [{ key: 'x/y/0', host: 'claimed.example.com', path: '/', path_type: 'Prefix', namespace: 'x', service: 's', port: 80, tls: false, ingress_name: 'y', gateway_route: 'y', annotations: {} }]);
+    await createIngress(ingressObject(ns, 'claimed', [{ host: 'claimed.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    const synced = await eventually('Rejected', async () => {
+      const c = condition(await getGatewayRoute(ns, 'claimed'), 'Synced');
+      return c?.reason === 'Rejected' ? c : undefined;
+    });
+    expect(synced.status).toBe('False');
+    expect(synced.message).toContain('already served by cluster someone-else');
+    expect(condition(await getGatewayRoute(ns, 'claimed'), 'Ready')).toMatchObject({ status: 'False', reason: 'Rejected' });
+  });
+});
+
+describe('resilience', () => {
+  it('loses nothing when the socket is killed 20 times during 200 changes', async () => {
+    const model = new Map<string, string>(); // ingress name -> path
+    for (let i = 0; i < 50; i++) model.set(`app-${i}`, '/');
+    model.set('app-0', '/changed');
+    model.delete('app-1');
+    const existing = new Set((await networking.listNamespacedIngress({ namespace: ns })).items.map((i) => i.metadata!.name!));
+    for (const name of ['multi', 'claimed']) existing.delete(name);
+    await networking.deleteNamespacedIngress({ namespace: ns, name: 'claimed' });
+
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    let drops = 0;
+    const changes = Array.from({ length: 200 }, (_, i) => i);
+    const dropAt = new Set<number>();
+    while (dropAt.size < 20) dropAt.add(Math.floor(Math.random() * 200));
+    for (const i of changes) {
+      const name = `churn-${i % 40}`;
+      if (dropAt.has(i)) {
+        // Kill a live socket: wait for the reconnect of the previous kill first.
+        await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
+        drops += cp.dropConnections(uuid);
+      }
+      if (!model.has(name)) {
+        await createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
+        model.set(name, `/v${i}`);
+      } else if (i % 3 === 0) {
+        await networking.deleteNamespacedIngress({ namespace: ns, name });
+        model.delete(name);
+      } else {
+        const ingress = await networking.readNamespacedIngress({ namespace: ns, name });
+        ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
+        await networking.replaceNamespacedIngress({ namespace: ns, name, body: ingress });
+        model.set(name, `/v${i}`);
+      }
+    }
+    expect(drops).toBe(20);
+    const expected = [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path));
+    expected.push(route('one.example.com', '/'));
+    await waitForRoutes(cp, ns, expected, 60_000);
+    expect(operator.running).toBe(true);
+  }, 120_000);
+
+  it('keeps the same cluster_id across a restart and sends one snapshot, no duplicates', async () => {
+    await operator.settled();
+    const before = clusterByName(cp, ns)!;
+    const held = heldRoutes(cp, ns);
+    const mark = cp.received.length;
+    expect(await operator.stop()).toBe(0);
+    operator = operators.start(operatorArgs(ns, cp.url));
+    await operator.ready();
+    await operator.settled();
+    const after = cp.received.slice(mark).filter((m) => m.cluster === before.cluster_uuid);
+    expect(clusterByName(cp, ns)!.cluster_id).toBe(before.cluster_id);
+    expect(cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
+    expect(after.filter((m) => m.type === 'register')).toHaveLength(1);
+    expect(after.filter((m) => m.type === 'register')[0]?.payload.cluster_id).toBe(before.cluster_id);
+    expect(after.filter((m) => m.type === 'routes_sync')).toHaveLength(1);
+    expect(after.filter((m) => m.type === 'ingress_routes')).toHaveLength(0);
+    expect(heldRoutes(cp, ns)).toEqual(held);
+  });
+
+  it('survives hundreds of random and malformed frames', async () => {
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const mark = cp.received.length;
+    const frames = [
+      '', '{', 'null', '[]', '42', '"text"', '{"type":""}', '{"type":"routes_ack","payload":{"revision":"x"}}',
+      '{"type":"routes_ack","payload":{"revision":1e400,"accepted":[],"rejected":[]}}', '{"type":"nope","payload":{}}',
+      '{"type":"register_success","payload":{"cluster_id":"evil","cluster_uuid":"evil"}}', '{"type":"proxy_request","payload":{}}',
+      '{"type":"__proto__","payload":{}}', '{"type":"constructor"}', '{"type":"ping","payload":[]}', '{"type":"error","payload":{"code":5}}',
+    ];
+    for (let i = 0; i < 300; i++) {
+      const pick = frames[i % frames.length] as string;
+      const random = Buffer.from(Array.from({ length: 1 + (i % 64) }, () => Math.floor(Math.random() * 256))).toString(i % 2 ? 'latin1' : 'base64');
+      cp.sendRaw(uuid, i % 3 === 0 ? random : pick);
+    }
+    await eventually('error replies from the operator', async () => cp.received.slice(mark).some((m) => m.type === 'error'));
+    await createIngress(ingressObject(ns, 'after-noise', [{ host: 'after-noise.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    await eventually('still syncing', async () => heldRoutes(cp, ns).includes(route('after-noise.example.com', '/')));
+    expect(operator.running).toBe(true);
+    expect(clusterByName(cp, ns)!.cluster_id).not.toBe('evil');
+  });
+});
+
+describe('control plane availability', () => {
+  it('keeps running without the control plane, says why in /readyz, and converges once it appears', async () => {
+    const ns2 = await createTestNamespace('late-cp');
+    await createService(serviceObject(ns2, 'web', [{ name: 'http', port: 8080 }]));
+    await createIngress(ingressObject(ns2, 'early', [{ host: 'early.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    const port = await freePort();
+    const op = operators.start(operatorArgs(ns2, `http://127.0.0.1:${port}`));
+    const readyz = await eventually('readyz explains', async () => {
+      const r = await op.get('/readyz');
+      return r.status === 503 && r.body.reasons.some((x: string) => x.includes('not registered with the control plane')) ? r : undefined;
+    });
+    expect(readyz.body.ready).toBe(false);
+    await eventually('Synced=False Disconnected', async () => condition(await getGatewayRoute(ns2, 'early'), 'Synced')?.reason === 'Disconnected');
+
+    const late = await startControlPlane({ token: TOKEN, port });
+    try {
+      await op.ready();
+      await waitForRoutes(late, ns2, [route('early.example.com', '/')]);
+      await eventually('Synced=True', async () => condition(await getGatewayRoute(ns2, 'early'), 'Synced')?.status === 'True');
+    } finally {
+      await op.stop();
+      await late.close();
+      await deleteTestNamespace(ns2);
+    }
+  }, 60_000);
+
+  it('stops dialling after a 401 and reports it', async () => {
+    const ns3 = await createTestNamespace('bad-token');
+    const op = operators.start(['--watch-namespaces', ns3, '--namespace', ns3, '--control-plane-url', cp.url, '--token', 'wrong', '--cluster-name', ns3]);
+    await op.waitForLog('token refused', (l) => l.msg.includes('refused the token'));
+    const readyz = await op.get('/readyz');
+    expect(readyz.status).toBe(503);
+    expect(readyz.body.reasons.join(' ')).toContain('refused the token');
+    const attempts = op.logs.filter((l) => l.msg.includes('refused the token')).length;
+    expect(attempts).toBe(1);
+    expect((await op.get('/api/health/detailed')).body.connection.state).toBe('unauthorized');
+    expect(JSON.stringify((await op.get('/api/health/detailed')).body)).not.toContain('wrong');
+    await op.stop();
+    await deleteTestNamespace(ns3);
+  });
+});
