@@ -12,6 +12,8 @@ import {
 } from '@kubernetes/client-node';
 import { API_VERSION, CLUSTER_CONNECTIVITY, GATEWAY_ROUTE, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
+import { ConnectivityController } from './connectivity/controller.js';
+import type { IngressServiceLike } from './connectivity/detect.js';
 import { ControlPlaneClient } from './controlplane/client.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import { IngressController, type Ingress, type IngressClass } from './ingress/controller.js';
@@ -48,6 +50,7 @@ export class GatewayOperator {
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly ingress: IngressController;
   private readonly sync: SyncController;
+  private readonly connectivityController: ConnectivityController;
   private readonly client?: ControlPlaneClient;
   private readonly elector?: LeaderElector;
   private readonly health: HealthServer;
@@ -104,6 +107,9 @@ export class GatewayOperator {
       });
     }
     this.sync = new SyncController(custom, gatewayRoutes, services, connectivity, this.client, events, logger, config.concurrency);
+    // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
+    const allServices = namespaces ? informer<IngressServiceLike>(SERVICE) : (services as Informer<IngressServiceLike>);
+    this.connectivityController = new ConnectivityController(custom, allServices, connectivity, this.client, logger);
 
     if (config.leaderElect) {
       this.elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger);
@@ -155,10 +161,12 @@ export class GatewayOperator {
         : { state: 'not configured' },
       routingMode: this.sync.currentConnectivity.routingMode,
       routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
-      queues: {
-        ingress: { depth: this.ingress.controller.queue.depth, inFlight: this.ingress.controller.queue.inFlight, retrying: this.ingress.controller.queue.retrying },
-        sync: { depth: this.sync.controller.queue.depth, inFlight: this.sync.controller.queue.inFlight, retrying: this.sync.controller.queue.retrying },
-      },
+      queues: Object.fromEntries(
+        [this.ingress.controller, this.sync.controller, this.connectivityController.controller].map((c) => [
+          c.name,
+          { depth: c.queue.depth, inFlight: c.queue.inFlight, retrying: c.queue.retrying },
+        ]),
+      ),
     };
   }
 
@@ -192,6 +200,7 @@ export class GatewayOperator {
     this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - started });
     this.ingress.controller.start();
     this.sync.start();
+    this.connectivityController.start();
     this.client?.start();
   }
 
@@ -200,7 +209,7 @@ export class GatewayOperator {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info('shutting down', { controller: 'manager' });
-    await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000)]);
+    await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
     for (const informer of this.informers) informer.stop();
     await this.client?.stop();
     await this.elector?.release();

@@ -84,6 +84,17 @@ export class ControlPlaneClient {
     this.handlers = handlers;
   }
 
+  private readonly stateListeners: Array<() => void> = [];
+
+  /** Called after the connection is registered, lost, or refused (for status reporting). */
+  onStateChange(listener: () => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  private stateChanged(): void {
+    for (const listener of this.stateListeners) listener();
+  }
+
   get ready(): boolean {
     return this.state === 'ready' && this.socket?.readyState === WebSocket.OPEN;
   }
@@ -168,6 +179,7 @@ export class ControlPlaneClient {
         this.state = 'unauthorized';
         this.lastError = `the control plane refused the token (HTTP ${status}); not reconnecting until restarted with a valid token`;
         this.options.logger.error(this.lastError, { controller: 'controlplane' });
+        this.stateChanged();
       } else {
         this.lastError = `handshake answered HTTP ${status}`;
       }
@@ -298,6 +310,7 @@ export class ControlPlaneClient {
     this.sendHeartbeat();
     this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));
     this.handlers.onReady?.(this.session);
+    this.stateChanged();
   }
 
   sendHeartbeat(): void {
@@ -323,6 +336,7 @@ export class ControlPlaneClient {
     if (wasReady) {
       this.options.logger.warn('control-plane socket closed', { controller: 'controlplane', code, reason });
       this.handlers.onDisconnected?.();
+      this.stateChanged();
     }
     this.scheduleReconnect();
   }

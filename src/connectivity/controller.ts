@@ -1,0 +1,140 @@
+// Keeps ClusterConnectivity/cluster current: which ingress controller Service decides, private or
+// public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
+// changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
+// never delays the operator's start: until it has decided, the cluster counts as private.
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { conditionsChanged, readySummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import {
+  API_VERSION,
+  CLUSTER_CONNECTIVITY,
+  CLUSTER_CONNECTIVITY_NAME,
+  GROUP,
+  VERSION,
+  type ClusterConnectivity,
+  type ClusterConnectivityStatus,
+} from '../api/v1alpha1/types.js';
+import type { ControlPlaneClient } from '../controlplane/client.js';
+import { jsonEqual } from '../ingress/controller.js';
+import type { Logger } from '../log.js';
+import { applyObject, applyStatus, type CustomObjectRef } from '../operator/apply.js';
+import { Controller } from '../operator/controller.js';
+import type { Informer } from '../operator/informer.js';
+import type { ReconcileResult } from '../operator/queue.js';
+import { CANDIDATES, CONTROLLER_LABEL, CONTROLLER_LABEL_VALUES, controllerType, decide, type IngressServiceLike } from './detect.js';
+
+export const CONNECTIVITY_FIELD_MANAGER = 'gateway-operator-connectivity';
+const REF: CustomObjectRef = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: CLUSTER_CONNECTIVITY_NAME };
+const REFRESH_MS = 10_000;
+
+export class ConnectivityController {
+  readonly controller: Controller;
+  /** When each LoadBalancer Service was first seen without an address. */
+  private readonly waitingSince = new Map<string, number>();
+
+  constructor(
+    private readonly custom: CustomObjectsApi,
+    private readonly services: Informer<IngressServiceLike>,
+    private readonly connectivity: Informer<ClusterConnectivity>,
+    private readonly client: ControlPlaneClient | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.controller = new Controller({ name: 'connectivity', reconcile: () => this.reconcile(), logger, concurrency: 1 });
+    const enqueue = () => this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
+    services.onChange((service) => {
+      if (this.relevant(service)) enqueue();
+    });
+    connectivity.onChange(enqueue);
+    client?.onStateChange(enqueue);
+  }
+
+  start(): void {
+    this.controller.start();
+    this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
+  }
+
+  private relevant(service: IngressServiceLike): boolean {
+    const spec = this.connectivity.get(CLUSTER_CONNECTIVITY_NAME)?.spec?.ingressService;
+    const key = { namespace: service.metadata?.namespace, name: service.metadata?.name };
+    if (spec) return spec.namespace === key.namespace && spec.name === key.name;
+    return CANDIDATES.some((c) => c.namespace === key.namespace && c.name === key.name) || CONTROLLER_LABEL_VALUES.includes(service.metadata?.labels?.[CONTROLLER_LABEL] ?? '');
+  }
+
+  /** The ingress controller Service: the one named in spec, else the candidates in order, else by label. */
+  findService(spec: ClusterConnectivity['spec']): IngressServiceLike | undefined {
+    if (spec?.ingressService) return this.services.get(`${spec.ingressService.namespace}/${spec.ingressService.name}`);
+    for (const c of CANDIDATES) {
+      const found = this.services.get(`${c.namespace}/${c.name}`);
+      if (found) return found;
+    }
+    return this.services
+      .list()
+      .filter((s) => CONTROLLER_LABEL_VALUES.includes(s.metadata?.labels?.[CONTROLLER_LABEL] ?? ''))
+      .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`))[0];
+  }
+
+  private async reconcile(): Promise<ReconcileResult> {
+    const current = this.connectivity.get(CLUSTER_CONNECTIVITY_NAME);
+    if (!current) {
+      // Only the name: spec stays the user's (GitOps tools may own it).
+      await applyObject(this.custom, REF, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: CLUSTER_CONNECTIVITY_NAME } }, CONNECTIVITY_FIELD_MANAGER);
+      return;
+    }
+    const spec = current.spec ?? {};
+    const timeoutMs = (spec.detectionTimeoutSeconds ?? 120) * 1000;
+    const service = this.findService(spec);
+    const serviceKey = service ? `${service.metadata?.namespace}/${service.metadata?.name}` : '';
+    const noAddress = service?.spec?.type === 'LoadBalancer' && !(service.status?.loadBalancer?.ingress ?? []).length;
+    if (noAddress && !this.waitingSince.has(serviceKey)) this.waitingSince.set(serviceKey, Date.now());
+    if (!noAddress) this.waitingSince.delete(serviceKey);
+    const waited = Date.now() - (this.waitingSince.get(serviceKey) ?? Date.now());
+    let decision = decide(service, waited, timeoutMs);
+    if (spec.mode === 'tunnel' || spec.mode === 'direct') {
+      decision = { ...decision, isPrivate: spec.mode === 'tunnel', routingMode: spec.mode, reason: `forced by spec.mode=${spec.mode} (detected: ${decision.reason})`, waiting: false };
+      if (spec.mode === 'tunnel') delete decision.publicEndpoint;
+    }
+
+    const previous = current.status ?? {};
+    const same = previous.isPrivate === decision.isPrivate && previous.routingMode === decision.routingMode && previous.publicEndpoint === decision.publicEndpoint;
+    const now = new Date();
+    const conditionInputs: ConditionInput[] = [
+      decision.waiting
+        ? { type: 'Detected', status: 'Unknown', reason: 'WaitingForAddress', message: decision.reason }
+        : { type: 'Detected', status: 'True', reason: decision.isPrivate ? 'Private' : 'Public', message: decision.reason },
+      this.controlPlaneCondition(),
+    ];
+    const withOwn = setConditions(previous.conditions, conditionInputs, undefined, now);
+    const readyOrder = this.client ? ['Detected', 'ControlPlaneConnected'] : ['Detected'];
+    const conditions = setConditions(withOwn, [readySummary(withOwn, readyOrder)], undefined, now);
+
+    const status: ClusterConnectivityStatus = {
+      isPrivate: decision.isPrivate,
+      routingMode: decision.routingMode,
+      reason: decision.reason,
+      detectedAt: same && previous.detectedAt ? previous.detectedAt : rfc3339(now),
+      conditions,
+    };
+    if (decision.publicEndpoint) status.publicEndpoint = decision.publicEndpoint;
+    if (service) {
+      status.ingressController = { namespace: service.metadata?.namespace, name: service.metadata?.name, type: controllerType(service), serviceType: service.spec?.type ?? 'ClusterIP' };
+    }
+    if (this.client) {
+      status.controlPlane = { connected: this.client.ready, reconnects: this.client.reconnects };
+      if (this.client.session) status.controlPlane.clusterId = this.client.session.clusterId;
+      if (this.client.lastHeartbeatAt) status.controlPlane.lastHeartbeatTime = rfc3339(this.client.lastHeartbeatAt);
+    }
+    const unchanged = !conditionsChanged(previous.conditions, conditions) && jsonEqual({ ...previous, conditions: [] }, { ...status, conditions: [] });
+    if (!unchanged) {
+      await applyStatus(this.custom, REF, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: CLUSTER_CONNECTIVITY_NAME }, status }, CONNECTIVITY_FIELD_MANAGER);
+      if (!same) this.logger.info('cluster connectivity decided', { controller: 'connectivity', isPrivate: decision.isPrivate, routingMode: decision.routingMode, publicEndpoint: decision.publicEndpoint, reason: decision.reason });
+    }
+    if (decision.waiting) return { requeueAfterMs: Math.min(REFRESH_MS, timeoutMs - waited + 10) };
+    return this.client ? { requeueAfterMs: REFRESH_MS } : undefined;
+  }
+
+  private controlPlaneCondition(): ConditionInput {
+    if (!this.client) return { type: 'ControlPlaneConnected', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured' };
+    if (this.client.ready) return { type: 'ControlPlaneConnected', status: 'True', reason: 'Registered', message: 'registered with the control plane' };
+    if (this.client.state === 'unauthorized') return { type: 'ControlPlaneConnected', status: 'False', reason: 'Unauthorized', message: this.client.lastError ?? 'the control plane refused the token' };
+    return { type: 'ControlPlaneConnected', status: 'False', reason: 'Disconnected', message: this.client.lastError ?? 'connecting' };
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide, isPrivateAddress, publicEndpoint, type IngressServiceLike } from '../../src/connectivity/detect.js';
+
+describe('isPrivateAddress', () => {
+  it.each([
+    ['10.1.2.3', true], ['172.16.0.1', true], ['172.31.255.255', true], ['172.32.0.1', false], ['192.168.1.1', true],
+    ['100.64.0.1', true], ['100.127.255.255', true], ['100.128.0.1', false], ['127.0.0.1', true], ['169.254.1.1', true],
+    ['8.8.8.8', false], ['203.0.113.10', false], ['::1', true], ['fc00::1', true], ['fd12:3456::1', true], ['fe80::1', true],
+    ['2001:db8::1', false], ['::ffff:10.0.0.1', true], ['not-an-ip', false],
+  ])('%s → %s', (address, expected) => {
+    expect(isPrivateAddress(address)).toBe(expected);
+  });
+});
+
+describe('publicEndpoint', () => {
+  it.each([
+    { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], expected: '1.2.3.4:443' },
+    { ports: [{ name: 'web', port: 8000 }, { name: 'websecure', port: 8443 }], expected: '1.2.3.4:8443' },
+    { ports: [{ name: 'web', port: 8000 }], expected: '1.2.3.4:8000' },
+    { ports: [{ name: 'metrics', port: 9100 }], expected: '1.2.3.4:9100' },
+  ])('$expected', ({ ports, expected }) => {
+    expect(publicEndpoint('1.2.3.4', ports)).toBe(expected);
+  });
+});
+
+describe('decide', () => {
+  const svc = (type: string, ingress?: Array<{ ip?: string; hostname?: string }>): IngressServiceLike => ({
+    metadata: { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
+    spec: { type, ports: [{ name: 'https', port: 443 }] },
+    status: { loadBalancer: { ingress } },
+  });
+  it.each([
+    { name: 'no Service', service: undefined, waited: 0, isPrivate: true, waiting: false, reason: /no ingress controller Service/ },
+    { name: 'NodePort', service: svc('NodePort'), waited: 0, isPrivate: true, waiting: false, reason: /is NodePort/ },
+    { name: 'LB waiting', service: svc('LoadBalancer'), waited: 1000, isPrivate: true, waiting: true, reason: /waiting up to 120 s/ },
+    { name: 'LB timed out', service: svc('LoadBalancer'), waited: 120_000, isPrivate: true, waiting: false, reason: /no address within 120 s/ },
+    { name: 'LB private IP', service: svc('LoadBalancer', [{ ip: '10.0.0.5' }]), waited: 0, isPrivate: true, waiting: false, reason: /private address 10.0.0.5/ },
+    { name: 'LB public IP', service: svc('LoadBalancer', [{ ip: '203.0.113.7' }]), waited: 0, isPrivate: false, waiting: false, reason: /public address 203.0.113.7/ },
+    { name: 'LB hostname', service: svc('LoadBalancer', [{ hostname: 'lb.example.com' }]), waited: 0, isPrivate: false, waiting: false, reason: /lb.example.com/ },
+  ])('$name', ({ service, waited, isPrivate, waiting, reason }) => {
+    const d = decide(service, waited, 120_000);
+    expect([d.isPrivate, d.routingMode, d.waiting]).toEqual([isPrivate, isPrivate ? 'tunnel' : 'direct', waiting]);
+    expect(d.reason).toMatch(reason);
+  });
+  it('gives the public endpoint host:port', () => {
+    expect(decide(svc('LoadBalancer', [{ ip: '203.0.113.7' }]), 0, 1).publicEndpoint).toBe('203.0.113.7:443');
+  });
+});
