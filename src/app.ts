@@ -14,6 +14,7 @@ import { API_VERSION, CLUSTER_CONNECTIVITY, GATEWAY_ROUTE, type ClusterConnectiv
 import type { Config } from './config.js';
 import { ConnectivityController } from './connectivity/controller.js';
 import type { IngressServiceLike } from './connectivity/detect.js';
+import { PrometheusDiscovery } from './connectivity/prometheus.js';
 import { ControlPlaneClient } from './controlplane/client.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import { IngressController, type Ingress, type IngressClass } from './ingress/controller.js';
@@ -51,6 +52,7 @@ export class GatewayOperator {
   private readonly ingress: IngressController;
   private readonly sync: SyncController;
   private readonly connectivityController: ConnectivityController;
+  private readonly prometheus: PrometheusDiscovery;
   private readonly client?: ControlPlaneClient;
   private readonly elector?: LeaderElector;
   private readonly health: HealthServer;
@@ -110,6 +112,8 @@ export class GatewayOperator {
     // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
     const allServices = namespaces ? informer<IngressServiceLike>(SERVICE) : (services as Informer<IngressServiceLike>);
     this.connectivityController = new ConnectivityController(custom, allServices, connectivity, this.client, logger);
+    this.prometheus = new PrometheusDiscovery(() => allServices.list(), config.prometheusNamespaces, logger);
+    allServices.onChange(() => this.prometheus.discover());
 
     if (config.leaderElect) {
       this.elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger);
@@ -127,6 +131,7 @@ export class GatewayOperator {
       agent_version: AGENT_VERSION,
     };
     if (connectivity.publicEndpoint) metadata.public_endpoint = connectivity.publicEndpoint;
+    if (this.prometheus.current) metadata.prometheus = this.prometheus.current;
     return metadata;
   }
 
@@ -160,6 +165,7 @@ export class GatewayOperator {
           }
         : { state: 'not configured' },
       routingMode: this.sync.currentConnectivity.routingMode,
+      prometheus: this.prometheus.current ?? null,
       routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
       queues: Object.fromEntries(
         [this.ingress.controller, this.sync.controller, this.connectivityController.controller].map((c) => [
@@ -201,6 +207,7 @@ export class GatewayOperator {
     this.ingress.controller.start();
     this.sync.start();
     this.connectivityController.start();
+    this.prometheus.start();
     this.client?.start();
   }
 
@@ -210,6 +217,7 @@ export class GatewayOperator {
     this.stopping = true;
     this.logger.info('shutting down', { controller: 'manager' });
     await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
+    this.prometheus.stop();
     for (const informer of this.informers) informer.stop();
     await this.client?.stop();
     await this.elector?.release();

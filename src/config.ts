@@ -22,6 +22,7 @@ export interface Config {
   ingressClasses: string[];
   watchNamespaces: string[];
   ingressSelector?: string;
+  prometheusNamespaces: string[];
   allowCatchAll: boolean;
   logLevel: LogLevel;
   concurrency: number;
@@ -55,6 +56,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--ingress-class': { key: 'ingressClasses', env: 'GATEWAY_INGRESS_CLASSES', kind: 'list', help: 'only Ingresses of this class (repeatable; env: comma-separated)' },
   '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: 'only Ingresses in these namespaces (comma-separated)' },
   '--ingress-selector': { key: 'ingressSelector', env: 'GATEWAY_INGRESS_SELECTOR', kind: 'string', help: 'only Ingresses matching this label selector' },
+  '--prometheus-namespaces': { key: 'prometheusNamespaces', env: 'GATEWAY_PROMETHEUS_NAMESPACES', kind: 'list', help: 'namespaces to look for Prometheus in (comma-separated; default all)' },
   '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
   '--log-level': { key: 'logLevel', env: 'LOG_LEVEL', kind: 'string', help: `log level: ${LOG_LEVELS.join(', ')} (default info)` },
   '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
@@ -108,6 +110,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     leaseName: 'gateway-operator',
     ingressClasses: [],
     watchNamespaces: [],
+    prometheusNamespaces: [],
     allowCatchAll: false,
     logLevel: 'info',
     concurrency: 4,

@@ -46,3 +46,27 @@ describe('decide', () => {
     expect(decide(svc('LoadBalancer', [{ ip: '203.0.113.7' }]), 0, 1).publicEndpoint).toBe('203.0.113.7:443');
   });
 });
+
+import { findPrometheus } from '../../src/connectivity/prometheus.js';
+
+describe('findPrometheus', () => {
+  const svc = (namespace: string, name: string, ports: Array<{ name?: string; port: number }>, labels?: Record<string, string>) => ({
+    metadata: { namespace, name, labels },
+    spec: { ports },
+  });
+  it.each([
+    { name: 'none', services: [svc('default', 'web', [{ port: 80 }])], expected: undefined },
+    {
+      name: 'kube-prometheus-stack beats prometheus-operated',
+      services: [svc('mon', 'prometheus-operated', [{ name: 'web', port: 9090 }]), svc('mon', 'kps-kube-prometheus-stack-prometheus', [{ name: 'http-web', port: 9090 }])],
+      expected: 'http://kps-kube-prometheus-stack-prometheus.mon.svc:9090',
+    },
+    { name: 'prometheus-server on port 80', services: [svc('p', 'prometheus-server', [{ name: 'http', port: 80 }])], expected: 'http://prometheus-server.p.svc:80' },
+    { name: 'by label', services: [svc('o', 'metrics', [{ port: 9090 }], { 'app.kubernetes.io/name': 'prometheus' })], expected: 'http://metrics.o.svc:9090' },
+  ])('$name', ({ services, expected }) => {
+    expect(findPrometheus(services)?.url).toBe(expected);
+  });
+  it('only in the configured namespaces', () => {
+    expect(findPrometheus([svc('other', 'prometheus-server', [{ port: 80 }])], ['monitoring'])).toBeUndefined();
+  });
+});
