@@ -52,26 +52,25 @@ function target(ref: CustomObjectRef) {
   return { group: ref.group, version: ref.version, plural: ref.plural, name: ref.name };
 }
 
-export async function applyObject<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+async function apply<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string, status: boolean): Promise<T> {
+  const params = { ...target(ref), body, fieldManager, force: true };
   try {
-    const params = { ...target(ref), body, fieldManager, force: true };
-    return (ref.namespace
-      ? await api.patchNamespacedCustomObject({ ...params, namespace: ref.namespace }, applyPatch)
-      : await api.patchClusterCustomObject(params, applyPatch)) as T;
+    if (ref.namespace) {
+      const namespaced = { ...params, namespace: ref.namespace };
+      return (await (status ? api.patchNamespacedCustomObjectStatus(namespaced, applyPatch) : api.patchNamespacedCustomObject(namespaced, applyPatch))) as T;
+    }
+    return (await (status ? api.patchClusterCustomObjectStatus(params, applyPatch) : api.patchClusterCustomObject(params, applyPatch))) as T;
   } catch (err) {
-    throw new ObjectError(ref, 'apply', err);
+    throw new ObjectError(ref, status ? 'apply status' : 'apply', err);
   }
 }
 
-export async function applyStatus<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
-  try {
-    const params = { ...target(ref), body, fieldManager, force: true };
-    return (ref.namespace
-      ? await api.patchNamespacedCustomObjectStatus({ ...params, namespace: ref.namespace }, applyPatch)
-      : await api.patchClusterCustomObjectStatus(params, applyPatch)) as T;
-  } catch (err) {
-    throw new ObjectError(ref, 'apply status', err);
-  }
+export function applyObject<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+  return apply<T>(api, ref, body, fieldManager, false);
+}
+
+export function applyStatus<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+  return apply<T>(api, ref, body, fieldManager, true);
 }
 
 /** Deletes the object; one that is already gone counts as deleted. */

@@ -79,15 +79,4 @@ export function kubectl(args: string[], input?: string): { status: number; stdou
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The message of a client-node ApiException (its body is a JSON string) or any error. */
-export function apiErrorMessage(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (err as Error).message;
-}
+export { apiErrorMessage } from '../../src/operator/apply.js';
