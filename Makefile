@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-unit test-integration cluster-up cluster-down clean
+.PHONY: deps testbin build lint test test-unit test-integration bench cluster-up cluster-down clean
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -35,6 +35,10 @@ test-unit: $(NPM_STAMP)
 
 test-integration: deps build
 	bash hack/run-tests.sh --selectProjects integration
+
+## bench: benchmarks (Ingress → control plane latency, bytes per route); never part of `make test`
+bench: deps build
+	npx --no-install tsx bench/route-latency.ts
 
 ## cluster-up: start etcd + kube-apiserver (CRDs installed) in the background; writes .local/kubeconfig
 cluster-up: deps
