@@ -19,6 +19,8 @@ beforeAll(async () => {
     ['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--cluster-name', ns, '--prometheus-namespaces', ns, '--leader-elect', '--heartbeat-interval-ms', '300'],
     { GATEWAY_TOKEN: TOKEN },
   );
+  // A standby counts as ready: wait for leadership first, then for the leader's own readiness.
+  await operator.waitForLog('became leader', (l) => l.msg === 'became leader');
   await operator.ready();
 });
 
