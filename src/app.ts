@@ -26,6 +26,7 @@ import { INGRESS, INGRESS_CLASS, SERVICE, type ResourceKind } from './operator/k
 import { LeaderElector } from './operator/leader-election.js';
 import type { ServiceLike } from './routing/backends.js';
 import { HealthServer } from './server/health.js';
+import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from './tunnel/tunnel.js';
 import { SyncController } from './sync/controller.js';
 
 export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -53,6 +54,7 @@ export class GatewayOperator {
   private readonly sync: SyncController;
   private readonly connectivityController: ConnectivityController;
   private readonly prometheus: PrometheusDiscovery;
+  private readonly tunnel?: Tunnel;
   private readonly client?: ControlPlaneClient;
   private readonly elector?: LeaderElector;
   private readonly health: HealthServer;
@@ -115,6 +117,22 @@ export class GatewayOperator {
     this.prometheus = new PrometheusDiscovery(() => allServices.list(), config.prometheusNamespaces, logger);
     allServices.onChange(() => this.prometheus.discover());
 
+    if (this.client) {
+      const client = this.client;
+      const serviceAddresses = new Map(config.serviceAddresses.map((entry) => entry.split('=') as [string, string]));
+      const tunnel = new Tunnel(client, () => this.sync.outbox.sentRoutes(), {
+        ...DEFAULT_TUNNEL_OPTIONS,
+        clusterDomain: config.clusterDomain,
+        serviceAddresses,
+        defaultTimeoutMs: config.tunnelTimeoutMs,
+      }, logger);
+      client.addMessageListener((message) => tunnel.handle(message));
+      client.onStateChange(() => {
+        if (!client.ready) tunnel.abortAll();
+      });
+      this.tunnel = tunnel;
+    }
+
     if (config.leaderElect) {
       this.elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger);
     }
@@ -166,6 +184,7 @@ export class GatewayOperator {
         : { state: 'not configured' },
       routingMode: this.sync.currentConnectivity.routingMode,
       prometheus: this.prometheus.current ?? null,
+      tunnel: { inFlight: this.tunnel?.inFlight ?? 0 },
       routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
       queues: Object.fromEntries(
         [this.ingress.controller, this.sync.controller, this.connectivityController.controller].map((c) => [
@@ -219,6 +238,7 @@ export class GatewayOperator {
     await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
     this.prometheus.stop();
     for (const informer of this.informers) informer.stop();
+    this.tunnel?.abortAll();
     await this.client?.stop();
     await this.elector?.release();
     await this.health.close();

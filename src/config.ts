@@ -23,6 +23,9 @@ export interface Config {
   watchNamespaces: string[];
   ingressSelector?: string;
   prometheusNamespaces: string[];
+  clusterDomain: string;
+  serviceAddresses: string[];
+  tunnelTimeoutMs: number;
   allowCatchAll: boolean;
   logLevel: LogLevel;
   concurrency: number;
@@ -57,6 +60,9 @@ const FLAGS: Record<string, FlagSpec> = {
   '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: 'only Ingresses in these namespaces (comma-separated)' },
   '--ingress-selector': { key: 'ingressSelector', env: 'GATEWAY_INGRESS_SELECTOR', kind: 'string', help: 'only Ingresses matching this label selector' },
   '--prometheus-namespaces': { key: 'prometheusNamespaces', env: 'GATEWAY_PROMETHEUS_NAMESPACES', kind: 'list', help: 'namespaces to look for Prometheus in (comma-separated; default all)' },
+  '--cluster-domain': { key: 'clusterDomain', env: 'GATEWAY_CLUSTER_DOMAIN', kind: 'string', help: 'cluster DNS domain for tunnel targets (default cluster.local)' },
+  '--service-address': { key: 'serviceAddresses', env: 'GATEWAY_SERVICE_ADDRESSES', kind: 'list', help: 'namespace/service=host:port to reach a Service without cluster DNS (repeatable; local runs)' },
+  '--tunnel-timeout-ms': { key: 'tunnelTimeoutMs', env: 'GATEWAY_TUNNEL_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'default timeout of a tunnelled request (default 120000)' },
   '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
   '--log-level': { key: 'logLevel', env: 'LOG_LEVEL', kind: 'string', help: `log level: ${LOG_LEVELS.join(', ')} (default info)` },
   '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
@@ -111,6 +117,9 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     ingressClasses: [],
     watchNamespaces: [],
     prometheusNamespaces: [],
+    clusterDomain: 'cluster.local',
+    serviceAddresses: [],
+    tunnelTimeoutMs: 120_000,
     allowCatchAll: false,
     logLevel: 'info',
     concurrency: 4,
@@ -167,6 +176,11 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   }
   for (const ns of config.watchNamespaces) {
     if (!DNS_LABEL.test(ns)) throw new ConfigError('--watch-namespaces', `"${ns}" is not a valid namespace name`);
+  }
+  for (const entry of config.serviceAddresses) {
+    if (!/^[a-z0-9-]+\/[a-z0-9-]+=[^=:\s]+:\d{1,5}$/.test(entry)) {
+      throw new ConfigError('--service-address', `"${entry}" is not namespace/service=host:port`);
+    }
   }
   if (!DNS_LABEL.test(config.namespace)) throw new ConfigError('--namespace', `"${config.namespace}" is not a valid namespace name`);
   return config;

@@ -85,6 +85,12 @@ export class ControlPlaneClient {
   }
 
   private readonly stateListeners: Array<() => void> = [];
+  private readonly messageListeners: Array<(message: InboundMessage) => void> = [];
+
+  /** Every valid inbound message, after the client's own handling (e.g. the tunnel's proxy_* frames). */
+  addMessageListener(listener: (message: InboundMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
 
   /** Called after the connection is registered, lost, or refused (for status reporting). */
   onStateChange(listener: () => void): void {
@@ -283,6 +289,7 @@ export class ControlPlaneClient {
         break;
     }
     this.handlers.onMessage?.(message);
+    for (const listener of this.messageListeners) listener(message);
   }
 
   private reject(code: string, error: string, type?: string, requestId?: string): void {

@@ -1,5 +1,6 @@
 // `npm run control-plane -- --port 8090 --gateway-port 8091 --token T`
 import { createLogger } from '../log.js';
+import { Gateway } from './gateway.js';
 import { ReferenceControlPlane } from './server.js';
 
 interface Flags {
@@ -49,9 +50,12 @@ const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
 const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, logger });
 const port = await controlPlane.listen();
 logger.info('reference control plane listening', { controller: 'reference-control-plane', port, url: `http://127.0.0.1:${port}` });
+const gateway = new Gateway(controlPlane);
+const gatewayPort = await gateway.listen(flags.gatewayPort ?? 8091);
+logger.info('gateway listening', { controller: 'reference-control-plane', port: gatewayPort });
 
 const shutdown = (): void => {
-  void controlPlane.close().finally(() => process.exit(0));
+  void Promise.all([gateway.close(), controlPlane.close()]).finally(() => process.exit(0));
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

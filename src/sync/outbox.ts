@@ -117,6 +117,11 @@ export class Outbox {
     return [...this.entries].filter(([, e]) => e.sent && e.acked?.revision !== e.sent.revision).map(([k]) => k);
   }
 
+  /** Every route last sent, for the tunnel's route lookup. */
+  sentRoutes(): WireRoute[] {
+    return [...this.entries.values()].flatMap((e) => e.sent?.routes ?? []);
+  }
+
   keys(): string[] {
     return [...this.entries.keys()];
   }

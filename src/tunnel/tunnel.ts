@@ -1,0 +1,189 @@
+// The cluster side of the tunnel: a proxy_request from the control plane becomes an HTTP request to the
+// in-cluster Service (explicit target, else the route that matches Host + path), and its answer goes
+// back as proxy_response, or as header/chunk/end for large or streamed bodies, pausing the upstream
+// while the socket's send buffer is past its high-water mark. Limits answer with an error status; no
+// error ever ends the process.
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import type { Logger } from '../log.js';
+import { metrics } from '../metrics.js';
+import type { InboundMessage, ProxyRequestPayload, WireRoute } from '../controlplane/protocol.js';
+import { matchRoute } from '../routing/match.js';
+import { stripHopByHop } from './headers.js';
+
+export interface TunnelSocket {
+  send(type: string, payload: unknown, requestId?: string): boolean;
+  readonly congested: boolean;
+}
+
+export interface TunnelOptions {
+  clusterDomain: string;
+  /** "namespace/service" → "host:port", for runs without cluster DNS (local demo, tests). */
+  serviceAddresses: ReadonlyMap<string, string>;
+  maxBodyBytes: number;
+  maxConcurrent: number;
+  defaultTimeoutMs: number;
+  /** Bodies up to this size (with a known length) go back in one proxy_response. */
+  inlineBodyBytes: number;
+}
+
+export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
+  clusterDomain: 'cluster.local',
+  serviceAddresses: new Map(),
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxConcurrent: 256,
+  defaultTimeoutMs: 120_000,
+  inlineBodyBytes: 256 * 1024,
+};
+
+interface Pending {
+  upstream?: ClientRequest;
+  timer?: NodeJS.Timeout;
+  bodyBytes: number;
+  done: boolean;
+}
+
+export class Tunnel {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly socket: TunnelSocket,
+    private readonly routes: () => WireRoute[],
+    private readonly options: TunnelOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  handle(message: InboundMessage): void {
+    const id = message.request_id;
+    try {
+      switch (message.type) {
+        case 'proxy_request':
+          if (!id) return void this.socket.send('error', { code: 'bad_payload', message: 'proxy_request needs a request_id', type: message.type });
+          return this.start(id, message.payload);
+        case 'proxy_request_chunk':
+          return this.chunk(id, message.payload.data);
+        case 'proxy_request_end':
+          return void this.pending.get(id ?? '')?.upstream?.end();
+        case 'proxy_cancel':
+          return this.finish(id ?? '', undefined, 'cancelled by the control plane');
+        default:
+          return;
+      }
+    } catch (err) {
+      this.logger.error('tunnel request failed', { controller: 'tunnel', requestId: id, err });
+      if (id) this.fail(id, 502, (err as Error).message);
+    }
+  }
+
+  /** Aborts everything in flight (socket lost or shutting down). */
+  abortAll(): void {
+    for (const id of [...this.pending.keys()]) this.finish(id, undefined, 'tunnel closed');
+  }
+
+  private target(payload: ProxyRequestPayload): { address: string; route?: WireRoute } | { error: string } {
+    let namespace = payload.namespace;
+    let service = payload.service_name;
+    let port = payload.service_port;
+    if (!namespace || !service || !port) {
+      const route = matchRoute(this.routes(), payload.host, payload.path);
+      if (!route) return { error: `no route for ${payload.host}${payload.path}` };
+      ({ namespace, service, port } = route);
+    }
+    const mapped = this.options.serviceAddresses.get(`${namespace}/${service}`);
+    return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}` };
+  }
+
+  private start(id: string, payload: ProxyRequestPayload): void {
+    if (this.pending.has(id)) return void this.fail(id, 400, `request_id ${id} is already in flight`, false);
+    if (this.pending.size >= this.options.maxConcurrent) return void this.fail(id, 503, `more than ${this.options.maxConcurrent} requests in flight`, false);
+    const target = this.target(payload);
+    if ('error' in target) return void this.fail(id, 404, target.error, false);
+    const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
+    if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
+
+    const pending: Pending = { bodyBytes: body?.length ?? 0, done: false };
+    this.pending.set(id, pending);
+    const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
+    pending.timer = setTimeout(() => this.fail(id, 504, `the backend did not answer within ${timeoutMs} ms`), timeoutMs);
+
+    const [hostname, portText] = splitAddress(target.address);
+    const headers = stripHopByHop(payload.headers);
+    headers.host = payload.host; // the backend sees the original Host
+    const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
+    const streamed = body === undefined && (headers['content-length'] !== undefined || /chunked/i.test(String(payload.headers['transfer-encoding'] ?? '')));
+    const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: false });
+    pending.upstream = upstream;
+    upstream.on('error', (err) => this.fail(id, pending.done ? 502 : 502, `backend ${target.address} unreachable: ${err.message}`));
+    upstream.on('response', (res) => {
+      if (this.pending.get(id) !== pending) return void res.destroy();
+      const status = res.statusCode ?? 502;
+      const responseHeaders = stripHopByHop(res.headers);
+      const length = Number(res.headers['content-length'] ?? NaN);
+      if (Number.isFinite(length) && length <= this.options.inlineBodyBytes) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          this.socket.send('proxy_response', { status, headers: responseHeaders, body: Buffer.concat(chunks).toString('base64') }, id);
+          this.finish(id, status);
+        });
+        res.on('error', (err) => this.fail(id, 502, err.message));
+        return;
+      }
+      this.socket.send('proxy_response_header', { status, headers: responseHeaders }, id);
+      res.on('data', (c: Buffer) => {
+        this.socket.send('proxy_response_chunk', { data: c.toString('base64') }, id);
+        if (this.socket.congested) {
+          res.pause();
+          const resume = setInterval(() => {
+            if (!this.socket.congested || this.pending.get(id) !== pending) {
+              clearInterval(resume);
+              res.resume();
+            }
+          }, 5);
+        }
+      });
+      res.on('end', () => {
+        this.socket.send('proxy_response_end', {}, id);
+        this.finish(id, status);
+      });
+      res.on('error', (err) => this.fail(id, 502, err.message));
+    });
+    if (body) upstream.end(body);
+    else if (!streamed) upstream.end();
+  }
+
+  private chunk(id: string | undefined, data: string): void {
+    const pending = this.pending.get(id ?? '');
+    if (!pending?.upstream) return;
+    const bytes = Buffer.from(data, 'base64');
+    pending.bodyBytes += bytes.length;
+    if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
+    pending.upstream.write(bytes);
+  }
+
+  private fail(id: string, status: number, error: string, started = true): void {
+    if (started && !this.pending.has(id)) return;
+    this.socket.send('proxy_error', { status, error }, id);
+    this.logger.debug('tunnel request failed', { controller: 'tunnel', requestId: id, status, err: error });
+    if (started) this.finish(id, status, error);
+    else metrics.tunnelRequests.inc({ status: `${Math.floor(status / 100)}xx` });
+  }
+
+  private finish(id: string, status?: number, abortReason?: string): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    pending.done = true;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (abortReason) pending.upstream?.destroy(new Error(abortReason));
+    metrics.tunnelRequests.inc({ status: status ? `${Math.floor(status / 100)}xx` : 'cancelled' });
+  }
+}
+
+function splitAddress(address: string): [string, string] {
+  const colon = address.lastIndexOf(':');
+  return [address.slice(0, colon).replace(/^\[|\]$/g, ''), address.slice(colon + 1)];
+}

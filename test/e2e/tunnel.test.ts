@@ -1,0 +1,142 @@
+// End to end: HTTP client → reference gateway → control-plane socket → operator's tunnel → backend on
+// loopback (mapped with --service-address, as there is no cluster DNS here).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Gateway } from '../../src/reference-control-plane/gateway.js';
+import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
+import { heldRoutes, startControlPlane } from '../support/control-plane.js';
+import { OperatorPool } from '../support/operator.js';
+import { freePort } from '../support/test-cluster.js';
+
+const operators = new OperatorPool();
+let ns: string;
+let cp: ReferenceControlPlane;
+let gateway: Gateway;
+let gatewayPort: number;
+let backend: Server;
+const aborted: string[] = [];
+
+function startBackend(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/big') {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      for (let i = 0; i < 80; i++) res.write(chunk); // 5 MiB, no Content-Length: streamed
+      return void res.end();
+    }
+    if (url === '/slow') return void req.on('close', () => undefined);
+    if (url === '/drip') {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('.'), 20);
+      res.on('close', () => {
+        clearInterval(timer);
+        aborted.push('/drip');
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Backend': 'web' });
+      res.end(JSON.stringify({ method: req.method, url, host: req.headers.host, body: Buffer.concat(chunks).toString(), connection: req.headers['proxy-connection'] ?? null }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function call(path: string, options: { host?: string; method?: string; body?: string | Buffer[] } = {}): Promise<{ status: number; body: Buffer; headers: IncomingMessage['headers'] }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gatewayPort, path, method: options.method ?? 'GET', headers: { Host: options.host ?? 'web.example.com' }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (Array.isArray(options.body)) {
+      for (const part of options.body) req.write(part); // chunked transfer encoding
+      req.end();
+    } else req.end(options.body);
+  });
+}
+
+beforeAll(async () => {
+  backend = await startBackend();
+  const backendPort = (backend.address() as AddressInfo).port;
+  const closedPort = await freePort();
+  cp = await startControlPlane({ token: 'e2e' });
+  gateway = new Gateway(cp);
+  gatewayPort = await gateway.listen();
+  ns = await createTestNamespace('tunnel');
+  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
+  await createService(serviceObject(ns, 'down', [{ port: 8080 }]));
+  await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+  await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
+  const op = operators.start([
+    '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 'e2e', '--cluster-name', ns,
+    '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
+    '--tunnel-timeout-ms', '1500',
+  ]);
+  await op.ready();
+  await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 2);
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await gateway?.close();
+  await cp?.close();
+  backend?.closeAllConnections();
+  await new Promise((r) => backend?.close(r));
+  await deleteTestNamespace(ns);
+});
+
+it('GET reaches the backend with the original Host', async () => {
+  const res = await call('/hello?x=1');
+  expect(res.status).toBe(200);
+  expect(res.headers['x-backend']).toBe('web');
+  expect(JSON.parse(res.body.toString())).toMatchObject({ method: 'GET', url: '/hello?x=1', host: 'web.example.com' });
+});
+
+it('POST carries the body, also when the client sends it chunked', async () => {
+  const plain = JSON.parse((await call('/echo', { method: 'POST', body: 'payload-123' })).body.toString());
+  expect(plain).toMatchObject({ method: 'POST', body: 'payload-123' });
+  const chunked = JSON.parse((await call('/echo', { method: 'POST', body: [Buffer.from('part-1;'), Buffer.from('part-2')] })).body.toString());
+  expect(chunked.body).toBe('part-1;part-2');
+});
+
+it('streams a 5 MiB response', async () => {
+  const res = await call('/big');
+  expect(res.status).toBe(200);
+  expect(res.body.length).toBe(5 * 1024 * 1024);
+  expect(res.body.every((b) => b === 7)).toBe(true);
+});
+
+it('answers 100 concurrent requests', async () => {
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => call(`/n/${i}`)));
+  expect(results.map((r) => r.status)).toEqual(Array(100).fill(200));
+  expect(results.map((r) => JSON.parse(r.body.toString()).url)).toEqual(Array.from({ length: 100 }, (_, i) => `/n/${i}`));
+});
+
+it('a slow backend past the timeout → 504; backend down → 502; unknown host → 404', async () => {
+  expect((await call('/slow')).status).toBe(504);
+  expect((await call('/', { host: 'down.example.com' })).status).toBe(502);
+  expect((await call('/', { host: 'nobody.example.com' })).status).toBe(404);
+});
+
+it('a request cancelled mid-stream aborts the backend request', async () => {
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gatewayPort, path: '/drip', headers: { Host: 'web.example.com' }, agent: false }, (res) => {
+      res.once('data', () => req.destroy()); // the client goes away after the first bytes
+      res.on('error', () => undefined);
+      resolve();
+    });
+    req.on('error', () => undefined);
+    req.on('timeout', () => reject(new Error('no response')));
+    req.end();
+  });
+  await eventually('backend saw the abort', async () => aborted.includes('/drip'), 10_000);
+});
