@@ -15,7 +15,7 @@ import {
   type RouteSpec,
 } from '../../src/api/v1alpha1/types.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
-import { apiErrorMessage, clients, createTestNamespace, deleteTestNamespace, kubectl } from '../support/kube.js';
+import { apiErrorMessage, clients, createTestNamespace, deleteTestNamespace, eventually, kubectl } from '../support/kube.js';
 
 const samples = join(REPO_ROOT, 'config/samples');
 const { custom } = clients();
@@ -50,6 +50,10 @@ async function rejection(body: GatewayRoute): Promise<string> {
 
 beforeAll(async () => {
   namespace = await createTestNamespace('crds');
+  // Operators of earlier test files create ClusterConnectivity/cluster; start from none.
+  const target = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' };
+  await custom.deleteClusterCustomObject(target).catch(() => undefined);
+  await eventually('no ClusterConnectivity', () => custom.getClusterCustomObject(target).then(() => false, () => true));
 });
 
 afterAll(async () => {

@@ -30,9 +30,10 @@ describe('Ingress → GatewayRoute', () => {
         annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'true', 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
       }),
     );
-    const route = await eventually('GatewayRoute with Ready reported', async () => {
+    // Ready may first say Pending (Accepted not reported yet) and is recomputed once it is.
+    const route = await eventually('GatewayRoute with its final Ready', async () => {
       const r = await getGatewayRoute(ns, 'shop');
-      return condition(r, 'Ready') && condition(r, 'Accepted') ? r : undefined;
+      return condition(r, 'Accepted') && condition(r, 'Ready')?.reason === 'NoControlPlane' ? r : undefined;
     });
     expect(route.metadata.ownerReferences).toEqual([
       { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'shop', uid: ingress.metadata?.uid, controller: true },
