@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-unit test-integration bench cluster-up cluster-down clean
+.PHONY: deps testbin build lint test test-unit test-integration bench demo demo-down cluster-up cluster-down clean
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -35,6 +35,14 @@ test-unit: $(NPM_STAMP)
 
 test-integration: deps build
 	bash hack/run-tests.sh --selectProjects integration
+
+## demo: everything end to end on this machine, until Ctrl-C (DEMO_EXIT=1 stops after the first request)
+demo: deps build
+	@npx --no-install tsx hack/demo.ts
+
+## demo-down: stop a demo running in another terminal
+demo-down:
+	@if [ -f .local/demo.pid ]; then kill -TERM $$(cat .local/demo.pid) && echo "demo stopping"; else echo "no demo is running"; fi
 
 ## bench: benchmarks (Ingress → control plane latency, bytes per route); never part of `make test`
 bench: deps build

@@ -1,0 +1,101 @@
+// `make demo`: the whole thing on this machine. A real kube-apiserver + etcd with the CRDs, the reference
+// control plane and its gateway, a sample backend on loopback standing in for the monitoring Services,
+// the operator, the seeds' Ingresses; then what a user would look at, and one request through the
+// tunnel. Runs until Ctrl-C (or `make demo-down`) and cleans up everything it started.
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { silentLogger } from '../src/log.js';
+import { Gateway } from '../src/reference-control-plane/gateway.js';
+import { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
+import { REPO_ROOT, TestCluster, freePort, testBinaries } from '../test/support/test-cluster.js';
+import { OperatorProcess } from '../test/support/operator.js';
+import { waitFor } from '../test/support/processes.js';
+
+const local = join(REPO_ROOT, '.local');
+mkdirSync(local, { recursive: true });
+const pidFile = join(local, 'demo.pid');
+writeFileSync(pidFile, String(process.pid));
+const TOKEN = 'demo-token';
+const NS = 'pipeops-monitoring';
+const SERVICES = ['grafana', 'loki', 'opencost', 'prometheus'];
+
+const step = (text: string) => console.log(`\n==> ${text}`);
+const cluster = new TestCluster({ kubeconfigCopy: join(local, 'kubeconfig') });
+const cp = new ReferenceControlPlane({ port: Number(process.env.DEMO_CP_PORT ?? 0), token: TOKEN, logger: silentLogger() });
+const gateway = new Gateway(cp);
+const backend = createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/plain' });
+  res.end(`hello from ${req.headers.host}${req.url} (the sample backend behind the tunnel)\n`);
+});
+let operator: OperatorProcess | undefined;
+
+async function cleanup(code: number): Promise<never> {
+  step('stopping the operator, control plane and test cluster');
+  await operator?.stop().catch(() => operator?.kill());
+  await gateway.close().catch(() => undefined);
+  await cp.close().catch(() => undefined);
+  backend.closeAllConnections();
+  backend.close();
+  await cluster.stop();
+  rmSync(pidFile, { force: true });
+  process.exit(code);
+}
+
+try {
+  step('starting kube-apiserver + etcd (building them first if this machine has not yet)');
+  const info = await cluster.start();
+  const kubectl = (...args: string[]) => {
+    const r = spawnSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], { encoding: 'utf8' });
+    return (r.stdout + r.stderr).trimEnd();
+  };
+  const cpPort = await cp.listen();
+  const gatewayPort = await gateway.listen(Number(process.env.DEMO_GATEWAY_PORT ?? 0) || (await freePort()));
+  const backendPort = await new Promise<number>((resolve) => backend.listen(0, '127.0.0.1', () => resolve((backend.address() as AddressInfo).port)));
+  console.log(`control plane http://127.0.0.1:${cpPort}, gateway http://127.0.0.1:${gatewayPort}, sample backend 127.0.0.1:${backendPort}`);
+
+  step(`kubectl apply -f config/samples/demo-monitoring.yaml`);
+  console.log(kubectl('apply', '-f', join(REPO_ROOT, 'config/samples/demo-monitoring.yaml')));
+  kubectl('create', 'namespace', 'gateway-system');
+
+  step('starting the operator');
+  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
+  operator = new OperatorProcess(
+    ['--control-plane-url', `http://127.0.0.1:${cpPort}`, '--cluster-name', 'demo', ...SERVICES.flatMap((s) => ['--service-address', `${NS}/${s}=127.0.0.1:${backendPort}`])],
+    { GATEWAY_TOKEN: TOKEN, LOG_LEVEL: 'info' },
+  );
+  await operator.ready(60_000);
+  await waitFor('four routes at the control plane', async () => (cp.store.clusters()[0]?.routes.size ?? 0) === 4, { timeoutMs: 30_000 });
+  await waitFor('GatewayRoutes Synced', async () => !kubectl('get', 'gwr', '-n', NS, '--no-headers').split('\n').some((l) => !/\sTrue\s/.test(l)), { timeoutMs: 30_000 });
+
+  step('kubectl get gatewayroutes -A');
+  console.log(kubectl('get', 'gatewayroutes', '-A'));
+  step('kubectl get clusterconnectivity');
+  console.log(kubectl('get', 'clusterconnectivity'));
+  step(`curl -H 'Authorization: Bearer ${TOKEN}' http://127.0.0.1:${cpPort}/api/v1/gateway/routes/cluster/<uuid>`);
+  const uuid = cp.store.clusters()[0]!.cluster_uuid;
+  const routes = (await (await fetch(`http://127.0.0.1:${cpPort}/api/v1/gateway/routes/cluster/${uuid}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as { routes: Array<Record<string, unknown>> };
+  for (const r of routes.routes) console.log(`  ${r.host}${r.path} → ${r.namespace}/${r.service}:${r.port} tls=${r.tls}`);
+  step(`curl -H 'Host: grafana.example.com' http://127.0.0.1:${gatewayPort}/`);
+  // fetch() may not set Host; a plain request can, as curl does.
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    get({ host: '127.0.0.1', port: gatewayPort, path: '/', headers: { Host: 'grafana.example.com' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+  console.log(`HTTP ${answer.status}: ${answer.body.trimEnd()}`);
+
+  console.log(`\nRunning. Try: KUBECONFIG=.local/kubeconfig kubectl get gwr -A; curl -H 'Host: loki.example.com' http://127.0.0.1:${gatewayPort}/`);
+  console.log('Ctrl-C (or make demo-down) stops everything.');
+  if (process.env.DEMO_EXIT === '1') await cleanup(answer.status === 200 ? 0 : 1);
+  process.on('SIGINT', () => void cleanup(0));
+  process.on('SIGTERM', () => void cleanup(0));
+} catch (err) {
+  console.error(`demo failed: ${(err as Error).message}`);
+  if (operator) console.error(operator.stderr.join('\n'));
+  await cleanup(1);
+}
