@@ -116,7 +116,7 @@ export class Tunnel {
     const streamed = body === undefined && (headers['content-length'] !== undefined || /chunked/i.test(String(payload.headers['transfer-encoding'] ?? '')));
     const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: false });
     pending.upstream = upstream;
-    upstream.on('error', (err) => this.fail(id, pending.done ? 502 : 502, `backend ${target.address} unreachable: ${err.message}`));
+    upstream.on('error', (err) => this.fail(id, 502, `backend ${target.address} unreachable: ${err.message}`));
     upstream.on('response', (res) => {
       if (this.pending.get(id) !== pending) return void res.destroy();
       const status = res.statusCode ?? 502;
