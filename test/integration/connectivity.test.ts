@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 it('no ingress controller Service → private, with the reason', async () => {
-  const status = await waitForStatus('private, no Service', (s) => s.reason === 'no ingress controller Service found');
+  const status = await waitForStatus('private, no Service, connected', (s) => s.reason === 'no ingress controller Service found' && s.controlPlane?.connected === true);
   expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
   expect(condition({ status } as never, 'Detected')).toMatchObject({ status: 'True', reason: 'Private' });
   expect(status.controlPlane).toMatchObject({ connected: true, clusterId: clusterByName(cp, ns)?.cluster_id });
