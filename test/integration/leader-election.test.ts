@@ -36,7 +36,8 @@ it('only the leader writes, and a killed leader is replaced within 20 s', async 
 
   await createIngress(ingressObject(ns, 'one', [{ host: 'one.example.com', paths: [{ service: 'web', port: 80 }] }]));
   await eventually('GatewayRoute one', async () => (await getGatewayRoute(ns, 'one')) !== undefined);
-  expect(first.logs.some((l) => l.msg === 'created GatewayRoute' && l.name === 'one')).toBe(true);
+  // The object can be visible before the log line has come through the pipe: wait for it.
+  await first.waitForLog('the leader created it', (l) => l.msg === 'created GatewayRoute' && l.name === 'one');
   expect(second.logs.some((l) => l.controller === 'ingress' || l.controller === 'sync')).toBe(false);
 
   const killedAt = Date.now();

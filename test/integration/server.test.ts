@@ -68,6 +68,7 @@ it('reports a Prometheus Service that appears, in /api/health/detailed and in he
   await eventually('a heartbeat carries it', async () =>
     cp.received.some((m) => m.type === 'heartbeat' && JSON.stringify((m.payload.metadata as { prometheus?: unknown }).prometheus) === JSON.stringify(expected)),
   );
+  await operator.waitForLog('discovery logged', (l) => l.msg === 'discovered Prometheus');
   expect(operator.logs.filter((l) => l.msg === 'discovered Prometheus')).toHaveLength(1);
 });
 
