@@ -37,7 +37,8 @@ export class OperatorProcess {
       }
     });
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve((this.exitCode = code))));
+    // 'close', not 'exit': it comes after stdout is drained, so every log line is in this.logs.
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve((this.exitCode = code))));
   }
 
   get pid(): number {
