@@ -120,16 +120,18 @@ export type OutboundMessage =
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: 'bad_json' | 'bad_envelope' | 'unknown_type' | 'bad_payload'; error: string; type?: string; requestId?: string };
 
-type FieldCheck = (value: unknown) => boolean;
-const isString: FieldCheck = (v) => typeof v === 'string';
-const isNumber: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
-const isBool: FieldCheck = (v) => typeof v === 'boolean';
-const isObject: FieldCheck = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isArray: FieldCheck = Array.isArray;
-const optional = (check: FieldCheck): FieldCheck => (v) => v === undefined || check(v);
-const nonEmptyString: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
+// Field checks for payload schemas; both ends of the protocol validate with these.
+export type FieldCheck = (value: unknown) => boolean;
+export const isString: FieldCheck = (v) => typeof v === 'string';
+export const isNumber: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
+export const isBool: FieldCheck = (v) => typeof v === 'boolean';
+export const isObject: FieldCheck = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isArray: FieldCheck = Array.isArray;
+export const optional = (check: FieldCheck): FieldCheck => (v) => v === undefined || check(v);
+export const nonEmptyString: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
+export const isRoutingMode: FieldCheck = (v) => v === 'tunnel' || v === 'direct';
 
-type Schema = Record<string, FieldCheck>;
+export type Schema = Record<string, FieldCheck>;
 
 export function checkFields(payload: unknown, schema: Schema, where: string): string | undefined {
   if (!isObject(payload)) return `${where}: payload must be an object`;

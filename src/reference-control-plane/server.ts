@@ -4,7 +4,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import { AGENT_WS_PATH, checkFields, envelope, parseFrame } from '../controlplane/protocol.js';
+import {
+  AGENT_WS_PATH,
+  checkFields,
+  envelope,
+  isArray,
+  isBool,
+  isNumber,
+  isObject,
+  isRoutingMode,
+  isString,
+  nonEmptyString,
+  optional,
+  parseFrame,
+  type Schema,
+} from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { RouteStore, type ClusterRecord } from './store.js';
 
@@ -24,20 +38,13 @@ export interface ReferenceControlPlaneOptions {
   logger: Logger;
 }
 
-const str = (v: unknown): boolean => typeof v === 'string';
-const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
-const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
-const obj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
-const opt = (f: (v: unknown) => boolean) => (v: unknown) => v === undefined || f(v);
-const mode = (v: unknown): boolean => v === 'tunnel' || v === 'direct';
-
 const AGENT_SCHEMAS = {
-  register: { agent_id: nonEmpty, cluster_name: nonEmpty, cluster_id: opt(str), agent_version: str, k8s_version: str, features: obj, metadata: obj },
-  heartbeat: { cluster_id: nonEmpty, agent_id: nonEmpty, status: (v: unknown) => v === 'healthy' || v === 'degraded', tunnel_status: str, metadata: obj },
-  routes_sync: { cluster_uuid: nonEmpty, revision: num, routing_mode: mode, public_endpoint: opt(str), routes: Array.isArray },
-  ingress_routes: { cluster_uuid: nonEmpty, revision: num, action: (v: unknown) => v === 'add' || v === 'update' || v === 'delete', routes: Array.isArray, gateway_route: opt(str) },
+  register: { agent_id: nonEmptyString, cluster_name: nonEmptyString, cluster_id: optional(isString), agent_version: isString, k8s_version: isString, features: isObject, metadata: isObject },
+  heartbeat: { cluster_id: nonEmptyString, agent_id: nonEmptyString, status: (v: unknown) => v === 'healthy' || v === 'degraded', tunnel_status: isString, metadata: isObject },
+  routes_sync: { cluster_uuid: nonEmptyString, revision: isNumber, routing_mode: isRoutingMode, public_endpoint: optional(isString), routes: isArray },
+  ingress_routes: { cluster_uuid: nonEmptyString, revision: isNumber, action: (v: unknown) => v === 'add' || v === 'update' || v === 'delete', routes: isArray, gateway_route: optional(isString) },
   pong: {},
-  error: { code: str },
+  error: { code: isString },
   proxy_response: {},
   proxy_error: {},
   proxy_response_header: {},
@@ -45,7 +52,7 @@ const AGENT_SCHEMAS = {
   proxy_response_end: {},
 };
 
-const HEARTBEAT_METADATA = { is_private: (v: unknown) => typeof v === 'boolean', routing_mode: mode, gateway_routes: num, k8s_version: str, agent_version: str };
+const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRoutingMode, gateway_routes: isNumber, k8s_version: isString, agent_version: isString };
 
 interface AgentSocket {
   socket: WebSocket;
