@@ -17,6 +17,7 @@ import type { IngressServiceLike } from './connectivity/detect.js';
 import { PrometheusDiscovery } from './connectivity/prometheus.js';
 import { ControlPlaneClient } from './controlplane/client.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
+import type { HeartbeatPayload } from './controlplane/protocol.js';
 import { IngressController, type Ingress, type IngressClass } from './ingress/controller.js';
 import type { Logger } from './log.js';
 import { metrics } from './metrics.js';
@@ -141,7 +142,7 @@ export class GatewayOperator {
 
   private heartbeatMetadata() {
     const connectivity = this.sync.currentConnectivity;
-    const metadata: ReturnType<ControlPlaneClient['options']['heartbeat']> = {
+    const metadata: HeartbeatPayload['metadata'] = {
       is_private: connectivity.isPrivate,
       routing_mode: connectivity.routingMode,
       gateway_routes: this.sync.routeCount(),

@@ -14,7 +14,7 @@ import {
   type ClusterConnectivityStatus,
 } from '../api/v1alpha1/types.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
-import { jsonEqual } from '../ingress/controller.js';
+import { jsonEqual } from '../operator/json.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, type CustomObjectRef } from '../operator/apply.js';
 import { Controller } from '../operator/controller.js';

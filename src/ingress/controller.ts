@@ -21,7 +21,8 @@ import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { objectKey, splitKey } from '../operator/kinds.js';
 import type { ServiceLike } from '../routing/backends.js';
-import { hostsSummary, ingressClassOf, resolvedRefsCondition, translateIngress, type IngressLike } from './translate.js';
+import { jsonEqual } from '../operator/json.js';
+import { hostsSummary, ingressClassOf, resolvedRefsCondition, translateIngress, userAnnotations, type IngressLike } from './translate.js';
 
 export const FIELD_MANAGER = 'gateway-operator';
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
@@ -42,17 +43,6 @@ export interface IngressControllerOptions {
 
 export function gatewayRouteRef(namespace: string, name: string): CustomObjectRef {
   return { group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, kind: GATEWAY_ROUTE.kind, namespace, name };
-}
-
-/** Deep equality of plain JSON values, ignoring key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 export class IngressController {
@@ -183,9 +173,7 @@ export class IngressController {
   }
 
   private upToDate(current: GatewayRoute, desired: { metadata: { annotations: Record<string, string> }; spec: unknown }): boolean {
-    const annotations = Object.fromEntries(
-      Object.entries(current.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('kubectl.kubernetes.io/')),
-    );
+    const annotations = userAnnotations(current.metadata.annotations);
     return (
       jsonEqual(current.spec, desired.spec) &&
       current.metadata.labels?.[MANAGED_BY_LABEL] === 'ingress' &&

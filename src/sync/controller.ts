@@ -3,7 +3,7 @@
 // routes_sync goes out after every (re)connect, and acknowledgements come back as the Synced condition.
 // This controller owns Synced, Ready, routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, readySummary, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, readySummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
 import {
   API_VERSION,
@@ -37,7 +37,8 @@ export class SyncController {
   readonly controller: Controller;
   readonly outbox = new Outbox();
   private connectivity: Connectivity;
-  private snapshotSession?: string;
+  /** The current socket has had its snapshot: changes may go out one by one. */
+  private snapshotSent = false;
   private ackWatch?: NodeJS.Timeout;
   private readonly sentAt = new Map<number, number>();
 
@@ -63,7 +64,7 @@ export class SyncController {
     client?.setHandlers({
       onReady: () => this.sendSnapshot(),
       onDisconnected: () => {
-        this.snapshotSession = undefined;
+        this.snapshotSent = false;
         for (const key of this.outbox.pendingKeys()) this.controller.enqueue(key);
       },
       onMessage: (message) => this.onMessage(message),
@@ -126,7 +127,7 @@ export class SyncController {
     if (this.connectivity.publicEndpoint) payload.public_endpoint = this.connectivity.publicEndpoint;
     if (this.client.send('routes_sync', payload)) {
       this.sentAt.set(snapshot.revision, Date.now());
-      this.snapshotSession = session.clusterUuid + String(this.client.reconnects);
+      this.snapshotSent = true;
       this.logger.info('sent route snapshot', { controller: 'sync', revision: snapshot.revision, routes: snapshot.routes.length });
     }
     metrics.outboxSize.set(this.outbox.size);
@@ -169,7 +170,7 @@ export class SyncController {
   private sendChange(key: string): void {
     const session = this.client?.session;
     // Before this socket's snapshot went out the change is in the snapshot; while down, in the next one.
-    if (!this.client?.ready || !session || !this.snapshotSession) return;
+    if (!this.client?.ready || !session || !this.snapshotSent) return;
     const change = this.outbox.takeChange(key);
     if (!change) return;
     const { namespace, name } = splitKey(key);
@@ -225,7 +226,7 @@ export class SyncController {
 
     const acked = this.outbox.acked(key);
     const controlPlane =
-      acked && acked.generation === generation ? { revision: acked.revision, syncedAt: acked.at.toISOString().replace(/\.\d{3}Z$/, 'Z') } : route.status?.controlPlane;
+      acked && acked.generation === generation ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;
     const unchanged =
       !conditionsChanged(previous, conditions) &&
