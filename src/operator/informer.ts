@@ -86,7 +86,7 @@ export class Informer<T extends KubeObject> {
   /** @internal */ upsert(object: T): void {
     const key = objectKey(object.metadata ?? {});
     const previous = this.store.get(key);
-    if (previous?.metadata?.resourceVersion === object.metadata?.resourceVersion && previous) return;
+    if (previous && previous.metadata?.resourceVersion === object.metadata?.resourceVersion) return; // unchanged (relist)
     this.store.set(key, object);
     this.notify(object, previous, false);
   }
