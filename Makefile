@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-unit test-integration bench demo demo-down cluster-up cluster-down clean
+.PHONY: deps testbin build lint test test-unit test-integration bench demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -55,6 +55,27 @@ cluster-up: deps
 ## cluster-down: stop what cluster-up started
 cluster-down: $(NPM_STAMP)
 	@npx --no-install tsx test/support/cluster-cli.ts down
+
+, := ,
+VERSION := $(shell node -p "require('./package.json').version")
+IMAGE ?= gateway-operator:$(VERSION)
+CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+# Empty: the Dockerfile's defaults (official Node 24 images). `make image-base` prints local ones.
+BASE_IMAGE ?=
+BUILD_IMAGE ?=
+# Extra CAs for the build stage's npm (a TLS-intercepting network); passed as a build secret, never a layer.
+BUILD_CA_FILE ?= $(NODE_EXTRA_CA_CERTS)
+IMAGE_BUILD_ARGS = $(if $(BUILD_CA_FILE),--secret id=ca$(,)src=$(BUILD_CA_FILE)) --build-arg VERSION=$(VERSION) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(if $(BUILD_IMAGE),--build-arg BUILD_IMAGE=$(BUILD_IMAGE))
+
+## image: build the container image $(IMAGE) with podman or docker (BASE_IMAGE=/BUILD_IMAGE= to swap bases)
+image:
+	@[ -n "$(CONTAINER_TOOL)" ] || { echo "make image: neither podman nor docker is installed" >&2; exit 1; }
+	$(CONTAINER_TOOL) build $(if $(findstring podman,$(CONTAINER_TOOL)),--network host) $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
+	@$(CONTAINER_TOOL) image inspect $(IMAGE) --format 'image $(IMAGE): {{.Size}} bytes'
+
+## image-local: make local Node 24 base images (no registry needed), then build the image on them
+image-local:
+	@bases=$$(bash hack/image-base.sh) && $(MAKE) --no-print-directory image BASE_IMAGE=$$(sed -n 1p <<<"$$bases") BUILD_IMAGE=$$(sed -n 2p <<<"$$bases")
 
 clean:
 	rm -rf dist test-results

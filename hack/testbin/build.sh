@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) from the pinned
+# Builds the test control plane (kube-apiserver, kube-controller-manager, kubectl, etcd) and helm from the pinned
 # wrapper modules into a cache directory outside the repo, and prints that directory on stdout.
 # Builds only what is missing. KUBEBUILDER_ASSETS, when set, wins (the envtest convention).
 set -euo pipefail
@@ -19,7 +19,7 @@ out="${GATEWAY_TESTBIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gateway-operator/k8s
 kube_tools=(kube-apiserver kube-controller-manager kubectl)
 missing=()
 for bin in "${kube_tools[@]}"; do [ -x "$out/$bin" ] || missing+=("$bin"); done
-if [ ${#missing[@]} -eq 0 ] && [ -x "$out/etcd" ]; then
+if [ ${#missing[@]} -eq 0 ] && [ -x "$out/etcd" ] && [ -x "$out/helm" ]; then
   echo "$out"
   exit 0
 fi
@@ -45,6 +45,10 @@ fi
 if [ ! -x "$out/etcd" ]; then
   (cd "$here/etcd" && go mod download && go build -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3) >&2
   mv "$tmp/etcd" "$out/etcd"
+fi
+if [ ! -x "$out/helm" ]; then
+  (cd "$here/helm" && go mod download && go build -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm) >&2
+  mv "$tmp/helm" "$out/helm"
 fi
 echo "test control plane built in $(( $(date +%s) - start )) s" >&2
 echo "$out"
