@@ -49,6 +49,24 @@ export function loadKubeConfig(config: Config): KubeConfig {
   return kc;
 }
 
+/** The control-plane connection settings shared by `run` and `deregister`. */
+export function controlPlaneConnection(config: Config, kc: KubeConfig) {
+  return {
+    url: config.controlPlaneUrl ?? '',
+    token: config.token,
+    tokenFile: config.tokenFile,
+    // Outside a pod only (config.ts requires a name in one): the kubeconfig's cluster, for local runs.
+    clusterName: config.clusterName ?? kc.getCurrentCluster()?.name ?? 'default',
+    agentId: process.env.POD_NAME ?? hostname(),
+    agentVersion: AGENT_VERSION,
+    tls: { caFile: config.caFile, certFile: config.clientCertFile, keyFile: config.clientKeyFile },
+    proxyUrl: config.proxyUrl,
+    maxFrameBytes: config.maxFrameBytes,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    reconnect: { initialMs: 500, maxMs: config.reconnectMaxMs, factor: 2, jitter: 0.25 },
+  };
+}
+
 export class GatewayOperator {
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly ingress: IngressController;
@@ -94,21 +112,12 @@ export class GatewayOperator {
     }, logger);
 
     if (config.controlPlaneUrl) {
-      const clusterName = config.clusterName ?? kc.getCurrentCluster()?.name ?? 'default';
       this.client = new ControlPlaneClient({
-        url: config.controlPlaneUrl,
-        token: config.token,
-        tokenFile: config.tokenFile,
-        clusterName,
-        agentId: process.env.POD_NAME ?? hostname(),
-        agentVersion: AGENT_VERSION,
+        ...controlPlaneConnection(config, kc),
         k8sVersion: () => this.k8sVersion,
         identity: new ConfigMapIdentityStore(core, config.namespace),
         heartbeat: () => this.heartbeatMetadata(),
         logger,
-        maxFrameBytes: config.maxFrameBytes,
-        heartbeatIntervalMs: config.heartbeatIntervalMs,
-        reconnect: { initialMs: 500, maxMs: config.reconnectMaxMs, factor: 2, jitter: 0.25 },
       });
     }
     this.sync = new SyncController(custom, gatewayRoutes, services, connectivity, this.client, events, logger, config.concurrency);
@@ -154,19 +163,17 @@ export class GatewayOperator {
     return metadata;
   }
 
+  /**
+   * Readiness is about this process only: caches synced (the apiserver answered). The control plane is
+   * reported by /api/health/detailed and ClusterConnectivity, never here, so a rollout does not hang
+   * while the control plane is down, and a standby replica is ready too.
+   */
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (this.stopping) reasons.push('shutting down');
-    if (this.elector && !this.elector.isLeader) return reasons; // a standby replica is healthy and ready
+    if (this.elector && !this.elector.isLeader) return reasons;
     if (!this.working) reasons.push('waiting to start (leader election)');
     for (const informer of this.informers) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
-    if (this.client && !this.client.ready) {
-      reasons.push(
-        this.client.state === 'unauthorized'
-          ? `control plane refused the token: ${this.client.lastError ?? ''}`.trim()
-          : `not registered with the control plane (${this.client.state}${this.client.lastError ? `: ${this.client.lastError}` : ''})`,
-      );
-    }
     return reasons;
   }
 

@@ -9,12 +9,23 @@ export class ConfigError extends Error {
   }
 }
 
+/** `run` (the operator) or `deregister` (tell the control plane this cluster's routes are gone). */
+export type Command = 'run' | 'deregister';
+export const COMMANDS: readonly Command[] = ['run', 'deregister'];
+
 export interface Config {
+  command: Command;
   kubeconfig?: string;
   controlPlaneUrl?: string;
   token?: string;
   tokenFile?: string;
   clusterName?: string;
+  caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  proxyUrl?: string;
+  stopDeployment?: string;
+  deregisterTimeoutMs: number;
   namespace: string;
   healthPort: number;
   leaderElect: boolean;
@@ -50,8 +61,12 @@ const FLAGS: Record<string, FlagSpec> = {
   '--kubeconfig': { key: 'kubeconfig', env: 'KUBECONFIG', kind: 'string', help: 'kubeconfig file (default: in-cluster in a pod, else ~/.kube/config)' },
   '--control-plane-url': { key: 'controlPlaneUrl', env: 'GATEWAY_CONTROL_PLANE_URL', kind: 'string', help: 'control plane base URL (http[s]://...); none: routes are reconciled but not synced' },
   '--token': { key: 'token', env: 'GATEWAY_TOKEN', kind: 'string', help: 'bearer token for the control plane' },
-  '--token-file': { key: 'tokenFile', env: 'GATEWAY_TOKEN_FILE', kind: 'string', help: 'file holding the bearer token (re-read on every connect)' },
-  '--cluster-name': { key: 'clusterName', env: 'GATEWAY_CLUSTER_NAME', kind: 'string', help: "cluster name to register (default: the kubeconfig context's cluster)" },
+  '--token-file': { key: 'tokenFile', env: 'GATEWAY_TOKEN_FILE', kind: 'string', help: 'file holding the bearer token (re-read on every connect, and when it changes after a 401/403)' },
+  '--cluster-name': { key: 'clusterName', env: 'GATEWAY_CLUSTER_NAME', kind: 'string', help: "cluster name to register; required in a pod (outside one: the kubeconfig's current cluster)" },
+  '--ca-file': { key: 'caFile', env: 'GATEWAY_CA_FILE', kind: 'string', help: 'extra CA bundle (PEM) trusted for a wss:// control plane, besides the system CAs' },
+  '--client-cert-file': { key: 'clientCertFile', env: 'GATEWAY_CLIENT_CERT_FILE', kind: 'string', help: 'client certificate (PEM) for a wss:// control plane that asks for one' },
+  '--client-key-file': { key: 'clientKeyFile', env: 'GATEWAY_CLIENT_KEY_FILE', kind: 'string', help: 'key (PEM) of --client-cert-file' },
+  '--proxy-url': { key: 'proxyUrl', env: 'GATEWAY_PROXY_URL', kind: 'string', help: 'HTTP(S) proxy for the control-plane connection only (http://[user:pass@]host:port)' },
   '--namespace': { key: 'namespace', env: 'POD_NAMESPACE', kind: 'string', help: 'namespace of the Lease, the state ConfigMap and operator Events (default gateway-system)' },
   '--health-port': { key: 'healthPort', env: 'GATEWAY_HEALTH_PORT', kind: 'int', min: 0, max: 65535, help: 'port of /healthz, /readyz and /metrics (default 8080; 0 picks a free one)' },
   '--leader-elect': { key: 'leaderElect', env: 'GATEWAY_LEADER_ELECT', kind: 'bool', help: 'elect one active replica through a Lease (default true in a pod)' },
@@ -69,6 +84,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--max-frame-bytes': { key: 'maxFrameBytes', env: 'GATEWAY_MAX_FRAME_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket frame accepted (default 16 MiB)' },
   '--reconnect-max-ms': { key: 'reconnectMaxMs', env: 'GATEWAY_RECONNECT_MAX_MS', kind: 'int', min: 100, max: 600_000, help: 'cap of the reconnect backoff (default 15000)' },
   '--heartbeat-interval-ms': { key: 'heartbeatIntervalMs', env: 'GATEWAY_HEARTBEAT_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'heartbeat period (default 30000)' },
+  '--stop-deployment': { key: 'stopDeployment', env: 'GATEWAY_STOP_DEPLOYMENT', kind: 'string', help: 'deregister: first scale this Deployment in --namespace to 0 (the Helm uninstall hook)' },
+  '--deregister-timeout-ms': { key: 'deregisterTimeoutMs', env: 'GATEWAY_DEREGISTER_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000, help: 'deregister: give up after this long (default 120000)' },
   '--help': { key: 'help', kind: 'bool', help: 'print this help' },
   '--version': { key: 'version', kind: 'bool', help: 'print the version' },
 };
@@ -78,7 +95,17 @@ export function usage(): string {
     const env = spec.env ? ` [$${spec.env}]` : '';
     return `  ${flag.padEnd(24)} ${spec.help}${env}`;
   });
-  return ['Usage: gateway-operator [flags]', '', 'Flags (each also read from the environment variable in brackets):', ...lines].join('\n');
+  return [
+    'Usage: gateway-operator [run|deregister] [flags]',
+    '',
+    'Commands:',
+    '  run          reconcile Ingresses and GatewayRoutes and sync them to the control plane (default)',
+    "  deregister   wait until no operator holds the leader Lease, then tell the control plane that this cluster's",
+    '               routes are gone (empty snapshot); for uninstalling',
+    '',
+    'Flags (each also read from the environment variable in brackets):',
+    ...lines,
+  ].join('\n');
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -110,6 +137,8 @@ export interface Environment {
 
 export function parseConfig(argv: readonly string[], env: Environment, inPod = !!env.KUBERNETES_SERVICE_HOST): Config {
   const config: Config = {
+    command: 'run',
+    deregisterTimeoutMs: 120_000,
     namespace: 'gateway-system',
     healthPort: 8080,
     leaderElect: inPod,
@@ -142,6 +171,10 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   const fromFlags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (i === 0 && (COMMANDS as readonly string[]).includes(arg)) {
+      config.command = arg as Command;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const spec = FLAGS[flag];
@@ -170,6 +203,28 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
       throw new ConfigError('--control-plane-url', `must use http, https, ws or wss, got "${url.protocol}"`);
     }
+  }
+  if (config.proxyUrl !== undefined) {
+    let proxy: URL | undefined;
+    try {
+      proxy = new URL(config.proxyUrl);
+    } catch {
+      // reported below
+    }
+    if (!proxy || !['http:', 'https:'].includes(proxy.protocol)) {
+      throw new ConfigError('--proxy-url', `must be an http:// or https:// URL, got "${config.proxyUrl}"`);
+    }
+  }
+  if ((config.clientCertFile === undefined) !== (config.clientKeyFile === undefined)) {
+    throw new ConfigError(config.clientCertFile ? '--client-key-file' : '--client-cert-file', 'give --client-cert-file and --client-key-file together');
+  }
+  // In a pod the kubeconfig's cluster is client-node's "inCluster" everywhere: two clusters installed with
+  // defaults would register as the same one, so the name must be given.
+  if (inPod && config.clusterName === undefined) {
+    throw new ConfigError('--cluster-name', 'is required in a pod: set --cluster-name or GATEWAY_CLUSTER_NAME to a name unique among your clusters');
+  }
+  if (config.command === 'deregister' && config.controlPlaneUrl === undefined) {
+    throw new ConfigError('--control-plane-url', 'deregister needs the control plane URL (or GATEWAY_CONTROL_PLANE_URL)');
   }
   if (config.token !== undefined && config.tokenFile !== undefined) {
     throw new ConfigError('--token-file', 'give --token or --token-file, not both');

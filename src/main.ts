@@ -1,6 +1,10 @@
-// Entry point: config (exit 2 on bad flags, before touching the cluster) → operator → signals.
-import { ConfigError, parseConfig, usage } from './config.js';
-import { AGENT_VERSION, GatewayOperator, loadKubeConfig } from './app.js';
+// Entry point: config (exit 2 on bad flags, before touching the cluster) → operator → signals, or the
+// one-shot `deregister` command (exit 0 done, 1 failed).
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import { AGENT_VERSION, controlPlaneConnection, GatewayOperator, loadKubeConfig } from './app.js';
+import { deregister } from './controlplane/deregister.js';
+import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import { createLogger } from './log.js';
 import { existsSync } from 'node:fs';
 
@@ -8,7 +12,8 @@ let config;
 try {
   config = parseConfig(process.argv.slice(2), process.env);
   if (config.tokenFile && !existsSync(config.tokenFile)) throw new ConfigError('--token-file', `${config.tokenFile} does not exist`);
-  if (config.kubeconfig && !existsSync(config.kubeconfig)) throw new ConfigError('--kubeconfig', `${config.kubeconfig} does not exist`);
+  const files = { '--kubeconfig': config.kubeconfig, '--ca-file': config.caFile, '--client-cert-file': config.clientCertFile, '--client-key-file': config.clientKeyFile };
+  for (const [flag, path] of Object.entries(files)) if (path && !existsSync(path)) throw new ConfigError(flag, `${path} does not exist`);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`gateway-operator: ${err.message}\n`);
@@ -38,37 +43,64 @@ const exitAfterLogs = (code: number): void => {
   setTimeout(() => process.exit(code), 1_000).unref();
 };
 
-const operator = new GatewayOperator(config, kc, logger, (reason) => {
-  logger.error(`stopping: ${reason}`, { controller: 'manager' });
-  void operator.stop().finally(() => exitAfterLogs(1));
-});
+if (config.command === 'deregister') await runDeregister(config, kc);
+else await runOperator(config, kc);
 
-let signalled = false;
-const shutdown = (signal: string): void => {
-  if (signalled) return;
-  signalled = true;
-  logger.info('signal received, stopping', { controller: 'manager', signal });
-  const deadline = setTimeout(() => {
-    logger.error('shutdown took too long, exiting', { controller: 'manager' });
-    process.exit(1);
-  }, 9_000);
-  deadline.unref();
-  void operator.stop().then(
-    () => exitAfterLogs(0),
-    (err: unknown) => {
-      logger.error('shutdown failed', { controller: 'manager', err });
-      exitAfterLogs(1);
-    },
-  );
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { controller: 'manager', err }));
+async function runDeregister(config: Config, kc: KubeConfig): Promise<void> {
+  const namespace = config.namespace;
+  try {
+    const result = await deregister({
+      apps: kc.makeApiClient(AppsV1Api),
+      coordination: kc.makeApiClient(CoordinationV1Api),
+      identity: new ConfigMapIdentityStore(kc.makeApiClient(CoreV1Api), namespace),
+      connection: controlPlaneConnection(config, kc),
+      namespace,
+      leaseName: config.leaseName,
+      stopDeployment: config.stopDeployment,
+      timeoutMs: config.deregisterTimeoutMs,
+      logger,
+    });
+    logger.info('deregister finished', { controller: 'deregister', outcome: result.outcome });
+    exitAfterLogs(0);
+  } catch (err) {
+    logger.error('deregister failed', { controller: 'deregister', err });
+    exitAfterLogs(1);
+  }
+}
 
-try {
-  await operator.start();
-} catch (err) {
-  logger.error('start failed', { controller: 'manager', err });
-  await operator.stop().catch(() => undefined);
-  exitAfterLogs(1);
+async function runOperator(config: Config, kc: KubeConfig): Promise<void> {
+  const operator = new GatewayOperator(config, kc, logger, (reason) => {
+    logger.error(`stopping: ${reason}`, { controller: 'manager' });
+    void operator.stop().finally(() => exitAfterLogs(1));
+  });
+
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) return;
+    signalled = true;
+    logger.info('signal received, stopping', { controller: 'manager', signal });
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long, exiting', { controller: 'manager' });
+      process.exit(1);
+    }, 9_000);
+    deadline.unref();
+    void operator.stop().then(
+      () => exitAfterLogs(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { controller: 'manager', err });
+        exitAfterLogs(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { controller: 'manager', err }));
+
+  try {
+    await operator.start();
+  } catch (err) {
+    logger.error('start failed', { controller: 'manager', err });
+    await operator.stop().catch(() => undefined);
+    exitAfterLogs(1);
+  }
 }

@@ -1,8 +1,12 @@
 // The one outbound WebSocket to the control plane: dial with Bearer auth, register (resuming the
 // cached cluster_id), heartbeat, keep-alive pings with dead-socket detection, and reconnect with
-// backoff forever, except after a 401/403 handshake, which is final for that token.
+// backoff forever, except after a 401/403 handshake, which is final for that token (a --token-file is
+// watched, and a rotated token dials again without a restart).
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
+import { rootCertificates } from 'node:tls';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
@@ -52,6 +56,31 @@ export interface ControlPlaneClientOptions {
   reconnect?: BackoffOptions;
   /** Past this many buffered bytes the socket is "congested": producers should hold back. */
   highWaterMark?: number;
+  /** PEM files for wss://: CAs trusted besides the system ones, and a client certificate + key. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** HTTP(S) proxy for this connection only (CONNECT tunnel). */
+  proxyUrl?: string;
+  /** How often a refused --token-file is read again to see whether it was rotated. */
+  tokenPollMs?: number;
+}
+
+/** TLS options for the socket: files are read on every dial, so renewed certificates are picked up. */
+async function tlsOptions(files: ControlPlaneClientOptions['tls']): Promise<{ ca?: string[]; cert?: string; key?: string }> {
+  const read = async (what: string, path: string): Promise<string> =>
+    readFile(path, 'utf8').catch((err: Error) => {
+      throw new Error(`reading ${what} ${path}: ${err.message}`);
+    });
+  const options: { ca?: string[]; cert?: string; key?: string } = {};
+  // `ca` replaces Node's bundled roots, so keep them and add the extra bundle.
+  if (files?.caFile) options.ca = [...rootCertificates, await read('the CA bundle', files.caFile)];
+  if (files?.certFile) options.cert = await read('the client certificate', files.certFile);
+  if (files?.keyFile) options.key = await read('the client key', files.keyFile);
+  return options;
+}
+
+function proxyAgent(proxyUrl: string, target: string, tls: { ca?: string[]; cert?: string; key?: string }): Agent {
+  const options = { proxy: proxyUrl, keepAlive: false, ...tls };
+  return new URL(target).protocol === 'wss:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options);
 }
 
 export function agentSocketUrl(base: string): string {
@@ -75,6 +104,8 @@ export class ControlPlaneClient {
   private readonly repliedUnknownTypes = new Set<string>();
   private handlers: ClientHandlers = {};
   private connectedOnce = false;
+  private refusedToken?: string;
+  private tokenPoll?: NodeJS.Timeout;
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.backoff = new Backoff(options.reconnect ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
@@ -119,6 +150,7 @@ export class ControlPlaneClient {
   async stop(): Promise<void> {
     this.state = 'stopped';
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.tokenPoll);
     this.clearTimers();
     const socket = this.socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
@@ -161,20 +193,27 @@ export class ControlPlaneClient {
     if (this.state === 'stopped' || this.state === 'unauthorized') return;
     this.state = 'connecting';
     let token: string | undefined;
+    let tls: Awaited<ReturnType<typeof tlsOptions>>;
     try {
-      token = await this.token();
+      token = await this.token().catch((err: Error) => {
+        throw new Error(`reading the token file: ${err.message}`);
+      });
+      tls = await tlsOptions(this.options.tls);
     } catch (err) {
-      this.lastError = `reading the token file: ${(err as Error).message}`;
-      this.options.logger.error('cannot read the control-plane token', { controller: 'controlplane', err });
+      this.lastError = (err as Error).message;
+      this.options.logger.error('cannot dial the control plane', { controller: 'controlplane', err });
       this.scheduleReconnect();
       return;
     }
+    if ((this.state as ConnectionState) === 'stopped') return; // stopped while reading files
     const url = agentSocketUrl(this.options.url);
     const socket = new WebSocket(url, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
       maxPayload: this.options.maxFrameBytes ?? 16 * 1024 * 1024,
       perMessageDeflate: false,
+      ...tls,
+      ...(this.options.proxyUrl ? { agent: proxyAgent(this.options.proxyUrl, url, tls) } : {}),
     });
     this.socket = socket;
 
@@ -183,8 +222,12 @@ export class ControlPlaneClient {
       res.resume();
       if (status === 401 || status === 403) {
         this.state = 'unauthorized';
-        this.lastError = `the control plane refused the token (HTTP ${status}); not reconnecting until restarted with a valid token`;
+        this.lastError = this.options.tokenFile
+          ? `the control plane refused the token (HTTP ${status}); dialling again when ${this.options.tokenFile} changes`
+          : `the control plane refused the token (HTTP ${status}); not reconnecting until restarted with a valid token`;
         this.options.logger.error(this.lastError, { controller: 'controlplane' });
+        this.refusedToken = token ?? '';
+        this.watchTokenFile();
         this.stateChanged();
       } else {
         this.lastError = `handshake answered HTTP ${status}`;
@@ -346,6 +389,25 @@ export class ControlPlaneClient {
       this.stateChanged();
     }
     this.scheduleReconnect();
+  }
+
+  /** After a refusal: poll the token file (a mounted Secret is swapped, not edited) and dial once it changes. */
+  private watchTokenFile(): void {
+    if (!this.options.tokenFile || this.tokenPoll) return;
+    this.tokenPoll = setInterval(() => {
+      void this.token().then(
+        (current) => {
+          if (this.state !== 'unauthorized' || current === this.refusedToken) return;
+          clearInterval(this.tokenPoll);
+          this.tokenPoll = undefined;
+          this.options.logger.info('the token file changed; dialling the control plane again', { controller: 'controlplane' });
+          this.state = 'disconnected';
+          this.backoff.reset();
+          void this.dial();
+        },
+        () => undefined, // missing while the Secret is being swapped: try again on the next tick
+      );
+    }, this.options.tokenPollMs ?? 2_000);
   }
 
   private scheduleReconnect(): void {

@@ -9,7 +9,13 @@ describe('parseConfig', () => {
   });
 
   it('elects a leader by default in a pod', () => {
-    expect(parseConfig([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).leaderElect).toBe(true);
+    expect(parseConfig([], { KUBERNETES_SERVICE_HOST: '10.0.0.1', GATEWAY_CLUSTER_NAME: 'prod-eu' }).leaderElect).toBe(true);
+  });
+
+  it('runs the operator unless the first argument names another command', () => {
+    expect(parseConfig([], {}).command).toBe('run');
+    expect(parseConfig(['run', '--log-level', 'debug'], {}).command).toBe('run');
+    expect(parseConfig(['deregister', '--control-plane-url', 'https://cp.example.com'], {}).command).toBe('deregister');
   });
 
   const cases: Array<{ name: string; argv: string[]; env?: Record<string, string>; expected: Record<string, unknown> }> = [
@@ -21,7 +27,11 @@ describe('parseConfig', () => {
     { name: 'list from env', argv: [], env: { GATEWAY_INGRESS_CLASSES: 'a, b' }, expected: { ingressClasses: ['a', 'b'] } },
     { name: 'flag list replaces env list', argv: ['--ingress-class', 'c'], env: { GATEWAY_INGRESS_CLASSES: 'a' }, expected: { ingressClasses: ['c'] } },
     { name: 'bare boolean', argv: ['--leader-elect'], expected: { leaderElect: true } },
-    { name: 'boolean =false', argv: ['--leader-elect=false'], env: { KUBERNETES_SERVICE_HOST: 'x' }, expected: { leaderElect: false } },
+    { name: 'boolean =false', argv: ['--leader-elect=false', '--cluster-name', 'a'], env: { KUBERNETES_SERVICE_HOST: 'x' }, expected: { leaderElect: false } },
+    { name: 'cluster name from env in a pod', argv: [], env: { KUBERNETES_SERVICE_HOST: 'x', GATEWAY_CLUSTER_NAME: 'prod-eu' }, expected: { clusterName: 'prod-eu' } },
+    { name: 'TLS files', argv: ['--ca-file', '/ca.pem', '--client-cert-file', '/c.pem', '--client-key-file', '/k.pem'], expected: { caFile: '/ca.pem', clientCertFile: '/c.pem', clientKeyFile: '/k.pem' } },
+    { name: 'proxy from env', argv: [], env: { GATEWAY_PROXY_URL: 'http://proxy:3128' }, expected: { proxyUrl: 'http://proxy:3128' } },
+    { name: 'deregister flags', argv: ['deregister', '--control-plane-url', 'http://cp', '--stop-deployment', 'gw', '--deregister-timeout-ms', '5000'], expected: { command: 'deregister', stopDeployment: 'gw', deregisterTimeoutMs: 5000 } },
     { name: 'namespace from POD_NAMESPACE', argv: [], env: { POD_NAMESPACE: 'ops' }, expected: { namespace: 'ops' } },
     { name: 'control plane url', argv: ['--control-plane-url', 'https://cp.example.com'], expected: { controlPlaneUrl: 'https://cp.example.com' } },
   ];
@@ -42,6 +52,11 @@ describe('parseConfig', () => {
     { argv: ['--control-plane-url', 'ftp://x'], message: /^--control-plane-url: must use http, https, ws or wss/ },
     { argv: ['--token', 'a', '--token-file', '/x'], message: /^--token-file: give --token or --token-file, not both/ },
     { argv: ['--watch-namespaces', 'Bad_NS'], message: /^--watch-namespaces: "Bad_NS" is not a valid namespace name/ },
+    { argv: [], env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, message: /^--cluster-name: is required in a pod: set --cluster-name or GATEWAY_CLUSTER_NAME/ },
+    { argv: ['deregister'], message: /^--control-plane-url: deregister needs the control plane URL/ },
+    { argv: ['--log-level', 'info', 'deregister'], message: /^deregister: unexpected argument/ },
+    { argv: ['--proxy-url', 'socks5://p:1080'], message: /^--proxy-url: must be an http:\/\/ or https:\/\/ URL/ },
+    { argv: ['--client-cert-file', '/c.pem'], message: /^--client-key-file: give --client-cert-file and --client-key-file together/ },
   ];
   it.each(errors)('rejects $argv $env', ({ argv, env, message }) => {
     let error: unknown;
