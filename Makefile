@@ -77,5 +77,36 @@ image:
 image-local:
 	@bases=$$(bash hack/image-base.sh) && $(MAKE) --no-print-directory image BASE_IMAGE=$$(sed -n 1p <<<"$$bases") BUILD_IMAGE=$$(sed -n 2p <<<"$$bases")
 
+KUBECTL ?= kubectl
+CLUSTER_NAME ?=
+CONTROL_PLANE_URL ?=
+TOKEN_FILE ?=
+
+## deploy: install with kustomize into the current kube context (CLUSTER_NAME= required; CONTROL_PLANE_URL=, TOKEN_FILE=, IMAGE=)
+deploy:
+	@[ -n "$(CLUSTER_NAME)" ] || { echo "make deploy: CLUSTER_NAME is required: a name unique among your clusters" >&2; exit 2; }
+	@[ -z "$(CONTROL_PLANE_URL)" ] || [ -f "$(TOKEN_FILE)" ] || { echo "make deploy: TOKEN_FILE must name the file holding the control-plane token" >&2; exit 2; }
+	$(KUBECTL) create namespace gateway-system --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	$(KUBECTL) -n gateway-system create secret generic gateway-operator --dry-run=client -o yaml \
+	  --from-literal=cluster-name='$(CLUSTER_NAME)' $(if $(CONTROL_PLANE_URL),--from-literal=control-plane-url='$(CONTROL_PLANE_URL)') \
+	  $(if $(TOKEN_FILE),--from-file=token='$(TOKEN_FILE)',--from-literal=token=) | $(KUBECTL) apply -f -
+	@mkdir -p .local/deploy
+	@image='$(IMAGE)'; printf 'resources: [../../config/default]\nimages: [{name: gateway-operator, newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/deploy/kustomization.yaml
+	$(KUBECTL) apply -k .local/deploy
+	$(KUBECTL) -n gateway-system rollout status deployment/gateway-operator --timeout=120s
+
+## undeploy: tell the control plane this cluster's routes are gone (config/deregister), then delete everything
+undeploy:
+	@if $(KUBECTL) -n gateway-system get secret gateway-operator -o jsonpath='{.data.control-plane-url}' 2>/dev/null | grep -q .; then \
+	  mkdir -p .local/undeploy; image='$(IMAGE)'; \
+	  printf 'resources: [../../config/deregister]\nimages: [{name: gateway-operator, newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/undeploy/kustomization.yaml; \
+	  $(KUBECTL) delete job -n gateway-system gateway-operator-deregister --ignore-not-found; \
+	  $(KUBECTL) apply -k .local/undeploy && \
+	  $(KUBECTL) -n gateway-system wait --for=condition=complete job/gateway-operator-deregister --timeout=180s || \
+	  { echo "make undeploy: deregistering failed; see: kubectl -n gateway-system logs job/gateway-operator-deregister" >&2; exit 1; }; \
+	  $(KUBECTL) delete -k .local/undeploy --ignore-not-found; \
+	fi
+	$(KUBECTL) delete -k config/default --ignore-not-found
+
 clean:
 	rm -rf dist test-results

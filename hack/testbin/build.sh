@@ -47,7 +47,16 @@ if [ ! -x "$out/etcd" ]; then
   mv "$tmp/etcd" "$out/etcd"
 fi
 if [ ! -x "$out/helm" ]; then
-  (cd "$here/helm" && go mod download && go build -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm) >&2
+  # As helm's own Makefile does: the default Kubernetes version (lint, template) follows its client-go.
+  (
+    cd "$here/helm" && go mod download
+    kminor=$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
+    flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+      flags="$flags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$kminor"
+    done
+    go build -ldflags "$flags" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm
+  ) >&2
   mv "$tmp/helm" "$out/helm"
 fi
 echo "test control plane built in $(( $(date +%s) - start )) s" >&2

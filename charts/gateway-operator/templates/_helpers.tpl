@@ -1,0 +1,126 @@
+{{/* Names and labels shared by every template. */}}
+{{- define "gateway-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gateway-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "gateway-operator.labels" -}}
+{{ include "gateway-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "gateway-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "gateway-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gateway-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "gateway-operator.clusterName" -}}
+{{- required "clusterName is required: the name this cluster registers with at the control plane, unique among your clusters (--set clusterName=prod-eu-1)" .Values.clusterName -}}
+{{- end -}}
+
+{{/* Env and volumes for the control-plane connection: the same in the Deployment and the uninstall Job. */}}
+{{- define "gateway-operator.connectionEnv" -}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: GATEWAY_CLUSTER_NAME
+  value: {{ include "gateway-operator.clusterName" . | quote }}
+- name: GATEWAY_LEASE_NAME
+  value: {{ include "gateway-operator.fullname" . | quote }}
+- name: LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- with .Values.controlPlane.url }}
+- name: GATEWAY_CONTROL_PLANE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if .Values.controlPlane.tokenSecret.name }}
+- name: GATEWAY_TOKEN_FILE
+  value: /var/run/secrets/gateway-operator/token/token
+{{- end }}
+{{- if or .Values.controlPlane.caBundle.secretName .Values.controlPlane.caBundle.configMapName }}
+- name: GATEWAY_CA_FILE
+  value: /var/run/secrets/gateway-operator/ca/ca.crt
+{{- end }}
+{{- if .Values.controlPlane.clientCertSecret }}
+- name: GATEWAY_CLIENT_CERT_FILE
+  value: /var/run/secrets/gateway-operator/client/tls.crt
+- name: GATEWAY_CLIENT_KEY_FILE
+  value: /var/run/secrets/gateway-operator/client/tls.key
+{{- end }}
+{{- with .Values.controlPlane.proxyUrl }}
+- name: GATEWAY_PROXY_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "gateway-operator.connectionVolumeMounts" -}}
+{{- if .Values.controlPlane.tokenSecret.name }}
+- name: token
+  mountPath: /var/run/secrets/gateway-operator/token
+  readOnly: true
+{{- end }}
+{{- if or .Values.controlPlane.caBundle.secretName .Values.controlPlane.caBundle.configMapName }}
+- name: ca
+  mountPath: /var/run/secrets/gateway-operator/ca
+  readOnly: true
+{{- end }}
+{{- if .Values.controlPlane.clientCertSecret }}
+- name: client
+  mountPath: /var/run/secrets/gateway-operator/client
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "gateway-operator.connectionVolumes" -}}
+{{- if .Values.controlPlane.tokenSecret.name }}
+# Mounted without subPath, so a rotated Secret reaches the file and the operator dials with it.
+- name: token
+  secret:
+    secretName: {{ .Values.controlPlane.tokenSecret.name }}
+    items:
+      - key: {{ .Values.controlPlane.tokenSecret.key }}
+        path: token
+{{- end }}
+{{- if .Values.controlPlane.caBundle.secretName }}
+- name: ca
+  secret:
+    secretName: {{ .Values.controlPlane.caBundle.secretName }}
+    items:
+      - key: {{ .Values.controlPlane.caBundle.key }}
+        path: ca.crt
+{{- else if .Values.controlPlane.caBundle.configMapName }}
+- name: ca
+  configMap:
+    name: {{ .Values.controlPlane.caBundle.configMapName }}
+    items:
+      - key: {{ .Values.controlPlane.caBundle.key }}
+        path: ca.crt
+{{- end }}
+{{- if .Values.controlPlane.clientCertSecret }}
+- name: client
+  secret:
+    secretName: {{ .Values.controlPlane.clientCertSecret }}
+{{- end }}
+{{- end -}}
