@@ -125,6 +125,7 @@ export class ConnectivityController {
     const unchanged = !conditionsChanged(previous.conditions, conditions) && jsonEqual({ ...previous, conditions: [] }, { ...status, conditions: [] });
     if (!unchanged) {
       await applyStatus(this.custom, REF, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: CLUSTER_CONNECTIVITY_NAME }, status }, CONNECTIVITY_FIELD_MANAGER);
+      this.logger.debug('ClusterConnectivity status written', { controller: 'connectivity', name: CLUSTER_CONNECTIVITY_NAME, clusterId: status.controlPlane?.clusterId });
       if (!same) this.logger.info('cluster connectivity decided', { controller: 'connectivity', isPrivate: decision.isPrivate, routingMode: decision.routingMode, publicEndpoint: decision.publicEndpoint, reason: decision.reason });
     }
     if (decision.waiting) return { requeueAfterMs: Math.min(REFRESH_MS, timeoutMs - waited + 10) };

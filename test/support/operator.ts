@@ -110,6 +110,21 @@ export class OperatorProcess {
   }
 }
 
+/** Runs a one-shot command of the operator binary (e.g. deregister) to its end, without blocking this process. */
+export function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('close', (status) => resolve({ status, output }));
+  });
+}
+
 /** Operators started by a test file, stopped in afterAll even when a test fails. */
 export class OperatorPool {
   private readonly started: OperatorProcess[] = [];

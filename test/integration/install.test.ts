@@ -1,0 +1,242 @@
+// What users install: config/default (kustomize) and the Helm chart, applied to the real apiserver, Pod
+// Security "restricted" checked by the apiserver itself, and the operator run as the installed
+// ServiceAccount (TokenRequest token) through the whole scenario: any 403 fails. Owns the cluster-scoped
+// objects of config/default (ClusterRole gateway-operator) and of the Helm release "gwchart".
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl } from '../support/kube.js';
+import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
+import { OperatorPool, runOperatorCommand } from '../support/operator.js';
+import { apply, CHART, canI, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
+import { REPO_ROOT } from '../support/test-cluster.js';
+
+const TOKEN = 'install-test-token';
+const SYSTEM = 'gateway-system';
+const SA = `${SYSTEM}:gateway-operator`;
+const { core, apps, coordination } = clients();
+const operators = new OperatorPool();
+const namespaces: string[] = [];
+let cp: ReferenceControlPlane;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ token: TOKEN });
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await cp?.close();
+  for (const ns of namespaces) await deleteTestNamespace(ns);
+});
+
+async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const ns = await createTestNamespace(prefix);
+  namespaces.push(ns);
+  if (Object.keys(labels).length) kubectl(['label', 'namespace', ns, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+  return ns;
+}
+
+/** The apiserver's own Pod Security admission judges the pod template, in a namespace enforcing "restricted". */
+function createPodFromTemplate(deployment: { spec: { template: { spec: unknown } } }, ns: string) {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'psa-check', namespace: ns }, spec: deployment.spec.template.spec };
+  return kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+}
+
+describe('kustomize: config/default', () => {
+  let dryRun = '';
+  beforeAll(() => {
+    const dir = join(REPO_ROOT, 'config/default');
+    // A server-side dry run needs the namespace its objects go to; then the real apply.
+    apply({ yaml: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: gateway-system}\n' });
+    dryRun = apply({ kustomization: dir }, ['--dry-run=server']);
+    apply({ kustomization: dir });
+  });
+
+  it('is accepted by the apiserver, first as a server-side dry run, then for real', () => {
+    expect(dryRun).toContain('deployment.apps/gateway-operator serverside-applied (server dry run)');
+    const deployment = kubectl(['get', 'deployment', '-n', SYSTEM, 'gateway-operator', '-o', 'json']);
+    expect(deployment.status).toBe(0);
+    const container = JSON.parse(deployment.stdout).spec.template.spec.containers[0];
+    expect(container.image).toBe('gateway-operator:0.1.0');
+  });
+
+  it('passes Pod Security "restricted", and a pod that escalates is refused in the same namespace', async () => {
+    const ns = await namespace('psa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const deployment = JSON.parse(kubectl(['get', 'deployment', '-n', SYSTEM, 'gateway-operator', '-o', 'json']).stdout);
+    const accepted = createPodFromTemplate(deployment, ns);
+    expect(accepted.stderr).toBe('');
+    expect(accepted.status).toBe(0);
+    // The check has teeth: the same template without the seccomp profile is refused.
+    delete deployment.spec.template.spec.securityContext.seccompProfile;
+    const refused = createPodFromTemplate(deployment, ns);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('seccompProfile');
+  });
+
+  const allowed: Array<[verb: string, resource: string, namespace?: string]> = [
+    ['list', 'ingresses.networking.k8s.io'],
+    ['watch', 'ingresses.networking.k8s.io'],
+    ['watch', 'ingressclasses.networking.k8s.io'],
+    ['list', 'services'],
+    ['watch', 'services'],
+    ['create', 'gatewayroutes.gateway.pipeops.io'],
+    ['patch', 'gatewayroutes.gateway.pipeops.io'],
+    ['delete', 'gatewayroutes.gateway.pipeops.io'],
+    ['patch', 'gatewayroutes.gateway.pipeops.io/status'],
+    ['patch', 'clusterconnectivities.gateway.pipeops.io'],
+    ['patch', 'clusterconnectivities.gateway.pipeops.io/status'],
+    ['create', 'events'],
+    ['create', 'events.events.k8s.io'],
+    ['get', 'leases.coordination.k8s.io', SYSTEM],
+    ['create', 'leases.coordination.k8s.io', SYSTEM],
+    ['update', 'leases.coordination.k8s.io', SYSTEM],
+    ['get', 'configmaps', SYSTEM],
+    ['create', 'configmaps', SYSTEM],
+    ['update', 'configmaps', SYSTEM],
+  ];
+  it.each(allowed.map(([verb, resource, ns]) => [verb, resource, ns ?? 'in every namespace'] as const))('the ServiceAccount may %s %s %s', (verb, resource, ns) => {
+    expect(canI(SA, verb, resource, ns === 'in every namespace' ? undefined : ns)).toBe(true);
+  });
+
+  const denied: Array<[verb: string, resource: string, namespace?: string]> = [
+    ['get', 'secrets'],
+    ['list', 'secrets'],
+    ['get', 'secrets', SYSTEM],
+    ['create', 'pods/exec'],
+    ['create', 'pods/exec', SYSTEM],
+    ['get', 'configmaps', 'default'],
+    ['list', 'configmaps'],
+    ['delete', 'ingresses.networking.k8s.io'],
+    ['update', 'ingresses.networking.k8s.io'],
+    ['create', 'leases.coordination.k8s.io', 'default'],
+    ['delete', 'namespaces'],
+  ];
+  it.each(denied.map(([verb, resource, ns]) => [verb, resource, ns ?? 'in any namespace'] as const))('the ServiceAccount may not %s %s %s', (verb, resource, ns) => {
+    expect(canI(SA, verb, resource, ns === 'in any namespace' ? undefined : ns)).toBe(false);
+  });
+
+  it('runs the operator as its ServiceAccount through the whole scenario without a single 403, then deregisters on uninstall', async () => {
+    const ns = await namespace('as-sa');
+    const cluster = ns;
+    const { path: kubeconfig } = await serviceAccountKubeconfig(SYSTEM, 'gateway-operator');
+    await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
+    await createIngress(ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    const op = operators.start(
+      ['--namespace', SYSTEM, '--leader-elect=true', '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', cluster],
+      { KUBECONFIG: kubeconfig },
+    );
+    const leader = await op.waitForLog('became leader', (l) => l.msg === 'became leader');
+    await waitForRoutes(cp, cluster, [describeRoute({ host: 'shop.example.com', path: '/', service: 'web', port: 8080 })]);
+    await eventually('GatewayRoute Synced=True', async () => condition(await getGatewayRoute(ns, 'shop'), 'Synced')?.status === 'True');
+    await op.waitForLog('ClusterConnectivity status written', (l) => l.msg === 'ClusterConnectivity status written' && typeof l.clusterId === 'string');
+    const lease = await coordination.readNamespacedLease({ name: 'gateway-operator', namespace: SYSTEM });
+    expect(lease.spec?.holderIdentity).toBe(leader.identity);
+    const state = await core.readNamespacedConfigMap({ name: 'gateway-operator-state', namespace: SYSTEM });
+    expect(state.data?.cluster_id).toEqual(expect.any(String));
+    // An Ingress whose Service is missing is news: a Warning Event on it.
+    await createIngress(ingressObject(ns, 'broken', [{ host: 'broken.example.com', paths: [{ service: 'missing', port: 'http' }] }]));
+    await eventually('a Warning Event about the broken Ingress', async () => {
+      const events = await core.listNamespacedEvent({ namespace: ns });
+      return events.items.some((e) => e.involvedObject.name === 'broken' && e.type === 'Warning' && e.reportingComponent === 'gateway-operator');
+    });
+    expect((await op.get('/readyz')).status).toBe(200);
+    expect(await op.stop()).toBe(0);
+    expect(forbiddenLines(op.logs)).toEqual([]);
+    expect(op.logs.filter((l) => l.level === 'error')).toEqual([]);
+
+    // Uninstall, kustomize flavour: config/deregister's ServiceAccount scales the Deployment to zero, finds the
+    // Lease released (SIGTERM did that), and leaves the control plane with no route of this cluster.
+    expect((await apps.readNamespacedDeployment({ name: 'gateway-operator', namespace: SYSTEM })).spec?.replicas).toBe(2);
+    apply({ kustomization: join(REPO_ROOT, 'config/deregister') });
+    const { path: deregisterKubeconfig } = await serviceAccountKubeconfig(SYSTEM, 'gateway-operator-deregister');
+    // Asynchronously: the control plane answering it lives in this process.
+    const run = await runOperatorCommand(
+      ['deregister', '--namespace', SYSTEM, '--stop-deployment', 'gateway-operator', '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', cluster, '--deregister-timeout-ms', '20000'],
+      { KUBECONFIG: deregisterKubeconfig },
+    );
+    expect(run.output).toContain('the control plane removed every route of this cluster');
+    expect(run.status).toBe(0);
+    expect(heldRoutes(cp, cluster)).toEqual([]);
+    expect((await apps.readNamespacedDeployment({ name: 'gateway-operator', namespace: SYSTEM })).spec?.replicas).toBe(0);
+  }, 90_000);
+});
+
+describe('Helm chart', () => {
+  const RELEASE = 'gwchart';
+
+  it('lints, and refuses to render without a cluster name, saying which value', () => {
+    const lint = helm(['lint', CHART, '--strict', '--set', 'clusterName=lint', '--set', 'controlPlane.url=https://cp.example.com', '--set', 'controlPlane.tokenSecret.name=t']);
+    expect(lint.stdout).toContain('0 chart(s) failed');
+    expect(lint.status).toBe(0);
+    const missing = helm(['template', RELEASE, CHART]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('clusterName is required');
+  });
+
+  it('renders every optional part (ServiceMonitor aside, its CRD is not installed) and the apiserver accepts it', async () => {
+    const ns = await namespace('helm-all');
+    const yaml = renderChart(RELEASE, ns, {
+      clusterName: 'full',
+      'controlPlane.url': 'https://cp.example.com',
+      'controlPlane.tokenSecret.name': 'gateway-token',
+      'controlPlane.caBundle.configMapName': 'gateway-ca',
+      'controlPlane.clientCertSecret': 'gateway-client',
+      'controlPlane.proxyUrl': 'http://proxy.example.com:3128',
+      'networkPolicy.enabled': 'true',
+      'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32',
+      'networkPolicy.controlPlane.cidrs[0]': '203.0.113.0/24',
+      'watchNamespaces[0]': 'shop',
+      'ingressClasses[0]': 'nginx',
+    });
+    const objects = objectsOf(yaml);
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const env = Object.fromEntries((deployment.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      GATEWAY_CLUSTER_NAME: 'full',
+      GATEWAY_CONTROL_PLANE_URL: 'https://cp.example.com',
+      GATEWAY_TOKEN_FILE: '/var/run/secrets/gateway-operator/token/token',
+      GATEWAY_CA_FILE: '/var/run/secrets/gateway-operator/ca/ca.crt',
+      GATEWAY_CLIENT_CERT_FILE: '/var/run/secrets/gateway-operator/client/tls.crt',
+      GATEWAY_PROXY_URL: 'http://proxy.example.com:3128',
+    });
+    expect(deployment.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['--watch-namespaces=shop', '--ingress-class=nginx']));
+    apply({ yaml }, ['--dry-run=server']);
+    apply({ yaml });
+    const psa = await namespace('helm-psa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    for (const workload of [deployment, objects.find((o) => o.kind === 'Job')!]) {
+      const result = createPodFromTemplate(workload as never, psa);
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it('ships the same CRDs as crds/ (the source of truth)', () => {
+    for (const file of readdirSync(join(REPO_ROOT, 'crds')).filter((f) => f.startsWith('gateway.pipeops.io_'))) {
+      expect(readFileSync(join(CHART, 'crds', file), 'utf8')).toBe(readFileSync(join(REPO_ROOT, 'crds', file), 'utf8'));
+    }
+  });
+
+  it('grants exactly the rules of config/rbac (one set of permissions, two install paths)', () => {
+    const chart = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x' })).find((o) => o.kind === 'ClusterRole')!;
+    const kustomize = objectsOf(kubectl(['kustomize', join(REPO_ROOT, 'config/rbac')]).stdout).find((o) => o.kind === 'ClusterRole')!;
+    expect(chart.rules).toEqual(kustomize.rules);
+  });
+
+  it("the uninstall hook's ServiceAccount can stop the operator and read its state, and nothing more", async () => {
+    const ns = await namespace('helm-hook');
+    const yaml = renderChart(RELEASE, ns, { clusterName: 'hook', 'controlPlane.url': 'https://cp.example.com' });
+    apply({ yaml });
+    const hook = `${ns}:${RELEASE}-gateway-operator-deregister`;
+    const asHook = (args: string[]) => kubectl(['auth', 'can-i', ...args, `--as=system:serviceaccount:${hook}`, '-n', ns]).stdout.trim();
+    expect(asHook(['update', `deployments.apps/${RELEASE}-gateway-operator`, '--subresource=scale'])).toBe('yes');
+    expect(asHook(['update', `deployments.apps/${RELEASE}-gateway-operator`])).toBe('no'); // its scale only
+    expect(asHook(['get', 'configmaps/gateway-operator-state'])).toBe('yes');
+    expect(asHook(['get', `leases.coordination.k8s.io/${RELEASE}-gateway-operator`])).toBe('yes');
+    expect(canI(hook, 'get', 'secrets', ns)).toBe(false);
+    expect(canI(hook, 'list', 'configmaps', ns)).toBe(false);
+  });
+});

@@ -1,0 +1,78 @@
+// What users install, on the test apiserver: helm (pinned, built with the test control plane), kubectl
+// apply of rendered manifests, and a kubeconfig for a ServiceAccount's TokenRequest token, so the
+// operator runs with exactly the permissions the install gives it.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { clients, kubectl, testKubeConfig } from './kube.js';
+import { REPO_ROOT, renderKubeconfig, testBinaries } from './test-cluster.js';
+
+export const CHART = join(REPO_ROOT, 'charts/gateway-operator');
+
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function helm(args: string[]): CommandResult {
+  const result = spawnSync(join(testBinaries(), 'helm'), args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: tmpdir() } });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `helm template` of the chart (without its CRDs: the test setup installed them), with --set values. */
+export function renderChart(release: string, namespace: string, values: Record<string, string>): string {
+  const sets = Object.entries(values).flatMap(([key, value]) => ['--set-string', `${key}=${value}`]);
+  const result = helm(['template', release, CHART, '--namespace', namespace, ...sets]);
+  if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** kubectl apply --server-side -f - (or -k DIR), as GitOps tools do; throws with kubectl's message on failure. */
+export function apply(source: { yaml: string } | { kustomization: string }, extra: string[] = []): string {
+  const args = ['apply', '--server-side', '--field-manager=install-test', ...extra];
+  const result = 'yaml' in source ? kubectl([...args, '-f', '-'], source.yaml) : kubectl([...args, '-k', source.kustomization]);
+  if (result.status !== 0) throw new Error(`kubectl apply ${extra.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** The objects of a multi-document YAML stream (helm or kustomize output). */
+export function objectsOf(yaml: string): Array<{ kind: string; metadata: { name: string; namespace?: string }; [key: string]: any }> {
+  return (loadAllYaml(yaml) as Array<ReturnType<typeof objectsOf>[number] | null>).filter((o): o is NonNullable<typeof o> => !!o && !!o.kind);
+}
+
+/** A kubeconfig (file readable by any uid, for containers) that authenticates as the ServiceAccount. */
+export async function serviceAccountKubeconfig(namespace: string, name: string): Promise<{ path: string; token: string }> {
+  const { core } = clients();
+  const request = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = request.status?.token;
+  if (!token) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} returned no token`);
+  const cluster = testKubeConfig().getCurrentCluster();
+  if (!cluster?.caData) throw new Error('the test kubeconfig has no cluster CA');
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-sa-'));
+  chmodSync(dir, 0o755);
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, renderKubeconfig(cluster.server, cluster.caData, token), { mode: 0o644 });
+  return { path, token };
+}
+
+/** `kubectl auth can-i` as a ServiceAccount: true when allowed. */
+export function canI(serviceAccount: string, verb: string, resource: string, namespace?: string): boolean {
+  const args = ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${serviceAccount}`];
+  if (namespace) args.push('--namespace', namespace);
+  else args.push('--all-namespaces');
+  const result = kubectl(args);
+  if (result.stdout.trim() !== 'yes' && result.stdout.trim() !== 'no') throw new Error(`kubectl auth can-i ${verb} ${resource}: ${result.stderr}`);
+  return result.stdout.trim() === 'yes';
+}
+
+/** Log lines that show the apiserver refused the operator something. */
+export function forbiddenLines(lines: ReadonlyArray<Record<string, unknown>>): string[] {
+  return lines.map((l) => JSON.stringify(l)).filter((text) => /forbidden|HTTP-Code: 403|"code":403|status code 403/i.test(text));
+}
