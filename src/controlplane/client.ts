@@ -238,7 +238,8 @@ export class ControlPlaneClient {
     socket.on('message', (data, isBinary) => this.onFrame(socket, data, isBinary));
     socket.on('pong', () => (this.lastFrameAt = Date.now()));
     socket.on('error', (err) => {
-      this.lastError = err.message;
+      // terminate() after a refused handshake also errors; keep the refusal as the reason.
+      if (this.state !== 'unauthorized') this.lastError = err.message;
       this.options.logger.debug('control-plane socket error', { controller: 'controlplane', err });
     });
     socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));

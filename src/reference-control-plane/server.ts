@@ -62,6 +62,8 @@ interface AgentSocket {
 export class ReferenceControlPlane {
   readonly store: RouteStore;
   readonly received: ReceivedMessage[] = [];
+  /** Handshakes refused for a wrong token (tests count redials with it). */
+  refusedHandshakes = 0;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly agents = new Set<AgentSocket>();
@@ -80,6 +82,7 @@ export class ReferenceControlPlane {
         return;
       }
       if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
+        this.refusedHandshakes++;
         socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
         return;
       }
