@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-unit test-integration bench demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
+.PHONY: deps testbin build lint test test-image test-unit test-integration bench demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -27,8 +27,12 @@ lint: $(NPM_STAMP)
 	npm run --silent lint
 
 ## test: unit + integration tests against a real kube-apiserver + etcd; ends with "N passed, N failed"
-test: deps build lint
+test: deps build lint test-image
 	bash hack/run-tests.sh
+
+# The image the image test runs (built on local bases; where podman cannot run, the test says why).
+test-image:
+	@bash hack/test-image.sh
 
 test-unit: $(NPM_STAMP)
 	bash hack/run-tests.sh --selectProjects unit
