@@ -81,7 +81,7 @@ beforeAll(async () => {
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
     '--tunnel-timeout-ms', '1500',
   ]);
-  await op.ready();
+  await op.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 2);
 });
 

@@ -46,7 +46,7 @@ beforeAll(async () => {
   await createIngress(ingressObject(ns, 'app', [{ host: 'app.example.com', paths: [{ service: 'web', port: 80 }] }]));
   cp = await startControlPlane({ token: 't' });
   operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', ns, '--heartbeat-interval-ms', '500']);
-  await operator.ready();
+  await operator.registered();
 });
 
 afterAll(async () => {

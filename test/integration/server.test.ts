@@ -22,6 +22,8 @@ beforeAll(async () => {
   // A standby counts as ready: wait for leadership first, then for the leader's own readiness.
   await operator.waitForLog('became leader', (l) => l.msg === 'became leader');
   await operator.ready();
+  // Readiness is about this process; registration with the control plane is reported in the detailed health.
+  await operator.registered();
 });
 
 afterAll(async () => {

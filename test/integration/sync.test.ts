@@ -30,7 +30,7 @@ beforeAll(async () => {
   ns = await createTestNamespace('sync');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   operator = operators.start(operatorArgs(ns, cp.url));
-  await operator.ready();
+  await operator.registered();
 });
 
 afterAll(async () => {
@@ -162,7 +162,7 @@ describe('resilience', () => {
     const mark = cp.received.length;
     expect(await operator.stop()).toBe(0);
     operator = operators.start(operatorArgs(ns, cp.url));
-    await operator.ready();
+    await operator.registered();
     await operator.settled();
     const after = cp.received.slice(mark).filter((m) => m.cluster === before.cluster_uuid);
     expect(clusterByName(cp, ns)!.cluster_id).toBe(before.cluster_id);
@@ -213,7 +213,7 @@ describe('control plane availability', () => {
 
     const late = await startControlPlane({ token: TOKEN, port });
     try {
-      await op.ready();
+      await op.registered();
       await waitForRoutes(late, ns2, [route('early.example.com', '/')]);
       await eventually('Synced=True', async () => condition(await getGatewayRoute(ns2, 'early'), 'Synced')?.status === 'True');
     } finally {

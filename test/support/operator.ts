@@ -81,6 +81,15 @@ export class OperatorProcess {
     });
   }
 
+  /** Waits until the operator is registered with its control plane (readiness does not include it). */
+  async registered(timeoutMs = 30_000): Promise<void> {
+    await waitFor('operator registered with the control plane', async () => (await this.get('/api/health/detailed')).body.connection?.state === 'ready', {
+      timeoutMs,
+      intervalMs: 100,
+      abortOn: this.exited.then((code) => `exit code ${code}`),
+    });
+  }
+
   /** Waits until both work queues are empty and idle on two polls in a row. */
   async settled(timeoutMs = 30_000): Promise<void> {
     let quietPolls = 0;
