@@ -52,6 +52,12 @@ if (!image) {
       if (ns) await deleteTestNamespace(ns);
     });
 
+    it('refuses to start in a pod without a cluster name: one line naming the flag and the variable, exit 2', async () => {
+      const result = await run('podman', ['run', '--rm', '--network', 'host', '-e', 'KUBERNETES_SERVICE_HOST=10.0.0.1', image]);
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^gateway-operator: --cluster-name: is required in a pod: set --cluster-name or GATEWAY_CLUSTER_NAME/)]);
+      expect(result.status).toBe(2);
+    });
+
     it('runs as uid 65532 on a read-only root filesystem under the chart ServiceAccount, syncs a route, is ready, and exits cleanly within 10 s of SIGTERM', async () => {
       apply({ yaml: renderChart(RELEASE, ns, { clusterName: ns, 'controlPlane.url': cp.url }) });
       const { path: kubeconfig } = await serviceAccountKubeconfig(ns, `${RELEASE}-gateway-operator`);
