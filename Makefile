@@ -48,9 +48,10 @@ demo: deps build
 demo-down:
 	@if [ -f .local/demo.pid ]; then kill -TERM $$(cat .local/demo.pid) && echo "demo stopping"; else echo "no demo is running"; fi
 
-## bench: benchmarks (Ingress → control plane latency, bytes per route); never part of `make test`
+## bench: the operator at scale (BENCH_N Ingresses, default 10000): table + bench/results.json; never part of `make test`
+BENCH_N ?= 10000
 bench: deps build
-	npx --no-install tsx bench/route-latency.ts
+	BENCH_N=$(BENCH_N) npx --no-install tsx bench/scale.ts
 
 ## cluster-up: start etcd + kube-apiserver (CRDs installed) in the background; writes .local/kubeconfig
 cluster-up: deps
