@@ -25,6 +25,7 @@ import { EventRecorder } from './operator/events.js';
 import { Informer, type KubeObject } from './operator/informer.js';
 import { INGRESS, INGRESS_CLASS, SERVICE, type ResourceKind } from './operator/kinds.js';
 import { LeaderElector } from './operator/leader-election.js';
+import { shareConnections } from './operator/connections.js';
 import type { ServiceLike } from './routing/backends.js';
 import { HealthServer } from './server/health.js';
 import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from './tunnel/tunnel.js';
@@ -46,7 +47,7 @@ export function loadKubeConfig(config: Config): KubeConfig {
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error('the kubeconfig has no current cluster');
-  return kc;
+  return shareConnections(kc);
 }
 
 /** The control-plane connection settings shared by `run` and `deregister`. */

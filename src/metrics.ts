@@ -33,6 +33,11 @@ export const metrics = {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
     registers: [registry],
   }),
+  apiserverConnections: new Counter({
+    name: `${prefix}apiserver_connections_total`,
+    help: 'TLS connections opened to the apiserver (each one a handshake); kept alive and reused.',
+    registers: [registry],
+  }),
   informerRestarts: new Counter({
     name: `${prefix}informer_restarts_total`,
     help: 'Watches restarted after an error, per kind.',

@@ -45,6 +45,8 @@ export function gatewayRouteRef(namespace: string, name: string): CustomObjectRe
   return { group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, kind: GATEWAY_ROUTE.kind, namespace, name };
 }
 
+const BACKEND_SERVICE_INDEX = 'backend-service';
+
 export class IngressController {
   readonly controller: Controller;
 
@@ -60,11 +62,9 @@ export class IngressController {
   ) {
     this.controller = new Controller({ name: 'ingress', reconcile: (key) => this.reconcile(key), logger, concurrency: options.concurrency });
     ingresses.onChange((ingress) => this.controller.enqueue(objectKey(ingress.metadata ?? {})));
+    ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
     services.onChange((service) => {
-      const namespace = service.metadata?.namespace;
-      for (const ingress of this.ingresses.list(namespace)) {
-        if (referencesService(ingress, service.metadata?.name ?? '')) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
-      }
+      for (const ingress of this.ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
     });
     ingressClasses.onChange(() => {
       for (const ingress of this.ingresses.list()) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
@@ -182,8 +182,9 @@ export class IngressController {
   }
 }
 
-function referencesService(ingress: IngressLike, service: string): boolean {
+/** The Services an Ingress routes to (its default backend included). */
+function referencedServices(ingress: IngressLike): string[] {
   const spec = ingress.spec ?? {};
-  if (spec.defaultBackend?.service?.name === service) return true;
-  return (spec.rules ?? []).some((rule) => (rule.http?.paths ?? []).some((p) => p.backend?.service?.name === service));
+  const names = (spec.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((p) => p.backend?.service?.name));
+  return [...new Set([spec.defaultBackend?.service?.name, ...names].filter((n): n is string => !!n))];
 }

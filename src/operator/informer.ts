@@ -35,14 +35,34 @@ interface ObjectList<T> {
   items: T[];
 }
 
+/** Index name → indexed value → object keys. */
+type Indexes = Map<string, Map<string, Set<string>>>;
+export type IndexFunc<T> = (object: T) => string[];
+
+const NAMESPACE_INDEX = 'namespace';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** What no controller reads and a cache should not keep: field ownership and kubectl's copy of the object. */
+function trim<T extends KubeObject>(object: T): T {
+  const metadata = object.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (metadata) {
+    delete metadata.managedFields;
+    if (metadata.annotations && LAST_APPLIED in metadata.annotations) delete metadata.annotations[LAST_APPLIED];
+  }
+  return object;
+}
+
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private readonly scopes: ListWatch<T>[];
+  private readonly indexers = new Map<string, IndexFunc<T>>();
+  private readonly indexes: Indexes = new Map();
 
   constructor(kc: KubeConfig, readonly options: InformerOptions) {
     const namespaces = options.kind.namespaced && options.namespaces?.length ? options.namespaces : [undefined];
     this.scopes = namespaces.map((namespace) => new ListWatch<T>(kc, this, namespace));
+    this.addIndex(NAMESPACE_INDEX, (o) => [o.metadata?.namespace ?? '']);
   }
 
   get kind(): string {
@@ -53,13 +73,37 @@ export class Informer<T extends KubeObject> {
     this.handlers.push(handler);
   }
 
+  /**
+   * Keeps objects findable by a derived value (as controller-runtime's field indexers do), so handlers
+   * look up what an event concerns instead of scanning the cache.
+   */
+  addIndex(name: string, index: IndexFunc<T>): void {
+    this.indexers.set(name, index);
+    this.indexes.set(name, new Map());
+    for (const [key, object] of this.store) this.indexObject(key, object, 1);
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.get(value);
+    if (!keys) return [];
+    const found: T[] = [];
+    for (const key of keys) {
+      const object = this.store.get(key);
+      if (object) found.push(object);
+    }
+    return found;
+  }
+
   get(key: string): T | undefined {
     return this.store.get(key);
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.store.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    return namespace === undefined ? [...this.store.values()] : this.byIndex(NAMESPACE_INDEX, namespace);
+  }
+
+  get size(): number {
+    return this.store.size;
   }
 
   start(): void {
@@ -80,22 +124,42 @@ export class Informer<T extends KubeObject> {
   }
 
   /** @internal */ keys(namespace: string | undefined): string[] {
-    return [...this.store.entries()].filter(([, o]) => namespace === undefined || o.metadata?.namespace === namespace).map(([k]) => k);
+    return namespace === undefined ? [...this.store.keys()] : [...(this.indexes.get(NAMESPACE_INDEX)?.get(namespace) ?? [])];
   }
 
   /** @internal */ upsert(object: T): void {
     const key = objectKey(object.metadata ?? {});
     const previous = this.store.get(key);
     if (previous && previous.metadata?.resourceVersion === object.metadata?.resourceVersion) return; // unchanged (relist)
-    this.store.set(key, object);
-    this.notify(object, previous, false);
+    if (previous) this.indexObject(key, previous, -1);
+    const kept = trim(object);
+    this.store.set(key, kept);
+    this.indexObject(key, kept, 1);
+    this.notify(kept, previous, false);
   }
 
   /** @internal */ remove(key: string, last?: T): void {
     const previous = this.store.get(key);
     if (!previous) return;
     this.store.delete(key);
-    this.notify(last ?? previous, previous, true);
+    this.indexObject(key, previous, -1);
+    this.notify(last ? trim(last) : previous, previous, true);
+  }
+
+  private indexObject(key: string, object: T, direction: 1 | -1): void {
+    for (const [name, index] of this.indexers) {
+      const values = this.indexes.get(name)!;
+      for (const value of index(object)) {
+        let keys = values.get(value);
+        if (direction === 1) {
+          if (!keys) values.set(value, (keys = new Set()));
+          keys.add(key);
+        } else if (keys) {
+          keys.delete(key);
+          if (keys.size === 0) values.delete(value);
+        }
+      }
+    }
   }
 
   private notify(object: T, previous: T | undefined, deleted: boolean): void {

@@ -48,6 +48,8 @@ export interface ApplyResult {
 export class RouteStore {
   private readonly byName = new Map<string, ClusterRecord>();
   private readonly byId = new Map<string, ClusterRecord>();
+  /** Per cluster: GatewayRoute (namespace/name) → its route keys, so a change touches only its own. */
+  private readonly byOwner = new WeakMap<ClusterRecord, Map<string, Set<string>>>();
 
   constructor(private readonly allowCatchAll = false) {}
 
@@ -119,21 +121,45 @@ export class RouteStore {
     const next = new Map<string, WireRoute>();
     const result = this.admit(cluster, routes, next);
     cluster.routes = next;
+    const owners = new Map<string, Set<string>>();
+    for (const route of next.values()) this.own(owners, route);
+    this.byOwner.set(cluster, owners);
     return result;
   }
 
   /** ingress_routes: add/update replace the routes of one GatewayRoute; delete removes them. */
   applyChange(cluster: ClusterRecord, action: string, gatewayRoute: string | undefined, routes: unknown[]): ApplyResult {
-    const owners = new Set<string>();
-    if (gatewayRoute) owners.add(gatewayRoute);
+    const owners = this.ownersOf(cluster);
+    const changed = new Set<string>();
+    if (gatewayRoute) changed.add(gatewayRoute);
     for (const r of routes) {
       const route = r as Partial<WireRoute>;
-      if (typeof route?.namespace === 'string' && typeof route.gateway_route === 'string') owners.add(`${route.namespace}/${route.gateway_route}`);
+      if (typeof route?.namespace === 'string' && typeof route.gateway_route === 'string') changed.add(`${route.namespace}/${route.gateway_route}`);
     }
-    for (const [key, route] of cluster.routes) {
-      if (owners.has(`${route.namespace}/${route.gateway_route}`)) cluster.routes.delete(key);
+    for (const owner of changed) {
+      for (const key of owners.get(owner) ?? []) cluster.routes.delete(key);
+      owners.delete(owner);
     }
     if (action === 'delete') return { accepted: routes.map((r) => String((r as { key?: unknown })?.key ?? '')), rejected: [] };
-    return this.admit(cluster, routes, cluster.routes);
+    const result = this.admit(cluster, routes, cluster.routes);
+    for (const key of result.accepted) this.own(owners, cluster.routes.get(key)!);
+    return result;
+  }
+
+  private ownersOf(cluster: ClusterRecord): Map<string, Set<string>> {
+    let owners = this.byOwner.get(cluster);
+    if (!owners) {
+      owners = new Map();
+      for (const route of cluster.routes.values()) this.own(owners, route);
+      this.byOwner.set(cluster, owners);
+    }
+    return owners;
+  }
+
+  private own(owners: Map<string, Set<string>>, route: WireRoute): void {
+    const owner = `${route.namespace}/${route.gateway_route}`;
+    let keys = owners.get(owner);
+    if (!keys) owners.set(owner, (keys = new Set()));
+    keys.add(route.key);
   }
 }

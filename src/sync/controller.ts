@@ -21,6 +21,7 @@ import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
 import { Controller } from '../operator/controller.js';
+import type { ReconcileResult } from '../operator/queue.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { objectKey, splitKey } from '../operator/kinds.js';
@@ -32,6 +33,9 @@ export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
 /** An unacknowledged route message older than this triggers a fresh snapshot. */
 const ACK_TIMEOUT_MS = 30_000;
+const BACKEND_SERVICE_INDEX = 'backend-service';
+/** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
+const PENDING_GRACE_MS = 2_000;
 
 export class SyncController {
   readonly controller: Controller;
@@ -40,7 +44,9 @@ export class SyncController {
   /** The current socket has had its snapshot: changes may go out one by one. */
   private snapshotSent = false;
   private ackWatch?: NodeJS.Timeout;
+  /** When each unacknowledged revision was sent, in send order. */
   private readonly sentAt = new Map<number, number>();
+  private desiredRouteCount = 0;
 
   constructor(
     private readonly custom: CustomObjectsApi,
@@ -54,11 +60,13 @@ export class SyncController {
   ) {
     this.controller = new Controller({ name: 'sync', reconcile: (key) => this.reconcile(key), logger, concurrency });
     this.connectivity = connectivityOf(undefined);
-    gatewayRoutes.onChange((route) => this.controller.enqueue(objectKey(route.metadata)));
+    gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [...new Set((route.spec.routes ?? []).map((r) => `${route.metadata.namespace}/${r.backend.service}`))]);
+    gatewayRoutes.onChange((route, previous, deleted) => {
+      this.desiredRouteCount += (deleted ? 0 : (route.spec.routes?.length ?? 0)) - (previous?.spec.routes?.length ?? 0);
+      this.controller.enqueue(objectKey(route.metadata));
+    });
     services.onChange((service) => {
-      for (const route of this.gatewayRoutes.list(service.metadata?.namespace)) {
-        if ((route.spec.routes ?? []).some((r) => r.backend.service === service.metadata?.name)) this.controller.enqueue(objectKey(route.metadata));
-      }
+      for (const route of this.gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(route.metadata));
     });
     connectivityInformer?.onChange(() => this.onConnectivityChange());
     client?.setHandlers({
@@ -86,9 +94,9 @@ export class SyncController {
     await this.controller.stop(timeoutMs);
   }
 
-  /** Total routes the control plane should hold, for heartbeats. */
+  /** Total routes the control plane should hold, for heartbeats (kept as GatewayRoutes change). */
   routeCount(): number {
-    return this.gatewayRoutes.list().reduce((n, r) => n + (r.spec.routes?.length ?? 0), 0);
+    return this.desiredRouteCount;
   }
 
   private onConnectivityChange(): void {
@@ -137,7 +145,11 @@ export class SyncController {
   private onMessage(message: InboundMessage): void {
     if (message.type !== 'routes_ack') return;
     const { revision, rejected } = message.payload;
-    for (const sent of [...this.sentAt.keys()]) if (sent <= revision) this.sentAt.delete(sent);
+    // Revisions only grow, so the map is in send order: drop from the front up to the acknowledged one.
+    for (const sent of this.sentAt.keys()) {
+      if (sent > revision) break;
+      this.sentAt.delete(sent);
+    }
     const changed = this.outbox.ack(revision, rejected);
     for (const item of rejected) this.logger.warn('the control plane rejected a route', { controller: 'sync', key: item.key, reason: item.reason });
     for (const key of changed) this.controller.enqueue(key);
@@ -147,7 +159,7 @@ export class SyncController {
 
   private checkAckTimeout(): void {
     if (!this.client?.ready) return;
-    const oldest = Math.min(...this.sentAt.values());
+    const oldest = this.sentAt.values().next().value ?? Infinity; // the first is the oldest
     if (Number.isFinite(oldest) && Date.now() - oldest > ACK_TIMEOUT_MS) {
       this.logger.warn('route messages unacknowledged for too long, sending a fresh snapshot', { controller: 'sync' });
       this.sentAt.clear();
@@ -155,16 +167,24 @@ export class SyncController {
     }
   }
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<ReconcileResult> {
     const route = this.gatewayRoutes.get(key);
     if (!route || route.metadata.deletionTimestamp) {
       this.outbox.setDesired(key, undefined);
       this.sendChange(key);
-      return;
+      return undefined;
     }
     this.outbox.setDesired(key, this.desiredRoutes(route), route.metadata.generation);
     this.sendChange(key);
+    // Just sent: the acknowledgement usually follows within milliseconds and enqueues the key again, so
+    // write Synced once then instead of Pending now and Synced a moment later (one status write, not two).
+    const waitingSince = this.sentAt.get(this.outbox.pendingRevision(key) ?? -1);
+    const waited = waitingSince === undefined ? Infinity : Date.now() - waitingSince;
+    if (waited < PENDING_GRACE_MS && findCondition(route.status?.conditions, 'Synced')?.observedGeneration !== route.metadata.generation) {
+      return { requeueAfterMs: PENDING_GRACE_MS - waited + 1 };
+    }
     await this.writeStatus(key, route);
+    return undefined;
   }
 
   private sendChange(key: string): void {
@@ -193,12 +213,20 @@ export class SyncController {
       return { type: 'Synced', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured (--control-plane-url)' };
     }
     const acked = this.outbox.acked(objectKey(route.metadata));
-    if (acked && acked.generation === route.metadata.generation) {
+    const generation = route.metadata.generation;
+    const previous = findCondition(route.status?.conditions, 'Synced');
+    // Acknowledged before this process (or this socket) started, and nothing said otherwise since: the
+    // control plane still holds it, and the snapshot in flight confirms it. Keeping the condition keeps a
+    // restart or reconnect from rewriting every GatewayRoute twice (Pending, then Synced again).
+    if (!acked && previous?.status === 'True' && previous.observedGeneration === generation) {
+      return { type: 'Synced', status: 'True', reason: previous.reason, message: previous.message };
+    }
+    if (acked && acked.generation === generation) {
       if (acked.rejected.length) {
         const reasons = acked.rejected.map((r) => `${r.key}: ${r.reason}`).join('; ');
         return { type: 'Synced', status: 'False', reason: 'Rejected', message: `the control plane rejected ${acked.rejected.length} route(s): ${reasons}` };
       }
-      return { type: 'Synced', status: 'True', reason: 'Synced', message: `the control plane acknowledged revision ${acked.revision}` };
+      return { type: 'Synced', status: 'True', reason: 'Synced', message: 'the control plane acknowledged these routes' };
     }
     if (!this.client.ready) {
       const why = this.client.state === 'unauthorized' ? 'the control plane refused the token' : (this.client.lastError ?? 'not connected');
@@ -224,9 +252,13 @@ export class SyncController {
     const conditions = all.filter((c) => ownTypes.has(c.type));
     const previous = (route.status?.conditions ?? []).filter((c) => ownTypes.has(c.type));
 
+    // The first acknowledgement of a generation is recorded; later ones (snapshots after a reconnect or a
+    // restart) re-confirm the same routes and change nothing worth a write.
     const acked = this.outbox.acked(key);
+    const wasSynced = findCondition(previous, 'Synced');
+    const confirmedBefore = wasSynced?.status === 'True' && wasSynced.observedGeneration === generation && route.status?.controlPlane;
     const controlPlane =
-      acked && acked.generation === generation ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
+      acked && acked.generation === generation && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;
     const unchanged =
       !conditionsChanged(previous, conditions) &&

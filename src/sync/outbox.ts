@@ -41,8 +41,18 @@ export class RevisionClock {
   }
 }
 
+/**
+ * Every operation is O(1) or O(what it touches), never a scan of all entries: unacknowledged keys are
+ * kept by the revision they were sent at (revisions only grow, so the map's insertion order is their
+ * order and an ack walks only what it acknowledges), and the counters follow each change.
+ */
 export class Outbox {
   private readonly entries = new Map<string, Entry>();
+  /** Sent and not yet acknowledged, by the revision they were sent at (ascending). */
+  private readonly unacked = new Map<number, Set<string>>();
+  private readonly unackedRevision = new Map<string, number>();
+  private ackedRoutes = 0;
+  private sentRoutesCache?: WireRoute[];
 
   constructor(private readonly clock = new RevisionClock()) {}
 
@@ -57,7 +67,7 @@ export class Outbox {
       entry.sent.generation = generation;
     }
     if (!routes && !entry.sent) {
-      this.entries.delete(key); // never sent: nothing to delete remotely
+      this.remove(key, entry); // never sent: nothing to delete remotely
       return;
     }
     this.entries.set(key, entry);
@@ -81,7 +91,7 @@ export class Outbox {
     if (!entry.sent && desired.length === 0) return undefined;
     const action: RouteAction = sentRoutes.length === 0 ? 'add' : desired.length === 0 ? 'delete' : 'update';
     const revision = this.clock.next();
-    entry.sent = { routes: desired, revision, generation: entry.generation };
+    this.markSent(key, entry, { routes: desired, revision, generation: entry.generation });
     return { action, routes: action === 'delete' ? sentRoutes : desired, revision };
   }
 
@@ -89,10 +99,10 @@ export class Outbox {
   takeSnapshot(): { revision: number; routes: WireRoute[] } {
     const revision = this.clock.next();
     const routes: WireRoute[] = [];
-    for (const entry of this.entries.values()) {
+    for (const [key, entry] of this.entries) {
       const desired = entry.desired ?? [];
-      entry.sent = { routes: desired, revision, generation: entry.generation };
-      routes.push(...desired);
+      this.markSent(key, entry, { routes: desired, revision, generation: entry.generation });
+      for (const route of desired) routes.push(route);
     }
     return { revision, routes };
   }
@@ -101,38 +111,87 @@ export class Outbox {
   ack(revision: number, rejected: ReadonlyArray<{ key: string; reason: string }>): string[] {
     const changed: string[] = [];
     const now = new Date();
-    for (const [key, entry] of this.entries) {
-      const sent = entry.sent;
-      if (!sent || sent.revision > revision || (entry.acked && entry.acked.revision >= sent.revision)) continue;
-      const keys = new Set(sent.routes.map((r) => r.key));
-      entry.acked = { ...sent, at: now, rejected: rejected.filter((r) => keys.has(r.key)) };
-      changed.push(key);
-      if (entry.desired === undefined && sent.routes.length === 0) this.entries.delete(key);
+    const reasons = new Map(rejected.map((r) => [r.key, r]));
+    for (const [sentAt, keys] of this.unacked) {
+      if (sentAt > revision) break;
+      this.unacked.delete(sentAt);
+      for (const key of keys) {
+        this.unackedRevision.delete(key);
+        const entry = this.entries.get(key);
+        if (!entry?.sent) continue;
+        const sent = entry.sent;
+        const refused = reasons.size ? sent.routes.flatMap((r) => reasons.get(r.key) ?? []) : [];
+        this.setAcked(entry, { ...sent, at: now, rejected: refused });
+        changed.push(key);
+        if (entry.desired === undefined && sent.routes.length === 0) this.remove(key, entry);
+      }
     }
     return changed;
   }
 
-  /** Keys sent but not yet acknowledged. */
-  pendingKeys(): string[] {
-    return [...this.entries].filter(([, e]) => e.sent && e.acked?.revision !== e.sent.revision).map(([k]) => k);
+  /** The revision `key` was sent at, while it waits for its acknowledgement. */
+  pendingRevision(key: string): number | undefined {
+    return this.unackedRevision.get(key);
   }
 
-  /** Every route last sent, for the tunnel's route lookup. */
+  /** Keys sent but not yet acknowledged. */
+  pendingKeys(): string[] {
+    return [...this.unackedRevision.keys()];
+  }
+
+  /** Every route last sent, for the tunnel's route lookup (rebuilt only after a change). */
   sentRoutes(): WireRoute[] {
-    return [...this.entries.values()].flatMap((e) => e.sent?.routes ?? []);
+    if (!this.sentRoutesCache) {
+      const all: WireRoute[] = [];
+      for (const entry of this.entries.values()) for (const route of entry.sent?.routes ?? []) all.push(route);
+      this.sentRoutesCache = all;
+    }
+    return this.sentRoutesCache;
   }
 
   keys(): string[] {
     return [...this.entries.keys()];
   }
 
+  /** GatewayRoutes sent and not yet acknowledged. */
   get size(): number {
-    return this.pendingKeys().length;
+    return this.unackedRevision.size;
   }
 
   ackedRouteCount(): number {
-    let count = 0;
-    for (const entry of this.entries.values()) count += entry.acked ? entry.acked.routes.length - entry.acked.rejected.length : 0;
-    return count;
+    return this.ackedRoutes;
+  }
+
+  private markSent(key: string, entry: Entry, sent: Sent): void {
+    const previous = this.unackedRevision.get(key);
+    if (previous !== undefined) {
+      const bucket = this.unacked.get(previous);
+      bucket?.delete(key);
+      if (bucket?.size === 0) this.unacked.delete(previous);
+    }
+    entry.sent = sent;
+    let bucket = this.unacked.get(sent.revision);
+    if (!bucket) this.unacked.set(sent.revision, (bucket = new Set()));
+    bucket.add(key);
+    this.unackedRevision.set(key, sent.revision);
+    this.sentRoutesCache = undefined;
+  }
+
+  private setAcked(entry: Entry, acked: Acked | undefined): void {
+    if (entry.acked) this.ackedRoutes -= entry.acked.routes.length - entry.acked.rejected.length;
+    entry.acked = acked;
+    if (acked) this.ackedRoutes += acked.routes.length - acked.rejected.length;
+  }
+
+  private remove(key: string, entry: Entry): void {
+    this.setAcked(entry, undefined);
+    const revision = this.unackedRevision.get(key);
+    if (revision !== undefined) {
+      this.unackedRevision.delete(key);
+      const bucket = this.unacked.get(revision);
+      bucket?.delete(key);
+      if (bucket?.size === 0) this.unacked.delete(revision);
+    }
+    if (this.entries.delete(key) && entry.sent?.routes.length) this.sentRoutesCache = undefined;
   }
 }

@@ -91,4 +91,34 @@ describe('RevisionClock', () => {
     now = 10; // the clock stepped back: revisions still grow
     expect(clock.next()).toBe(1001);
   });
+
+  it('keeps its counters and the tunnel route list exact through changes, snapshots, partial acks, rejects and deletes', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0'), route('ns/a/1', 'a.example.com', '/x')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    const a = outbox.takeChange('ns/a')!;
+    const b = outbox.takeChange('ns/b')!;
+    expect([outbox.size, outbox.ackedRouteCount(), outbox.sentRoutes().length]).toEqual([2, 0, 3]);
+    expect(outbox.pendingKeys().sort()).toEqual(['ns/a', 'ns/b']);
+
+    // An ack below b's revision acknowledges a alone, with one of its routes rejected.
+    expect(outbox.ack(a.revision, [{ key: 'ns/a/1', reason: 'taken' }])).toEqual(['ns/a']);
+    expect([outbox.size, outbox.ackedRouteCount()]).toEqual([1, 1]);
+    expect(outbox.acked('ns/a')?.rejected).toEqual([{ key: 'ns/a/1', reason: 'taken' }]);
+    expect(outbox.pendingKeys()).toEqual(['ns/b']);
+
+    // A snapshot re-sends everything; its ack replaces the earlier acknowledgements, not adds to them.
+    const snapshot = outbox.takeSnapshot();
+    expect(outbox.size).toBe(2);
+    expect(outbox.ack(b.revision, [])).toEqual([]); // older than the snapshot: b was re-sent since
+    expect(outbox.ack(snapshot.revision, []).sort()).toEqual(['ns/a', 'ns/b']);
+    expect([outbox.size, outbox.ackedRouteCount()]).toEqual([0, 3]);
+
+    // A delete leaves the tunnel's list once sent, and the counters once acknowledged.
+    outbox.setDesired('ns/b', undefined);
+    const removal = outbox.takeChange('ns/b')!;
+    expect(outbox.sentRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/a/1']);
+    expect(outbox.ack(removal.revision, [])).toEqual(['ns/b']);
+    expect([outbox.size, outbox.ackedRouteCount(), outbox.keys()]).toEqual([0, 2, ['ns/a']]);
+  });
 });
