@@ -130,6 +130,7 @@ export class IngressController {
     let current = existing && owner?.uid === uid ? existing : undefined;
     if (!current || !this.upToDate(current, desired)) {
       current = await applyObject<GatewayRoute>(this.custom, gatewayRouteRef(namespace, name), desired, FIELD_MANAGER);
+      this.gatewayRoutes.observe(current);
       this.logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', {
         controller: 'ingress',
         namespace,

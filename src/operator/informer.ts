@@ -42,6 +42,13 @@ export type IndexFunc<T> = (object: T) => string[];
 const NAMESPACE_INDEX = 'namespace';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
+/** resourceVersions are opaque, but etcd's are integers; anything else is never taken as newer. */
+function isNewer(candidate: string | undefined, cached: string | undefined): boolean {
+  if (!candidate || !/^\d+$/.test(candidate)) return false;
+  if (!cached || !/^\d+$/.test(cached)) return false;
+  return BigInt(candidate) > BigInt(cached);
+}
+
 /** What no controller reads and a cache should not keep: field ownership and kubectl's copy of the object. */
 function trim<T extends KubeObject>(object: T): T {
   const metadata = object.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
@@ -125,6 +132,17 @@ export class Informer<T extends KubeObject> {
 
   /** @internal */ keys(namespace: string | undefined): string[] {
     return namespace === undefined ? [...this.store.keys()] : [...(this.indexes.get(NAMESPACE_INDEX)?.get(namespace) ?? [])];
+  }
+
+  /**
+   * Read-your-writes: an object this process just wrote (the apiserver's answer) enters the cache now, not
+   * a watch round trip later, so the controllers that react to it start at once. Never replaces a newer
+   * cached version; the watch event that follows carries the same resourceVersion and changes nothing.
+   */
+  observe(object: T): void {
+    const cached = this.store.get(objectKey(object.metadata ?? {}));
+    if (cached && !isNewer(object.metadata?.resourceVersion, cached.metadata?.resourceVersion)) return;
+    this.upsert(object);
   }
 
   /** @internal */ upsert(object: T): void {

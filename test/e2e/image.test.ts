@@ -12,6 +12,7 @@ import { condition, createIngress, createService, getGatewayRoute, ingressObject
 import { describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
+import { SHIPPED_NODE_OPTIONS } from '../support/operator.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
 const skipFile = join(REPO_ROOT, '.local/test-image.skip');
@@ -76,6 +77,7 @@ if (!image) {
       const inspect = JSON.parse((await run('podman', ['inspect', container])).stdout)[0];
       expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
       expect(inspect.Config.User).toBe('65532:65532');
+      expect(inspect.Config.Env).toContain(`NODE_OPTIONS=${SHIPPED_NODE_OPTIONS}`); // what the tests and the bench run with
       const status = readFileSync(`/proc/${inspect.State.Pid}/status`, 'utf8');
       expect(status).toMatch(/^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
       expect(status).toMatch(/^Gid:\s+65532\s+65532\s+65532\s+65532$/m);

@@ -7,6 +7,13 @@ import { REPO_ROOT } from './test-cluster.js';
 import { testKubeconfigPath } from './kube.js';
 import { waitFor } from './processes.js';
 
+/**
+ * The image's NODE_OPTIONS (Dockerfile; the image test checks they agree): a 2 MiB young-generation
+ * semi-space instead of 16, which keeps ~30 MiB of short-lived garbage out of the RSS for a negligible
+ * CPU cost (measured with make bench).
+ */
+export const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=2';
+
 export interface LogLine {
   ts: string;
   level: string;
@@ -23,7 +30,9 @@ export class OperatorProcess {
   readonly exited: Promise<number | null>;
 
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main.js'), '--health-port', '0', ...args], {
+    // The node flags the image runs with, unless OPERATOR_NODE_ARGS says otherwise (e.g. to add --cpu-prof).
+    const nodeArgs = (env.OPERATOR_NODE_ARGS ?? SHIPPED_NODE_OPTIONS).split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'dist/main.js'), '--health-port', '0', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
