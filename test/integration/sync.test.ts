@@ -8,6 +8,7 @@ import { condition, createIngress, createService, getGatewayRoute, inBatches, in
 import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
+import { withRandom } from '../support/random.js';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,46 +115,46 @@ describe('mirroring', () => {
 });
 
 describe('resilience', () => {
-  it('loses nothing when the socket is killed 20 times during 200 changes', async () => {
-    const model = new Map<string, string>(); // ingress name -> path
-    for (let i = 0; i < 50; i++) model.set(`app-${i}`, '/');
-    model.set('app-0', '/changed');
-    model.delete('app-1');
-    const existing = new Set((await networking.listNamespacedIngress({ namespace: ns })).items.map((i) => i.metadata!.name!));
-    for (const name of ['multi', 'claimed']) existing.delete(name);
-    await networking.deleteNamespacedIngress({ namespace: ns, name: 'claimed' });
-
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    let drops = 0;
-    const changes = Array.from({ length: 200 }, (_, i) => i);
-    const dropAt = new Set<number>();
-    while (dropAt.size < 20) dropAt.add(Math.floor(Math.random() * 200));
-    for (const i of changes) {
-      const name = `churn-${i % 40}`;
-      if (dropAt.has(i)) {
-        // Kill a live socket: wait for the reconnect of the previous kill first.
-        await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
-        drops += cp.dropConnections(uuid);
+  it('loses nothing when the socket is killed 20 times during 200 changes (own namespace and operator; seeded)', () =>
+    withRandom(async (random) => {
+      const churn = await createTestNamespace('churn');
+      try {
+        await createService(serviceObject(churn, 'web', [{ name: 'http', port: 8080 }]));
+        const op = operators.start(operatorArgs(churn, cp.url));
+        await op.registered();
+        const uuid = clusterByName(cp, churn)!.cluster_uuid;
+        const model = new Map<string, string>(); // ingress name -> path
+        let drops = 0;
+        const dropAt = new Set<number>();
+        while (dropAt.size < 20) dropAt.add(random.int(200));
+        for (let i = 0; i < 200; i++) {
+          const name = `churn-${random.int(40)}`;
+          if (dropAt.has(i)) {
+            // Kill a live socket: wait for the reconnect of the previous kill first.
+            await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
+            drops += cp.dropConnections(uuid);
+          }
+          if (!model.has(name)) {
+            await createIngress(ingressObject(churn, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
+            model.set(name, `/v${i}`);
+          } else if (random.int(3) === 0) {
+            await networking.deleteNamespacedIngress({ namespace: churn, name });
+            model.delete(name);
+          } else {
+            const ingress = await networking.readNamespacedIngress({ namespace: churn, name });
+            ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
+            await networking.replaceNamespacedIngress({ namespace: churn, name, body: ingress });
+            model.set(name, `/v${i}`);
+          }
+        }
+        expect(drops).toBe(20);
+        await waitForRoutes(cp, churn, [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path)), 60_000);
+        expect(op.running).toBe(true);
+        await op.stop();
+      } finally {
+        await deleteTestNamespace(churn);
       }
-      if (!model.has(name)) {
-        await createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
-        model.set(name, `/v${i}`);
-      } else if (i % 3 === 0) {
-        await networking.deleteNamespacedIngress({ namespace: ns, name });
-        model.delete(name);
-      } else {
-        const ingress = await networking.readNamespacedIngress({ namespace: ns, name });
-        ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
-        await networking.replaceNamespacedIngress({ namespace: ns, name, body: ingress });
-        model.set(name, `/v${i}`);
-      }
-    }
-    expect(drops).toBe(20);
-    const expected = [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path));
-    expected.push(route('one.example.com', '/'));
-    await waitForRoutes(cp, ns, expected, 60_000);
-    expect(operator.running).toBe(true);
-  }, 120_000);
+    }), 120_000);
 
   it('keeps the same cluster_id across a restart and sends one snapshot, no duplicates', async () => {
     await operator.settled();
@@ -174,7 +175,7 @@ describe('resilience', () => {
     expect(heldRoutes(cp, ns)).toEqual(held);
   });
 
-  it('survives hundreds of random and malformed frames', async () => {
+  it('survives hundreds of random and malformed frames', () => withRandom(async (noise) => {
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
     const mark = cp.received.length;
     const frames = [
@@ -185,7 +186,7 @@ describe('resilience', () => {
     ];
     for (let i = 0; i < 300; i++) {
       const pick = frames[i % frames.length] as string;
-      const random = Buffer.from(Array.from({ length: 1 + (i % 64) }, () => Math.floor(Math.random() * 256))).toString(i % 2 ? 'latin1' : 'base64');
+      const random = Buffer.from(Array.from({ length: 1 + (i % 64) }, () => noise.int(256))).toString(i % 2 ? 'latin1' : 'base64');
       cp.sendRaw(uuid, i % 3 === 0 ? random : pick);
     }
     await eventually('error replies from the operator', async () => cp.received.slice(mark).some((m) => m.type === 'error'));
@@ -193,7 +194,7 @@ describe('resilience', () => {
     await eventually('still syncing', async () => heldRoutes(cp, ns).includes(route('after-noise.example.com', '/')));
     expect(operator.running).toBe(true);
     expect(clusterByName(cp, ns)!.cluster_id).not.toBe('evil');
-  });
+  }));
 });
 
 describe('control plane availability', () => {
