@@ -24,6 +24,9 @@ export default {
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
       slowTestThreshold: 30,
+      // Real processes on a shared 2-core machine: a hook or test that waits on the apiserver may take
+      // longer than jest's 5 s default; each wait inside has its own, more specific timeout.
+      testTimeout: 30_000,
     },
   ],
 };

@@ -215,11 +215,12 @@ export class SyncController {
     const acked = this.outbox.acked(objectKey(route.metadata));
     const generation = route.metadata.generation;
     const previous = findCondition(route.status?.conditions, 'Synced');
-    // Acknowledged before this process (or this socket) started, and nothing said otherwise since: the
-    // control plane still holds it, and the snapshot in flight confirms it. Keeping the condition keeps a
-    // restart or reconnect from rewriting every GatewayRoute twice (Pending, then Synced again).
-    if (!acked && previous?.status === 'True' && previous.observedGeneration === generation) {
-      return { type: 'Synced', status: 'True', reason: previous.reason, message: previous.message };
+    // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
+    // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
+    // restart from rewriting every GatewayRoute twice (Pending, then the same answer again).
+    const settled = previous?.status === 'True' || previous?.reason === 'Rejected';
+    if (!acked && previous && settled && previous.observedGeneration === generation) {
+      return { type: 'Synced', status: previous.status, reason: previous.reason, message: previous.message };
     }
     if (acked && acked.generation === generation) {
       if (acked.rejected.length) {
@@ -256,7 +257,8 @@ export class SyncController {
     // restart) re-confirm the same routes and change nothing worth a write.
     const acked = this.outbox.acked(key);
     const wasSynced = findCondition(previous, 'Synced');
-    const confirmedBefore = wasSynced?.status === 'True' && wasSynced.observedGeneration === generation && route.status?.controlPlane;
+    const answeredBefore = (wasSynced?.status === 'True' || wasSynced?.reason === 'Rejected') && wasSynced.observedGeneration === generation;
+    const confirmedBefore = answeredBefore && route.status?.controlPlane;
     const controlPlane =
       acked && acked.generation === generation && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;

@@ -128,6 +128,20 @@ describe('Ingress → GatewayRoute', () => {
     expect(managers).not.toContain('gateway-operator');
   });
 
+  it("leaves a deleted Ingress's GatewayRoute to the garbage collector (ownerReference), even with the operator stopped", async () => {
+    await createIngress(ingressObject(ns, 'orphan', [{ host: 'orphan.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    await eventually('GatewayRoute orphan', async () => getGatewayRoute(ns, 'orphan'));
+    await operator.settled();
+    expect(await operator.stop()).toBe(0);
+    try {
+      await networking.deleteNamespacedIngress({ namespace: ns, name: 'orphan' });
+      await eventually('garbage-collected by kube-controller-manager', async () => (await getGatewayRoute(ns, 'orphan')) === undefined, 30_000);
+    } finally {
+      operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+      await operator.ready();
+    }
+  }, 60_000);
+
   it('rewrites nothing that is unchanged when the operator restarts', async () => {
     await operator.settled();
     const before = await listVersions();

@@ -156,8 +156,10 @@ describe('resilience', () => {
       }
     }), 120_000);
 
-  it('keeps the same cluster_id across a restart and sends one snapshot, no duplicates', async () => {
+  it('keeps the same cluster_id across a restart, sends one snapshot, no duplicates, and rewrites no GatewayRoute', async () => {
     await operator.settled();
+    const versions = async () => Object.fromEntries((await listGatewayRoutes(ns)).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
+    const versionsBefore = await versions();
     const before = clusterByName(cp, ns)!;
     const held = heldRoutes(cp, ns);
     const mark = cp.received.length;
@@ -173,6 +175,10 @@ describe('resilience', () => {
     expect(after.filter((m) => m.type === 'routes_sync')).toHaveLength(1);
     expect(after.filter((m) => m.type === 'ingress_routes')).toHaveLength(0);
     expect(heldRoutes(cp, ns)).toEqual(held);
+    // The snapshot's acknowledgement re-confirms what the statuses already say: nothing to write.
+    await eventually('snapshot acknowledged', async () => (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0);
+    await operator.settled();
+    expect(await versions()).toEqual(versionsBefore);
   });
 
   it('survives hundreds of random and malformed frames', () => withRandom(async (noise) => {
