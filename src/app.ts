@@ -121,7 +121,17 @@ export class GatewayOperator {
         logger,
       });
     }
-    this.sync = new SyncController(custom, gatewayRoutes, services, connectivity, this.client, events, logger, config.concurrency);
+    this.sync = new SyncController({
+      custom,
+      gatewayRoutes,
+      services,
+      connectivity,
+      client: this.client,
+      events,
+      logger,
+      concurrency: config.concurrency,
+      ackTimeoutMs: config.ackTimeoutMs,
+    });
     // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
     const allServices = namespaces ? informer<IngressServiceLike>(SERVICE) : (services as Informer<IngressServiceLike>);
     this.connectivityController = new ConnectivityController(custom, allServices, connectivity, this.client, logger);

@@ -64,6 +64,8 @@ export class ReferenceControlPlane {
   readonly received: ReceivedMessage[] = [];
   /** Handshakes refused for a wrong token (tests count redials with it). */
   refusedHandshakes = 0;
+  /** Test hook: apply route messages but send no routes_ack (a slow or stuck control plane). */
+  withholdAcks = false;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly agents = new Set<AgentSocket>();
@@ -222,7 +224,7 @@ export class ReferenceControlPlane {
             ? this.store.replaceAll(cluster, routes)
             : this.store.applyChange(cluster, payload.action as string, payload.gateway_route as string | undefined, routes);
         if (type === 'routes_sync') cluster.routing_mode = payload.routing_mode as string;
-        this.reply(agent, 'routes_ack', { revision, ...result }, requestId);
+        if (!this.withholdAcks) this.reply(agent, 'routes_ack', { revision, ...result }, requestId);
         return;
       }
       case 'pong':

@@ -31,11 +31,22 @@ import { toWireRoutes } from './wire.js';
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
-/** An unacknowledged route message older than this triggers a fresh snapshot. */
-const ACK_TIMEOUT_MS = 30_000;
 const BACKEND_SERVICE_INDEX = 'backend-service';
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
+
+export interface SyncControllerOptions {
+  custom: CustomObjectsApi;
+  gatewayRoutes: Informer<GatewayRoute>;
+  services: Informer<ServiceLike>;
+  connectivity?: Informer<ClusterConnectivity>;
+  client?: ControlPlaneClient;
+  events: EventRecorder;
+  logger: Logger;
+  concurrency: number;
+  /** An unacknowledged route message older than this triggers a fresh snapshot (default 30 s). */
+  ackTimeoutMs?: number;
+}
 
 export class SyncController {
   readonly controller: Controller;
@@ -48,16 +59,26 @@ export class SyncController {
   private readonly sentAt = new Map<number, number>();
   private desiredRouteCount = 0;
 
-  constructor(
-    private readonly custom: CustomObjectsApi,
-    private readonly gatewayRoutes: Informer<GatewayRoute>,
-    private readonly services: Informer<ServiceLike>,
-    private readonly connectivityInformer: Informer<ClusterConnectivity> | undefined,
-    private readonly client: ControlPlaneClient | undefined,
-    private readonly events: EventRecorder,
-    private readonly logger: Logger,
-    concurrency: number,
-  ) {
+  private readonly custom: CustomObjectsApi;
+  private readonly gatewayRoutes: Informer<GatewayRoute>;
+  private readonly services: Informer<ServiceLike>;
+  private readonly connectivityInformer?: Informer<ClusterConnectivity>;
+  private readonly client?: ControlPlaneClient;
+  private readonly events: EventRecorder;
+  private readonly logger: Logger;
+  private readonly ackTimeoutMs: number;
+
+  constructor(options: SyncControllerOptions) {
+    const { gatewayRoutes, services, client, logger } = options;
+    this.custom = options.custom;
+    this.gatewayRoutes = gatewayRoutes;
+    this.services = services;
+    this.connectivityInformer = options.connectivity;
+    this.client = client;
+    this.events = options.events;
+    this.logger = logger;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    const concurrency = options.concurrency;
     this.controller = new Controller({ name: 'sync', reconcile: (key) => this.reconcile(key), logger, concurrency });
     this.connectivity = connectivityOf(undefined);
     gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [...new Set((route.spec.routes ?? []).map((r) => `${route.metadata.namespace}/${r.backend.service}`))]);
@@ -68,7 +89,7 @@ export class SyncController {
     services.onChange((service) => {
       for (const route of this.gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(route.metadata));
     });
-    connectivityInformer?.onChange(() => this.onConnectivityChange());
+    this.connectivityInformer?.onChange(() => this.onConnectivityChange());
     client?.setHandlers({
       onReady: () => this.sendSnapshot(),
       onDisconnected: () => {
@@ -85,7 +106,7 @@ export class SyncController {
 
   start(): void {
     this.controller.start();
-    this.ackWatch = setInterval(() => this.checkAckTimeout(), 5_000);
+    this.ackWatch = setInterval(() => this.checkAckTimeout(), Math.min(5_000, this.ackTimeoutMs / 2));
     this.ackWatch.unref();
   }
 
@@ -160,7 +181,7 @@ export class SyncController {
   private checkAckTimeout(): void {
     if (!this.client?.ready) return;
     const oldest = this.sentAt.values().next().value ?? Infinity; // the first is the oldest
-    if (Number.isFinite(oldest) && Date.now() - oldest > ACK_TIMEOUT_MS) {
+    if (Number.isFinite(oldest) && Date.now() - oldest > this.ackTimeoutMs) {
       this.logger.warn('route messages unacknowledged for too long, sending a fresh snapshot', { controller: 'sync' });
       this.sentAt.clear();
       this.sendSnapshot();

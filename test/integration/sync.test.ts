@@ -230,6 +230,36 @@ describe('control plane availability', () => {
     }
   }, 60_000);
 
+  it('sends a fresh snapshot when a route message stays unacknowledged past --ack-timeout-ms, and is Synced once acks flow', async () => {
+    const slow = await startControlPlane({ token: TOKEN });
+    const nsA = await createTestNamespace('ack-timeout');
+    try {
+      await createService(serviceObject(nsA, 'web', [{ name: 'http', port: 8080 }]));
+      const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '1000']);
+      await op.registered();
+      await op.settled();
+      const uuid = clusterByName(slow, nsA)!.cluster_uuid;
+      const mark = slow.received.length;
+      slow.withholdAcks = true;
+      await createIngress(ingressObject(nsA, 'slow', [{ host: 'slow.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+      await op.waitForLog('a snapshot after the ack timeout', (l) => l.msg.includes('unacknowledged for too long'));
+      const after = () => slow.received.slice(mark).filter((m) => m.cluster === uuid);
+      await eventually('the change, then a snapshot carrying it', async () => {
+        const types = after().map((m) => m.type);
+        const snapshot = after().find((m) => m.type === 'routes_sync');
+        return types.indexOf('ingress_routes') !== -1 && types.lastIndexOf('routes_sync') > types.indexOf('ingress_routes') &&
+          (snapshot?.payload.routes as Array<{ host: string }>).some((r) => r.host === 'slow.example.com');
+      });
+      expect(condition(await getGatewayRoute(nsA, 'slow'), 'Synced')?.status).not.toBe('True');
+      slow.withholdAcks = false;
+      await eventually('Synced=True once acknowledgements flow', async () => condition(await getGatewayRoute(nsA, 'slow'), 'Synced')?.status === 'True', 20_000);
+      await op.stop();
+    } finally {
+      await slow.close();
+      await deleteTestNamespace(nsA);
+    }
+  }, 60_000);
+
   it('stops dialling after a 401, reports it, and dials again once the token file is rotated', async () => {
     const ns3 = await createTestNamespace('bad-token');
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'gateway-token-')), 'token');
