@@ -1,11 +1,12 @@
-// The gateway side of the reference control plane: takes an HTTP request, finds the cluster that owns
-// its Host + path in the route store, sends proxy_request through that cluster's socket and streams the
-// answer back. 404 for an unknown host, 502 when the owning cluster is disconnected, 504 on timeout.
+// The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
+// its Host, sends proxy_request through that cluster's socket (the agent matches the path itself), streams
+// the request body after it as proxy_request_chunk … proxy_request_end, and streams the answer back.
+// 404 for a host no cluster serves, 502 when the cluster is disconnected, 504 on timeout.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { envelope } from '../controlplane/protocol.js';
-import { matchRoute } from '../routing/match.js';
+import { hostRank } from '../routing/match.js';
 import { stripHopByHop } from '../tunnel/headers.js';
 import type { ReferenceControlPlane } from './server.js';
 import type { ClusterRecord } from './store.js';
@@ -40,9 +41,12 @@ export class Gateway {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private owner(host: string, path: string): { cluster: ClusterRecord } | undefined {
+  /** Counts proxy_request_chunk frames sent (tests check that bodies are streamed, not buffered). */
+  requestChunksSent = 0;
+
+  private owner(host: string): { cluster: ClusterRecord } | undefined {
     for (const cluster of this.cp.store.clusters()) {
-      if (matchRoute([...cluster.routes.values()], host, path)) return { cluster };
+      for (const route of cluster.routes.values()) if (hostRank(route.host, host) > 0) return { cluster };
     }
     return undefined;
   }
@@ -55,42 +59,50 @@ export class Gateway {
     };
     const host = req.headers.host ?? '';
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const owner = this.owner(host, url.pathname);
-    if (!owner) return json(404, `no route for ${host}${url.pathname}`);
-    if (!this.cp.socketOf(owner.cluster.cluster_uuid)) return json(502, `cluster ${owner.cluster.name} is not connected`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY) return json(413, `request body over ${MAX_BODY} bytes`);
-      chunks.push(chunk);
-    }
+    const owner = this.owner(host);
+    if (!owner) return json(404, `unknown host ${host}`);
+    const uuid = owner.cluster.cluster_uuid;
+    if (!this.cp.socketOf(uuid)) return json(502, `cluster ${owner.cluster.name} is not connected`);
     const id = randomUUID();
-    const payload: Record<string, unknown> = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.search.slice(1),
-      headers: stripHopByHop(req.headers),
-      host,
-    };
-    if (size > 0) payload.body = Buffer.concat(chunks).toString('base64');
+    const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
+    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
+    const headers = stripHopByHop(req.headers);
+    // Hop-by-hop, but it tells the agent that a chunked body follows this frame.
+    if (chunked) headers['transfer-encoding'] = 'chunked';
+    const payload: Record<string, unknown> = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host };
     const timer = setTimeout(() => {
       this.exchanges.delete(id);
-      this.cp.sendRaw(owner.cluster.cluster_uuid, JSON.stringify(envelope('proxy_cancel', {}, id)));
+      this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id)));
       json(504, 'the cluster did not answer in time');
     }, this.timeoutMs);
     this.exchanges.set(id, { res, timer });
     res.on('close', () => {
       if (this.exchanges.delete(id)) {
         clearTimeout(timer);
-        this.cp.sendRaw(owner.cluster.cluster_uuid, JSON.stringify(envelope('proxy_cancel', {}, id))); // the client went away
+        this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id))); // the client went away
       }
     });
-    if (!this.cp.sendRaw(owner.cluster.cluster_uuid, JSON.stringify(envelope('proxy_request', payload, id)))) {
+    if (!this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', payload, id)))) {
       this.exchanges.delete(id);
       clearTimeout(timer);
-      json(502, `cluster ${owner.cluster.name} is not connected`);
+      return json(502, `cluster ${owner.cluster.name} is not connected`);
     }
+    if (!hasBody) return;
+    // The body follows as it arrives, never buffered whole.
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (!this.exchanges.has(id)) return; // answered or cancelled meanwhile
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        this.exchanges.delete(id);
+        clearTimeout(timer);
+        this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id)));
+        return json(413, `request body over ${MAX_BODY} bytes`);
+      }
+      this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request_chunk', { data: chunk.toString('base64') }, id)));
+      this.requestChunksSent++;
+    }
+    this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request_end', {}, id)));
   }
 
   private onReply(type: string, id: string, payload: Record<string, unknown>): void {

@@ -76,13 +76,14 @@ beforeAll(async () => {
   await createService(serviceObject(ns, 'down', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
+  await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
   const op = operators.start([
     '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 'e2e', '--cluster-name', ns,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
     '--tunnel-timeout-ms', '1500',
   ]);
   await op.registered();
-  await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 2);
+  await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 3);
 });
 
 afterAll(async () => {
@@ -101,11 +102,14 @@ it('GET reaches the backend with the original Host', async () => {
   expect(JSON.parse(res.body.toString())).toMatchObject({ method: 'GET', url: '/hello?x=1', host: 'web.example.com' });
 });
 
-it('POST carries the body, also when the client sends it chunked', async () => {
+it('POST carries the body through the tunnel as a stream of chunks, also when the client sends it chunked', async () => {
+  const before = gateway.requestChunksSent;
   const plain = JSON.parse((await call('/echo', { method: 'POST', body: 'payload-123' })).body.toString());
   expect(plain).toMatchObject({ method: 'POST', body: 'payload-123' });
   const chunked = JSON.parse((await call('/echo', { method: 'POST', body: [Buffer.from('part-1;'), Buffer.from('part-2')] })).body.toString());
   expect(chunked.body).toBe('part-1;part-2');
+  // The gateway sent the bodies as proxy_request_chunk frames: the operator's streamed path carried them.
+  expect(gateway.requestChunksSent - before).toBeGreaterThanOrEqual(2);
 });
 
 it('streams a 5 MiB response', async () => {
@@ -125,6 +129,16 @@ it('a slow backend past the timeout → 504; backend down → 502; unknown host 
   expect((await call('/slow')).status).toBe(504);
   expect((await call('/', { host: 'down.example.com' })).status).toBe(502);
   expect((await call('/', { host: 'nobody.example.com' })).status).toBe(404);
+});
+
+it("a served host's unrouted path → 404 from the operator's own route matching", async () => {
+  const routed = await call('/api/items', { host: 'narrow.example.com' });
+  expect(routed.status).toBe(200);
+  expect(JSON.parse(routed.body.toString())).toMatchObject({ url: '/api/items', host: 'narrow.example.com' });
+  const unrouted = await call('/other', { host: 'narrow.example.com' });
+  expect(unrouted.status).toBe(404);
+  // The gateway forwards by host only; this message is the operator's.
+  expect(JSON.parse(unrouted.body.toString()).error).toBe('no route for narrow.example.com/other');
 });
 
 it('a request cancelled mid-stream aborts the backend request', async () => {
