@@ -11,6 +11,9 @@ const shared = {
 };
 
 export default {
+  // Real processes on a shared 2-core machine: a hook or test that waits on the apiserver may take longer
+  // than jest's 5 s default (a global option: projects ignore it); each wait inside has its own timeout.
+  testTimeout: 30_000,
   projects: [
     {
       ...shared,
@@ -24,9 +27,6 @@ export default {
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
       slowTestThreshold: 30,
-      // Real processes on a shared 2-core machine: a hook or test that waits on the apiserver may take
-      // longer than jest's 5 s default; each wait inside has its own, more specific timeout.
-      testTimeout: 30_000,
     },
   ],
 };
