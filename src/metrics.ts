@@ -49,6 +49,11 @@ export const metrics = {
     help: '1 while the control-plane WebSocket is open and registered.',
     registers: [registry],
   }),
+  lastHeartbeat: new Gauge({
+    name: `${prefix}controlplane_last_heartbeat_timestamp_seconds`,
+    help: 'When the last heartbeat was sent to the control plane (Unix time).',
+    registers: [registry],
+  }),
   reconnects: new Counter({
     name: `${prefix}controlplane_reconnects_total`,
     help: 'Control-plane WebSocket reconnects.',

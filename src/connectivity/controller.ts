@@ -118,9 +118,10 @@ export class ConnectivityController {
       status.ingressController = { namespace: service.metadata?.namespace, name: service.metadata?.name, type: controllerType(service), serviceType: service.spec?.type ?? 'ClusterIP' };
     }
     if (this.client) {
-      status.controlPlane = { connected: this.client.ready, reconnects: this.client.reconnects };
+      // Only what changes with the connection's state: heartbeat times and reconnect counts would rewrite this
+      // object every few seconds (GitOps diffs, apiserver writes); they are in /metrics and /api/health/detailed.
+      status.controlPlane = { connected: this.client.ready };
       if (this.client.session) status.controlPlane.clusterId = this.client.session.clusterId;
-      if (this.client.lastHeartbeatAt) status.controlPlane.lastHeartbeatTime = rfc3339(this.client.lastHeartbeatAt);
     }
     const unchanged = !conditionsChanged(previous.conditions, conditions) && jsonEqual({ ...previous, conditions: [] }, { ...status, conditions: [] });
     if (!unchanged) {

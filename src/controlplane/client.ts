@@ -374,7 +374,10 @@ export class ControlPlaneClient {
       tunnel_status: 'connected',
       metadata,
     };
-    if (this.write(envelope('heartbeat', payload))) this.lastHeartbeatAt = new Date();
+    if (this.write(envelope('heartbeat', payload))) {
+      this.lastHeartbeatAt = new Date();
+      metrics.lastHeartbeat.set(this.lastHeartbeatAt.getTime() / 1000);
+    }
   }
 
   private onClose(socket: WebSocket, code: number, reason: string): void {

@@ -1,7 +1,7 @@
 // Private/public detection into ClusterConnectivity/cluster, re-detected as the ingress controller's
 // Service changes, flowing into heartbeats and route status without a restart.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { V1Service } from '@kubernetes/client-node';
+import { Watch, type V1Service } from '@kubernetes/client-node';
 import { CLUSTER_CONNECTIVITY, GROUP, VERSION, type ClusterConnectivity } from '../../src/api/v1alpha1/types.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
@@ -15,6 +15,11 @@ const NGINX_NS = 'ingress-nginx';
 let ns: string;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
+
+async function connectivityReconciles(): Promise<number> {
+  const text = (await operator.get('/metrics')).body as string;
+  return Number(/^gateway_operator_reconcile_total\{controller="connectivity",result="success"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
 
 async function connectivity(): Promise<ClusterConnectivity | undefined> {
   try {
@@ -66,6 +71,35 @@ it('no ingress controller Service → private, with the reason', async () => {
   const written = await operator.waitForLog('its own status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
   expect(written.clusterId).toBe(clusterByName(cp, ns)?.cluster_id);
 });
+
+it('heartbeats do not rewrite ClusterConnectivity: its status changes only when the decision or the connection does', async () => {
+  await waitForStatus('connected', (s) => s.controlPlane?.connected === true);
+  await operator.settled();
+  const before = (await connectivity())!.metadata!.resourceVersion!;
+  let writes = 0;
+  const watch = await new Watch(clients().kc).watch(
+    `/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`,
+    { resourceVersion: before, fieldSelector: 'metadata.name=cluster' },
+    (type) => {
+      if (type === 'MODIFIED') writes++;
+    },
+    () => undefined,
+  );
+  try {
+    // Heartbeats (every 500 ms here), and then a periodic connectivity reconcile (every 10 s) after them.
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const mark = cp.received.length;
+    await eventually('4 heartbeats', async () => cp.received.slice(mark).filter((m) => m.cluster === uuid && m.type === 'heartbeat').length >= 4);
+    const reconciled = await connectivityReconciles();
+    await eventually('a connectivity reconcile after them', async () => (await connectivityReconciles()) > reconciled, 15_000);
+    expect(writes).toBe(0);
+    expect((await connectivity())!.metadata!.resourceVersion).toBe(before);
+    const metrics = (await operator.get('/metrics')).body as string;
+    expect(metrics).toMatch(/^gateway_operator_controlplane_last_heartbeat_timestamp_seconds \d/m);
+  } finally {
+    watch.abort();
+  }
+}, 40_000);
 
 it('NodePort ingress-nginx Service → private / tunnel', async () => {
   await core.createNamespacedService({
