@@ -69,7 +69,8 @@ CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/
 BASE_IMAGE ?=
 BUILD_IMAGE ?=
 # Extra CAs for the build stage's npm (a TLS-intercepting network); passed as a build secret, never a layer.
-BUILD_CA_FILE ?= $(NODE_EXTRA_CA_CERTS)
+# Default: $NODE_EXTRA_CA_CERTS, else npm's cafile, else this machine's CA bundle (harmless where not needed).
+BUILD_CA_FILE ?= $(firstword $(NODE_EXTRA_CA_CERTS) $(filter-out null undefined,$(shell npm config get cafile 2>/dev/null)) $(wildcard /etc/ssl/certs/ca-certificates.crt))
 IMAGE_BUILD_ARGS = $(if $(BUILD_CA_FILE),--secret id=ca$(,)src=$(BUILD_CA_FILE)) --build-arg VERSION=$(VERSION) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(if $(BUILD_IMAGE),--build-arg BUILD_IMAGE=$(BUILD_IMAGE))
 
 ## image: build the container image $(IMAGE) with podman or docker (BASE_IMAGE=/BUILD_IMAGE= to swap bases)
