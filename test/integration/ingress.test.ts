@@ -12,6 +12,8 @@ let operator: OperatorProcess;
 
 beforeAll(async () => {
   ns = await createTestNamespace('ingress');
+  // Shared by the tests below, which otherwise each make what they use (any order passes).
+  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
   await operator.ready();
 });
@@ -23,7 +25,6 @@ afterAll(async () => {
 
 describe('Ingress → GatewayRoute', () => {
   it('creates the GatewayRoute with owner, label, spec and status', async () => {
-    await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
     const ingress = await createIngress(
       ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] }], {
         tlsHosts: ['shop.example.com'],
@@ -54,11 +55,13 @@ describe('Ingress → GatewayRoute', () => {
   });
 
   it('follows an update of the Ingress', async () => {
-    const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'shop' });
+    await createIngress(ingressObject(ns, 'updated', [{ host: 'updated.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] }]));
+    await eventually('GatewayRoute updated', async () => condition(await getGatewayRoute(ns, 'updated'), 'Accepted'));
+    const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'updated' });
     ingress.spec!.rules![0]!.http!.paths[0]!.path = '/v2';
-    await networking.replaceNamespacedIngress({ namespace: ns, name: 'shop', body: ingress });
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'updated', body: ingress });
     const route = await eventually('path /v2', async () => {
-      const r = await getGatewayRoute(ns, 'shop');
+      const r = await getGatewayRoute(ns, 'updated');
       return r?.spec.routes?.[0]?.path === '/v2' && condition(r, 'Accepted')?.observedGeneration === 2 ? r : undefined;
     });
     expect(route.metadata.generation).toBe(2);
