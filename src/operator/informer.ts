@@ -109,10 +109,6 @@ export class Informer<T extends KubeObject> {
     return namespace === undefined ? [...this.store.values()] : this.byIndex(NAMESPACE_INDEX, namespace);
   }
 
-  get size(): number {
-    return this.store.size;
-  }
-
   start(): void {
     for (const scope of this.scopes) scope.start();
   }

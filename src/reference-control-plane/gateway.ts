@@ -70,21 +70,23 @@ export class Gateway {
     // Hop-by-hop, but it tells the agent that a chunked body follows this frame.
     if (chunked) headers['transfer-encoding'] = 'chunked';
     const payload: Record<string, unknown> = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host };
+    const send = (type: string, body: unknown = {}): boolean => this.cp.sendRaw(uuid, JSON.stringify(envelope(type, body, id)));
+    /** Ends the exchange from this side; true when it was still open. */
+    const abandon = (): boolean => {
+      clearTimeout(timer);
+      return this.exchanges.delete(id);
+    };
     const timer = setTimeout(() => {
-      this.exchanges.delete(id);
-      this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id)));
+      abandon();
+      send('proxy_cancel');
       json(504, 'the cluster did not answer in time');
     }, this.timeoutMs);
     this.exchanges.set(id, { res, timer });
     res.on('close', () => {
-      if (this.exchanges.delete(id)) {
-        clearTimeout(timer);
-        this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id))); // the client went away
-      }
+      if (abandon()) send('proxy_cancel'); // the client went away
     });
-    if (!this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', payload, id)))) {
-      this.exchanges.delete(id);
-      clearTimeout(timer);
+    if (!send('proxy_request', payload)) {
+      abandon();
       return json(502, `cluster ${owner.cluster.name} is not connected`);
     }
     if (!hasBody) return;
@@ -94,15 +96,14 @@ export class Gateway {
       if (!this.exchanges.has(id)) return; // answered or cancelled meanwhile
       size += chunk.length;
       if (size > MAX_BODY) {
-        this.exchanges.delete(id);
-        clearTimeout(timer);
-        this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_cancel', {}, id)));
+        abandon();
+        send('proxy_cancel');
         return json(413, `request body over ${MAX_BODY} bytes`);
       }
-      this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request_chunk', { data: chunk.toString('base64') }, id)));
+      send('proxy_request_chunk', { data: chunk.toString('base64') });
       this.requestChunksSent++;
     }
-    this.cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request_end', {}, id)));
+    send('proxy_request_end');
   }
 
   private onReply(type: string, id: string, payload: Record<string, unknown>): void {

@@ -10,6 +10,7 @@ import {
   CLUSTER_CONNECTIVITY_NAME,
   GATEWAY_ROUTE,
   type ClusterConnectivity,
+  type Condition,
   type GatewayRoute,
 } from '../api/v1alpha1/types.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
@@ -34,6 +35,11 @@ const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
 const BACKEND_SERVICE_INDEX = 'backend-service';
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
+
+/** The control plane's answer (acknowledged or rejected) for this generation is already in the status. */
+function answeredFor(synced: Condition | undefined, generation: number | undefined): boolean {
+  return (synced?.status === 'True' || synced?.reason === 'Rejected') && synced.observedGeneration === generation;
+}
 
 export interface SyncControllerOptions {
   custom: CustomObjectsApi;
@@ -239,8 +245,7 @@ export class SyncController {
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
     // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
     // restart from rewriting every GatewayRoute twice (Pending, then the same answer again).
-    const settled = previous?.status === 'True' || previous?.reason === 'Rejected';
-    if (!acked && previous && settled && previous.observedGeneration === generation) {
+    if (!acked && previous && answeredFor(previous, generation)) {
       return { type: 'Synced', status: previous.status, reason: previous.reason, message: previous.message };
     }
     if (acked && acked.generation === generation) {
@@ -277,9 +282,7 @@ export class SyncController {
     // The first acknowledgement of a generation is recorded; later ones (snapshots after a reconnect or a
     // restart) re-confirm the same routes and change nothing worth a write.
     const acked = this.outbox.acked(key);
-    const wasSynced = findCondition(previous, 'Synced');
-    const answeredBefore = (wasSynced?.status === 'True' || wasSynced?.reason === 'Rejected') && wasSynced.observedGeneration === generation;
-    const confirmedBefore = answeredBefore && route.status?.controlPlane;
+    const confirmedBefore = answeredFor(findCondition(previous, 'Synced'), generation) && route.status?.controlPlane;
     const controlPlane =
       acked && acked.generation === generation && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;

@@ -163,12 +163,7 @@ export class Outbox {
   }
 
   private markSent(key: string, entry: Entry, sent: Sent): void {
-    const previous = this.unackedRevision.get(key);
-    if (previous !== undefined) {
-      const bucket = this.unacked.get(previous);
-      bucket?.delete(key);
-      if (bucket?.size === 0) this.unacked.delete(previous);
-    }
+    this.forgetPending(key);
     entry.sent = sent;
     let bucket = this.unacked.get(sent.revision);
     if (!bucket) this.unacked.set(sent.revision, (bucket = new Set()));
@@ -185,13 +180,17 @@ export class Outbox {
 
   private remove(key: string, entry: Entry): void {
     this.setAcked(entry, undefined);
-    const revision = this.unackedRevision.get(key);
-    if (revision !== undefined) {
-      this.unackedRevision.delete(key);
-      const bucket = this.unacked.get(revision);
-      bucket?.delete(key);
-      if (bucket?.size === 0) this.unacked.delete(revision);
-    }
+    this.forgetPending(key);
     if (this.entries.delete(key) && entry.sent?.routes.length) this.sentRoutesCache = undefined;
+  }
+
+  /** Takes `key` out of the bucket of the revision it waits on, if any. */
+  private forgetPending(key: string): void {
+    const revision = this.unackedRevision.get(key);
+    if (revision === undefined) return;
+    this.unackedRevision.delete(key);
+    const bucket = this.unacked.get(revision);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.unacked.delete(revision);
   }
 }
