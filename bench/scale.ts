@@ -130,12 +130,6 @@ function startOperator(ns: string): OperatorProcess {
   });
 }
 
-async function metricValue(operator: OperatorProcess, name: string): Promise<number> {
-  const text = (await operator.get('/metrics')).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return Number(line?.split(' ').pop() ?? NaN);
-}
-
 /** GatewayRoute writes in `ns` (any MODIFIED event) while `during` runs. */
 async function countWrites(kc: KubeConfig, ns: string, during: () => Promise<void>): Promise<number> {
   const list = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, limit: 1 })) as { metadata: { resourceVersion: string } };
@@ -200,9 +194,9 @@ try {
   results.ratio_10k = Number(((results.baseline_s_10k as number) / (results.converge_s_10k as number)).toFixed(2));
   results.rss_mib_10k = Number(bigRun.rssPeakMiB.toFixed(1));
   results.rss_mib_10k_settled = Number(procStat(big.pid).rssMiB.toFixed(1));
-  results.heap_mib_10k = Number(((await metricValue(big, 'gateway_operator_nodejs_heap_size_used_bytes')) / MiB).toFixed(1));
+  results.heap_mib_10k = Number(((await big.metric('gateway_operator_nodejs_heap_size_used_bytes')) / MiB).toFixed(1));
   results.cpu_s_per_1k = Number((bigRun.cpuS / (N / 1000)).toFixed(2));
-  results.apiserver_connections_10k = await metricValue(big, 'gateway_operator_apiserver_connections_total');
+  results.apiserver_connections_10k = await big.metric('gateway_operator_apiserver_connections_total');
 
   console.error(`bench: converged in ${results.converge_s_10k} s; ${LATENCY_CHANGES} changes one at a time`);
   // Latency: one Ingress change at a time, in steady state.

@@ -2,7 +2,6 @@
 // run by podman on the host network against the test apiserver as the Helm release's ServiceAccount,
 // read-only root filesystem, all capabilities dropped. Owns the Helm release "gwimage".
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,23 +12,14 @@ import { describeRoute, startControlPlane, waitForRoutes } from '../support/cont
 import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
 import { SHIPPED_NODE_OPTIONS } from '../support/operator.js';
+import { runCommand } from '../support/processes.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
 const skipFile = join(REPO_ROOT, '.local/test-image.skip');
 const image = existsSync(imageFile) ? readFileSync(imageFile, 'utf8').trim() : undefined;
 const skipReason = existsSync(skipFile) ? readFileSync(skipFile, 'utf8').trim() : 'no image was built (run the tests with `make test`, which builds it)';
 
-/** Runs a command to its end without blocking this process (the control plane lives here). */
-function run(command: string, args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[], timeoutMs?: number) => runCommand(command, args, { timeoutMs });
 
 const TOKEN = 'image-test-token';
 const RELEASE = 'gwimage';

@@ -16,11 +16,6 @@ let ns: string;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
 
-async function connectivityReconciles(): Promise<number> {
-  const text = (await operator.get('/metrics')).body as string;
-  return Number(/^gateway_operator_reconcile_total\{controller="connectivity",result="success"\} (\d+)/m.exec(text)?.[1] ?? 0);
-}
-
 async function connectivity(): Promise<ClusterConnectivity | undefined> {
   try {
     return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' })) as ClusterConnectivity;
@@ -90,6 +85,7 @@ it('heartbeats do not rewrite ClusterConnectivity: its status changes only when 
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
     const mark = cp.received.length;
     await eventually('4 heartbeats', async () => cp.received.slice(mark).filter((m) => m.cluster === uuid && m.type === 'heartbeat').length >= 4);
+    const connectivityReconciles = () => operator.metric('gateway_operator_reconcile_total', { controller: 'connectivity', result: 'success' });
     const reconciled = await connectivityReconciles();
     await eventually('a connectivity reconcile after them', async () => (await connectivityReconciles()) > reconciled, 15_000);
     expect(writes).toBe(0);

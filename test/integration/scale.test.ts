@@ -29,11 +29,6 @@ afterAll(async () => {
   await deleteTestNamespace(ns);
 });
 
-async function apiserverConnections(): Promise<number> {
-  const text = (await operator.get('/metrics')).body as string;
-  return Number(/^gateway_operator_apiserver_connections_total (\d+)/m.exec(text)?.[1] ?? NaN);
-}
-
 it(`converges ${COUNT} Ingresses created at once: all at the control plane, all Synced and Ready`, async () => {
   const names = Array.from({ length: COUNT }, (_, i) => `app-${i}`);
   await inBatches(names, 25, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ service: 'web', port: 'http' }] }])));
@@ -53,7 +48,7 @@ it(`converges ${COUNT} Ingresses created at once: all at the control plane, all 
   const added = cp.received.filter((m) => m.cluster === uuid && m.type === 'ingress_routes').flatMap((m) => (m.payload.routes as Array<{ key: string }>).map((r) => r.key));
   expect(new Set(added).size).toBe(added.length);
   // Thousands of API calls (watches included) went over a few kept-alive connections, counted by the shared agent.
-  const connections = await apiserverConnections();
+  const connections = await operator.metric('gateway_operator_apiserver_connections_total');
   expect(connections).toBeGreaterThan(0);
   expect(connections).toBeLessThan(30);
   expect(operator.running).toBe(true);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './test-cluster.js';
 import { testKubeconfigPath } from './kube.js';
-import { waitFor } from './processes.js';
+import { runCommand, waitFor } from './processes.js';
 
 /**
  * The image's NODE_OPTIONS (Dockerfile; the image test checks they agree): a 2 MiB young-generation
@@ -81,6 +81,22 @@ export class OperatorProcess {
     return { status: res.status, body };
   }
 
+  /**
+   * The sum of a Prometheus metric's samples on /metrics whose labels include `labels` (0 when it has none).
+   */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = (await this.get('/metrics')).body as string;
+    const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const match = /^([^\s{]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const present = (match[2] ?? '').split(',');
+      if (wanted.every((label) => present.includes(label))) sum += Number(match[3]);
+    }
+    return sum;
+  }
+
   /** Waits until /readyz answers 200. */
   async ready(timeoutMs = 30_000): Promise<void> {
     await waitFor('operator /readyz 200', async () => (await this.get('/readyz')).status === 200, {
@@ -129,18 +145,12 @@ export class OperatorProcess {
 }
 
 /** Runs a one-shot command of the operator binary (e.g. deregister) to its end, without blocking this process. */
-export function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('close', (status) => resolve({ status, output }));
+export async function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number | null; output: string }> {
+  const result = await runCommand(process.execPath, [join(REPO_ROOT, 'dist/main.js'), ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), ...env },
+    timeoutMs,
   });
+  return { status: result.status, output: result.stdout + result.stderr };
 }
 
 /** Operators started by a test file, stopped in afterAll even when a test fails. */
