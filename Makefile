@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-image test-unit test-integration bench demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
+.PHONY: deps testbin build lint test test-image test-unit test-integration mutation bench demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -39,6 +39,11 @@ test-unit: $(NPM_STAMP)
 
 test-integration: deps build
 	bash hack/run-tests.sh --selectProjects integration
+
+## mutation: mutation testing of the pure core (StrykerJS): score per file, HTML report in reports/mutation/; exits 1 when a file is below 85 % (not part of make test: minutes)
+mutation: $(NPM_STAMP)
+	npx --no-install stryker run
+	node hack/mutation-scores.mjs
 
 ## demo: everything end to end on this machine, until Ctrl-C (DEMO_EXIT=1 stops after the first request)
 demo: deps build

@@ -10,16 +10,19 @@ const shared = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
+// The pure tests, also what mutation testing runs (stryker.config.mjs).
+export const unitProject = {
+  ...shared,
+  displayName: 'unit',
+  testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+};
+
 export default {
   // Real processes on a shared 2-core machine: a hook or test that waits on the apiserver may take longer
   // than jest's 5 s default (a global option: projects ignore it); each wait inside has its own timeout.
   testTimeout: 30_000,
   projects: [
-    {
-      ...shared,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
-    },
+    unitProject,
     {
       ...shared,
       displayName: 'integration',

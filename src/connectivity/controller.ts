@@ -30,6 +30,8 @@ export class ConnectivityController {
   readonly controller: Controller;
   /** When each LoadBalancer Service was first seen without an address. */
   private readonly waitingSince = new Map<string, number>();
+  /** Cluster ids of other writers already warned about. */
+  private readonly otherWriters = new Set<string>();
 
   constructor(
     private readonly custom: CustomObjectsApi,
@@ -43,7 +45,11 @@ export class ConnectivityController {
     services.onChange((service) => {
       if (this.relevant(service)) enqueue();
     });
-    connectivity.onChange(enqueue);
+    // Spec changes and deletion only: a status write (ours, or another installation's in the same cluster)
+    // must not trigger a reconcile that writes again; two writers would answer each other forever.
+    connectivity.onChange((object, previous, deleted) => {
+      if (deleted || !previous || object.metadata?.generation !== previous.metadata?.generation) enqueue();
+    });
     client?.onStateChange(enqueue);
   }
 
@@ -94,6 +100,7 @@ export class ConnectivityController {
     }
 
     const previous = current.status ?? {};
+    this.warnOfOtherWriter(previous.controlPlane?.clusterId);
     const same = previous.isPrivate === decision.isPrivate && previous.routingMode === decision.routingMode && previous.publicEndpoint === decision.publicEndpoint;
     const now = new Date();
     const conditionInputs: ConditionInput[] = [
@@ -131,6 +138,16 @@ export class ConnectivityController {
     }
     if (decision.waiting) return { requeueAfterMs: Math.min(REFRESH_MS, timeoutMs - waited + 10) };
     return this.client ? { requeueAfterMs: REFRESH_MS } : undefined;
+  }
+
+  /** Two installations in one cluster overwrite each other's status: say so once, naming the other id. */
+  private warnOfOtherWriter(writtenFor: string | undefined): void {
+    const own = this.client?.session?.clusterId;
+    if (!writtenFor || !own || writtenFor === own || this.otherWriters.has(writtenFor)) return;
+    this.otherWriters.add(writtenFor);
+    this.logger.warn('ClusterConnectivity was written for another cluster id: is a second gateway-operator installed in this cluster?', {
+      controller: 'connectivity', name: CLUSTER_CONNECTIVITY_NAME, otherClusterId: writtenFor, clusterId: own,
+    });
   }
 
   private controlPlaneCondition(): ConditionInput {

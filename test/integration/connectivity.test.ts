@@ -1,24 +1,29 @@
 // Private/public detection into ClusterConnectivity/cluster, re-detected as the ingress controller's
 // Service changes, flowing into heartbeats and route status without a restart.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { Watch, type V1Service } from '@kubernetes/client-node';
-import { CLUSTER_CONNECTIVITY, GROUP, VERSION, type ClusterConnectivity } from '../../src/api/v1alpha1/types.js';
+import { Watch, type V1LoadBalancerStatus, type V1ServiceSpec } from '@kubernetes/client-node';
+import { CLUSTER_CONNECTIVITY, GROUP, VERSION, type ClusterConnectivity, type ClusterConnectivitySpec } from '../../src/api/v1alpha1/types.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
-import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { clients, eventually, testKubeConfig } from '../support/kube.js';
+import { condition, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { TestCluster } from '../support/test-cluster.js';
 
-const { core, custom } = clients();
+// ClusterConnectivity/cluster and the ingress-nginx Service are cluster-wide: this file owns them on a
+// control plane of its own, so no other file's operator writes them or is steered by them.
+const cluster = new TestCluster({ controllerManager: false });
 const operators = new OperatorPool();
 const NGINX_NS = 'ingress-nginx';
-let ns: string;
+const NGINX_SERVICE = 'ingress-nginx-controller';
+const ns = 'conn';
+let kube: ReturnType<typeof clients>;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
 
 async function connectivity(): Promise<ClusterConnectivity | undefined> {
   try {
-    return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' })) as ClusterConnectivity;
+    return (await kube.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' })) as ClusterConnectivity;
   } catch {
     return undefined;
   }
@@ -31,48 +36,51 @@ async function waitForStatus(what: string, check: (s: NonNullable<ClusterConnect
   }, timeoutMs);
 }
 
-async function patchService(mutate: (s: V1Service) => void, subresource?: 'status'): Promise<void> {
-  const current = await core.readNamespacedService({ namespace: NGINX_NS, name: 'ingress-nginx-controller' });
-  mutate(current);
-  if (subresource) await core.replaceNamespacedServiceStatus({ namespace: NGINX_NS, name: 'ingress-nginx-controller', body: current });
-  else await core.replaceNamespacedService({ namespace: NGINX_NS, name: 'ingress-nginx-controller', body: current });
+/** Puts the inputs of the decision in the state a test needs, whatever an earlier test left. */
+async function givenInputs(inputs: { spec?: ClusterConnectivitySpec; service?: V1ServiceSpec; loadBalancer?: V1LoadBalancerStatus }): Promise<void> {
+  const current = await eventually('ClusterConnectivity/cluster created by the operator', connectivity);
+  await kube.custom.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster', body: { ...current, spec: inputs.spec ?? {} } });
+  await kube.core.deleteNamespacedService({ namespace: NGINX_NS, name: NGINX_SERVICE }).catch(() => undefined);
+  if (!inputs.service) return;
+  const created = await kube.core.createNamespacedService({ namespace: NGINX_NS, body: { metadata: { name: NGINX_SERVICE, namespace: NGINX_NS }, spec: inputs.service } });
+  if (inputs.loadBalancer) await kube.core.replaceNamespacedServiceStatus({ namespace: NGINX_NS, name: NGINX_SERVICE, body: { ...created, status: { loadBalancer: inputs.loadBalancer } } });
 }
 
+const LOAD_BALANCER: V1ServiceSpec = { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] };
+
 beforeAll(async () => {
-  await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' }).catch(() => undefined);
-  await core.createNamespace({ body: { metadata: { name: NGINX_NS } } }).catch(() => undefined);
-  ns = await createTestNamespace('conn');
-  await createService(serviceObject(ns, 'web', [{ port: 80 }]));
-  await createIngress(ingressObject(ns, 'app', [{ host: 'app.example.com', paths: [{ service: 'web', port: 80 }] }]));
+  const info = await cluster.start();
+  kube = clients(testKubeConfig(info.kubeconfig));
+  await kube.core.createNamespace({ body: { metadata: { name: NGINX_NS } } });
+  await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+  await kube.core.createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 80 }]) });
+  await kube.networking.createNamespacedIngress({ namespace: ns, body: ingressObject(ns, 'app', [{ host: 'app.example.com', paths: [{ service: 'web', port: 80 }] }]) });
   cp = await startControlPlane({ token: 't' });
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', ns, '--heartbeat-interval-ms', '500']);
+  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', ns, '--heartbeat-interval-ms', '500'], { KUBECONFIG: info.kubeconfig });
   await operator.registered();
-});
+}, 60_000);
 
 afterAll(async () => {
   await operators.stopAll();
-  await cp.close();
-  await core.deleteNamespacedService({ namespace: NGINX_NS, name: 'ingress-nginx-controller' }).catch(() => undefined);
-  await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster' }).catch(() => undefined);
-  await deleteTestNamespace(ns);
+  await cp?.close();
+  await cluster.stop();
 });
 
 it('no ingress controller Service → private, with the reason', async () => {
+  await givenInputs({});
   const status = await waitForStatus('private, no Service, connected', (s) => s.reason === 'no ingress controller Service found' && s.controlPlane?.connected === true);
   expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
   expect(condition({ status } as never, 'Detected')).toMatchObject({ status: 'True', reason: 'Private' });
-  expect(status.controlPlane?.connected).toBe(true);
-  // Every test file's operator writes this one cluster-scoped object: check what this file's operator wrote.
-  const written = await operator.waitForLog('its own status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
-  expect(written.clusterId).toBe(clusterByName(cp, ns)?.cluster_id);
+  expect(status.controlPlane?.clusterId).toBe(clusterByName(cp, ns)?.cluster_id);
 });
 
 it('heartbeats do not rewrite ClusterConnectivity: its status changes only when the decision or the connection does', async () => {
-  await waitForStatus('connected', (s) => s.controlPlane?.connected === true);
+  await givenInputs({});
+  await waitForStatus('settled on no Service, connected', (s) => s.reason === 'no ingress controller Service found' && s.controlPlane?.connected === true);
   await operator.settled();
   const before = (await connectivity())!.metadata!.resourceVersion!;
   let writes = 0;
-  const watch = await new Watch(clients().kc).watch(
+  const watch = await new Watch(kube.kc).watch(
     `/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`,
     { resourceVersion: before, fieldSelector: 'metadata.name=cluster' },
     (type) => {
@@ -98,43 +106,61 @@ it('heartbeats do not rewrite ClusterConnectivity: its status changes only when 
 }, 40_000);
 
 it('NodePort ingress-nginx Service → private / tunnel', async () => {
-  await core.createNamespacedService({
-    namespace: NGINX_NS,
-    body: { metadata: { name: 'ingress-nginx-controller', namespace: NGINX_NS }, spec: { type: 'NodePort', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } },
-  });
+  await givenInputs({ service: { type: 'NodePort', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } });
   const status = await waitForStatus('NodePort decided', (s) => (s.reason ?? '').includes('is NodePort'));
   expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
-  expect(status.ingressController).toEqual({ namespace: NGINX_NS, name: 'ingress-nginx-controller', type: 'ingress-nginx', serviceType: 'NodePort' });
+  expect(status.ingressController).toEqual({ namespace: NGINX_NS, name: NGINX_SERVICE, type: 'ingress-nginx', serviceType: 'NodePort' });
 });
 
 it('LoadBalancer without an address → private after the timeout, then public once an address appears, without restart', async () => {
-  await custom.patchClusterCustomObject({
-    group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster',
-    body: [{ op: 'add', path: '/spec', value: { detectionTimeoutSeconds: 2 } }],
-  });
-  await patchService((s) => (s.spec!.type = 'LoadBalancer'));
+  await givenInputs({ spec: { detectionTimeoutSeconds: 2 }, service: LOAD_BALANCER });
   await waitForStatus('timed out waiting', (s) => (s.reason ?? '').includes('got no address within 2 s'));
 
-  await patchService((s) => (s.status = { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } }), 'status');
+  const current = await kube.core.readNamespacedService({ namespace: NGINX_NS, name: NGINX_SERVICE });
+  await kube.core.replaceNamespacedServiceStatus({ namespace: NGINX_NS, name: NGINX_SERVICE, body: { ...current, status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } } } });
   const status = await waitForStatus('public', (s) => s.isPrivate === false);
   expect(status).toMatchObject({ routingMode: 'direct', publicEndpoint: '203.0.113.10:443' });
   await eventually('heartbeat says direct', async () => clusterByName(cp, ns)?.routing_mode === 'direct' && clusterByName(cp, ns)?.is_private === false);
-  await eventually('route status says direct', async () => (await getGatewayRoute(ns, 'app'))?.status?.routingMode === 'direct');
+  await eventually('route status says direct', async () => (await getGatewayRoute(ns, 'app', kube.custom))?.status?.routingMode === 'direct');
   expect(operator.running).toBe(true);
 }, 40_000);
 
 it('a private LoadBalancer address → private', async () => {
-  await patchService((s) => (s.status = { loadBalancer: { ingress: [{ ip: '10.0.0.7' }] } }), 'status');
-  const status = await waitForStatus('private address', (s) => s.isPrivate === true);
+  await givenInputs({ service: LOAD_BALANCER, loadBalancer: { ingress: [{ ip: '10.0.0.7' }] } });
+  const status = await waitForStatus('private address', (s) => (s.reason ?? '').includes('10.0.0.7'));
+  expect(status.isPrivate).toBe(true);
   expect(status.reason).toContain('only the private address 10.0.0.7');
   expect(status.publicEndpoint).toBeUndefined();
 });
 
 it('spec.mode forces the routing mode', async () => {
-  await custom.patchClusterCustomObject({
-    group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster',
-    body: [{ op: 'add', path: '/spec/mode', value: 'direct' }],
-  });
-  const status = await waitForStatus('forced direct', (s) => s.routingMode === 'direct');
-  expect(status.reason).toContain('forced by spec.mode=direct');
+  await givenInputs({ spec: { mode: 'direct' } });
+  const status = await waitForStatus('forced direct', (s) => (s.reason ?? '').includes('forced by spec.mode=direct'));
+  expect(status.routingMode).toBe('direct');
 });
+
+it('a second installation in the same cluster does not start a write war over the status', async () => {
+  await givenInputs({});
+  await waitForStatus('settled on no Service', (s) => s.reason === 'no ingress controller Service found');
+  // Its own namespace (state ConfigMap) and name: another identity, so the two disagree on status.controlPlane.
+  const home = `${ns}-second`;
+  await kube.core.createNamespace({ body: { metadata: { name: home } } });
+  const second = operators.start(['--watch-namespaces', ns, '--namespace', home, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', home], { KUBECONFIG: cluster.kubeconfig });
+  await second.registered();
+  await second.waitForLog('its status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
+  const warned = await operator.waitForLog('the first one names the other writer', (l) => typeof l.msg === 'string' && l.msg.startsWith('ClusterConnectivity was written for another cluster id'));
+  expect(warned.otherClusterId).toBe(clusterByName(cp, home)?.cluster_id);
+  const from = (await connectivity())!.metadata!.resourceVersion!;
+  let writes = 0;
+  const watch = await new Watch(kube.kc).watch(`/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`, { resourceVersion: from, fieldSelector: 'metadata.name=cluster' }, (type) => {
+    if (type === 'MODIFIED') writes++;
+  }, () => undefined);
+  try {
+    // Answering each other's writes would be hundreds a second; the periodic refresh (10 s) is at most one each.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(writes).toBeLessThanOrEqual(2);
+  } finally {
+    watch.abort();
+    await second.stop();
+  }
+}, 40_000);

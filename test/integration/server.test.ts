@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
 import { createService, serviceObject } from '../support/fixtures.js';
-import { startControlPlane } from '../support/control-plane.js';
+import { clusterByName, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const TOKEN = 'server-secret-token';
@@ -12,24 +12,38 @@ let ns: string;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
 
-beforeAll(async () => {
-  ns = await createTestNamespace('server');
-  cp = await startControlPlane({ token: TOKEN });
-  operator = operators.start(
-    ['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--cluster-name', ns, '--prometheus-namespaces', ns, '--leader-elect', '--heartbeat-interval-ms', '300'],
+const namespaces: string[] = [];
+
+/** A leader-elected operator for `namespace`, registered at the control plane. */
+async function startOperator(namespace: string): Promise<OperatorProcess> {
+  const op = operators.start(
+    ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--cluster-name', namespace, '--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300'],
     { GATEWAY_TOKEN: TOKEN },
   );
   // A standby counts as ready: wait for leadership first, then for the leader's own readiness.
-  await operator.waitForLog('became leader', (l) => l.msg === 'became leader');
-  await operator.ready();
+  await op.waitForLog('became leader', (l) => l.msg === 'became leader');
+  await op.ready();
   // Readiness is about this process; registration with the control plane is reported in the detailed health.
-  await operator.registered();
+  await op.registered();
+  return op;
+}
+
+async function ownNamespace(prefix: string): Promise<string> {
+  const name = await createTestNamespace(prefix);
+  namespaces.push(name);
+  return name;
+}
+
+beforeAll(async () => {
+  ns = await ownNamespace('server');
+  cp = await startControlPlane({ token: TOKEN });
+  operator = await startOperator(ns);
 });
 
 afterAll(async () => {
   await operators.stopAll();
   await cp.close();
-  await deleteTestNamespace(ns);
+  await Promise.all(namespaces.map((name) => deleteTestNamespace(name)));
 });
 
 it('serves /healthz, /readyz, /metrics, the detailed health and runtime endpoints, and 404 JSON', async () => {
@@ -75,11 +89,15 @@ it('reports a Prometheus Service that appears, in /api/health/detailed and in he
 });
 
 it('SIGTERM: exits 0 within 10 s, closes the socket and releases the Lease', async () => {
+  // An operator of its own: the other tests keep theirs.
+  const stopping = await ownNamespace('sigterm');
+  const op = await startOperator(stopping);
+  expect(clusterByName(cp, stopping)?.connected).toBe(true);
   const started = Date.now();
-  expect(await operator.stop(10_000)).toBe(0);
+  expect(await op.stop(10_000)).toBe(0);
   expect(Date.now() - started).toBeLessThan(10_000);
-  await eventually('control plane sees the agent gone', async () => cp.store.clusters().every((c) => !c.connected));
-  const lease = await clients().coordination.readNamespacedLease({ namespace: ns, name: 'gateway-operator' });
+  await eventually('control plane sees the agent gone', async () => clusterByName(cp, stopping)?.connected === false);
+  const lease = await clients().coordination.readNamespacedLease({ namespace: stopping, name: 'gateway-operator' });
   expect(lease.spec?.holderIdentity ?? '').toBe('');
-  expect(operator.logs.some((l) => l.msg === 'released the leader lease')).toBe(true);
+  expect(op.logs.some((l) => l.msg === 'released the leader lease')).toBe(true);
 });

@@ -16,9 +16,8 @@ import { join } from 'node:path';
 const TOKEN = 'sync-test-token';
 const { networking, core, custom } = clients();
 const operators = new OperatorPool();
+const namespaces: string[] = [];
 let cp: ReferenceControlPlane;
-let ns: string;
-let operator: OperatorProcess;
 
 function operatorArgs(namespace: string, url: string, clusterName = namespace): string[] {
   return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', TOKEN, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
@@ -26,22 +25,35 @@ function operatorArgs(namespace: string, url: string, clusterName = namespace): 
 
 const route = (host: string, path: string, port = 8080, service = 'web') => describeRoute({ host, path, service, port });
 
+/** A namespace of the test's own (its cluster at the control plane too) with the `web` Service. */
+async function ownNamespace(prefix: string): Promise<string> {
+  const ns = await createTestNamespace(prefix);
+  namespaces.push(ns);
+  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
+  return ns;
+}
+
+/** ownNamespace, plus an operator for it registered at the shared control plane: tests share nothing. */
+async function syncedNamespace(prefix: string): Promise<{ ns: string; operator: OperatorProcess }> {
+  const ns = await ownNamespace(prefix);
+  const operator = operators.start(operatorArgs(ns, cp.url));
+  await operator.registered();
+  return { ns, operator };
+}
+
 beforeAll(async () => {
   cp = await startControlPlane({ token: TOKEN });
-  ns = await createTestNamespace('sync');
-  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
-  operator = operators.start(operatorArgs(ns, cp.url));
-  await operator.registered();
 });
 
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
-  await deleteTestNamespace(ns);
+  await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
 });
 
 describe('mirroring', () => {
   it('50 Ingresses: the control plane holds exactly their routes and every GatewayRoute is Synced', async () => {
+    const { ns } = await syncedNamespace('sync-fifty');
     const names = Array.from({ length: 50 }, (_, i) => `app-${i}`);
     await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }])));
     await waitForRoutes(cp, ns, names.map((n) => route(`${n}.example.com`, '/')));
@@ -61,31 +73,35 @@ describe('mirroring', () => {
   });
 
   it('reflects a changed path, a removed host, a deleted Ingress and a Service deleted before its Ingress', async () => {
+    const { ns } = await syncedNamespace('sync-changes');
+    const names = Array.from({ length: 5 }, (_, i) => `edit-${i}`);
+    await inBatches(names, 5, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }])));
     await createIngress(ingressObject(ns, 'multi', [
       { host: 'one.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] },
       { host: 'two.example.com', paths: [{ path: '/', service: 'web', port: 'http' }] },
     ]));
     await createService(serviceObject(ns, 'doomed', [{ port: 9000 }]));
     await createIngress(ingressObject(ns, 'doomed', [{ host: 'doomed.example.com', paths: [{ service: 'doomed', port: 9000 }] }]));
-    const base = Array.from({ length: 50 }, (_, i) => route(`app-${i}.example.com`, '/'));
+    const base = names.map((name) => route(`${name}.example.com`, '/'));
     await waitForRoutes(cp, ns, [...base, route('one.example.com', '/'), route('two.example.com', '/'), route('doomed.example.com', '/', 9000, 'doomed')]);
 
-    const app0 = await networking.readNamespacedIngress({ namespace: ns, name: 'app-0' });
-    app0.spec!.rules![0]!.http!.paths[0]!.path = '/changed';
-    await networking.replaceNamespacedIngress({ namespace: ns, name: 'app-0', body: app0 });
+    const edit0 = await networking.readNamespacedIngress({ namespace: ns, name: 'edit-0' });
+    edit0.spec!.rules![0]!.http!.paths[0]!.path = '/changed';
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'edit-0', body: edit0 });
     const multi = await networking.readNamespacedIngress({ namespace: ns, name: 'multi' });
     multi.spec!.rules = multi.spec!.rules!.slice(0, 1);
     await networking.replaceNamespacedIngress({ namespace: ns, name: 'multi', body: multi });
-    await networking.deleteNamespacedIngress({ namespace: ns, name: 'app-1' });
+    await networking.deleteNamespacedIngress({ namespace: ns, name: 'edit-1' });
     await core.deleteNamespacedService({ namespace: ns, name: 'doomed' });
     await eventually('doomed unresolved', async () => condition(await getGatewayRoute(ns, 'doomed'), 'ResolvedRefs')?.status === 'False');
     await networking.deleteNamespacedIngress({ namespace: ns, name: 'doomed' });
 
-    const expected = [route('app-0.example.com', '/changed'), ...base.slice(2), route('one.example.com', '/')];
+    const expected = [route('edit-0.example.com', '/changed'), ...base.slice(2), route('one.example.com', '/')];
     await waitForRoutes(cp, ns, expected);
   });
 
   it('syncs a hand-written GatewayRoute', async () => {
+    const { ns } = await syncedNamespace('sync-handmade');
     const body: GatewayRoute = {
       apiVersion: 'gateway.pipeops.io/v1alpha1',
       kind: 'GatewayRoute',
@@ -100,16 +116,17 @@ describe('mirroring', () => {
   });
 
   it('reports a route the control plane rejects as Synced=False Rejected', async () => {
+    const { ns } = await syncedNamespace('sync-rejected');
     // Another cluster already serves this host + path.
-    const other = cp.store.register('someone-else');
-    cp.store.replaceAll(other, [{ key: 'x/y/0', host: 'claimed.example.com', path: '/', path_type: 'Prefix', namespace: 'x', service: 's', port: 80, tls: false, ingress_name: 'y', gateway_route: 'y', annotations: {} }]);
-    await createIngress(ingressObject(ns, 'claimed', [{ host: 'claimed.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    const other = cp.store.register(`someone-else-${ns}`);
+    cp.store.replaceAll(other, [{ key: 'x/y/0', host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix', namespace: 'x', service: 's', port: 80, tls: false, ingress_name: 'y', gateway_route: 'y', annotations: {} }]);
+    await createIngress(ingressObject(ns, 'claimed', [{ host: `claimed.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const synced = await eventually('Rejected', async () => {
       const c = condition(await getGatewayRoute(ns, 'claimed'), 'Synced');
       return c?.reason === 'Rejected' ? c : undefined;
     });
     expect(synced.status).toBe('False');
-    expect(synced.message).toContain('already served by cluster someone-else');
+    expect(synced.message).toContain(`already served by cluster someone-else-${ns}`);
     expect(condition(await getGatewayRoute(ns, 'claimed'), 'Ready')).toMatchObject({ status: 'False', reason: 'Rejected' });
   });
 });
@@ -117,46 +134,47 @@ describe('mirroring', () => {
 describe('resilience', () => {
   it('loses nothing when the socket is killed 20 times during 200 changes (own namespace and operator; seeded)', () =>
     withRandom(async (random) => {
-      const churn = await createTestNamespace('churn');
-      try {
-        await createService(serviceObject(churn, 'web', [{ name: 'http', port: 8080 }]));
-        const op = operators.start(operatorArgs(churn, cp.url));
-        await op.registered();
-        const uuid = clusterByName(cp, churn)!.cluster_uuid;
-        const model = new Map<string, string>(); // ingress name -> path
-        let drops = 0;
-        const dropAt = new Set<number>();
-        while (dropAt.size < 20) dropAt.add(random.int(200));
-        for (let i = 0; i < 200; i++) {
-          const name = `churn-${random.int(40)}`;
-          if (dropAt.has(i)) {
-            // Kill a live socket: wait for the reconnect of the previous kill first.
-            await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
-            drops += cp.dropConnections(uuid);
-          }
-          if (!model.has(name)) {
-            await createIngress(ingressObject(churn, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
-            model.set(name, `/v${i}`);
-          } else if (random.int(3) === 0) {
-            await networking.deleteNamespacedIngress({ namespace: churn, name });
-            model.delete(name);
-          } else {
-            const ingress = await networking.readNamespacedIngress({ namespace: churn, name });
-            ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
-            await networking.replaceNamespacedIngress({ namespace: churn, name, body: ingress });
-            model.set(name, `/v${i}`);
-          }
+      const { ns: churn, operator: op } = await syncedNamespace('churn');
+      const uuid = clusterByName(cp, churn)!.cluster_uuid;
+      const model = new Map<string, string>(); // ingress name -> path
+      let drops = 0;
+      const dropAt = new Set<number>();
+      while (dropAt.size < 20) dropAt.add(random.int(200));
+      for (let i = 0; i < 200; i++) {
+        const name = `churn-${random.int(40)}`;
+        if (dropAt.has(i)) {
+          // Kill a live socket: wait for the reconnect of the previous kill first.
+          await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
+          drops += cp.dropConnections(uuid);
         }
-        expect(drops).toBe(20);
-        await waitForRoutes(cp, churn, [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path)), 60_000);
-        expect(op.running).toBe(true);
-        await op.stop();
-      } finally {
-        await deleteTestNamespace(churn);
+        if (!model.has(name)) {
+          await createIngress(ingressObject(churn, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
+          model.set(name, `/v${i}`);
+        } else if (random.int(3) === 0) {
+          await networking.deleteNamespacedIngress({ namespace: churn, name });
+          model.delete(name);
+        } else {
+          const ingress = await networking.readNamespacedIngress({ namespace: churn, name });
+          ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
+          await networking.replaceNamespacedIngress({ namespace: churn, name, body: ingress });
+          model.set(name, `/v${i}`);
+        }
       }
+      expect(drops).toBe(20);
+      await waitForRoutes(cp, churn, [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path)), 60_000);
+      expect(op.running).toBe(true);
     }), 120_000);
 
   it('keeps the same cluster_id across a restart, sends one snapshot, no duplicates, and rewrites no GatewayRoute', async () => {
+    const own = await syncedNamespace('restart');
+    const ns = own.ns;
+    let operator = own.operator;
+    const names = Array.from({ length: 20 }, (_, i) => `kept-${i}`);
+    await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ service: 'web', port: 'http' }] }])));
+    await eventually('all Synced', async () => {
+      const all = await listGatewayRoutes(ns);
+      return all.length === names.length && all.every((r) => condition(r, 'Synced')?.status === 'True');
+    });
     await operator.settled();
     const versions = async () => Object.fromEntries((await listGatewayRoutes(ns)).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
     const versionsBefore = await versions();
@@ -179,9 +197,10 @@ describe('resilience', () => {
     await eventually('snapshot acknowledged', async () => (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0);
     await operator.settled();
     expect(await versions()).toEqual(versionsBefore);
-  });
+  }, 60_000);
 
   it('survives hundreds of random and malformed frames', () => withRandom(async (noise) => {
+    const { ns, operator } = await syncedNamespace('noise');
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
     const mark = cp.received.length;
     const frames = [
@@ -205,8 +224,7 @@ describe('resilience', () => {
 
 describe('control plane availability', () => {
   it('keeps running without the control plane, stays ready (a rollout must not hang), says why in the detailed health, and converges once it appears', async () => {
-    const ns2 = await createTestNamespace('late-cp');
-    await createService(serviceObject(ns2, 'web', [{ name: 'http', port: 8080 }]));
+    const ns2 = await ownNamespace('late-cp');
     await createIngress(ingressObject(ns2, 'early', [{ host: 'early.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const port = await freePort();
     const op = operators.start(operatorArgs(ns2, `http://127.0.0.1:${port}`));
@@ -226,15 +244,13 @@ describe('control plane availability', () => {
     } finally {
       await op.stop();
       await late.close();
-      await deleteTestNamespace(ns2);
     }
   }, 60_000);
 
   it('sends a fresh snapshot when a route message stays unacknowledged past --ack-timeout-ms, and is Synced once acks flow', async () => {
     const slow = await startControlPlane({ token: TOKEN });
-    const nsA = await createTestNamespace('ack-timeout');
+    const nsA = await ownNamespace('ack-timeout');
     try {
-      await createService(serviceObject(nsA, 'web', [{ name: 'http', port: 8080 }]));
       const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '1000']);
       await op.registered();
       await op.settled();
@@ -256,12 +272,11 @@ describe('control plane availability', () => {
       await op.stop();
     } finally {
       await slow.close();
-      await deleteTestNamespace(nsA);
     }
   }, 60_000);
 
   it('stops dialling after a 401, reports it, and dials again once the token file is rotated', async () => {
-    const ns3 = await createTestNamespace('bad-token');
+    const ns3 = await ownNamespace('bad-token');
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'gateway-token-')), 'token');
     writeFileSync(tokenFile, 'wrong\n');
     const refusedBefore = cp.refusedHandshakes;
@@ -286,6 +301,5 @@ describe('control plane availability', () => {
     expect(cp.refusedHandshakes - refusedBefore).toBe(1);
     expect((await op.get('/api/health/detailed')).body.connection.state).toBe('ready');
     await op.stop();
-    await deleteTestNamespace(ns3);
   }, 30_000);
 });

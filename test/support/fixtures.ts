@@ -54,9 +54,10 @@ export async function createService(service: V1Service): Promise<V1Service> {
   return clients().core.createNamespacedService({ namespace: service.metadata!.namespace!, body: service });
 }
 
-export async function getGatewayRoute(namespace: string, name: string): Promise<GatewayRoute | undefined> {
+/** A GatewayRoute, or undefined when there is none (`custom`: a client of another test cluster). */
+export async function getGatewayRoute(namespace: string, name: string, custom = clients().custom): Promise<GatewayRoute | undefined> {
   try {
-    return (await clients().custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: GATEWAY_ROUTE.plural, name })) as GatewayRoute;
+    return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: GATEWAY_ROUTE.plural, name })) as GatewayRoute;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
