@@ -36,8 +36,10 @@ it('takes only Ingresses of the given classes that match the selector', async ()
 
 it('deletes the GatewayRoute when its Ingress stops matching the selector', async () => {
   const { networking } = clients();
-  const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'nginx' });
+  await createIngress(ingressObject(ns, 'leaving', rule('e.example.com'), { ...exposed, ingressClassName: 'nginx' }));
+  await eventually('GatewayRoute leaving', async () => (await getGatewayRoute(ns, 'leaving')) !== undefined);
+  const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'leaving' });
   ingress.metadata!.labels = { expose: 'no' };
-  await networking.replaceNamespacedIngress({ namespace: ns, name: 'nginx', body: ingress });
-  await eventually('GatewayRoute removed', async () => (await getGatewayRoute(ns, 'nginx')) === undefined);
+  await networking.replaceNamespacedIngress({ namespace: ns, name: 'leaving', body: ingress });
+  await eventually('GatewayRoute removed', async () => (await getGatewayRoute(ns, 'leaving')) === undefined);
 });
