@@ -86,7 +86,7 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
       return;
     }
     if (backend?.resource || !backend?.service) {
-      dropped.push(`${where}: ${backend?.resource ? `resource backend ${backend.resource.kind ?? ''}/${backend.resource.name ?? ''}` : 'no backend'} is not supported`);
+      dropped.push(`${where}: ${backend?.resource ? `resource backend ${backend.resource.kind ?? ''}/${backend.resource.name ?? ''} is not supported` : 'no backend Service'}`);
       return;
     }
     const type = (pathType ?? 'Prefix') as PathType;

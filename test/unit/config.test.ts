@@ -69,6 +69,86 @@ describe('parseConfig', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it('has exactly these defaults', () => {
+    expect(parseConfig([], {})).toEqual({
+      command: 'run', deregisterTimeoutMs: 120_000, namespace: 'gateway-system', healthPort: 8080, leaderElect: false, leaseName: 'gateway-operator',
+      ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000,
+      allowCatchAll: false, logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
+      ackTimeoutMs: 30_000, help: false, version: false,
+    });
+  });
+
+  // Values at and past the edges of each kind of flag: accepted ones give the value, refused ones the exact message.
+  const edges: Array<{ argv: string[]; env?: Record<string, string>; value?: Record<string, unknown>; error?: string }> = [
+    { argv: ['--health-port', '65535'], value: { healthPort: 65535 } },
+    { argv: ['--health-port', '0'], value: { healthPort: 0 } },
+    { argv: ['--health-port', '65536'], error: '--health-port: must be a whole number from 0 to 65535, got "65536"' },
+    { argv: ['--concurrency', '1'], value: { concurrency: 1 } },
+    { argv: ['--concurrency', '0'], error: '--concurrency: must be a whole number from 1 to 64, got "0"' },
+    { argv: ['--concurrency', '64'], value: { concurrency: 64 } },
+    { argv: ['--concurrency', '65'], error: '--concurrency: must be a whole number from 1 to 64, got "65"' },
+    { argv: ['--health-port', '12a'], error: '--health-port: must be a whole number from 0 to 65535, got "12a"' },
+    { argv: ['--health-port', 'a12'], error: '--health-port: must be a whole number from 0 to 65535, got "a12"' },
+    { argv: ['--health-port', '1e3'], error: '--health-port: must be a whole number from 0 to 65535, got "1e3"' },
+    { argv: ['--tunnel-timeout-ms', '9007199254740993'], error: '--tunnel-timeout-ms: must be a whole number from 100 to 3600000, got "9007199254740993"' },
+    { argv: [], env: { GATEWAY_HEALTH_PORT: ' 9000\n' }, value: { healthPort: 9000 } },
+    { argv: [], env: { GATEWAY_HEALTH_PORT: '' }, value: { healthPort: 8080 } },
+    { argv: ['--leader-elect=YES'], value: { leaderElect: true } },
+    { argv: ['--leader-elect=1'], value: { leaderElect: true } },
+    { argv: ['--leader-elect=No'], value: { leaderElect: false } },
+    { argv: ['--leader-elect=0'], value: { leaderElect: false } },
+    { argv: ['--leader-elect=truex'], error: '--leader-elect: must be true or false, got "truex"' },
+    { argv: ['--leader-elect=xtrue'], error: '--leader-elect: must be true or false, got "xtrue"' },
+    { argv: ['--leader-elect=nope'], error: '--leader-elect: must be true or false, got "nope"' },
+    { argv: ['--leader-elect=xno'], error: '--leader-elect: must be true or false, got "xno"' },
+    { argv: ['--token='], error: '--token: must not be empty' },
+    { argv: ['--watch-namespaces', ' a , ,b '], value: { watchNamespaces: ['a', 'b'] } },
+    { argv: ['--token-file', '/t'], value: { tokenFile: '/t' } },
+    { argv: ['--token', 't'], value: { token: 't' } },
+    { argv: ['--client-key-file', '/k.pem'], error: '--client-cert-file: give --client-cert-file and --client-key-file together' },
+    { argv: ['--control-plane-url', 'ftp://x'], error: '--control-plane-url: must use http, https, ws or wss, got "ftp:"' },
+    { argv: ['--control-plane-url', 'wss://cp.example.com'], value: { controlPlaneUrl: 'wss://cp.example.com' } },
+    { argv: ['--proxy-url', 'not a url'], error: '--proxy-url: must be an http:// or https:// URL, got "not a url"' },
+    { argv: ['--proxy-url', 'https://proxy:3128'], value: { proxyUrl: 'https://proxy:3128' } },
+    { argv: ['--namespace', 'Ops'], error: '--namespace: "Ops" is not a valid namespace name' },
+    { argv: ['--namespace', 'ops-1'], value: { namespace: 'ops-1' } },
+    { argv: ['--watch-namespaces', 'a,b-c'], value: { watchNamespaces: ['a', 'b-c'] } },
+    { argv: ['--service-address', 'shop/web=127.0.0.1:8080', '--service-address', 'a-1/b-2=localhost:1'], value: { serviceAddresses: ['shop/web=127.0.0.1:8080', 'a-1/b-2=localhost:1'] } },
+    ...['web=127.0.0.1:8080', 'shop/web=127.0.0.1', 'shop/web=h:123456', 'shop/web=:80', 'shop/web=h:8a', 'Shop/web=h:1', 'x shop/web=h:1', 'shop/=h:1', '/web=h:1', 'shop/web=a b:1', 'shop/web=h=1:1']
+      .map((entry) => ({ argv: ['--service-address', entry], error: `--service-address: "${entry}" is not namespace/service=host:port` })),
+    { argv: ['--log-level', 'info', 'run'], error: 'run: unexpected argument (see --help)' },
+    { argv: ['--bogus'], error: '--bogus: unknown flag (see --help)' },
+    { argv: ['deregister', '--control-plane-url', 'http://cp'], value: { command: 'deregister' } },
+  ];
+  it.each(edges)('$argv $env', ({ argv, env, value, error }) => {
+    if (error) {
+      expect(() => parseConfig(argv, env ?? {})).toThrow(new ConfigError(error.slice(0, error.indexOf(':')), error.slice(error.indexOf(':') + 2)));
+      try {
+        parseConfig(argv, env ?? {});
+      } catch (err) {
+        expect(err).toMatchObject({ name: 'ConfigError', message: error });
+      }
+    } else {
+      expect(parseConfig(argv, env ?? {})).toMatchObject(value as Record<string, unknown>);
+    }
+  });
+
+  it('prints usage with the commands, then every flag padded to one column with its env var', () => {
+    const lines = usage().split('\n');
+    expect(lines.slice(0, 8)).toEqual([
+      'Usage: gateway-operator [run|deregister] [flags]',
+      '',
+      'Commands:',
+      '  run          reconcile Ingresses and GatewayRoutes and sync them to the control plane (default)',
+      "  deregister   wait until no operator holds the leader Lease, then tell the control plane that this cluster's",
+      '               routes are gone (empty snapshot); for uninstalling',
+      '',
+      'Flags (each also read from the environment variable in brackets):',
+    ]);
+    expect(lines).toContain('  --kubeconfig             kubeconfig file (default: in-cluster in a pod, else ~/.kube/config) [$KUBECONFIG]');
+    expect(lines).toContain('  --help                   print this help');
+  });
+
   it('documents every flag with its env var', () => {
     expect(usage()).toContain('--control-plane-url');
     expect(usage()).toContain('[$GATEWAY_CONTROL_PLANE_URL]');

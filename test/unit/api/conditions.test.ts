@@ -101,3 +101,52 @@ describe('rfc3339', () => {
     expect(rfc3339(now)).toBe('2026-02-02T10:20:30Z');
   });
 });
+
+describe('conditionsChanged: each field counts', () => {
+  const base = [condition('A', 'True'), condition('B', 'False')];
+  it.each([
+    { name: 'nothing', other: [condition('B', 'False'), condition('A', 'True')], changed: false },
+    { name: 'both absent', left: undefined, other: undefined, changed: false },
+    { name: 'absent vs empty', left: undefined, other: [], changed: false },
+    { name: 'one more', other: [...base, condition('C', 'True')], changed: true },
+    { name: 'another type', other: [condition('A', 'True'), condition('C', 'False')], changed: true },
+    { name: 'status', other: [condition('A', 'False'), condition('B', 'False')], changed: true },
+    { name: 'reason', other: [condition('A', 'True', 'Other'), condition('B', 'False')], changed: true },
+    { name: 'message', other: [condition('A', 'True', 'R', 'other'), condition('B', 'False')], changed: true },
+    { name: 'observedGeneration', other: [{ ...condition('A', 'True'), observedGeneration: 2 }, condition('B', 'False')], changed: true },
+    { name: 'lastTransitionTime', other: [{ ...condition('A', 'True'), lastTransitionTime: '2026-03-03T00:00:00Z' }, condition('B', 'False')], changed: true },
+  ] as Array<{ name: string; left?: Condition[]; other: Condition[] | undefined; changed: boolean }>)('$name → $changed', (c) => {
+    expect(conditionsChanged('left' in c ? c.left : base, c.other)).toBe(c.changed);
+  });
+});
+
+describe('readySummary: the exact summary', () => {
+  it.each([
+    { conditions: [condition('A', 'True'), condition('B', 'True')], ready: { type: 'Ready', status: 'True', reason: 'Ready', message: 'all conditions are satisfied' } },
+    { conditions: [condition('A', 'True'), condition('B', 'Unknown', 'Waiting', 'soon')], ready: { type: 'Ready', status: 'False', reason: 'Waiting', message: 'B: soon' } },
+    { conditions: [condition('A', 'False', 'Broken', 'why'), condition('B', 'False', 'Other', 'x')], ready: { type: 'Ready', status: 'False', reason: 'Broken', message: 'A: why' } },
+    { conditions: [condition('B', 'True')], ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A has not been reported yet' } },
+    { conditions: undefined, ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A has not been reported yet' } },
+  ])('%#', ({ conditions, ready }) => {
+    expect(readySummary(conditions, ['A', 'B'])).toEqual(ready);
+  });
+
+  it('names the reason for a missing condition when asked', () => {
+    expect(readySummary([], ['A'], 'NotYet').reason).toBe('NotYet');
+  });
+
+  it('rfc3339 drops only the milliseconds', () => {
+    expect(rfc3339(new Date('2026-02-02T10:20:30.456Z'))).toBe('2026-02-02T10:20:30Z');
+    expect(rfc3339(new Date('2026-02-02T10:20:30Z'))).toBe('2026-02-02T10:20:30Z');
+  });
+});
+
+describe('setConditions: on a copy', () => {
+  it('leaves the input alone, replaces by type in place and appends new types in the order given', () => {
+    const input = [condition('A', 'True'), condition('B', 'True')];
+    const result = setConditions(input, [{ type: 'C', status: 'True', reason: 'C', message: 'c' }, { type: 'A', status: 'False', reason: 'X', message: 'x' }], 4, now);
+    expect(input.map((c) => c.status)).toEqual(['True', 'True']);
+    expect(result.map((c) => [c.type, c.status, c.observedGeneration])).toEqual([['A', 'False', 4], ['B', 'True', 1], ['C', 'True', 4]]);
+    expect(setConditions(undefined, [], 1, now)).toEqual([]);
+  });
+});

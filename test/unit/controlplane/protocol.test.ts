@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { agentSocketUrl } from '../../../src/controlplane/client.js';
-import { INBOUND_SCHEMAS, parseFrame, type InboundMessage } from '../../../src/controlplane/protocol.js';
+import {
+  checkFields, envelope, INBOUND_SCHEMAS, isArray, isBool, isNumber, isObject, isRoutingMode, isString, nonEmptyString, optional, parseFrame,
+  type FieldCheck, type InboundMessage,
+} from '../../../src/controlplane/protocol.js';
 
 const parse = (text: string) => parseFrame<InboundMessage>(text, INBOUND_SCHEMAS);
 
@@ -37,6 +40,76 @@ describe('parseFrame', () => {
   it('keeps the request_id of a rejected frame so the error reply can carry it', () => {
     const result = parse('{"type":"routes_ack","request_id":"r9","payload":{}}');
     expect(result).toMatchObject({ ok: false, requestId: 'r9', type: 'routes_ack' });
+  });
+});
+
+describe('field checks', () => {
+  const checks: Record<string, FieldCheck> = { isString, isNumber, isBool, isObject, isArray, nonEmptyString, isRoutingMode, optionalNumber: optional(isNumber) };
+  const values: Array<[string, unknown]> = [
+    ['"x"', 'x'], ['""', ''], ['1', 1], ['NaN', NaN], ['Infinity', Infinity], ['"1"', '1'], ['true', true], ['false', false], ['null', null],
+    ['undefined', undefined], ['{}', {}], ['[]', []], ['"tunnel"', 'tunnel'], ['"direct"', 'direct'], ['"Tunnel"', 'Tunnel'],
+  ];
+  // Which of the values each check accepts, in the order above.
+  const accepts: Record<string, string[]> = {
+    isString: ['"x"', '""', '"1"', '"tunnel"', '"direct"', '"Tunnel"'],
+    isNumber: ['1'],
+    isBool: ['true', 'false'],
+    isObject: ['{}'],
+    isArray: ['[]'],
+    nonEmptyString: ['"x"', '"1"', '"tunnel"', '"direct"', '"Tunnel"'],
+    isRoutingMode: ['"tunnel"', '"direct"'],
+    optionalNumber: ['1', 'undefined'],
+  };
+  it.each(Object.keys(checks))('%s', (name) => {
+    expect(values.filter(([, v]) => (checks[name] as FieldCheck)(v)).map(([label]) => label)).toEqual(accepts[name]);
+  });
+
+  it('checkFields names the first field that fails, and a payload that is not an object', () => {
+    const schema = { a: isString, b: isNumber };
+    expect(checkFields({ a: 'x', b: 1 }, schema, 'thing')).toBeUndefined();
+    expect(checkFields({ a: 'x' }, schema, 'thing')).toBe('thing: field "b" is missing or of the wrong type');
+    expect(checkFields({ a: 1, b: 'y' }, schema, 'thing')).toBe('thing: field "a" is missing or of the wrong type');
+    expect(checkFields([], schema, 'thing')).toBe('thing: payload must be an object');
+    expect(checkFields(null, {}, 'thing')).toBe('thing: payload must be an object');
+  });
+});
+
+describe('parseFrame: what the error reply says', () => {
+  it.each([
+    { text: '[1]', error: { ok: false, code: 'bad_envelope', error: 'frame must be a JSON object' } },
+    { text: '{"type":"","request_id":"r"}', error: { ok: false, code: 'bad_envelope', error: 'field "type" must be a non-empty string', requestId: 'r' } },
+    { text: '{"type":"ping","request_id":5}', error: { ok: false, code: 'bad_envelope', error: 'field "request_id" must be a string', type: 'ping', requestId: undefined } },
+    { text: '{"type":"nope","request_id":"r"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "nope"', type: 'nope', requestId: 'r' } },
+    { text: '{"type":"toString"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "toString"', type: 'toString', requestId: undefined } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[1],"rejected":[]}}', error: { ok: false, code: 'bad_payload', error: 'routes_ack: field "accepted" is missing or of the wrong type', type: 'routes_ack', requestId: undefined } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":["a",2],"rejected":[]}}', error: { code: 'bad_payload', error: 'routes_ack: field "accepted" is missing or of the wrong type' } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":"a","rejected":[]}}', error: { code: 'bad_payload', error: 'routes_ack: field "accepted" is missing or of the wrong type' } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[],"rejected":["k"]}}', error: { code: 'bad_payload', error: 'routes_ack: field "rejected" is missing or of the wrong type' } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[],"rejected":[{"reason":"r"}]}}', error: { code: 'bad_payload', error: 'routes_ack: field "rejected" is missing or of the wrong type' } },
+    { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[],"rejected":[{"key":"k","reason":"r"},{"key":"k2"}]}}', error: { code: 'bad_payload', error: 'routes_ack: field "rejected" is missing or of the wrong type' } },
+    { text: '{"type":"proxy_request","payload":{"method":"GET","path":"/","headers":{"a":["1",2]},"host":"h"}}', error: { code: 'bad_payload', error: 'proxy_request: field "headers" is missing or of the wrong type' } },
+    { text: '{"type":"proxy_request","payload":{"method":"GET","path":"/","headers":{"a":"1","b":3},"host":"h"}}', error: { code: 'bad_payload', error: 'proxy_request: field "headers" is missing or of the wrong type' } },
+    { text: '{"type":"proxy_request","payload":{"method":"GET","path":"/","headers":["a"],"host":"h"}}', error: { code: 'bad_payload', error: 'proxy_request: field "headers" is missing or of the wrong type' } },
+  ])('$text', ({ text, error }) => {
+    expect(parse(text)).toMatchObject(error);
+  });
+
+  it('says why JSON did not parse', () => {
+    expect(parse('{nope')).toMatchObject({ ok: false, code: 'bad_json', error: expect.stringMatching(/^frame is not JSON: \S/) });
+  });
+
+  it('gives a frame without payload an empty one, and keeps the envelope fields', () => {
+    expect(parse('{"type":"heartbeat_ack","request_id":"h1","timestamp":"t"}')).toEqual({ ok: true, message: { type: 'heartbeat_ack', request_id: 'h1', timestamp: 't', payload: {} } });
+  });
+});
+
+describe('envelope', () => {
+  it('stamps the time and carries a request_id only when given', () => {
+    const plain = envelope('pong', {});
+    expect(Object.keys(plain)).toEqual(['type', 'payload', 'timestamp']);
+    expect(new Date(plain.timestamp as string).toISOString()).toBe(plain.timestamp);
+    expect(envelope('pong', { a: 1 }, 'r1')).toMatchObject({ type: 'pong', payload: { a: 1 }, request_id: 'r1' });
+    expect(envelope('pong', {}, '')).toHaveProperty('request_id', '');
   });
 });
 

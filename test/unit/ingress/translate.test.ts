@@ -203,6 +203,8 @@ describe('wildcardMatches', () => {
     ['*.example.com', 'a.example.com', true],
     ['*.example.com', 'example.com', false],
     ['*.example.com', 'a.b.example.com', false],
+    ['*.example.com', '.example.com', false],
+    ['*.example.com', 'aexample.com', false],
     ['a.example.com', 'a.example.com', true],
     ['a.example.com', 'b.example.com', false],
   ])('%s vs %s → %s', (pattern, host, expected) => {
@@ -237,5 +239,138 @@ describe('hostsSummary', () => {
   it('lists unique hosts in order, * for catch-all', () => {
     const r = (host?: string): RouteSpec => ({ ...(host ? { host } : {}), path: '/', pathType: 'Prefix', backend: { service: 's', port: { number: 1 } } });
     expect(hostsSummary([r('b.com'), r('a.com'), r('b.com'), r()])).toBe('b.com,a.com,*');
+  });
+});
+
+// Every way a path is dropped, with the exact condition a user reads (kubectl describe) and the exact routes.
+describe('translateIngress: the Accepted condition word for word', () => {
+  const host = 'a.example.com';
+  const ok = { path: '/', backend: svc('a') };
+  const kept: RouteSpec = { host, path: '/', pathType: 'Prefix', backend: { service: 'a', port: { number: 80 } }, tls: false };
+  const regex = (i: number) => ({ path: `/b${i}`, pathType: 'Regex', backend: svc('a') });
+  const regexDropped = (i: number) => `rules[0].paths[${i}] (/b${i}): unsupported pathType Regex`;
+  const tenRegex = Array.from({ length: 10 }, (_, i) => regexDropped(i)).join('; ');
+  const table: Array<{ name: string; spec: IngressLike['spec']; catchAll?: boolean; routes: RouteSpec[]; status: string; reason: string; message: string }> = [
+    {
+      name: 'a path without a backend',
+      spec: { rules: [{ host, http: { paths: [{ path: '/x', pathType: 'Prefix' }, ok] } }] },
+      routes: [kept], status: 'True', reason: 'PartiallyAccepted',
+      message: '1 route(s) accepted; dropped rules[0].paths[0] (/x): no backend Service',
+    },
+    {
+      name: 'a resource backend without kind or name',
+      spec: { rules: [{ host, http: { paths: [{ path: '/x', backend: { resource: {} } }, ok] } }] },
+      routes: [kept], status: 'True', reason: 'PartiallyAccepted',
+      message: '1 route(s) accepted; dropped rules[0].paths[0] (/x): resource backend / is not supported',
+    },
+    {
+      name: 'a resource backend next to a Service',
+      spec: { rules: [{ host, http: { paths: [{ path: '/x', backend: { ...svc('a'), resource: { kind: 'B', name: 'b' } } }, ok] } }] },
+      routes: [kept], status: 'True', reason: 'PartiallyAccepted',
+      message: '1 route(s) accepted; dropped rules[0].paths[0] (/x): resource backend B/b is not supported',
+    },
+    {
+      name: 'port number and name both, neither, and an unknown pathType',
+      spec: { rules: [{ host, http: { paths: [
+        { path: '/x', backend: { service: { name: 'a', port: { number: 1, name: 'h' } } } },
+        { path: '/y', backend: { service: { name: 'a' } } },
+        { path: '/z', pathType: 'Regex', backend: svc('a') },
+      ] } }] },
+      routes: [], status: 'False', reason: 'NoRoutes',
+      message: 'no usable paths: rules[0].paths[0] (/x): backend a must set exactly one of port.number or port.name; ' +
+        'rules[0].paths[1] (/y): backend a must set exactly one of port.number or port.name; rules[0].paths[2] (/z): unsupported pathType Regex',
+    },
+    {
+      name: 'a rule with a host and no http paths; a rule with neither is silent',
+      spec: { rules: [{ host }, { host: 'b.example.com', http: { paths: [ok] } }, {}] },
+      routes: [{ ...kept, host: 'b.example.com' }], status: 'True', reason: 'PartiallyAccepted',
+      message: '1 route(s) accepted; dropped rules[0] (a.example.com): no http paths',
+    },
+    {
+      name: 'a rule with empty http',
+      spec: { rules: [{ host, http: {} }] },
+      routes: [], status: 'False', reason: 'NoRoutes',
+      message: 'no usable paths: rules[0] (a.example.com): no http paths',
+    },
+    {
+      name: 'a catch-all rule and the defaultBackend on the same path: the first wins',
+      spec: { defaultBackend: svc('d'), rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: svc('a') }] } }] },
+      catchAll: true,
+      routes: [{ path: '/', pathType: 'Prefix', backend: { service: 'a', port: { number: 80 } }, tls: false }], status: 'True', reason: 'PartiallyAccepted',
+      message: '1 route(s) accepted; dropped defaultBackend: duplicate of an earlier Prefix path / for every host',
+    },
+    {
+      name: 'the same path with another pathType is not a duplicate',
+      spec: { rules: [{ host, http: { paths: [ok, { path: '/', pathType: 'Exact', backend: svc('a') }] } }] },
+      routes: [kept, { ...kept, pathType: 'Exact' }], status: 'True', reason: 'Accepted',
+      message: '2 route(s) accepted',
+    },
+    {
+      name: 'ten dropped paths are listed in full',
+      spec: { rules: [{ host, http: { paths: Array.from({ length: 10 }, (_, i) => regex(i)) } }] },
+      routes: [], status: 'False', reason: 'NoRoutes',
+      message: `no usable paths: ${tenRegex}`,
+    },
+    {
+      name: 'past ten dropped paths, the rest is counted',
+      spec: { rules: [{ host, http: { paths: [...Array.from({ length: 12 }, (_, i) => regex(i)), { path: '/', backend: svc('a') }] } }] },
+      routes: [kept], status: 'True', reason: 'PartiallyAccepted',
+      message: `1 route(s) accepted; dropped ${tenRegex}; and 2 more`,
+    },
+    {
+      name: 'a TLS entry covers hosts, never the catch-all',
+      spec: { tls: [{ secretName: 's' }], rules: [{ http: { paths: [ok] } }, { host, http: { paths: [ok] } }] },
+      catchAll: true,
+      routes: [{ path: '/', pathType: 'Prefix', backend: { service: 'a', port: { number: 80 } }, tls: false }, { ...kept, tls: true }], status: 'True', reason: 'Accepted',
+      message: '2 route(s) accepted',
+    },
+  ];
+  it.each(table)('$name', ({ spec, catchAll, routes, status, reason, message }) => {
+    const result = translateIngress(ingress(spec), { allowCatchAll: catchAll ?? false });
+    expect(result.accepted).toEqual({ type: 'Accepted', status, reason, message });
+    expect(result.spec.routes).toEqual(routes);
+  });
+
+  it('keeps the first 1,000 routes and names each one past the limit', () => {
+    const paths = Array.from({ length: 1002 }, (_, i) => ({ path: `/p${i}`, pathType: 'Prefix', backend: svc('a') }));
+    const result = translateIngress(ingress({ rules: [{ host, http: { paths } }] }), { allowCatchAll: false });
+    expect(result.spec.routes).toHaveLength(1000);
+    expect(result.spec.routes?.[999]?.path).toBe('/p999');
+    expect(result.accepted.message).toBe('1000 route(s) accepted; dropped rules[0].paths[1000] (/p1000): more than 1000 routes; rules[0].paths[1001] (/p1001): more than 1000 routes');
+  });
+
+  it('names the Ingress as the source, without spec or metadata at all', () => {
+    expect(translateIngress({}, { allowCatchAll: false })).toEqual({
+      spec: { routes: [], source: { kind: 'Ingress', name: '' } },
+      accepted: { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: 'the Ingress has no rules' },
+      annotations: {},
+    });
+  });
+
+  it('carries user annotations sorted by key, and no class or TLS fields when there are none', () => {
+    const result = translateIngress(ingress({ rules: [{ host, http: { paths: [ok] } }] }, { b: '1', a: '2', 'kubectl.kubernetes.io/restartedAt': 'x', c: '3' }), { allowCatchAll: false });
+    expect(Object.keys(result.annotations)).toEqual(['a', 'b', 'c']);
+    expect(Object.keys(result.spec)).toEqual(['routes', 'source']);
+  });
+
+  it('prefers spec.ingressClassName over the legacy annotation', () => {
+    const both = translateIngress(ingress({ ingressClassName: 'nginx' }, { 'kubernetes.io/ingress.class': 'traefik' }), { allowCatchAll: false });
+    expect(both.spec.ingressClassName).toBe('nginx');
+  });
+});
+
+describe('resolvedRefsCondition: several problems', () => {
+  it('reports the first, then how many more and which, each once', () => {
+    const route = (path: string, service: string, port: RouteSpec['backend']['port']): RouteSpec => ({ host: 'a', path, pathType: 'Prefix', backend: { service, port } });
+    const routes = [route('/', 'x', { name: 'http' }), route('/2', 'x', { name: 'http' }), route('/3', 'y', { number: 1 }), route('/4', 'web', { name: 'grpc' })];
+    const web = { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }] } };
+    expect(resolvedRefsCondition(routes, (name) => (name === 'web' ? web : undefined))).toEqual({
+      type: 'ResolvedRefs', status: 'False', reason: 'ServiceNotFound',
+      message: 'Service x not found (and 2 more: Service y not found; port "grpc" not found on Service web)',
+    });
+  });
+
+  it('all present: the exact True condition', () => {
+    expect(resolvedRefsCondition([], () => undefined)).toEqual({ type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' });
   });
 });

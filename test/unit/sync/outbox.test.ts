@@ -122,3 +122,95 @@ describe('RevisionClock', () => {
     expect([outbox.size, outbox.ackedRouteCount(), outbox.keys()]).toEqual([0, 2, ['ns/a']]);
   });
 });
+
+describe('Outbox: the bookkeeping the sync controller reads', () => {
+  it('answers for keys it never saw', () => {
+    const outbox = new Outbox(fixedClock());
+    expect(outbox.lastSent('ns/none')).toEqual([]);
+    expect(outbox.acked('ns/none')).toBeUndefined();
+    expect(outbox.takeChange('ns/none')).toBeUndefined();
+    expect(outbox.pendingRevision('ns/none')).toBeUndefined();
+    expect(outbox.sentRoutes()).toEqual([]);
+  });
+
+  it('an empty desired set that was never sent sends nothing; once routes were sent, emptying them is a delete', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [], 1);
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+    outbox.setDesired('ns/a', [route('ns/a/0')], 2);
+    expect(outbox.takeChange('ns/a')?.action).toBe('add');
+    outbox.setDesired('ns/a', [], 3);
+    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'delete', routes: [route('ns/a/0')] });
+    expect(outbox.lastSent('ns/a')).toEqual([]);
+  });
+
+  it('only an acknowledgement at or above the revision sent settles a key, and a later send supersedes an earlier one', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    const first = outbox.takeChange('ns/a')!;
+    expect(outbox.pendingRevision('ns/a')).toBe(first.revision);
+    expect(outbox.ack(first.revision - 1, [])).toEqual([]);
+    expect(outbox.pendingKeys()).toEqual(['ns/a']);
+    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
+    const second = outbox.takeChange('ns/a')!;
+    expect(outbox.pendingRevision('ns/a')).toBe(second.revision);
+    // The first revision's acknowledgement no longer speaks for this key.
+    expect(outbox.ack(first.revision, [])).toEqual([]);
+    expect(outbox.size).toBe(1);
+    expect(outbox.ack(second.revision, [])).toEqual(['ns/a']);
+    expect(outbox.acked('ns/a')).toMatchObject({ revision: second.revision, generation: 2, rejected: [], routes: [route('ns/a/0', 'a.example.com', '/v2')] });
+    expect(outbox.size).toBe(0);
+    expect(outbox.pendingKeys()).toEqual([]);
+  });
+
+  it('a delete is forgotten once acknowledged, and the tunnel route list follows', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    outbox.ack(outbox.takeSnapshot().revision, []);
+    expect(outbox.sentRoutes().map((r) => r.key)).toEqual(['ns/a/0', 'ns/b/0']);
+    outbox.setDesired('ns/a', undefined);
+    const deletion = outbox.takeChange('ns/a')!;
+    expect(outbox.sentRoutes().map((r) => r.key)).toEqual(['ns/b/0']);
+    expect(outbox.keys()).toEqual(['ns/a', 'ns/b']);
+    outbox.ack(deletion.revision, []);
+    expect(outbox.keys()).toEqual(['ns/b']);
+    expect(outbox.acked('ns/a')).toBeUndefined();
+    expect(outbox.ackedRouteCount()).toBe(1);
+  });
+
+  it('a key deleted while the snapshot is in flight waits for the acknowledgement of its delete', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    const snapshot = outbox.takeSnapshot();
+    outbox.setDesired('ns/a', undefined);
+    outbox.takeChange('ns/a');
+    outbox.ack(snapshot.revision, []);
+    expect(outbox.pendingKeys()).toEqual(['ns/a']);
+    expect(outbox.size).toBe(1);
+  });
+
+  it('rejections are matched to the routes of each key, and the count of acknowledged routes leaves them out', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0'), route('ns/a/1', 'a.example.com', '/x')], 1);
+    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+    const { revision } = outbox.takeSnapshot();
+    expect(outbox.ack(revision, [{ key: 'ns/a/1', reason: 'taken' }, { key: 'other/x/0', reason: 'not ours' }]).sort()).toEqual(['ns/a', 'ns/b']);
+    expect(outbox.acked('ns/a')?.rejected).toEqual([{ key: 'ns/a/1', reason: 'taken' }]);
+    expect(outbox.acked('ns/b')?.rejected).toEqual([]);
+    expect(outbox.ackedRouteCount()).toBe(2);
+  });
+
+  it('a generation with unchanged routes moves the acknowledged generation only when the last send was acknowledged', () => {
+    const outbox = new Outbox(fixedClock());
+    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+    const sent = outbox.takeChange('ns/a')!;
+    outbox.ack(sent.revision, []);
+    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
+    outbox.takeChange('ns/a'); // in flight, not acknowledged
+    outbox.setDesired('ns/a', [route('ns/a/0')], 3); // back to what was acknowledged
+    expect(outbox.acked('ns/a')?.generation).toBe(1);
+    expect(outbox.takeChange('ns/a')?.action).toBe('update');
+  });
+});

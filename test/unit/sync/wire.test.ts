@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { GatewayRoute } from '../../../src/api/v1alpha1/types.js';
+import type { GatewayRoute, RouteSpec } from '../../../src/api/v1alpha1/types.js';
 import type { WireRoute } from '../../../src/controlplane/protocol.js';
-import { toWireRoutes } from '../../../src/sync/wire.js';
+import { sameRoutes, toWireRoutes } from '../../../src/sync/wire.js';
 
 const services = {
   web: { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }, { port: 9090 }] } },
@@ -48,5 +48,52 @@ describe('toWireRoutes', () => {
   it('a hand-written GatewayRoute has no ingress_name', () => {
     const { routes } = toWireRoutes(gatewayRoute({ ownerReferences: undefined }), lookup);
     expect(routes[0]?.ingress_name).toBe('');
+  });
+});
+
+describe('toWireRoutes: where each field comes from', () => {
+  const base = gatewayRoute();
+  const lastSent: WireRoute[] = [{ key: 'prod/shop/0', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
+  const baseRoutes = base.spec.routes ?? [];
+  const onlyFirst = (changes: Partial<RouteSpec>): GatewayRoute => ({ ...base, spec: { routes: [{ ...baseRoutes[0]!, ...changes }] } });
+
+  it.each([
+    { name: 'the same route', route: onlyFirst({}), unresolved: [] },
+    { name: 'another Service', route: onlyFirst({ backend: { service: 'other', port: { name: 'http' } } }), unresolved: ['prod/shop/0: Service other not found'] },
+    { name: 'another host', route: onlyFirst({ host: 'else.example.com' }), unresolved: ['prod/shop/0: Service web not found'] },
+    { name: 'another path', route: onlyFirst({ path: '/else' }), unresolved: ['prod/shop/0: Service web not found'] },
+  ])('the port last sent is kept only for $name', ({ route, unresolved }) => {
+    const result = toWireRoutes(route, () => undefined, lastSent);
+    expect(result.unresolved).toEqual(unresolved);
+    expect(result.routes.map((r) => r.port)).toEqual(unresolved.length ? [] : [8080]);
+  });
+
+  it('a catch-all route keeps its port by an empty host', () => {
+    const catchAll: GatewayRoute = { ...base, spec: { routes: [{ path: '/', pathType: 'Prefix', backend: { service: 'web', port: { name: 'http' } } }] } };
+    const { routes } = toWireRoutes(catchAll, () => undefined, [{ ...lastSent[0]!, host: '' }]);
+    expect(routes).toEqual([{ ...lastSent[0]!, host: '', tls: false, annotations: { team: 'payments' } }]);
+  });
+
+  it('takes the Ingress name from spec.source when there is no ownerReference, and nothing from another kind', () => {
+    const fromSource = { ...gatewayRoute({ ownerReferences: undefined }), spec: { ...base.spec, source: { kind: 'Ingress', name: 'legacy' } } } as GatewayRoute;
+    expect(toWireRoutes(fromSource, lookup).routes[0]?.ingress_name).toBe('legacy');
+    const other = { ...fromSource, spec: { ...fromSource.spec, source: { kind: 'HTTPRoute', name: 'r' } } } as GatewayRoute;
+    expect(toWireRoutes(other, lookup).routes[0]?.ingress_name).toBe('');
+  });
+
+  it('a GatewayRoute without routes, name or namespace translates to nothing, without throwing', () => {
+    const bare = { apiVersion: base.apiVersion, kind: base.kind, metadata: {}, spec: {} } as GatewayRoute;
+    expect(toWireRoutes(bare, lookup)).toEqual({ routes: [], unresolved: [] });
+    const unnamed = { ...bare, spec: { routes: [baseRoutes[1]!] } } as GatewayRoute;
+    expect(toWireRoutes(unnamed, lookup).routes[0]).toMatchObject({ key: '//0', namespace: '', gateway_route: '', annotations: {} });
+  });
+
+  it('sameRoutes: order matters, and nothing equals an empty set', () => {
+    const [a, b] = toWireRoutes(base, lookup).routes as [WireRoute, WireRoute];
+    expect(sameRoutes([a, b], [a, b])).toBe(true);
+    expect(sameRoutes([a, b], [b, a])).toBe(false);
+    expect(sameRoutes(undefined, [])).toBe(true);
+    expect(sameRoutes([], undefined)).toBe(true);
+    expect(sameRoutes([a], undefined)).toBe(false);
   });
 });
