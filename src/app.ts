@@ -141,7 +141,7 @@ export class GatewayOperator {
     if (this.client) {
       const client = this.client;
       const serviceAddresses = new Map(config.serviceAddresses.map((entry) => entry.split('=') as [string, string]));
-      const tunnel = new Tunnel(client, () => this.sync.outbox.sentRoutes(), {
+      const tunnel = new Tunnel(client, () => this.sync.outbox.exposedRoutes(), {
         ...DEFAULT_TUNNEL_OPTIONS,
         clusterDomain: config.clusterDomain,
         serviceAddresses,

@@ -92,4 +92,9 @@ export const metrics = {
     labelNames: ['status'] as const,
     registers: [registry],
   }),
+  tunnelRefused: new Counter({
+    name: `${prefix}tunnel_refused_total`,
+    help: 'Tunnel requests refused (403) because their explicit target is not the backend of an exposed route.',
+    registers: [registry],
+  }),
 };

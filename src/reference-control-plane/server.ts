@@ -25,6 +25,7 @@ import { RouteStore, type ClusterRecord } from './store.js';
 export interface ReceivedMessage {
   cluster?: string;
   type: string;
+  request_id?: string;
   payload: Record<string, unknown>;
   at: number;
 }
@@ -173,6 +174,7 @@ export class ReferenceControlPlane {
     }
     const { type, payload, request_id: requestId } = parsed.message;
     const received: ReceivedMessage = { cluster: agent.cluster?.cluster_uuid, type, payload, at: Date.now() };
+    if (requestId !== undefined) received.request_id = requestId;
     this.received.push(received);
     if (this.received.length > 50_000) this.received.splice(0, 10_000);
     for (const listener of this.listeners) listener(received);

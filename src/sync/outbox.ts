@@ -52,7 +52,7 @@ export class Outbox {
   private readonly unacked = new Map<number, Set<string>>();
   private readonly unackedRevision = new Map<string, number>();
   private ackedRoutes = 0;
-  private sentRoutesCache?: WireRoute[];
+  private exposedRoutesCache?: WireRoute[];
 
   constructor(private readonly clock = new RevisionClock()) {}
 
@@ -139,14 +139,23 @@ export class Outbox {
     return [...this.unackedRevision.keys()];
   }
 
-  /** Every route last sent, for the tunnel's route lookup (rebuilt only after a change). */
-  sentRoutes(): WireRoute[] {
-    if (!this.sentRoutesCache) {
+  /**
+   * The routes this cluster exposes, for the tunnel's route lookup and its boundary: every route last sent,
+   * less those the control plane rejected at that revision (rebuilt only after a change). A change counts
+   * as soon as it is sent: the control plane cannot route to it before it has it, and a delete in flight
+   * already closes its backend.
+   */
+  exposedRoutes(): WireRoute[] {
+    if (!this.exposedRoutesCache) {
       const all: WireRoute[] = [];
-      for (const entry of this.entries.values()) for (const route of entry.sent?.routes ?? []) all.push(route);
-      this.sentRoutesCache = all;
+      for (const { sent, acked } of this.entries.values()) {
+        if (!sent) continue;
+        const refused = acked?.revision === sent.revision && acked.rejected.length ? new Set(acked.rejected.map((r) => r.key)) : undefined;
+        for (const route of sent.routes) if (!refused?.has(route.key)) all.push(route);
+      }
+      this.exposedRoutesCache = all;
     }
-    return this.sentRoutesCache;
+    return this.exposedRoutesCache;
   }
 
   keys(): string[] {
@@ -169,19 +178,22 @@ export class Outbox {
     if (!bucket) this.unacked.set(sent.revision, (bucket = new Set()));
     bucket.add(key);
     this.unackedRevision.set(key, sent.revision);
-    this.sentRoutesCache = undefined;
+    this.exposedRoutesCache = undefined;
   }
 
   private setAcked(entry: Entry, acked: Acked | undefined): void {
-    if (entry.acked) this.ackedRoutes -= entry.acked.routes.length - entry.acked.rejected.length;
+    const previous = entry.acked;
+    if (previous) this.ackedRoutes -= previous.routes.length - previous.rejected.length;
     entry.acked = acked;
     if (acked) this.ackedRoutes += acked.routes.length - acked.rejected.length;
+    // Rejections (new or gone) change what is exposed.
+    if (previous?.rejected.length || acked?.rejected.length) this.exposedRoutesCache = undefined;
   }
 
   private remove(key: string, entry: Entry): void {
     this.setAcked(entry, undefined);
     this.forgetPending(key);
-    if (this.entries.delete(key) && entry.sent?.routes.length) this.sentRoutesCache = undefined;
+    if (this.entries.delete(key) && entry.sent?.routes.length) this.exposedRoutesCache = undefined;
   }
 
   /** Takes `key` out of the bucket of the revision it waits on, if any. */

@@ -83,14 +83,21 @@ export class Tunnel {
     for (const id of [...this.pending.keys()]) this.finish(id, undefined, 'tunnel closed');
   }
 
-  private target(payload: ProxyRequestPayload): { address: string; route?: WireRoute } | { error: string } {
+  /**
+   * Where a request goes: its explicit target, else the route matching Host + path. An explicit target must
+   * be the backend of a route this cluster exposes: whoever holds the socket reaches nothing else (not the
+   * apiserver, not a Service no route names).
+   */
+  private target(payload: ProxyRequestPayload): { address: string } | { status: number; error: string } {
     let namespace = payload.namespace;
     let service = payload.service_name;
     let port = payload.service_port;
     if (!namespace || !service || !port) {
       const route = matchRoute(this.routes(), payload.host, payload.path);
-      if (!route) return { error: `no route for ${payload.host}${payload.path}` };
+      if (!route) return { status: 404, error: `no route for ${payload.host}${payload.path}` };
       ({ namespace, service, port } = route);
+    } else if (!this.routes().some((r) => r.namespace === namespace && r.service === service && r.port === port)) {
+      return { status: 403, error: `backend ${namespace}/${service}:${port} is not exposed by any route of this cluster` };
     }
     const mapped = this.options.serviceAddresses.get(`${namespace}/${service}`);
     return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}` };
@@ -100,7 +107,13 @@ export class Tunnel {
     if (this.pending.has(id)) return void this.fail(id, 400, `request_id ${id} is already in flight`, false);
     if (this.pending.size >= this.options.maxConcurrent) return void this.fail(id, 503, `more than ${this.options.maxConcurrent} requests in flight`, false);
     const target = this.target(payload);
-    if ('error' in target) return void this.fail(id, 404, target.error, false);
+    if ('error' in target) {
+      if (target.status === 403) {
+        metrics.tunnelRefused.inc();
+        this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { controller: 'tunnel', requestId: id, err: target.error });
+      }
+      return void this.fail(id, target.status, target.error, false);
+    }
     const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
     if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
 

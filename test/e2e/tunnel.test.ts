@@ -2,21 +2,27 @@
 // loopback (mapped with --service-address, as there is no cluster DNS here).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
-import { heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool } from '../support/operator.js';
+import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
+import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 
 const operators = new OperatorPool();
+let operator: OperatorProcess;
 let ns: string;
 let cp: ReferenceControlPlane;
 let gateway: Gateway;
 let gatewayPort: number;
 let backend: Server;
+/** Stands in for backends no route names (an unexposed Service, the apiserver): counts every connection. */
+let forbidden: NetServer;
+let forbiddenConnections = 0;
 const aborted: string[] = [];
 
 function startBackend(): Promise<Server> {
@@ -68,21 +74,29 @@ beforeAll(async () => {
   backend = await startBackend();
   const backendPort = (backend.address() as AddressInfo).port;
   const closedPort = await freePort();
+  forbidden = createNetServer((socket) => {
+    forbiddenConnections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
+  const forbiddenPort = (forbidden.address() as AddressInfo).port;
   cp = await startControlPlane({ token: 'e2e' });
   gateway = new Gateway(cp);
   gatewayPort = await gateway.listen();
   ns = await createTestNamespace('tunnel');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(ns, 'down', [{ port: 8080 }]));
+  await createService(serviceObject(ns, 'secret', [{ port: 8080 }])); // no route names it
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
-  const op = operators.start([
+  operator = operators.start([
     '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 'e2e', '--cluster-name', ns,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
+    '--service-address', `${ns}/secret=127.0.0.1:${forbiddenPort}`, '--service-address', `default/kubernetes=127.0.0.1:${forbiddenPort}`,
     '--tunnel-timeout-ms', '1500',
   ]);
-  await op.registered();
+  await operator.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 3);
 });
 
@@ -92,6 +106,7 @@ afterAll(async () => {
   await cp?.close();
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
+  await new Promise((r) => forbidden?.close(r));
   await deleteTestNamespace(ns);
 });
 
@@ -153,4 +168,29 @@ it('a request cancelled mid-stream aborts the backend request', async () => {
     req.end();
   });
   await eventually('backend saw the abort', async () => aborted.includes('/drip'), 10_000);
+});
+
+it('an explicit target reaches only the backend of an exposed route: 403 for another Service and for the apiserver, no connection opened', async () => {
+  const uuid = clusterByName(cp, ns)!.cluster_uuid;
+  const send = (target: { namespace: string; service_name: string; service_port: number }) => {
+    const id = randomUUID();
+    cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: 'web.example.com', ...target }, id)));
+    return eventually(`the answer to ${target.namespace}/${target.service_name}`, async () =>
+      cp.received.find((m) => m.request_id === id && (m.type === 'proxy_error' || m.type.startsWith('proxy_response'))));
+  };
+  const exposed = await send({ namespace: ns, service_name: 'web', service_port: 8080 });
+  expect(exposed.type).toMatch(/^proxy_response/);
+  expect(exposed.payload.status).toBe(200);
+
+  for (const target of [
+    { namespace: ns, service_name: 'secret', service_port: 8080 },
+    { namespace: 'default', service_name: 'kubernetes', service_port: 443 },
+    { namespace: ns, service_name: 'web', service_port: 9999 }, // an exposed Service on a port no route names
+  ]) {
+    const refused = await send(target);
+    expect(refused).toMatchObject({ type: 'proxy_error', payload: { status: 403, error: `backend ${target.namespace}/${target.service_name}:${target.service_port} is not exposed by any route of this cluster` } });
+  }
+  expect(forbiddenConnections).toBe(0);
+  expect(await operator.metric('gateway_operator_tunnel_refused_total')).toBe(3);
+  expect(operator.logs.filter((l) => l.msg === 'tunnel request refused: explicit target outside the exposed routes')).toHaveLength(3);
 });

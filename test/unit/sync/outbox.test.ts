@@ -98,7 +98,7 @@ describe('RevisionClock', () => {
     outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
     const a = outbox.takeChange('ns/a')!;
     const b = outbox.takeChange('ns/b')!;
-    expect([outbox.size, outbox.ackedRouteCount(), outbox.sentRoutes().length]).toEqual([2, 0, 3]);
+    expect([outbox.size, outbox.ackedRouteCount(), outbox.exposedRoutes().length]).toEqual([2, 0, 3]);
     expect(outbox.pendingKeys().sort()).toEqual(['ns/a', 'ns/b']);
 
     // An ack below b's revision acknowledges a alone, with one of its routes rejected.
@@ -106,6 +106,8 @@ describe('RevisionClock', () => {
     expect([outbox.size, outbox.ackedRouteCount()]).toEqual([1, 1]);
     expect(outbox.acked('ns/a')?.rejected).toEqual([{ key: 'ns/a/1', reason: 'taken' }]);
     expect(outbox.pendingKeys()).toEqual(['ns/b']);
+    // A rejected route is not exposed: the tunnel neither matches it nor reaches its backend.
+    expect(outbox.exposedRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/b/0']);
 
     // A snapshot re-sends everything; its ack replaces the earlier acknowledgements, not adds to them.
     const snapshot = outbox.takeSnapshot();
@@ -117,7 +119,7 @@ describe('RevisionClock', () => {
     // A delete leaves the tunnel's list once sent, and the counters once acknowledged.
     outbox.setDesired('ns/b', undefined);
     const removal = outbox.takeChange('ns/b')!;
-    expect(outbox.sentRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/a/1']);
+    expect(outbox.exposedRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/a/1']);
     expect(outbox.ack(removal.revision, [])).toEqual(['ns/b']);
     expect([outbox.size, outbox.ackedRouteCount(), outbox.keys()]).toEqual([0, 2, ['ns/a']]);
   });
@@ -130,7 +132,7 @@ describe('Outbox: the bookkeeping the sync controller reads', () => {
     expect(outbox.acked('ns/none')).toBeUndefined();
     expect(outbox.takeChange('ns/none')).toBeUndefined();
     expect(outbox.pendingRevision('ns/none')).toBeUndefined();
-    expect(outbox.sentRoutes()).toEqual([]);
+    expect(outbox.exposedRoutes()).toEqual([]);
   });
 
   it('an empty desired set that was never sent sends nothing; once routes were sent, emptying them is a delete', () => {
@@ -168,10 +170,10 @@ describe('Outbox: the bookkeeping the sync controller reads', () => {
     outbox.setDesired('ns/a', [route('ns/a/0')], 1);
     outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
     outbox.ack(outbox.takeSnapshot().revision, []);
-    expect(outbox.sentRoutes().map((r) => r.key)).toEqual(['ns/a/0', 'ns/b/0']);
+    expect(outbox.exposedRoutes().map((r) => r.key)).toEqual(['ns/a/0', 'ns/b/0']);
     outbox.setDesired('ns/a', undefined);
     const deletion = outbox.takeChange('ns/a')!;
-    expect(outbox.sentRoutes().map((r) => r.key)).toEqual(['ns/b/0']);
+    expect(outbox.exposedRoutes().map((r) => r.key)).toEqual(['ns/b/0']);
     expect(outbox.keys()).toEqual(['ns/a', 'ns/b']);
     outbox.ack(deletion.revision, []);
     expect(outbox.keys()).toEqual(['ns/b']);
