@@ -1,0 +1,169 @@
+// `make bench`, second part: the tunnel side by side with the backend it reaches, in one run on one backend.
+// Each figure is measured twice, straight to the loopback backend and through the reference gateway + the
+// WebSocket + the operator, and the ratio or the difference is what counts:
+//   small responses   requests/s at 1 and 32 concurrent clients (keep-alive), latency p50/p99 at 1
+//   bulk              MB/s for a 10 MiB response and for a 10 MiB upload
+//   WebSocket         round-trip messages/s (not measured until the tunnel carries WebSocket upgrades)
+// Figures merge into the results file of `make bench` (bench/results.json for BENCH_N=10000).
+import { createServer, request, Agent, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { Gateway } from '../src/reference-control-plane/gateway.js';
+import { TestCluster } from '../test/support/test-cluster.js';
+import { testKubeConfig } from '../test/support/kube.js';
+import { ingressObject, serviceObject } from '../test/support/fixtures.js';
+import { heldRoutes, startControlPlane } from '../test/support/control-plane.js';
+import { OperatorProcess } from '../test/support/operator.js';
+import { waitFor } from '../test/support/processes.js';
+import { recordResults, RESULTS_FILE, type Target } from './results.js';
+
+const TOKEN = 'bench';
+const HOST = 'bench.example.com';
+const NS = 'tunnel-bench';
+const MiB = 1024 * 1024;
+const BULK_BYTES = 10 * MiB;
+const SMALL_BODY = Buffer.from('{"ok":true}');
+const BULK_BODY = Buffer.alloc(BULK_BYTES, 7);
+
+/** The backend: a small JSON answer, a 10 MiB download, and an upload sink. */
+const backend = createServer((req, res) => {
+  if (req.url === '/big') {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BULK_BYTES });
+    return void res.end(BULK_BODY);
+  }
+  if (req.url === '/upload') {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    return void req.on('end', () => res.end(JSON.stringify({ bytes })));
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': SMALL_BODY.length });
+  res.end(SMALL_BODY);
+});
+
+interface Endpoint {
+  port: number;
+  agent: Agent;
+}
+
+/** One request; resolves with the status and the number of body bytes once the body has been read. */
+function call(endpoint: Endpoint, path: string, body?: Buffer): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Host: HOST };
+    if (body) headers['Content-Length'] = body.length;
+    const req = request({ host: '127.0.0.1', port: endpoint.port, path, method: body ? 'POST' : 'GET', headers, agent: endpoint.agent }, (res: IncomingMessage) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function expectOk(endpoint: Endpoint, path: string, body?: Buffer): Promise<number> {
+  const result = await call(endpoint, path, body);
+  if (result.status !== 200) throw new Error(`${path} answered ${result.status} on port ${endpoint.port}`);
+  return result.bytes;
+}
+
+/** Requests/s for `total` small requests from `clients` concurrent keep-alive clients; latencies in ms. */
+async function smallRequests(endpoint: Endpoint, clients: number, total: number): Promise<{ rps: number; latencies: number[] }> {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next++ < total) {
+      const t = performance.now();
+      await expectOk(endpoint, '/small');
+      latencies.push(performance.now() - t);
+    }
+  }));
+  return { rps: total / ((performance.now() - started) / 1000), latencies };
+}
+
+/** MB/s (MiB per second) over `rounds` sequential transfers of BULK_BYTES. */
+async function bulk(endpoint: Endpoint, direction: 'download' | 'upload', rounds: number): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    if (direction === 'download') {
+      if ((await expectOk(endpoint, '/big')) !== BULK_BYTES) throw new Error('short download');
+    } else await expectOk(endpoint, '/upload', BULK_BODY);
+  }
+  return (rounds * BULK_BYTES) / MiB / ((performance.now() - started) / 1000);
+}
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+const cluster = new TestCluster({ controllerManager: false });
+const info = await cluster.start();
+process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
+const kc = testKubeConfig(info.kubeconfig);
+await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+const backendPort = (backend.address() as AddressInfo).port;
+const cp = await startControlPlane({ token: TOKEN });
+const gateway = new Gateway(cp);
+const gatewayPort = await gateway.listen();
+let operator: OperatorProcess | undefined;
+const results: Record<string, number | string> = {};
+try {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
+  await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ name: 'http', port: 8080 }]) });
+  await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
+  operator = new OperatorProcess(
+    ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
+    { LOG_LEVEL: 'info' },
+  );
+  await operator.registered();
+  await waitFor('the route at the gateway', async () => heldRoutes(cp, NS).length === 1, { timeoutMs: 30_000 });
+
+  const direct = { port: backendPort, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
+  const tunnel = { port: gatewayPort, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
+  for (const endpoint of [direct, tunnel]) await smallRequests(endpoint, 8, 500); // warm-up: JIT, connections
+
+  console.error('bench: small responses, 1 client');
+  const direct1 = await smallRequests(direct, 1, 2_000);
+  const tunnel1 = await smallRequests(tunnel, 1, 2_000);
+  console.error('bench: small responses, 32 clients');
+  const direct32 = await smallRequests(direct, 32, 10_000);
+  const tunnel32 = await smallRequests(tunnel, 32, 10_000);
+  console.error('bench: 10 MiB down and up');
+  const directDown = await bulk(direct, 'download', 5);
+  const tunnelDown = await bulk(tunnel, 'download', 5);
+  const directUp = await bulk(direct, 'upload', 5);
+  const tunnelUp = await bulk(tunnel, 'upload', 5);
+
+  results.tunnel_rps_1 = round(tunnel1.rps, 0);
+  results.direct_rps_1 = round(direct1.rps, 0);
+  results.tunnel_rps_32 = round(tunnel32.rps, 0);
+  results.direct_rps_32 = round(direct32.rps, 0);
+  results.tunnel_rps_ratio = round(tunnel32.rps / direct32.rps);
+  results.tunnel_added_p50_ms = round(pct(tunnel1.latencies, 50) - pct(direct1.latencies, 50));
+  results.tunnel_added_p99_ms = round(pct(tunnel1.latencies, 99) - pct(direct1.latencies, 99));
+  results.tunnel_mbps = round(tunnelDown, 1);
+  results.direct_mbps = round(directDown, 1);
+  results.tunnel_mbps_ratio = round(tunnelDown / directDown);
+  results.tunnel_upload_mbps = round(tunnelUp, 1);
+  results.direct_upload_mbps = round(directUp, 1);
+  results.tunnel_upload_mbps_ratio = round(tunnelUp / directUp);
+  results.ws_msgs_per_s = 'not measured: the tunnel does not carry WebSocket upgrades yet';
+} finally {
+  await operator?.stop().catch(() => operator?.kill());
+  await gateway.close();
+  await cp.close();
+  backend.closeAllConnections();
+  backend.close();
+  await cluster.stop();
+}
+
+const TARGETS: Target[] = [
+  ['tunnel_rps_ratio', '>=', 0.5],
+  ['tunnel_mbps_ratio', '>=', 0.5],
+  ['tunnel_added_p50_ms', '<=', 0.3],
+];
+recordResults(RESULTS_FILE, 'tunnel', results, TARGETS);
+process.exit(0);
