@@ -40,7 +40,7 @@ test-unit: $(NPM_STAMP)
 test-integration: deps build
 	bash hack/run-tests.sh --selectProjects integration
 
-## mutation: mutation testing of the pure core (StrykerJS): score per file, HTML report in reports/mutation/; exits 1 when a file is below 85 % (not part of make test: minutes)
+## mutation: mutation testing of the pure core (StrykerJS, ~25 min): score per file, HTML report in reports/mutation/; exits 1 when a file is below 85 % (not part of make test)
 mutation: $(NPM_STAMP)
 	npx --no-install stryker run
 	node hack/mutation-scores.mjs

@@ -1,7 +1,7 @@
 // GatewayRoute → wire routes (protocol.md's route object), pure. Named ports are resolved through the
 // Service; when that fails the port last sent for the same route key is kept, so a Service that
 // disappears for a moment does not pull a working route from the gateway.
-import type { GatewayRoute } from '../api/v1alpha1/types.js';
+import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import type { WireRoute } from '../controlplane/protocol.js';
 import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
 import { userAnnotations } from '../ingress/translate.js';
@@ -13,8 +13,13 @@ export interface WireTranslation {
   unresolved: string[];
 }
 
-export function routeKey(namespace: string, name: string, index: number): string {
-  return `${namespace}/${name}/${index}`;
+/**
+ * A route's key, from what identifies it within its GatewayRoute (translation keeps host + path + pathType
+ * unique there): inserting or reordering paths leaves every other key as it was, so the control plane sees
+ * only what changed. `*` stands for the catch-all host.
+ */
+export function routeKey(namespace: string, name: string, route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
+  return `${namespace}/${name}/${route.pathType}:${route.host || '*'}${route.path}`;
 }
 
 export function toWireRoutes(
@@ -29,16 +34,16 @@ export function toWireRoutes(
   const previous = new Map(lastSent.map((r) => [r.key, r]));
   const routes: WireRoute[] = [];
   const unresolved: string[] = [];
-  (route.spec.routes ?? []).forEach((spec, index) => {
-    const key = routeKey(namespace, name, index);
+  for (const spec of route.spec.routes ?? []) {
+    const key = routeKey(namespace, name, spec);
     const resolved = resolveBackendPort(serviceByName(spec.backend.service), spec.backend.service, spec.backend.port);
     const before = previous.get(key);
     let port: number | undefined;
     if (resolved.ok) port = resolved.port;
-    else if (before && before.service === spec.backend.service && before.host === (spec.host ?? '') && before.path === spec.path) port = before.port;
+    else if (before && before.service === spec.backend.service) port = before.port; // the key pins host, path and type
     if (port === undefined) {
       unresolved.push(`${key}: ${resolved.ok ? '' : resolved.message}`);
-      return;
+      continue;
     }
     routes.push({
       key,
@@ -53,7 +58,7 @@ export function toWireRoutes(
       gateway_route: name,
       annotations,
     });
-  });
+  }
   return { routes, unresolved };
 }
 

@@ -33,16 +33,16 @@ describe('toWireRoutes', () => {
   it('translates each route with resolved ports, keys, owner and user annotations', () => {
     const { routes, unresolved } = toWireRoutes(gatewayRoute(), lookup);
     expect(routes).toEqual([
-      { key: 'prod/shop/0', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
-      { key: 'prod/shop/1', host: 'shop.example.com', path: '/metrics', path_type: 'Exact', namespace: 'prod', service: 'web', port: 9090, tls: false, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
+      { key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
+      { key: 'prod/shop/Exact:shop.example.com/metrics', host: 'shop.example.com', path: '/metrics', path_type: 'Exact', namespace: 'prod', service: 'web', port: 9090, tls: false, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
     ]);
-    expect(unresolved).toEqual(['prod/shop/2: Service missing not found']);
+    expect(unresolved).toEqual(['prod/shop/ImplementationSpecific:*/: Service missing not found']);
   });
 
   it('keeps the port last sent while the Service is missing', () => {
-    const lastSent: WireRoute[] = [{ key: 'prod/shop/0', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
+    const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
     const { routes } = toWireRoutes(gatewayRoute(), () => undefined, lastSent);
-    expect(routes.map((r) => [r.key, r.port])).toEqual([['prod/shop/0', 8080]]);
+    expect(routes.map((r) => [r.key, r.port])).toEqual([['prod/shop/Prefix:shop.example.com/', 8080]]);
   });
 
   it('a hand-written GatewayRoute has no ingress_name', () => {
@@ -53,15 +53,16 @@ describe('toWireRoutes', () => {
 
 describe('toWireRoutes: where each field comes from', () => {
   const base = gatewayRoute();
-  const lastSent: WireRoute[] = [{ key: 'prod/shop/0', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
+  const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
   const baseRoutes = base.spec.routes ?? [];
   const onlyFirst = (changes: Partial<RouteSpec>): GatewayRoute => ({ ...base, spec: { routes: [{ ...baseRoutes[0]!, ...changes }] } });
 
   it.each([
     { name: 'the same route', route: onlyFirst({}), unresolved: [] },
-    { name: 'another Service', route: onlyFirst({ backend: { service: 'other', port: { name: 'http' } } }), unresolved: ['prod/shop/0: Service other not found'] },
-    { name: 'another host', route: onlyFirst({ host: 'else.example.com' }), unresolved: ['prod/shop/0: Service web not found'] },
-    { name: 'another path', route: onlyFirst({ path: '/else' }), unresolved: ['prod/shop/0: Service web not found'] },
+    { name: 'another Service', route: onlyFirst({ backend: { service: 'other', port: { name: 'http' } } }), unresolved: ['prod/shop/Prefix:shop.example.com/: Service other not found'] },
+    { name: 'another host', route: onlyFirst({ host: 'else.example.com' }), unresolved: ['prod/shop/Prefix:else.example.com/: Service web not found'] },
+    { name: 'another path', route: onlyFirst({ path: '/else' }), unresolved: ['prod/shop/Prefix:shop.example.com/else: Service web not found'] },
+    { name: 'another pathType', route: onlyFirst({ pathType: 'Exact' }), unresolved: ['prod/shop/Exact:shop.example.com/: Service web not found'] },
   ])('the port last sent is kept only for $name', ({ route, unresolved }) => {
     const result = toWireRoutes(route, () => undefined, lastSent);
     expect(result.unresolved).toEqual(unresolved);
@@ -70,8 +71,9 @@ describe('toWireRoutes: where each field comes from', () => {
 
   it('a catch-all route keeps its port by an empty host', () => {
     const catchAll: GatewayRoute = { ...base, spec: { routes: [{ path: '/', pathType: 'Prefix', backend: { service: 'web', port: { name: 'http' } } }] } };
-    const { routes } = toWireRoutes(catchAll, () => undefined, [{ ...lastSent[0]!, host: '' }]);
-    expect(routes).toEqual([{ ...lastSent[0]!, host: '', tls: false, annotations: { team: 'payments' } }]);
+    const keptKey = 'prod/shop/Prefix:*/';
+    const { routes } = toWireRoutes(catchAll, () => undefined, [{ ...lastSent[0]!, key: keptKey, host: '' }]);
+    expect(routes).toEqual([{ ...lastSent[0]!, key: keptKey, host: '', tls: false, annotations: { team: 'payments' } }]);
   });
 
   it('takes the Ingress name from spec.source when there is no ownerReference, and nothing from another kind', () => {
@@ -85,7 +87,7 @@ describe('toWireRoutes: where each field comes from', () => {
     const bare = { apiVersion: base.apiVersion, kind: base.kind, metadata: {}, spec: {} } as GatewayRoute;
     expect(toWireRoutes(bare, lookup)).toEqual({ routes: [], unresolved: [] });
     const unnamed = { ...bare, spec: { routes: [baseRoutes[1]!] } } as GatewayRoute;
-    expect(toWireRoutes(unnamed, lookup).routes[0]).toMatchObject({ key: '//0', namespace: '', gateway_route: '', annotations: {} });
+    expect(toWireRoutes(unnamed, lookup).routes[0]).toMatchObject({ key: '//Exact:shop.example.com/metrics', namespace: '', gateway_route: '', annotations: {} });
   });
 
   it('sameRoutes: order matters, and nothing equals an empty set', () => {
@@ -95,5 +97,17 @@ describe('toWireRoutes: where each field comes from', () => {
     expect(sameRoutes(undefined, [])).toBe(true);
     expect(sameRoutes([], undefined)).toBe(true);
     expect(sameRoutes([a], undefined)).toBe(false);
+  });
+});
+
+describe('route keys', () => {
+  it('stay the same when a path is inserted before or the paths are reordered', () => {
+    const [root, metrics] = gatewayRoute().spec.routes!;
+    const before = toWireRoutes({ ...gatewayRoute(), spec: { routes: [root!, metrics!] } }, lookup).routes;
+    const inserted = { host: 'shop.example.com', path: '/new', pathType: 'Prefix' as const, backend: { service: 'web', port: { number: 9090 } } };
+    const after = toWireRoutes({ ...gatewayRoute(), spec: { routes: [inserted, metrics!, root!] } }, lookup).routes;
+    const unchanged = after.filter((r) => before.some((b) => JSON.stringify(b) === JSON.stringify(r)));
+    expect(unchanged.map((r) => r.key).sort()).toEqual(before.map((r) => r.key).sort());
+    expect(after.map((r) => r.key)).toEqual(['prod/shop/Prefix:shop.example.com/new', 'prod/shop/Exact:shop.example.com/metrics', 'prod/shop/Prefix:shop.example.com/']);
   });
 });
