@@ -63,6 +63,8 @@ export class SyncController {
   private ackWatch?: NodeJS.Timeout;
   /** When each unacknowledged revision was sent, in send order. */
   private readonly sentAt = new Map<number, number>();
+  /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
+  private readonly unresolved = new Map<string, string[]>();
   private desiredRouteCount = 0;
 
   private readonly custom: CustomObjectsApi;
@@ -135,10 +137,14 @@ export class SyncController {
     if (this.client?.ready) this.sendSnapshot();
   }
 
+  /** The routes to send for `route`; those whose backend port cannot be resolved are remembered for Synced. */
   private desiredRoutes(route: GatewayRoute): WireRoute[] {
     const key = objectKey(route.metadata);
     const namespace = route.metadata.namespace ?? '';
-    return toWireRoutes(route, (name) => this.services.get(`${namespace}/${name}`), this.outbox.lastSent(key)).routes;
+    const { routes, unresolved } = toWireRoutes(route, (name) => this.services.get(`${namespace}/${name}`), this.outbox.lastSent(key));
+    if (unresolved.length) this.unresolved.set(key, unresolved);
+    else this.unresolved.delete(key);
+    return routes;
   }
 
   /** After every (re)connect: the complete route set, computed from the caches at this moment. */
@@ -197,6 +203,7 @@ export class SyncController {
   async reconcile(key: string): Promise<ReconcileResult> {
     const route = this.gatewayRoutes.get(key);
     if (!route || route.metadata.deletionTimestamp) {
+      this.unresolved.delete(key);
       this.outbox.setDesired(key, undefined);
       this.sendChange(key);
       return undefined;
@@ -239,7 +246,14 @@ export class SyncController {
     if (!this.client) {
       return { type: 'Synced', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured (--control-plane-url)' };
     }
-    const acked = this.outbox.acked(objectKey(route.metadata));
+    const key = objectKey(route.metadata);
+    // Routes that were never sent are not at the control plane, whatever it acknowledged of the others.
+    const unresolved = this.unresolved.get(key);
+    if (unresolved) {
+      const listed = unresolved.slice(0, 5).join('; ') + (unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : '');
+      return { type: 'Synced', status: 'False', reason: 'BackendUnresolved', message: `${unresolved.length} route(s) not sent, their backend port cannot be resolved: ${listed}` };
+    }
+    const acked = this.outbox.acked(key);
     const generation = route.metadata.generation;
     const previous = findCondition(route.status?.conditions, 'Synced');
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control

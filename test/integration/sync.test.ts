@@ -131,6 +131,25 @@ describe('mirroring', () => {
   });
 });
 
+describe('truthful Synced', () => {
+  it('a route whose backend Service does not exist is Synced=False BackendUnresolved, never "sent"; once the Service exists it is sent and Synced', async () => {
+    const { ns } = await syncedNamespace('sync-unresolved');
+    await createIngress(ingressObject(ns, 'early', [{ host: 'early.example.com', paths: [{ service: 'later', port: 'http' }, { path: '/ok', service: 'web', port: 'http' }] }]));
+    const synced = await eventually('Synced=False BackendUnresolved', async () => {
+      const c = condition(await getGatewayRoute(ns, 'early'), 'Synced');
+      return c?.reason === 'BackendUnresolved' ? c : undefined;
+    });
+    expect(synced).toMatchObject({ status: 'False', message: `1 route(s) not sent, their backend port cannot be resolved: ${ns}/early/Prefix:early.example.com/: Service later not found` });
+    // The resolvable route went out; the other did not.
+    await waitForRoutes(cp, ns, [route('early.example.com', '/ok')]);
+    expect(condition(await getGatewayRoute(ns, 'early'), 'Synced')?.reason).toBe('BackendUnresolved');
+
+    await createService(serviceObject(ns, 'later', [{ name: 'http', port: 9000 }]));
+    await waitForRoutes(cp, ns, [route('early.example.com', '/ok'), route('early.example.com', '/', 9000, 'later')]);
+    await eventually('Synced=True', async () => condition(await getGatewayRoute(ns, 'early'), 'Synced')?.status === 'True');
+  });
+});
+
 describe('resilience', () => {
   it('loses nothing when the socket is killed 20 times during 200 changes (own namespace and operator; seeded)', () =>
     withRandom(async (random) => {
