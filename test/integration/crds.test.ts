@@ -21,6 +21,7 @@ import { apiErrorMessage, clients, createTestNamespace, deleteTestNamespace, eve
 const samples = join(REPO_ROOT, 'config/samples');
 const { custom } = clients();
 let namespace: string;
+let sampleApplied: ReturnType<typeof kubectl>;
 
 function route(overrides: Partial<RouteSpec> = {}): RouteSpec {
   return { host: 'app.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 80 } }, ...overrides };
@@ -55,6 +56,8 @@ beforeAll(async () => {
   // this file only makes sure it exists (as an operator does: the name alone) and never changes its spec.
   const ref = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: 'cluster' };
   await applyObject(custom, ref, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: 'cluster' } }, 'crds-test');
+  // The sample GatewayRoute "shop", applied as a user would; the printer-column tests read it.
+  sampleApplied = kubectl(['apply', '-n', namespace, '-f', join(samples, 'gateway_v1alpha1_gatewayroute.yaml')]);
 });
 
 afterAll(async () => {
@@ -63,9 +66,8 @@ afterAll(async () => {
 
 describe('samples', () => {
   it('apply with kubectl', () => {
-    const result = kubectl(['apply', '-n', namespace, '-f', join(samples, 'gateway_v1alpha1_gatewayroute.yaml')]);
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toContain('gatewayroute.gateway.pipeops.io/shop created');
+    expect(sampleApplied.stderr).toBe('');
+    expect(sampleApplied.stdout).toContain('gatewayroute.gateway.pipeops.io/shop created');
   });
 
   it('apply with client-node', async () => {
