@@ -240,14 +240,15 @@ describe('status subresource', () => {
   });
 
   it('rejects a malformed condition on /status', async () => {
+    await createGatewayRoute(gatewayRoute('bad-status', [route()]));
     const message = await custom
       .patchNamespacedCustomObjectStatus({
         group: GROUP,
         version: VERSION,
         namespace,
         plural: GATEWAY_ROUTE.plural,
-        name: 'status-only',
-        body: [{ op: 'add', path: '/status/conditions', value: [{ type: 'Ready', status: 'Maybe', reason: 'X', message: '' }] }],
+        name: 'bad-status',
+        body: [{ op: 'add', path: '/status', value: { conditions: [{ type: 'Ready', status: 'Maybe', reason: 'X', message: '' }] } }],
       })
       .then(() => 'accepted', apiErrorMessage);
     expect(message).toMatch(/status\.conditions\[0\]\.status: Unsupported value: "Maybe"/);

@@ -131,6 +131,34 @@ describe('Ingress → GatewayRoute', () => {
     expect(managers).not.toContain('gateway-operator');
   });
 
+  it('an Ingress whose name a hand-written GatewayRoute holds gets one Warning Event saying so; the GatewayRoute is untouched', async () => {
+    const body: GatewayRoute = {
+      apiVersion: 'gateway.pipeops.io/v1alpha1',
+      kind: 'GatewayRoute',
+      metadata: { name: 'taken', namespace: ns },
+      spec: { routes: [{ host: 'mine.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
+    };
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
+    const ingress = await createIngress(ingressObject(ns, 'taken', [{ host: 'theirs.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    const conflicts = async () => (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.uid === ingress.metadata?.uid && e.reason === 'NameConflict');
+    const [event] = await eventually('a NameConflict Event on the Ingress', async () => ((await conflicts()).length ? conflicts() : undefined));
+    expect(event).toMatchObject({
+      type: 'Warning',
+      involvedObject: { kind: 'Ingress', name: 'taken', namespace: ns },
+      message: `GatewayRoute ${ns}/taken exists and is not managed by gateway-operator; this Ingress is not exposed until one of them is renamed or that GatewayRoute is deleted`,
+    });
+    // Reconciled again (a label change), the conflict is not news twice; the GatewayRoute keeps its spec.
+    const reconciles = () => operator.metric('gateway_operator_reconcile_total', { controller: 'ingress' });
+    const before = await reconciles();
+    const current = await networking.readNamespacedIngress({ namespace: ns, name: 'taken' });
+    current.metadata!.labels = { touched: 'yes' };
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'taken', body: current });
+    await eventually('the Ingress reconciled again', async () => (await reconciles()) > before);
+    await operator.settled();
+    expect(await conflicts()).toHaveLength(1);
+    expect((await getGatewayRoute(ns, 'taken'))?.spec.routes).toEqual(body.spec.routes);
+  });
+
   it("leaves a deleted Ingress's GatewayRoute to the garbage collector (ownerReference), even with the operator stopped", async () => {
     await createIngress(ingressObject(ns, 'orphan', [{ host: 'orphan.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     await eventually('GatewayRoute orphan', async () => getGatewayRoute(ns, 'orphan'));
