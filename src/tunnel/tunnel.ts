@@ -3,7 +3,7 @@
 // back as proxy_response, or as header/chunk/end for large or streamed bodies, pausing the upstream
 // while the socket's send buffer is past its high-water mark. Limits answer with an error status; no
 // error ever ends the process.
-import { request as httpRequest, type ClientRequest } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import type { InboundMessage, ProxyRequestPayload, WireRoute } from '../controlplane/protocol.js';
@@ -44,13 +44,20 @@ interface Pending {
 
 export class Tunnel {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Kept-alive connections to backends: a request no longer pays a TCP handshake (and a backend no longer
+   * sees one connection per request). Free sockets close after the backend's Keep-Alive hint.
+   */
+  private readonly backends: Agent;
 
   constructor(
     private readonly socket: TunnelSocket,
     private readonly routes: () => WireRoute[],
     private readonly options: TunnelOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.backends = new Agent({ keepAlive: true, maxSockets: options.maxConcurrent, maxFreeSockets: 64, scheduling: 'lifo' });
+  }
 
   get inFlight(): number {
     return this.pending.size;
@@ -81,6 +88,7 @@ export class Tunnel {
   /** Aborts everything in flight (socket lost or shutting down). */
   abortAll(): void {
     for (const id of [...this.pending.keys()]) this.finish(id, undefined, 'tunnel closed');
+    this.backends.destroy();
   }
 
   /**
@@ -127,7 +135,7 @@ export class Tunnel {
     headers.host = payload.host; // the backend sees the original Host
     const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
     const streamed = body === undefined && (headers['content-length'] !== undefined || /chunked/i.test(String(payload.headers['transfer-encoding'] ?? '')));
-    const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: false });
+    const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: this.backends });
     pending.upstream = upstream;
     upstream.on('error', (err) => this.fail(id, 502, `backend ${target.address} unreachable: ${err.message}`));
     upstream.on('response', (res) => {

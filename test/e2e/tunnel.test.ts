@@ -24,6 +24,8 @@ let backend: Server;
 let forbidden: NetServer;
 let forbiddenConnections = 0;
 const aborted: string[] = [];
+let backendConnections = 0;
+let sseRelease: (() => void) | undefined;
 
 function startBackend(): Promise<Server> {
   const server = createServer((req, res) => {
@@ -35,6 +37,13 @@ function startBackend(): Promise<Server> {
       return void res.end();
     }
     if (url === '/slow') return void req.on('close', () => undefined);
+    if (url === '/sse') {
+      // One event, then the stream stays open until the test has seen that event arrive through the tunnel.
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.write('data: first\n\n');
+      sseRelease = () => res.end('data: last\n\n');
+      return;
+    }
     if (url === '/drip') {
       res.writeHead(200);
       const timer = setInterval(() => res.write('.'), 20);
@@ -51,6 +60,7 @@ function startBackend(): Promise<Server> {
       res.end(JSON.stringify({ method: req.method, url, host: req.headers.host, body: Buffer.concat(chunks).toString(), connection: req.headers['proxy-connection'] ?? null }));
     });
   });
+  server.on('connection', () => backendConnections++);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
@@ -193,4 +203,31 @@ it('an explicit target reaches only the backend of an exposed route: 403 for ano
   expect(forbiddenConnections).toBe(0);
   expect(await operator.metric('gateway_operator_tunnel_refused_total')).toBe(3);
   expect(operator.logs.filter((l) => l.msg === 'tunnel request refused: explicit target outside the exposed routes')).toHaveLength(3);
+});
+
+it('reuses kept-alive connections to the backend: 20 requests one after another, not 20 connections', async () => {
+  await call('/warm');
+  const before = backendConnections;
+  for (let i = 0; i < 20; i++) expect((await call(`/seq/${i}`)).status).toBe(200);
+  expect(backendConnections - before).toBeLessThanOrEqual(1);
+});
+
+it('server-sent events arrive event by event: the first before the backend has finished', async () => {
+  const received: string[] = [];
+  const done = new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gatewayPort, path: '/sse', headers: { Host: 'web.example.com', Accept: 'text/event-stream' }, agent: false }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => received.push(text));
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  // The backend holds the stream open until released: the first event can only have come through as it was written.
+  await eventually('the first event, while the stream is still open', async () => received.join('').includes('data: first\n\n'));
+  expect(received.join('')).not.toContain('last');
+  sseRelease?.();
+  expect(await done).toBe(200);
+  expect(received.join('')).toBe('data: first\n\ndata: last\n\n');
 });
