@@ -127,7 +127,9 @@ describe('mirroring', () => {
     });
     expect(synced.status).toBe('False');
     expect(synced.message).toContain(`already served by cluster someone-else-${ns}`);
-    expect(condition(await getGatewayRoute(ns, 'claimed'), 'Ready')).toMatchObject({ status: 'False', reason: 'Rejected' });
+    // Ready summarises Accepted (the Ingress side's) and Synced; it may be written before Accepted arrives.
+    await eventually('Ready=False Rejected', async () => condition(await getGatewayRoute(ns, 'claimed'), 'Ready')?.reason === 'Rejected');
+    expect(condition(await getGatewayRoute(ns, 'claimed'), 'Ready')?.status).toBe('False');
   });
 });
 
