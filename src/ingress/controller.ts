@@ -49,7 +49,7 @@ const BACKEND_SERVICE_INDEX = 'backend-service';
 
 export class IngressController {
   readonly controller: Controller;
-  /** namespace/name → "ingress uid/GatewayRoute uid" of a name conflict already reported with an Event. */
+  /** Ingress key (namespace/name) → "ingress uid/GatewayRoute uid" of a name conflict already reported with an Event. */
   private readonly nameConflicts = new Map<string, string>();
 
   constructor(
@@ -95,7 +95,7 @@ export class IngressController {
     const owner = existing ? ingressOwner(existing) : undefined;
 
     if (!ingress || ingress.metadata?.deletionTimestamp || !this.selected(ingress)) {
-      this.nameConflicts.delete(`${namespace}/${name}`);
+      this.nameConflicts.delete(key);
       // Not relying on garbage collection alone: it may be absent, and an unselected Ingress still exists.
       if (existing && owner) {
         await deleteObject(this.custom, gatewayRouteRef(namespace, name), existing.metadata.uid);
@@ -106,14 +106,14 @@ export class IngressController {
     const uid = ingress.metadata?.uid ?? '';
     if (existing && owner?.uid !== uid) {
       if (!owner) {
-        this.reportNameConflict(ingress, existing);
+        this.reportNameConflict(key, ingress, existing);
         return;
       }
       // Owned by an earlier Ingress of the same name: replace it.
       await deleteObject(this.custom, gatewayRouteRef(namespace, name), existing.metadata.uid);
     }
 
-    this.nameConflicts.delete(`${namespace}/${name}`);
+    this.nameConflicts.delete(key);
     const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll });
     const desired = {
       apiVersion: API_VERSION,
@@ -177,15 +177,15 @@ export class IngressController {
    * A GatewayRoute this operator does not manage holds the Ingress's name: both are left alone, and the user
    * learns why the Ingress is not exposed from a Warning Event on it (once per conflicting object).
    */
-  private reportNameConflict(ingress: Ingress, existing: GatewayRoute): void {
+  private reportNameConflict(key: string, ingress: Ingress, existing: GatewayRoute): void {
     const namespace = ingress.metadata?.namespace ?? '';
     const name = ingress.metadata?.name ?? '';
     const uid = ingress.metadata?.uid ?? '';
     const message = `GatewayRoute ${namespace}/${name} exists and is not managed by gateway-operator; this Ingress is not exposed until one of them is renamed or that GatewayRoute is deleted`;
     this.logger.warn('a GatewayRoute not managed by this operator has the name of this Ingress; leaving both alone', { controller: 'ingress', namespace, name });
     const conflict = `${uid}/${existing.metadata.uid ?? ''}`;
-    if (this.nameConflicts.get(`${namespace}/${name}`) === conflict) return;
-    this.nameConflicts.set(`${namespace}/${name}`, conflict);
+    if (this.nameConflicts.get(key) === conflict) return;
+    this.nameConflicts.set(key, conflict);
     this.events.record({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace, name, uid }, 'Warning', 'NameConflict', message);
   }
 

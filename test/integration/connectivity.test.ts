@@ -46,6 +46,21 @@ async function givenInputs(inputs: { spec?: ClusterConnectivitySpec; service?: V
   if (inputs.loadBalancer) await kube.core.replaceNamespacedServiceStatus({ namespace: NGINX_NS, name: NGINX_SERVICE, body: { ...created, status: { loadBalancer: inputs.loadBalancer } } });
 }
 
+/** Counts the status writes (MODIFIED events) to ClusterConnectivity/cluster from its current version on. */
+async function countWrites(during: (from: string) => Promise<void>): Promise<number> {
+  const from = (await connectivity())!.metadata!.resourceVersion!;
+  let writes = 0;
+  const watch = await new Watch(kube.kc).watch(`/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`, { resourceVersion: from, fieldSelector: 'metadata.name=cluster' }, (type) => {
+    if (type === 'MODIFIED') writes++;
+  }, () => undefined);
+  try {
+    await during(from);
+  } finally {
+    watch.abort();
+  }
+  return writes;
+}
+
 const ownClusterId = () => clusterByName(cp, ns)?.cluster_id;
 
 const LOAD_BALANCER: V1ServiceSpec = { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] };
@@ -82,17 +97,7 @@ it('heartbeats do not rewrite ClusterConnectivity: its status changes only when 
   await waitForStatus('settled on no Service, connected, written by this operator', (s) =>
     s.reason === 'no ingress controller Service found' && s.controlPlane?.connected === true && s.controlPlane.clusterId === ownClusterId());
   await operator.settled();
-  const before = (await connectivity())!.metadata!.resourceVersion!;
-  let writes = 0;
-  const watch = await new Watch(kube.kc).watch(
-    `/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`,
-    { resourceVersion: before, fieldSelector: 'metadata.name=cluster' },
-    (type) => {
-      if (type === 'MODIFIED') writes++;
-    },
-    () => undefined,
-  );
-  try {
+  const writes = await countWrites(async (before) => {
     // Heartbeats (every 500 ms here), and then a periodic connectivity reconcile (every 10 s) after them.
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
     const mark = cp.received.length;
@@ -100,13 +105,11 @@ it('heartbeats do not rewrite ClusterConnectivity: its status changes only when 
     const connectivityReconciles = () => operator.metric('gateway_operator_reconcile_total', { controller: 'connectivity', result: 'success' });
     const reconciled = await connectivityReconciles();
     await eventually('a connectivity reconcile after them', async () => (await connectivityReconciles()) > reconciled, 15_000);
-    expect(writes).toBe(0);
     expect((await connectivity())!.metadata!.resourceVersion).toBe(before);
-    const metrics = (await operator.get('/metrics')).body as string;
-    expect(metrics).toMatch(/^gateway_operator_controlplane_last_heartbeat_timestamp_seconds \d/m);
-  } finally {
-    watch.abort();
-  }
+  });
+  expect(writes).toBe(0);
+  const metrics = (await operator.get('/metrics')).body as string;
+  expect(metrics).toMatch(/^gateway_operator_controlplane_last_heartbeat_timestamp_seconds \d/m);
 }, 40_000);
 
 it('NodePort ingress-nginx Service → private / tunnel', async () => {
@@ -154,17 +157,11 @@ it('a second installation in the same cluster does not start a write war over th
   await second.waitForLog('its status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
   const warned = await operator.waitForLog('the first one names the other writer', (l) => typeof l.msg === 'string' && l.msg.startsWith('ClusterConnectivity was written for another cluster id'));
   expect(warned.otherClusterId).toBe(clusterByName(cp, home)?.cluster_id);
-  const from = (await connectivity())!.metadata!.resourceVersion!;
-  let writes = 0;
-  const watch = await new Watch(kube.kc).watch(`/apis/${GROUP}/${VERSION}/${CLUSTER_CONNECTIVITY.plural}`, { resourceVersion: from, fieldSelector: 'metadata.name=cluster' }, (type) => {
-    if (type === 'MODIFIED') writes++;
-  }, () => undefined);
   try {
     // Answering each other's writes would be hundreds a second; the periodic refresh (10 s) is at most one each.
-    await new Promise((r) => setTimeout(r, 3_000));
+    const writes = await countWrites(() => new Promise((r) => setTimeout(r, 3_000)));
     expect(writes).toBeLessThanOrEqual(2);
   } finally {
-    watch.abort();
     await second.stop();
   }
 }, 40_000);

@@ -110,13 +110,7 @@ describe('Ingress → GatewayRoute', () => {
   });
 
   it('never touches a hand-written GatewayRoute', async () => {
-    const body: GatewayRoute = {
-      apiVersion: 'gateway.pipeops.io/v1alpha1',
-      kind: 'GatewayRoute',
-      metadata: { name: 'by-hand', namespace: ns },
-      spec: { routes: [{ host: 'hand.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
-    };
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
+    await createHandWritten('by-hand', 'hand.example.com');
     // The sync side still reports on it (status only).
     const route = await eventually('status on the hand-written route', async () => {
       const r = await getGatewayRoute(ns, 'by-hand');
@@ -132,13 +126,7 @@ describe('Ingress → GatewayRoute', () => {
   });
 
   it('an Ingress whose name a hand-written GatewayRoute holds gets one Warning Event saying so; the GatewayRoute is untouched', async () => {
-    const body: GatewayRoute = {
-      apiVersion: 'gateway.pipeops.io/v1alpha1',
-      kind: 'GatewayRoute',
-      metadata: { name: 'taken', namespace: ns },
-      spec: { routes: [{ host: 'mine.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
-    };
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
+    const body = await createHandWritten('taken', 'mine.example.com');
     const ingress = await createIngress(ingressObject(ns, 'taken', [{ host: 'theirs.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const conflicts = async () => (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.uid === ingress.metadata?.uid && e.reason === 'NameConflict');
     const [event] = await eventually('a NameConflict Event on the Ingress', async () => ((await conflicts()).length ? conflicts() : undefined));
@@ -183,6 +171,18 @@ describe('Ingress → GatewayRoute', () => {
     expect(await listVersions()).toEqual(before);
   });
 });
+
+/** A GatewayRoute written by a user (no ownerReference), one route to `web`. */
+async function createHandWritten(name: string, host: string): Promise<GatewayRoute> {
+  const body: GatewayRoute = {
+    apiVersion: 'gateway.pipeops.io/v1alpha1',
+    kind: 'GatewayRoute',
+    metadata: { name, namespace: ns },
+    spec: { routes: [{ host, path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
+  };
+  await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
+  return body;
+}
 
 async function listVersions(): Promise<Record<string, string>> {
   const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural })) as {
