@@ -235,7 +235,7 @@ try {
     const started = performance.now();
     const snapshot = new Promise<void>((resolve) => {
       const off = cp.onMessage((m) => {
-        if (m.cluster === uuid && m.type === 'routes_sync') {
+        if (m.cluster === uuid && m.type === 'routes_sync_end') {
           snapshotMs = performance.now() - started;
           off();
           resolve();
@@ -258,7 +258,7 @@ try {
   const dropped = performance.now();
   let resynced = false;
   const off = cp.onMessage((m) => {
-    if (m.cluster === uuid && m.type === 'routes_sync') resynced = true;
+    if (m.cluster === uuid && m.type === 'routes_sync_end') resynced = true;
   });
   cp.dropConnections(uuid);
   await waitFor('control plane exact again', async () => resynced && (await heldCount(cp, 'big')) === expected && clusterByName(cp, 'big')!.connected, { timeoutMs: 120_000, intervalMs: 5 });

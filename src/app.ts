@@ -131,6 +131,10 @@ export class GatewayOperator {
       logger,
       concurrency: config.concurrency,
       ackTimeoutMs: config.ackTimeoutMs,
+      frameBudgetBytes: config.frameBudgetBytes,
+      // A testing aid, not a setting: where the revision counter starts (tests start two operators hours
+      // apart, as wall-clock revisions would have been, to show that the control plane's resume point rules).
+      revisionStart: Number(process.env.GATEWAY_REVISION_START ?? 0) || 0,
     });
     // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
     const allServices = namespaces ? informer<IngressServiceLike>(SERVICE) : (services as Informer<IngressServiceLike>);

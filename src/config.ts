@@ -44,6 +44,7 @@ export interface Config {
   reconnectMaxMs: number;
   heartbeatIntervalMs: number;
   ackTimeoutMs: number;
+  frameBudgetBytes: number;
   help: boolean;
   version: boolean;
 }
@@ -84,7 +85,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
   '--max-frame-bytes': { key: 'maxFrameBytes', env: 'GATEWAY_MAX_FRAME_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket frame accepted (default 16 MiB)' },
   '--reconnect-max-ms': { key: 'reconnectMaxMs', env: 'GATEWAY_RECONNECT_MAX_MS', kind: 'int', min: 100, max: 600_000, help: 'cap of the reconnect backoff (default 15000)' },
-  '--ack-timeout-ms': { key: 'ackTimeoutMs', env: 'GATEWAY_ACK_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a route message unacknowledged this long triggers a fresh snapshot (default 30000)' },
+  '--ack-timeout-ms': { key: 'ackTimeoutMs', env: 'GATEWAY_ACK_TIMEOUT_MS', kind: 'int', min: 500, max: 600_000, help: 'a route message unanswered this long is reported (warning, Synced message); it is not resent: the socket keeps order (default 30000)' },
+  '--frame-budget-bytes': { key: 'frameBudgetBytes', env: 'GATEWAY_FRAME_BUDGET_BYTES', kind: 'int', min: 64 * 1024, max: 64 * 1024 * 1024, help: 'route snapshots are cut into frames of at most this size (default 1048576)' },
   '--heartbeat-interval-ms': { key: 'heartbeatIntervalMs', env: 'GATEWAY_HEARTBEAT_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'heartbeat period (default 30000)' },
   '--stop-deployment': { key: 'stopDeployment', env: 'GATEWAY_STOP_DEPLOYMENT', kind: 'string', help: 'deregister: first scale this Deployment in --namespace to 0 (the Helm uninstall hook)' },
   '--deregister-timeout-ms': { key: 'deregisterTimeoutMs', env: 'GATEWAY_DEREGISTER_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000, help: 'deregister: give up after this long (default 120000)' },
@@ -158,6 +160,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     reconnectMaxMs: 15_000,
     heartbeatIntervalMs: 30_000,
     ackTimeoutMs: 30_000,
+    frameBudgetBytes: 1024 * 1024,
     help: false,
     version: false,
   };

@@ -15,11 +15,14 @@ import type { IdentityStore } from './identity.js';
 import {
   AGENT_WS_PATH,
   envelope,
+  envelopeText,
   INBOUND_SCHEMAS,
   parseFrame,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type HeartbeatPayload,
   type InboundMessage,
   type RegisterPayload,
+  type RegisterSuccessPayload,
 } from './protocol.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'ready' | 'disconnected' | 'unauthorized' | 'stopped';
@@ -27,6 +30,10 @@ export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'ready' | 
 export interface Session {
   clusterId: string;
   clusterUuid: string;
+  protocolVersion: number;
+  /** The highest route revision the control plane applied for this cluster. */
+  resumeRevision: number;
+  maxFrameBytes?: number;
 }
 
 export interface ClientHandlers {
@@ -54,8 +61,10 @@ export interface ControlPlaneClientOptions {
   handshakeTimeoutMs?: number;
   registerTimeoutMs?: number;
   reconnect?: BackoffOptions;
-  /** Past this many buffered bytes the socket is "congested": producers should hold back. */
+  /** Past this many buffered bytes the socket is "congested": bulk data (tunnel bodies) waits. */
   highWaterMark?: number;
+  /** A connection must stay up this long before the reconnect backoff starts again from its minimum. */
+  stableAfterMs?: number;
   /** PEM files for wss://: CAs trusted besides the system ones, and a client certificate + key. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** HTTP(S) proxy for this connection only (CONNECT tunnel). */
@@ -106,6 +115,13 @@ export class ControlPlaneClient {
   private connectedOnce = false;
   private refusedToken?: string;
   private tokenPoll?: NodeJS.Timeout;
+  /** Bulk frames (tunnel bodies) waiting for the socket's buffer to drain; control frames never wait. */
+  private bulk: string[] = [];
+  private bulkTimer?: NodeJS.Timeout;
+  private readonly writableWaiters: Array<() => void> = [];
+  /** The largest frame sent on the current socket, and the limit learnt from a 1009 close. */
+  private largestSent = 0;
+  private learntFrameLimit = Infinity;
 
   constructor(private readonly options: ControlPlaneClientOptions) {
     this.backoff = new Backoff(options.reconnect ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
@@ -136,9 +152,31 @@ export class ControlPlaneClient {
     return this.state === 'ready' && this.socket?.readyState === WebSocket.OPEN;
   }
 
-  /** True while the socket's send buffer is past the high-water mark. */
+  /** True while the socket's send buffer is past the high-water mark or bulk frames wait. */
   get congested(): boolean {
-    return (this.socket?.bufferedAmount ?? 0) > (this.options.highWaterMark ?? 4 * 1024 * 1024);
+    return this.bulk.length > 0 || this.buffered() > this.highWaterMark;
+  }
+
+  private get highWaterMark(): number {
+    return this.options.highWaterMark ?? 1024 * 1024;
+  }
+
+  private buffered(): number {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  /** The largest frame the control plane takes: what it announced, lowered by what a 1009 close taught. */
+  get maxOutgoingFrameBytes(): number {
+    return Math.min(this.session?.maxFrameBytes ?? Infinity, this.learntFrameLimit);
+  }
+
+  /** Resolves once bulk data may be written again (at once when the socket is not congested). */
+  whenWritable(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.writableWaiters.push(resolve);
+      this.scheduleBulkDrain();
+    });
   }
 
   start(): void {
@@ -167,20 +205,80 @@ export class ControlPlaneClient {
     });
   }
 
-  /** Sends one message if the socket is registered; false when it is not (the caller keeps its state). */
+  /**
+   * Sends a control or route message now, ahead of any bulk data still waiting; false when the socket is not
+   * registered (the caller keeps its state) or the frame is larger than the control plane takes.
+   */
   send(type: string, payload: unknown, requestId?: string): boolean {
     if (!this.ready && type !== 'register') return false;
-    return this.write(envelope(type, payload, requestId));
+    return this.writeText(type, JSON.stringify(envelope(type, payload, requestId)));
+  }
+
+  /** send() for a payload already encoded as JSON (snapshot chunks, measured as they were encoded). */
+  sendEncoded(type: string, payloadJson: string, requestId?: string): boolean {
+    if (!this.ready) return false;
+    return this.writeText(type, envelopeText(type, payloadJson, requestId));
+  }
+
+  /**
+   * Bulk data (tunnel bodies): written at once while the socket's buffer is below the high-water mark,
+   * else queued behind it, so route and control messages are never stuck behind a download. Producers
+   * should also wait on whenWritable() (or check `congested`) and pause their source.
+   */
+  sendBulk(type: string, payload: unknown, requestId?: string): boolean {
+    if (!this.ready) return false;
+    const text = JSON.stringify(envelope(type, payload, requestId));
+    if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeText(type, text);
+    this.bulk.push(text);
+    metrics.messages.inc({ direction: 'out', type });
+    this.scheduleBulkDrain();
+    return true;
+  }
+
+  private scheduleBulkDrain(): void {
+    if (this.bulkTimer) return;
+    // ws has no public 'drain' event; the buffer is polled while something waits.
+    this.bulkTimer = setTimeout(() => {
+      this.bulkTimer = undefined;
+      const socket = this.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        this.dropBulk();
+        return;
+      }
+      while (this.bulk.length && this.buffered() <= this.highWaterMark) {
+        const text = this.bulk.shift() as string;
+        socket.send(text);
+        metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(text));
+      }
+      if (!this.congested) for (const resolve of this.writableWaiters.splice(0)) resolve();
+      if (this.bulk.length || this.writableWaiters.length) this.scheduleBulkDrain();
+    }, 2);
+  }
+
+  /** The socket is gone: queued bulk frames belong to requests that are aborted with it. */
+  private dropBulk(): void {
+    this.bulk = [];
+    clearTimeout(this.bulkTimer);
+    this.bulkTimer = undefined;
+    for (const resolve of this.writableWaiters.splice(0)) resolve();
   }
 
   private write(message: object): boolean {
+    return this.writeText((message as { type: string }).type, JSON.stringify(message));
+  }
+
+  private writeText(type: string, text: string): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    const text = JSON.stringify(message);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.maxOutgoingFrameBytes) {
+      this.options.logger.error('a frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
+      return false;
+    }
     socket.send(text);
-    const type = (message as { type: string }).type;
+    this.largestSent = Math.max(this.largestSent, bytes);
     metrics.messages.inc({ direction: 'out', type });
-    metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(text));
+    metrics.bytes.inc({ direction: 'out' }, bytes);
     return true;
   }
 
@@ -216,6 +314,7 @@ export class ControlPlaneClient {
       ...(this.options.proxyUrl ? { agent: proxyAgent(this.options.proxyUrl, url, tls) } : {}),
     });
     this.socket = socket;
+    this.largestSent = 0;
 
     socket.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
@@ -262,8 +361,9 @@ export class ControlPlaneClient {
       cluster_name: this.options.clusterName,
       agent_version: this.options.agentVersion,
       k8s_version: this.options.k8sVersion(),
+      protocol_versions: [...SUPPORTED_PROTOCOL_VERSIONS],
       features: { gateway_routes: true, routes_ack: true, tunnel: true },
-      metadata: { protocol_version: 1 },
+      metadata: {},
     };
     if (identity.clusterId) payload.cluster_id = identity.clusterId;
     const requestId = randomUUID();
@@ -343,12 +443,31 @@ export class ControlPlaneClient {
     this.write(envelope('error', payload, requestId));
   }
 
-  private async onRegistered(payload: { cluster_id: string; cluster_uuid: string }): Promise<void> {
+  private async onRegistered(payload: RegisterSuccessPayload): Promise<void> {
     if (this.state !== 'registering') return;
-    this.session = { clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid };
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(payload.protocol_version)) {
+      this.lastError = `the control plane chose protocol version ${payload.protocol_version}; this operator speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`;
+      this.options.logger.error(this.lastError, { controller: 'controlplane' });
+      this.socket?.terminate();
+      return;
+    }
+    this.session = {
+      clusterId: payload.cluster_id,
+      clusterUuid: payload.cluster_uuid,
+      protocolVersion: payload.protocol_version,
+      resumeRevision: payload.resume_revision,
+      maxFrameBytes: payload.max_frame_bytes,
+    };
     this.state = 'ready';
-    this.backoff.reset();
     this.lastError = undefined;
+    // The backoff starts from its minimum again only once this connection proved stable: a peer that
+    // accepts the registration and then drops the socket (e.g. over a frame it refuses) is not hammered.
+    const socket = this.socket;
+    this.timers.push(
+      setTimeout(() => {
+        if (socket === this.socket && this.ready) this.backoff.reset();
+      }, this.options.stableAfterMs ?? 30_000),
+    );
     metrics.socketConnected.set(1);
     this.options.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
       controller: 'controlplane',
@@ -383,6 +502,13 @@ export class ControlPlaneClient {
   private onClose(socket: WebSocket, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.clearTimers();
+    this.dropBulk();
+    if (code === 1009) {
+      // The peer refused a frame as too large: never send one that size again.
+      this.learntFrameLimit = Math.min(this.learntFrameLimit, Math.max(1024, this.largestSent - 1));
+      this.lastError = `the control plane closed the socket over a frame of up to ${this.largestSent} bytes (1009); frames stay below that now`;
+      this.options.logger.error(this.lastError, { controller: 'controlplane', reason });
+    }
     const wasReady = this.state === 'ready';
     metrics.socketConnected.set(0);
     if (this.state === 'stopped' || this.state === 'unauthorized') return;

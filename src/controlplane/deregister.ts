@@ -2,7 +2,7 @@
 // so no route outlives the operator that owned it. Order matters: the operator must be stopped first
 // (else it would send its snapshot again on its next reconnect), so this optionally scales the operator's
 // Deployment to zero, waits until no replica holds the leader Lease, then resumes the cluster's identity
-// and sends an empty routes_sync, and succeeds only on the control plane's acknowledgement.
+// and sends an empty snapshot (routes_sync_begin + routes_sync_end), and succeeds only on the control plane's acknowledgement.
 import type { AppsV1Api, CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { apiErrorCode, apiErrorMessage } from '../operator/apply.js';
@@ -84,7 +84,7 @@ export async function deregister(options: DeregisterOptions): Promise<Deregister
 function sendEmptySnapshot(options: DeregisterOptions, timeoutMs: number): Promise<DeregisterResult> {
   const { logger } = options;
   const requestId = `deregister-${Date.now()}`;
-  const revision = new RevisionClock().next();
+  let revision = 0;
   const client = new ControlPlaneClient({
     ...options.connection,
     identity: options.identity,
@@ -103,16 +103,20 @@ function sendEmptySnapshot(options: DeregisterOptions, timeoutMs: number): Promi
     );
     client.setHandlers({
       onReady: (session) => {
-        const payload = { cluster_uuid: session.clusterUuid, revision, routing_mode: 'tunnel', routes: [] };
-        client.send('routes_sync', payload, requestId);
+        // Above whatever the control plane applied for this cluster, so the empty snapshot is never stale.
+        const clock = new RevisionClock(session.resumeRevision);
+        revision = clock.next();
+        client.send('routes_sync_begin', { cluster_uuid: session.clusterUuid, revision, routing_mode: 'tunnel' }, requestId);
+        client.send('routes_sync_end', { revision, chunks: 0, routes: 0 }, requestId);
         logger.info('sent an empty route snapshot', { ...LOG, clusterId: session.clusterId, revision });
       },
       onMessage: (message: InboundMessage) => {
-        if (message.type === 'routes_ack' && message.payload.revision === revision) {
+        if (message.request_id !== requestId) return;
+        if (message.type === 'routes_ack') {
           const clusterId = client.session?.clusterId ?? '';
           logger.info('the control plane removed every route of this cluster', { ...LOG, clusterId });
           finish({ result: { outcome: 'deregistered', clusterId } });
-        } else if (message.type === 'error' && message.request_id === requestId) {
+        } else if (message.type === 'routes_nack' || message.type === 'error') {
           finish({ error: new Error(`the control plane refused the empty snapshot: ${message.payload.code} ${message.payload.message ?? ''}`.trim()) });
         }
       },

@@ -1,7 +1,11 @@
-// Control-plane protocol, version 1: message types as discriminated unions and one validator that
-// turns an inbound text frame into a typed message or a precise error. Pure.
-export const PROTOCOL_VERSION = 1;
+// Control-plane protocol, version 2 (docs/protocol.md): message types as discriminated unions and one
+// validator that turns an inbound text frame into a typed message or a precise error. Pure.
+export const PROTOCOL_VERSION = 2;
+/** The versions this operator speaks, offered in `register`; the control plane picks one. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 export const AGENT_WS_PATH = '/api/v1/clusters/agent/ws';
+/** Snapshot frames are cut to stay under this many bytes unless configured otherwise. */
+export const DEFAULT_FRAME_BUDGET_BYTES = 1024 * 1024;
 
 export interface Envelope<T extends string = string, P = unknown> {
   type: T;
@@ -12,18 +16,33 @@ export interface Envelope<T extends string = string, P = unknown> {
 
 export type PathTypeWire = 'Prefix' | 'Exact' | 'ImplementationSpecific';
 
+/** One host + path of a GatewayRoute. What identifies its GatewayRoute is sent once, in WireGatewayRoute. */
 export interface WireRoute {
   key: string;
   host: string;
   path: string;
   path_type: PathTypeWire;
-  namespace: string;
   service: string;
   port: number;
   tls: boolean;
-  ingress_name: string;
-  gateway_route: string;
+}
+
+/** What a route belongs to: sent once per GatewayRoute in a snapshot chunk or a change. */
+export interface WireGatewayRouteMeta {
+  namespace: string;
+  name: string;
+  /** The object the GatewayRoute was made from; absent for a hand-written one. */
+  source?: { kind: string; name: string };
   annotations: Record<string, string>;
+}
+
+export interface WireGatewayRoute extends WireGatewayRouteMeta {
+  routes: WireRoute[];
+}
+
+/** A route with the namespace its backend lives in: what the tunnel matches and may reach. */
+export interface ExposedRoute extends WireRoute {
+  namespace: string;
 }
 
 export interface RegisterPayload {
@@ -32,8 +51,19 @@ export interface RegisterPayload {
   cluster_id?: string;
   agent_version: string;
   k8s_version: string;
+  protocol_versions: number[];
   features: Record<string, boolean>;
   metadata: Record<string, unknown>;
+}
+
+export interface RegisterSuccessPayload {
+  cluster_id: string;
+  cluster_uuid: string;
+  protocol_version: number;
+  /** The highest route revision the control plane applied for this cluster: the agent continues above it. */
+  resume_revision: number;
+  /** The largest frame the control plane accepts; bigger ones close the socket with 1009. */
+  max_frame_bytes?: number;
 }
 
 export interface HeartbeatPayload {
@@ -52,29 +82,66 @@ export interface HeartbeatPayload {
   };
 }
 
-export interface RoutesSyncPayload {
+export type RoutingMode = 'tunnel' | 'direct';
+
+export interface RoutesSyncBeginPayload {
   cluster_uuid: string;
   revision: number;
-  routing_mode: 'tunnel' | 'direct';
+  routing_mode: RoutingMode;
   public_endpoint?: string;
-  routes: WireRoute[];
 }
 
-export type RouteAction = 'add' | 'update' | 'delete';
+export interface RoutesSyncChunkPayload {
+  revision: number;
+  gateway_routes: WireGatewayRoute[];
+}
 
-export interface IngressRoutesPayload {
+export interface RoutesSyncEndPayload {
+  revision: number;
+  chunks: number;
+  routes: number;
+}
+
+/**
+ * One GatewayRoute's change against what the control plane holds for it: `upsert` adds or replaces routes
+ * by key, `remove` drops keys, `deleted` drops the GatewayRoute with every route. `source` and
+ * `annotations` are sent when they changed (absent: unchanged).
+ */
+export interface RoutesChangePayload {
   cluster_uuid: string;
   revision: number;
-  action: RouteAction;
-  routes: WireRoute[];
-  /** The GatewayRoute this change is about ("namespace/name"), so an update or delete of an empty set is unambiguous. */
-  gateway_route?: string;
+  namespace: string;
+  name: string;
+  deleted?: boolean;
+  source?: { kind: string; name: string };
+  annotations?: Record<string, string>;
+  upsert: WireRoute[];
+  remove: string[];
 }
 
 export interface RoutesAckPayload {
   revision: number;
   accepted: string[];
   rejected: Array<{ key: string; reason: string }>;
+}
+
+/** NACK codes; the retryable ones are retried with backoff, the others wait for the GatewayRoute to change. */
+export const NACK_CODES = {
+  stale_revision: { retryable: true },
+  incomplete_snapshot: { retryable: true },
+  unavailable: { retryable: true },
+  bad_payload: { retryable: false },
+  not_registered: { retryable: true },
+  refused: { retryable: false },
+} as const;
+
+export interface RoutesNackPayload {
+  revision: number;
+  code: string;
+  message: string;
+  retryable: boolean;
+  /** With stale_revision: the revision the control plane holds; the agent continues above it. */
+  current_revision?: number;
 }
 
 export interface ErrorPayload {
@@ -98,9 +165,10 @@ export interface ProxyRequestPayload {
 
 /** Messages the control plane sends to the agent. */
 export type InboundMessage =
-  | Envelope<'register_success', { cluster_id: string; cluster_uuid: string }>
+  | Envelope<'register_success', RegisterSuccessPayload>
   | Envelope<'heartbeat_ack', Record<string, unknown>>
   | Envelope<'routes_ack', RoutesAckPayload>
+  | Envelope<'routes_nack', RoutesNackPayload>
   | Envelope<'error', ErrorPayload>
   | Envelope<'ping', Record<string, unknown>>
   | Envelope<'proxy_request', ProxyRequestPayload>
@@ -112,8 +180,10 @@ export type InboundMessage =
 export type OutboundMessage =
   | Envelope<'register', RegisterPayload>
   | Envelope<'heartbeat', HeartbeatPayload>
-  | Envelope<'routes_sync', RoutesSyncPayload>
-  | Envelope<'ingress_routes', IngressRoutesPayload>
+  | Envelope<'routes_sync_begin', RoutesSyncBeginPayload>
+  | Envelope<'routes_sync_chunk', RoutesSyncChunkPayload>
+  | Envelope<'routes_sync_end', RoutesSyncEndPayload>
+  | Envelope<'routes_change', RoutesChangePayload>
   | Envelope<'pong', Record<string, never>>
   | Envelope<'error', ErrorPayload>
   | Envelope<string, unknown>;
@@ -129,6 +199,8 @@ export const isObject: FieldCheck = (v) => typeof v === 'object' && v !== null &
 export const isArray: FieldCheck = Array.isArray;
 export const optional = (check: FieldCheck): FieldCheck => (v) => v === undefined || check(v);
 export const nonEmptyString: FieldCheck = (v) => typeof v === 'string' && v.length > 0;
+/** Revisions are non-negative integers that JSON carries exactly. */
+export const isRevision: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
 export const isRoutingMode: FieldCheck = (v) => v === 'tunnel' || v === 'direct';
 
 export type Schema = Record<string, FieldCheck>;
@@ -145,13 +217,20 @@ const headersOk: FieldCheck = (v) =>
   isObject(v) && Object.values(v as object).every((h) => typeof h === 'string' || (Array.isArray(h) && h.every(isString)));
 
 export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
-  register_success: { cluster_id: nonEmptyString, cluster_uuid: nonEmptyString },
+  register_success: {
+    cluster_id: nonEmptyString,
+    cluster_uuid: nonEmptyString,
+    protocol_version: isNumber,
+    resume_revision: isRevision,
+    max_frame_bytes: optional((v) => isNumber(v) && (v as number) > 0),
+  },
   heartbeat_ack: {},
   routes_ack: {
-    revision: isNumber,
+    revision: isRevision,
     accepted: (v) => isArray(v) && (v as unknown[]).every(isString),
     rejected: (v) => isArray(v) && (v as unknown[]).every((r) => isObject(r) && isString((r as { key?: unknown }).key) && isString((r as { reason?: unknown }).reason)),
   },
+  routes_nack: { revision: isRevision, code: nonEmptyString, message: isString, retryable: isBool, current_revision: optional(isRevision) },
   error: { code: isString, message: optional(isString) },
   ping: {},
   proxy_request: {
@@ -199,4 +278,10 @@ export function envelope<T extends string, P>(type: T, payload: P, requestId?: s
   const message: Envelope<T, P> = { type, payload, timestamp: new Date().toISOString() };
   if (requestId !== undefined) message.request_id = requestId;
   return message;
+}
+
+/** The text of an envelope whose payload is already JSON: snapshot chunks are encoded once, when measured. */
+export function envelopeText(type: string, payloadJson: string, requestId?: string): string {
+  const id = requestId === undefined ? '' : `"request_id":${JSON.stringify(requestId)},`;
+  return `{"type":${JSON.stringify(type)},${id}"payload":${payloadJson},"timestamp":"${new Date().toISOString()}"}`;
 }

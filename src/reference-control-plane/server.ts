@@ -1,6 +1,8 @@
-// The reference control plane: the protocol's other end for local runs, the demo and the tests. It
-// accepts agent sockets on /api/v1/clusters/agent/ws, validates every frame strictly, keeps routes per
-// cluster, acknowledges route messages, and serves the admin API. Test hooks drop sockets and inject frames.
+// The reference control plane: the protocol's other end (version 2, docs/protocol.md) for local runs, the
+// demo and the tests. It accepts agent sockets on /api/v1/clusters/agent/ws, validates every frame
+// strictly, keeps routes per cluster, answers every route message by its request_id (routes_ack or
+// routes_nack), and serves the admin API. Test hooks drop sockets, inject frames, delay or refuse answers.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -16,11 +18,16 @@ import {
   isString,
   nonEmptyString,
   optional,
+  isRevision,
   parseFrame,
+  PROTOCOL_VERSION,
+  type RoutesChangePayload,
+  type RoutesNackPayload,
   type Schema,
+  type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
-import { RouteStore, type ClusterRecord } from './store.js';
+import { invalidMeta, RouteStore, type ClusterRecord } from './store.js';
 
 export interface ReceivedMessage {
   cluster?: string;
@@ -39,11 +46,35 @@ export interface ReferenceControlPlaneOptions {
   logger: Logger;
 }
 
+const ROUTE_MESSAGES = new Set(['routes_sync_begin', 'routes_sync_chunk', 'routes_sync_end', 'routes_change']);
+const isStringList = (v: unknown): boolean => isArray(v) && (v as unknown[]).every(isString);
+
 const AGENT_SCHEMAS = {
-  register: { agent_id: nonEmptyString, cluster_name: nonEmptyString, cluster_id: optional(isString), agent_version: isString, k8s_version: isString, features: isObject, metadata: isObject },
+  register: {
+    agent_id: nonEmptyString,
+    cluster_name: nonEmptyString,
+    cluster_id: optional(isString),
+    agent_version: isString,
+    k8s_version: isString,
+    protocol_versions: optional((v: unknown) => isArray(v) && (v as unknown[]).every(isNumber)),
+    features: isObject,
+    metadata: isObject,
+  },
   heartbeat: { cluster_id: nonEmptyString, agent_id: nonEmptyString, status: (v: unknown) => v === 'healthy' || v === 'degraded', tunnel_status: isString, metadata: isObject },
-  routes_sync: { cluster_uuid: nonEmptyString, revision: isNumber, routing_mode: isRoutingMode, public_endpoint: optional(isString), routes: isArray },
-  ingress_routes: { cluster_uuid: nonEmptyString, revision: isNumber, action: (v: unknown) => v === 'add' || v === 'update' || v === 'delete', routes: isArray, gateway_route: optional(isString) },
+  routes_sync_begin: { cluster_uuid: nonEmptyString, revision: isRevision, routing_mode: isRoutingMode, public_endpoint: optional(isString) },
+  routes_sync_chunk: { revision: isRevision, gateway_routes: isArray },
+  routes_sync_end: { revision: isRevision, chunks: isRevision, routes: isRevision },
+  routes_change: {
+    cluster_uuid: nonEmptyString,
+    revision: isRevision,
+    namespace: nonEmptyString,
+    name: nonEmptyString,
+    deleted: optional(isBool),
+    source: optional(isObject),
+    annotations: optional(isObject),
+    upsert: isArray,
+    remove: isStringList,
+  },
   pong: {},
   error: { code: isString },
   proxy_response: {},
@@ -57,16 +88,27 @@ const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRouting
 
 interface AgentSocket {
   socket: WebSocket;
+  /** Digest of the bearer token this socket presented. */
+  credential: string;
   cluster?: ClusterRecord;
+  /** A snapshot being received: applied at its end, all at once. */
+  snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: WireGatewayRoute[]; chunks: number; routes: number };
 }
+
+/** What a test hook may answer instead of an acknowledgement. */
+export type Refusal = Pick<RoutesNackPayload, 'code' | 'message' | 'retryable'>;
 
 export class ReferenceControlPlane {
   readonly store: RouteStore;
   readonly received: ReceivedMessage[] = [];
   /** Handshakes refused for a wrong token (tests count redials with it). */
   refusedHandshakes = 0;
-  /** Test hook: apply route messages but send no routes_ack (a slow or stuck control plane). */
-  withholdAcks = false;
+  /** Test hook: answer route messages this much later (a slow control plane); 0 answers at once. */
+  answerDelayMs = 0;
+  /** Test hook: refuse (NACK) the route messages for which this returns a refusal; nothing of them is applied. */
+  refuseRouteMessage?: (type: string, payload: Record<string, unknown>) => Refusal | undefined;
+  /** Route messages answered so far (acks and nacks), for tests that count them. */
+  answered = 0;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly agents = new Set<AgentSocket>();
@@ -76,7 +118,7 @@ export class ReferenceControlPlane {
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
     this.store = new RouteStore(options.allowCatchAll ?? false);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 16 * 1024 * 1024, perMessageDeflate: false });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
     this.http = createServer((req, res) => this.admin(req, res));
     this.http.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -89,7 +131,8 @@ export class ReferenceControlPlane {
         socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+      const credential = createHash('sha256').update(req.headers.authorization ?? '').digest('hex');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, credential));
     });
   }
 
@@ -146,8 +189,12 @@ export class ReferenceControlPlane {
     return undefined;
   }
 
-  private accept(socket: WebSocket): void {
-    const agent: AgentSocket = { socket };
+  get maxFrameBytes(): number {
+    return this.options.maxFrameBytes ?? 16 * 1024 * 1024;
+  }
+
+  private accept(socket: WebSocket, credential: string): void {
+    const agent: AgentSocket = { socket, credential };
     this.agents.add(agent);
     socket.on('message', (data, isBinary) => this.onFrame(agent, isBinary ? '' : data.toString()));
     socket.on('close', () => {
@@ -169,6 +216,11 @@ export class ReferenceControlPlane {
   private onFrame(agent: AgentSocket, text: string): void {
     const parsed = parseFrame<{ type: string; request_id?: string; payload: Record<string, unknown> }>(text, AGENT_SCHEMAS);
     if (!parsed.ok) {
+      // A malformed route message is answered as what it is, so the agent never takes it as applied.
+      if (parsed.type && ROUTE_MESSAGES.has(parsed.type) && parsed.requestId !== undefined && agent.cluster) {
+        this.nack(agent, parsed.requestId, 0, { code: 'bad_payload', message: parsed.error, retryable: false });
+        return;
+      }
       this.refuse(agent, parsed.code, parsed.error, parsed.requestId, parsed.type);
       return;
     }
@@ -180,18 +232,16 @@ export class ReferenceControlPlane {
     for (const listener of this.listeners) listener(received);
 
     if (type === 'register') {
-      const cluster = this.store.register(payload.cluster_name as string, payload.cluster_id as string | undefined);
-      // The newest socket of a cluster wins; an older one is closed.
-      for (const other of this.agents) if (other !== agent && other.cluster === cluster) other.socket.close(4000, 'replaced by a newer connection');
-      agent.cluster = cluster;
-      cluster.connected = true;
-      received.cluster = cluster.cluster_uuid;
-      this.reply(agent, 'register_success', { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid }, requestId);
+      this.register(agent, payload, requestId, received);
       return;
     }
     const cluster = agent.cluster;
     if (!cluster) {
       if (type !== 'pong' && type !== 'error') this.refuse(agent, 'not_registered', `${type} before register`, requestId, type);
+      return;
+    }
+    if (ROUTE_MESSAGES.has(type)) {
+      this.onRouteMessage(agent, cluster, type, payload, requestId);
       return;
     }
     switch (type) {
@@ -208,27 +258,6 @@ export class ReferenceControlPlane {
         this.reply(agent, 'heartbeat_ack', {}, requestId);
         return;
       }
-      case 'routes_sync':
-      case 'ingress_routes': {
-        if (payload.cluster_uuid !== cluster.cluster_uuid) {
-          this.refuse(agent, 'bad_payload', `cluster_uuid ${String(payload.cluster_uuid)} is not this socket's cluster`, requestId, type);
-          return;
-        }
-        const revision = payload.revision as number;
-        if (revision <= cluster.lastRevision) {
-          this.refuse(agent, 'stale_revision', `revision ${revision} is not above ${cluster.lastRevision}`, requestId, type);
-          return;
-        }
-        cluster.lastRevision = revision;
-        const routes = payload.routes as unknown[];
-        const result =
-          type === 'routes_sync'
-            ? this.store.replaceAll(cluster, routes)
-            : this.store.applyChange(cluster, payload.action as string, payload.gateway_route as string | undefined, routes);
-        if (type === 'routes_sync') cluster.routing_mode = payload.routing_mode as string;
-        if (!this.withholdAcks) this.reply(agent, 'routes_ack', { revision, ...result }, requestId);
-        return;
-      }
       case 'pong':
         return;
       case 'error':
@@ -239,6 +268,149 @@ export class ReferenceControlPlane {
         if (handler) handler(cluster, { request_id: requestId, payload });
       }
     }
+  }
+
+  /**
+   * Identity is cluster_id + credential, never the name. One socket per cluster: a newer registration
+   * replaces the older socket, which is closed (4000) and whose later frames are refused as unregistered,
+   * so two agents are never both accepted for one cluster.
+   */
+  private register(agent: AgentSocket, payload: Record<string, unknown>, requestId: string | undefined, received: ReceivedMessage): void {
+    const offered = (payload.protocol_versions as number[] | undefined) ?? [1];
+    if (!offered.includes(PROTOCOL_VERSION)) {
+      this.refuse(
+        agent,
+        'unsupported_protocol_version',
+        `this control plane speaks protocol version ${PROTOCOL_VERSION} only (offered: ${offered.join(', ')}); version 1's cumulative acknowledgements and single-frame snapshots can report lost changes as applied, so it is not served`,
+        requestId,
+        'register',
+      );
+      return;
+    }
+    const registration = this.store.register(payload.cluster_name as string, (payload.cluster_id as string | undefined) || undefined, agent.credential);
+    if (!registration.ok) {
+      this.refuse(agent, registration.code, registration.message, requestId, 'register');
+      return;
+    }
+    const cluster = registration.cluster;
+    for (const other of this.agents) {
+      if (other !== agent && other.cluster === cluster) {
+        other.cluster = undefined;
+        other.socket.close(4000, 'replaced by a newer connection of this cluster');
+      }
+    }
+    agent.cluster = cluster;
+    agent.snapshot = undefined;
+    cluster.connected = true;
+    received.cluster = cluster.cluster_uuid;
+    this.reply(
+      agent,
+      'register_success',
+      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, max_frame_bytes: this.maxFrameBytes },
+      requestId,
+    );
+  }
+
+  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, type: string, payload: Record<string, unknown>, requestId: string | undefined): void {
+    const revision = payload.revision as number;
+    if (requestId === undefined) {
+      this.refuse(agent, 'bad_envelope', `${type} needs a request_id`, undefined, type);
+      return;
+    }
+    if ((type === 'routes_sync_begin' || type === 'routes_change') && payload.cluster_uuid !== cluster.cluster_uuid) {
+      this.nack(agent, requestId, revision, { code: 'bad_payload', message: `cluster_uuid ${String(payload.cluster_uuid)} is not this socket's cluster`, retryable: false });
+      return;
+    }
+    if ((type === 'routes_sync_begin' || type === 'routes_change') && revision <= cluster.lastRevision) {
+      this.nack(agent, requestId, revision, { code: 'stale_revision', message: `revision ${revision} is not above ${cluster.lastRevision}`, retryable: true }, cluster.lastRevision);
+      return;
+    }
+    switch (type) {
+      case 'routes_sync_begin':
+        agent.snapshot = { requestId, revision, routingMode: payload.routing_mode as string, publicEndpoint: payload.public_endpoint as string | undefined, parts: [], chunks: 0, routes: 0 };
+        return;
+      case 'routes_sync_chunk': {
+        const snapshot = agent.snapshot;
+        if (!snapshot || snapshot.requestId !== requestId || snapshot.revision !== revision) {
+          this.nack(agent, requestId, revision, { code: 'incomplete_snapshot', message: 'routes_sync_chunk without its routes_sync_begin', retryable: true });
+          return;
+        }
+        for (const part of payload.gateway_routes as unknown[]) {
+          const problem = invalidMeta(part, true) ?? (isArray((part as { routes?: unknown }).routes) ? undefined : 'field "routes" must be an array');
+          if (problem) {
+            agent.snapshot = undefined;
+            this.nack(agent, requestId, revision, { code: 'bad_payload', message: `routes_sync_chunk: ${problem}`, retryable: false });
+            return;
+          }
+          snapshot.parts.push(part as WireGatewayRoute);
+          snapshot.routes += (part as WireGatewayRoute).routes.length;
+        }
+        snapshot.chunks++;
+        return;
+      }
+      case 'routes_sync_end': {
+        const snapshot = agent.snapshot;
+        agent.snapshot = undefined;
+        if (!snapshot || snapshot.requestId !== requestId || snapshot.revision !== revision || snapshot.chunks !== payload.chunks || snapshot.routes !== payload.routes) {
+          const got = snapshot ? `${snapshot.chunks} chunk(s), ${snapshot.routes} route(s)` : 'no routes_sync_begin';
+          this.nack(agent, requestId, revision, { code: 'incomplete_snapshot', message: `expected ${String(payload.chunks)} chunk(s), ${String(payload.routes)} route(s); got ${got}`, retryable: true });
+          return;
+        }
+        this.answer(agent, cluster, type, payload, requestId, revision, () => {
+          cluster.routing_mode = snapshot.routingMode;
+          cluster.public_endpoint = snapshot.publicEndpoint;
+          return this.store.replaceAll(cluster, snapshot.parts);
+        });
+        return;
+      }
+      case 'routes_change': {
+        if (agent.snapshot) {
+          this.nack(agent, requestId, revision, { code: 'unavailable', message: 'a snapshot is being received', retryable: true });
+          return;
+        }
+        const problem = invalidMeta(payload, true);
+        if (problem) {
+          this.nack(agent, requestId, revision, { code: 'bad_payload', message: `routes_change: ${problem}`, retryable: false });
+          return;
+        }
+        this.answer(agent, cluster, type, payload, requestId, revision, () => this.store.applyChange(cluster, payload as unknown as RoutesChangePayload));
+      }
+    }
+  }
+
+  /** Applies a complete route message (unless a test refuses it) and answers it, now or after answerDelayMs. */
+  private answer(
+    agent: AgentSocket,
+    cluster: ClusterRecord,
+    type: string,
+    payload: Record<string, unknown>,
+    requestId: string,
+    revision: number,
+    apply: () => { accepted: string[]; rejected: Array<{ key: string; reason: string }> },
+  ): void {
+    const refusal = this.refuseRouteMessage?.(type, payload);
+    const send = (answer: () => void): void => {
+      if (this.answerDelayMs > 0) setTimeout(answer, this.answerDelayMs);
+      else answer();
+    };
+    if (refusal) {
+      send(() => this.nack(agent, requestId, revision, refusal));
+      return;
+    }
+    cluster.lastRevision = revision;
+    const result = apply();
+    send(() => {
+      this.answered++;
+      this.reply(agent, 'routes_ack', { revision, ...result }, requestId);
+    });
+  }
+
+  private nack(agent: AgentSocket, requestId: string, revision: number, refusal: Refusal, currentRevision?: number): void {
+    this.answered++;
+    this.options.logger.warn('refused a route message', { controller: 'reference-control-plane', cluster: agent.cluster?.name, code: refusal.code, err: refusal.message });
+    const payload: RoutesNackPayload = { revision, ...refusal };
+    if (currentRevision !== undefined) payload.current_revision = currentRevision;
+    this.reply(agent, 'routes_nack', payload, requestId);
   }
 
   private admin(req: IncomingMessage, res: ServerResponse): void {

@@ -1,42 +1,69 @@
-// The reference control plane's route store: clusters by name with stable ids, and per cluster the
-// routes it holds. It validates everything an agent sends, as a strict conformance peer must. Pure.
+// The reference control plane's route store: clusters by identity (cluster_id + the credential it
+// registered with; a name is only a label), and per cluster the GatewayRoutes and routes it holds. It
+// validates everything an agent sends, as a strict conformance peer must. Pure.
 import { randomUUID } from 'node:crypto';
-import type { WireRoute } from '../controlplane/protocol.js';
+import type { RoutesChangePayload, WireGatewayRoute, WireGatewayRouteMeta, WireRoute } from '../controlplane/protocol.js';
+
+/** A route as held and served: the wire route with its GatewayRoute's data (shared, not copied). */
+export interface HeldRoute extends WireRoute {
+  namespace: string;
+  gateway_route: string;
+  ingress_name: string;
+  annotations: Record<string, string>;
+}
 
 export interface ClusterRecord {
   cluster_id: string;
   cluster_uuid: string;
   name: string;
+  /** Digest of the credential the cluster registered with; resuming needs the same one. */
+  credential: string;
   connected: boolean;
   last_heartbeat: string | null;
   is_private: boolean | null;
   routing_mode: string | null;
   public_endpoint?: string;
-  routes: Map<string, WireRoute>;
+  routes: Map<string, HeldRoute>;
+  /** GatewayRoute ("namespace/name") → its data and route keys. */
+  gatewayRoutes: Map<string, { meta: WireGatewayRouteMeta; keys: Set<string> }>;
   lastRevision: number;
 }
 
 const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const PATH_TYPES = ['Prefix', 'Exact', 'ImplementationSpecific'];
 
-/** Why a route is invalid, or undefined when it is valid. */
-export function invalidRoute(route: unknown, allowCatchAll: boolean): string | undefined {
-  if (typeof route !== 'object' || route === null) return 'route must be an object';
-  const r = route as Record<string, unknown>;
-  const strings = ['key', 'host', 'path', 'path_type', 'namespace', 'service', 'ingress_name', 'gateway_route'];
-  for (const field of strings) if (typeof r[field] !== 'string') return `field "${field}" must be a string`;
-  if (!(r.key as string)) return 'field "key" must not be empty';
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why a GatewayRoute's identifying data is invalid, or undefined when it is valid. */
+export function invalidMeta(meta: unknown, partial = false): string | undefined {
+  if (!isRecord(meta)) return 'gateway route must be an object';
+  if (typeof meta.namespace !== 'string' || !NAME.test(meta.namespace)) return `namespace "${String(meta.namespace)}" is not valid`;
+  if (typeof meta.name !== 'string' || !SUBDOMAIN.test(meta.name)) return `name "${String(meta.name)}" is not valid`;
+  if (meta.annotations === undefined && partial) return undefined;
+  if (!isRecord(meta.annotations) || Object.values(meta.annotations).some((v) => typeof v !== 'string')) return 'field "annotations" must be an object of strings';
+  if (Object.keys(meta.annotations).some((k) => k.startsWith('kubectl.kubernetes.io/'))) return 'kubectl annotations must not be sent';
+  if (meta.source !== undefined && (!isRecord(meta.source) || typeof meta.source.kind !== 'string' || typeof meta.source.name !== 'string')) {
+    return 'field "source" must be {kind, name}';
+  }
+  return undefined;
+}
+
+/** Why a route of GatewayRoute `owner` ("namespace/name") is invalid, or undefined when it is valid. */
+export function invalidRoute(route: unknown, owner: string, allowCatchAll: boolean): string | undefined {
+  if (!isRecord(route)) return 'route must be an object';
+  for (const field of ['key', 'host', 'path', 'path_type', 'service']) if (typeof route[field] !== 'string') return `field "${field}" must be a string`;
+  const r = route as unknown as WireRoute;
+  if (!r.key) return 'field "key" must not be empty';
+  if (!r.key.startsWith(`${owner}/`)) return `key "${r.key}" does not belong to GatewayRoute ${owner}`;
   if (typeof r.port !== 'number' || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535) return 'field "port" must be 1-65535';
   if (typeof r.tls !== 'boolean') return 'field "tls" must be a boolean';
-  if (typeof r.annotations !== 'object' || r.annotations === null || Array.isArray(r.annotations)) return 'field "annotations" must be an object';
-  if (Object.keys(r.annotations as object).some((k) => k.startsWith('kubectl.kubernetes.io/'))) return 'kubectl annotations must not be sent';
   if (r.host === '' && !allowCatchAll) return 'catch-all routes (empty host) are not allowed';
-  if (r.host !== '' && !HOST.test(r.host as string)) return `host "${r.host}" is not a DNS name`;
-  if (!(r.path as string).startsWith('/')) return `path "${r.path}" must start with /`;
-  if (!PATH_TYPES.includes(r.path_type as string)) return `path_type "${r.path_type}" is not one of ${PATH_TYPES.join(', ')}`;
-  if (!NAME.test(r.namespace as string)) return `namespace "${r.namespace}" is not valid`;
-  if (!NAME.test(r.service as string)) return `service "${r.service}" is not valid`;
+  if (r.host !== '' && !HOST.test(r.host)) return `host "${r.host}" is not a DNS name`;
+  if (!r.path.startsWith('/')) return `path "${r.path}" must start with /`;
+  if (!PATH_TYPES.includes(r.path_type)) return `path_type "${r.path_type}" is not one of ${PATH_TYPES.join(', ')}`;
+  if (!NAME.test(r.service)) return `service "${r.service}" is not valid`;
   return undefined;
 }
 
@@ -45,33 +72,50 @@ export interface ApplyResult {
   rejected: Array<{ key: string; reason: string }>;
 }
 
+export type Registration = { ok: true; cluster: ClusterRecord } | { ok: false; code: string; message: string };
+
+function held(meta: WireGatewayRouteMeta, route: WireRoute): HeldRoute {
+  const ingressName = meta.source?.kind === 'Ingress' ? meta.source.name : '';
+  return { ...route, namespace: meta.namespace, gateway_route: meta.name, ingress_name: ingressName, annotations: meta.annotations };
+}
+
 export class RouteStore {
-  private readonly byName = new Map<string, ClusterRecord>();
   private readonly byId = new Map<string, ClusterRecord>();
-  /** Per cluster: GatewayRoute (namespace/name) → its route keys, so a change touches only its own. */
-  private readonly byOwner = new WeakMap<ClusterRecord, Map<string, Set<string>>>();
+  /** host + path → the cluster serving it and how many of its routes do: one host + path, one cluster. */
+  private readonly claims = new Map<string, { cluster: ClusterRecord; count: number }>();
 
   constructor(private readonly allowCatchAll = false) {}
 
-  /** Registers (or resumes) a cluster: the same name, or a known cluster_id, gets the same identity. */
-  register(name: string, clusterId?: string): ClusterRecord {
-    const known = (clusterId && this.byId.get(clusterId)) || this.byName.get(name);
-    if (known) return known;
+  /**
+   * Registers or resumes a cluster. A known cluster_id resumes only with the credential it registered with;
+   * an unknown one (this store lost its state) is taken as given; none gets a fresh identity. The name is
+   * a label: two clusters of the same name are two clusters.
+   */
+  register(name: string, clusterId: string | undefined, credential: string): Registration {
+    const known = clusterId ? this.byId.get(clusterId) : undefined;
+    if (known) {
+      if (known.credential !== credential) {
+        return { ok: false, code: 'identity_mismatch', message: `cluster_id ${clusterId} was registered with another credential` };
+      }
+      known.name = name;
+      return { ok: true, cluster: known };
+    }
     const id = clusterId || randomUUID();
     const record: ClusterRecord = {
       cluster_id: id,
       cluster_uuid: id,
       name,
+      credential,
       connected: false,
       last_heartbeat: null,
       is_private: null,
       routing_mode: null,
       routes: new Map(),
+      gatewayRoutes: new Map(),
       lastRevision: 0,
     };
-    this.byName.set(name, record);
     this.byId.set(id, record);
-    return record;
+    return { ok: true, cluster: record };
   }
 
   cluster(uuid: string): ClusterRecord | undefined {
@@ -82,84 +126,92 @@ export class RouteStore {
     return [...this.byId.values()];
   }
 
-  /** The cluster (other than `except`) that already serves host + path, if any. */
-  private claimant(route: WireRoute, except: ClusterRecord): ClusterRecord | undefined {
-    for (const other of this.byId.values()) {
-      if (other === except) continue;
-      for (const r of other.routes.values()) if (r.host === route.host && r.path === route.path) return other;
+  /** A snapshot (its parts merged by GatewayRoute) replaces everything the cluster held. */
+  replaceAll(cluster: ClusterRecord, parts: readonly WireGatewayRoute[]): ApplyResult {
+    for (const key of [...cluster.routes.keys()]) this.drop(cluster, key);
+    cluster.gatewayRoutes.clear();
+    const result: ApplyResult = { accepted: [], rejected: [] };
+    for (const part of parts) {
+      const owner = `${part.namespace}/${part.name}`;
+      const known = cluster.gatewayRoutes.get(owner);
+      const meta = known?.meta ?? { namespace: part.namespace, name: part.name, source: part.source, annotations: part.annotations ?? {} };
+      if (!known) cluster.gatewayRoutes.set(owner, { meta, keys: new Set() });
+      this.admit(cluster, meta, part.routes, result);
     }
-    return undefined;
+    return result;
   }
 
-  private admit(cluster: ClusterRecord, routes: unknown[], into: Map<string, WireRoute>): ApplyResult {
+  /** One GatewayRoute's change: deleted, or its data replaced and routes upserted / removed by key. */
+  applyChange(cluster: ClusterRecord, change: Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'upsert' | 'remove'>): ApplyResult {
+    const owner = `${change.namespace}/${change.name}`;
+    const entry = cluster.gatewayRoutes.get(owner);
+    if (change.deleted) {
+      for (const key of entry?.keys ?? []) this.drop(cluster, key);
+      cluster.gatewayRoutes.delete(owner);
+      return { accepted: [], rejected: [] };
+    }
+    const meta: WireGatewayRouteMeta = {
+      namespace: change.namespace,
+      name: change.name,
+      source: change.source ?? entry?.meta.source,
+      annotations: change.annotations ?? entry?.meta.annotations ?? {},
+    };
+    const keys = entry?.keys ?? new Set<string>();
+    cluster.gatewayRoutes.set(owner, { meta, keys });
+    for (const key of change.remove) this.drop(cluster, key);
     const result: ApplyResult = { accepted: [], rejected: [] };
+    for (const route of change.upsert) if (typeof route?.key === 'string') this.drop(cluster, route.key);
+    this.admit(cluster, meta, change.upsert, result);
+    // New data for the routes kept: they share the GatewayRoute's annotations and source.
+    if (change.annotations !== undefined || change.source !== undefined) {
+      for (const key of keys) {
+        const route = cluster.routes.get(key);
+        if (route) cluster.routes.set(key, held(meta, route));
+      }
+    }
+    return result;
+  }
+
+  private admit(cluster: ClusterRecord, meta: WireGatewayRouteMeta, routes: readonly unknown[], result: ApplyResult): void {
+    const owner = `${meta.namespace}/${meta.name}`;
+    const keys = cluster.gatewayRoutes.get(owner)?.keys as Set<string>;
     for (const raw of routes) {
-      const key = typeof (raw as { key?: unknown })?.key === 'string' ? ((raw as { key: string }).key) : '';
-      const problem = invalidRoute(raw, this.allowCatchAll);
+      const key = isRecord(raw) && typeof raw.key === 'string' ? raw.key : '';
+      const problem = invalidRoute(raw, owner, this.allowCatchAll);
       if (problem) {
         result.rejected.push({ key, reason: problem });
         continue;
       }
       const route = raw as WireRoute;
-      const other = this.claimant(route, cluster);
-      if (other) {
-        result.rejected.push({ key, reason: `${route.host}${route.path} is already served by cluster ${other.name}` });
+      const claim = this.claims.get(`${route.host}\n${route.path}`);
+      if (claim && claim.cluster !== cluster) {
+        result.rejected.push({ key, reason: `${route.host}${route.path} is already served by cluster ${claim.cluster.name}` });
         continue;
       }
-      if (into.has(route.key)) {
-        result.rejected.push({ key, reason: `duplicate key ${route.key}` });
+      if (cluster.routes.has(key)) {
+        result.rejected.push({ key, reason: `duplicate key ${key}` });
         continue;
       }
-      into.set(route.key, route);
-      result.accepted.push(route.key);
+      cluster.routes.set(key, held(meta, route));
+      keys.add(key);
+      this.claim(cluster, route, 1);
+      result.accepted.push(key);
     }
-    return result;
   }
 
-  /** routes_sync: the complete set replaces what the cluster held. */
-  replaceAll(cluster: ClusterRecord, routes: unknown[]): ApplyResult {
-    const next = new Map<string, WireRoute>();
-    const result = this.admit(cluster, routes, next);
-    cluster.routes = next;
-    const owners = new Map<string, Set<string>>();
-    for (const route of next.values()) this.own(owners, route);
-    this.byOwner.set(cluster, owners);
-    return result;
+  private drop(cluster: ClusterRecord, key: string): void {
+    const route = cluster.routes.get(key);
+    if (!route) return;
+    cluster.routes.delete(key);
+    cluster.gatewayRoutes.get(`${route.namespace}/${route.gateway_route}`)?.keys.delete(key);
+    this.claim(cluster, route, -1);
   }
 
-  /** ingress_routes: add/update replace the routes of one GatewayRoute; delete removes them. */
-  applyChange(cluster: ClusterRecord, action: string, gatewayRoute: string | undefined, routes: unknown[]): ApplyResult {
-    const owners = this.ownersOf(cluster);
-    const changed = new Set<string>();
-    if (gatewayRoute) changed.add(gatewayRoute);
-    for (const r of routes) {
-      const route = r as Partial<WireRoute>;
-      if (typeof route?.namespace === 'string' && typeof route.gateway_route === 'string') changed.add(`${route.namespace}/${route.gateway_route}`);
-    }
-    for (const owner of changed) {
-      for (const key of owners.get(owner) ?? []) cluster.routes.delete(key);
-      owners.delete(owner);
-    }
-    if (action === 'delete') return { accepted: routes.map((r) => String((r as { key?: unknown })?.key ?? '')), rejected: [] };
-    const result = this.admit(cluster, routes, cluster.routes);
-    for (const key of result.accepted) this.own(owners, cluster.routes.get(key)!);
-    return result;
-  }
-
-  private ownersOf(cluster: ClusterRecord): Map<string, Set<string>> {
-    let owners = this.byOwner.get(cluster);
-    if (!owners) {
-      owners = new Map();
-      for (const route of cluster.routes.values()) this.own(owners, route);
-      this.byOwner.set(cluster, owners);
-    }
-    return owners;
-  }
-
-  private own(owners: Map<string, Set<string>>, route: WireRoute): void {
-    const owner = `${route.namespace}/${route.gateway_route}`;
-    let keys = owners.get(owner);
-    if (!keys) owners.set(owner, (keys = new Set()));
-    keys.add(route.key);
+  private claim(cluster: ClusterRecord, route: WireRoute, delta: 1 | -1): void {
+    const hostPath = `${route.host}\n${route.path}`;
+    const claim = this.claims.get(hostPath) ?? { cluster, count: 0 };
+    claim.count += delta;
+    if (claim.count <= 0) this.claims.delete(hostPath);
+    else this.claims.set(hostPath, claim);
   }
 }

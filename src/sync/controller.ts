@@ -1,7 +1,9 @@
-// GatewayRoutes → control plane. Every GatewayRoute (Ingress-made or hand-written) is translated to wire
-// routes; changes go out as ingress_routes add/update/delete against what was last sent, a full
-// routes_sync goes out after every (re)connect, and acknowledgements come back as the Synced condition.
-// This controller owns Synced, Ready, routingMode and controlPlane in the status (its own field manager).
+// GatewayRoutes → control plane (protocol v2, docs/protocol.md). Every GatewayRoute (Ingress-made or
+// hand-written) is translated to its wire form; after every (re)connect a snapshot goes out in frames under
+// the frame budget, then each GatewayRoute's changes go out as routes_change against what the control plane
+// acknowledged, one message in flight per GatewayRoute. Every answer (routes_ack / routes_nack) is matched
+// to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
+// routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, findCondition, readySummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
@@ -14,7 +16,7 @@ import {
   type GatewayRoute,
 } from '../api/v1alpha1/types.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
-import type { InboundMessage, WireRoute } from '../controlplane/protocol.js';
+import { DEFAULT_FRAME_BUDGET_BYTES, type InboundMessage, type RoutesNackPayload, type WireGatewayRoute } from '../controlplane/protocol.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import { resolvedRefsCondition } from '../ingress/translate.js';
 import { gatewayRouteRef } from '../ingress/controller.js';
@@ -27,8 +29,8 @@ import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { objectKey, splitKey } from '../operator/kinds.js';
 import type { ServiceLike } from '../routing/backends.js';
-import { Outbox } from './outbox.js';
-import { toWireRoutes } from './wire.js';
+import { Outbox, RevisionClock, retryDelayMs } from './outbox.js';
+import { encodeSnapshot, sameGatewayRoute, toWireGatewayRoute } from './wire.js';
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
@@ -41,6 +43,9 @@ function answeredFor(synced: Condition | undefined, generation: number | undefin
   return (synced?.status === 'True' || synced?.reason === 'Rejected') && synced.observedGeneration === generation;
 }
 
+/** The snapshot of the current socket: changes go out one by one only once it is acknowledged. */
+type SnapshotState = { phase: 'none' } | { phase: 'sending' | 'awaiting'; requestId: string } | { phase: 'acked' };
+
 export interface SyncControllerOptions {
   custom: CustomObjectsApi;
   gatewayRoutes: Informer<GatewayRoute>;
@@ -50,19 +55,25 @@ export interface SyncControllerOptions {
   events: EventRecorder;
   logger: Logger;
   concurrency: number;
-  /** An unacknowledged route message older than this triggers a fresh snapshot (default 30 s). */
+  /** An unanswered route message older than this is reported (default 30 s); it is never resent. */
   ackTimeoutMs?: number;
+  /** Snapshot frames are cut below this many bytes (default 1 MiB). */
+  frameBudgetBytes?: number;
+  /** Where the revision counter starts (the control plane's resume point raises it). */
+  revisionStart?: number;
 }
 
 export class SyncController {
   readonly controller: Controller;
-  readonly outbox = new Outbox();
+  readonly outbox: Outbox;
   private connectivity: Connectivity;
-  /** The current socket has had its snapshot: changes may go out one by one. */
-  private snapshotSent = false;
+  private snapshot: SnapshotState = { phase: 'none' };
+  /** The routing mode changed while a snapshot was outstanding: send another once it is answered. */
+  private snapshotWanted = false;
+  private snapshotAttempts = 0;
+  private snapshotRetry?: NodeJS.Timeout;
   private ackWatch?: NodeJS.Timeout;
-  /** When each unacknowledged revision was sent, in send order. */
-  private readonly sentAt = new Map<number, number>();
+  private lastAckWarning = 0;
   /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
   private readonly unresolved = new Map<string, string[]>();
   private desiredRouteCount = 0;
@@ -75,6 +86,7 @@ export class SyncController {
   private readonly events: EventRecorder;
   private readonly logger: Logger;
   private readonly ackTimeoutMs: number;
+  private readonly frameBudgetBytes: number;
 
   constructor(options: SyncControllerOptions) {
     const { gatewayRoutes, services, client, logger } = options;
@@ -86,6 +98,8 @@ export class SyncController {
     this.events = options.events;
     this.logger = logger;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.frameBudgetBytes = options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES;
+    this.outbox = new Outbox(new RevisionClock(options.revisionStart ?? 0));
     const concurrency = options.concurrency;
     this.controller = new Controller({ name: 'sync', reconcile: (key) => this.reconcile(key), logger, concurrency });
     this.connectivity = connectivityOf(undefined);
@@ -99,10 +113,15 @@ export class SyncController {
     });
     this.connectivityInformer?.onChange(() => this.onConnectivityChange());
     client?.setHandlers({
-      onReady: () => this.sendSnapshot(),
+      onReady: (session) => {
+        this.outbox.clock.resume(session.resumeRevision);
+        this.snapshotAttempts = 0;
+        void this.sendSnapshot();
+      },
       onDisconnected: () => {
-        this.snapshotSent = false;
-        for (const key of this.outbox.pendingKeys()) this.controller.enqueue(key);
+        this.snapshot = { phase: 'none' };
+        clearTimeout(this.snapshotRetry);
+        for (const key of this.outbox.disconnected()) this.controller.enqueue(key);
       },
       onMessage: (message) => this.onMessage(message),
     });
@@ -120,6 +139,7 @@ export class SyncController {
 
   async stop(timeoutMs?: number): Promise<void> {
     clearInterval(this.ackWatch);
+    clearTimeout(this.snapshotRetry);
     await this.controller.stop(timeoutMs);
   }
 
@@ -134,69 +154,120 @@ export class SyncController {
     this.connectivity = next;
     this.logger.info('routing mode changed', { controller: 'sync', routingMode: next.routingMode, publicEndpoint: next.publicEndpoint });
     for (const route of this.gatewayRoutes.list()) this.controller.enqueue(objectKey(route.metadata));
-    if (this.client?.ready) this.sendSnapshot();
+    if (!this.client?.ready) return;
+    // The routing mode travels with snapshots; one outstanding at a time.
+    if (this.snapshot.phase === 'acked') void this.sendSnapshot();
+    else this.snapshotWanted = true;
   }
 
-  /** The routes to send for `route`; those whose backend port cannot be resolved are remembered for Synced. */
-  private desiredRoutes(route: GatewayRoute): WireRoute[] {
+  /** The wire form of `route`; routes whose backend port cannot be resolved are remembered for Synced. */
+  private desiredState(route: GatewayRoute): WireGatewayRoute {
     const key = objectKey(route.metadata);
     const namespace = route.metadata.namespace ?? '';
-    const { routes, unresolved } = toWireRoutes(route, (name) => this.services.get(`${namespace}/${name}`), this.outbox.lastSent(key));
+    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, (name) => this.services.get(`${namespace}/${name}`), this.outbox.lastSent(key));
     if (unresolved.length) this.unresolved.set(key, unresolved);
     else this.unresolved.delete(key);
-    return routes;
+    return gatewayRoute;
   }
 
-  /** After every (re)connect: the complete route set, computed from the caches at this moment. */
-  private sendSnapshot(): void {
-    const session = this.client?.session;
-    if (!this.client || !session) return;
+  /**
+   * After every (re)connect: the complete route set, computed from the caches at this moment, as
+   * routes_sync_begin, chunks under the frame budget (each waiting for the socket's buffer to drain), and
+   * routes_sync_end; the control plane applies it at the end, atomically.
+   */
+  private async sendSnapshot(): Promise<void> {
+    const client = this.client;
+    const session = client?.session;
+    if (!client || !session || this.snapshot.phase === 'sending' || this.snapshot.phase === 'awaiting') return;
+    clearTimeout(this.snapshotRetry);
+    this.snapshotWanted = false;
     const present = new Set<string>();
     for (const route of this.gatewayRoutes.list()) {
       const key = objectKey(route.metadata);
       present.add(key);
-      this.outbox.setDesired(key, this.desiredRoutes(route), route.metadata.generation);
+      this.outbox.setDesired(key, this.desiredState(route), route.metadata.generation);
     }
     for (const key of this.outbox.keys()) if (!present.has(key)) this.outbox.setDesired(key, undefined);
-    const snapshot = this.outbox.takeSnapshot();
-    const payload: Record<string, unknown> = {
-      cluster_uuid: session.clusterUuid,
-      revision: snapshot.revision,
-      routing_mode: this.connectivity.routingMode,
-      routes: snapshot.routes,
-    };
-    if (this.connectivity.publicEndpoint) payload.public_endpoint = this.connectivity.publicEndpoint;
-    if (this.client.send('routes_sync', payload)) {
-      this.sentAt.set(snapshot.revision, Date.now());
-      this.snapshotSent = true;
-      this.logger.info('sent route snapshot', { controller: 'sync', revision: snapshot.revision, routes: snapshot.routes.length });
+    const { requestId, revision, gatewayRoutes } = this.outbox.takeSnapshot();
+    const budget = Math.min(this.frameBudgetBytes, client.maxOutgoingFrameBytes);
+    const { chunks, routes } = encodeSnapshot(gatewayRoutes, revision, budget);
+    this.snapshot = { phase: 'sending', requestId };
+    const begin: Record<string, unknown> = { cluster_uuid: session.clusterUuid, revision, routing_mode: this.connectivity.routingMode };
+    if (this.connectivity.publicEndpoint) begin.public_endpoint = this.connectivity.publicEndpoint;
+    const stillCurrent = (): boolean => client.session === session && client.ready && this.snapshot.phase === 'sending' && this.snapshot.requestId === requestId;
+    let sent = client.send('routes_sync_begin', begin, requestId);
+    for (const chunk of chunks) {
+      if (!sent) break;
+      await client.whenWritable();
+      if (!stillCurrent()) return; // the socket went away; the next one sends its own snapshot
+      sent = client.sendEncoded('routes_sync_chunk', chunk, requestId);
     }
+    if (sent) sent = client.send('routes_sync_end', { revision, chunks: chunks.length, routes }, requestId);
+    if (!stillCurrent()) return;
+    if (!sent) {
+      // Not written (socket gone or a frame over the peer's limit): the socket is dropped and a fresh snapshot follows.
+      this.logger.error('could not send the route snapshot', { controller: 'sync', revision, chunks: chunks.length, err: client.lastError });
+      this.snapshot = { phase: 'none' };
+      return;
+    }
+    this.snapshot = { phase: 'awaiting', requestId };
+    this.logger.info('sent route snapshot', { controller: 'sync', revision, routes, chunks: chunks.length });
     metrics.outboxSize.set(this.outbox.size);
     for (const key of present) this.controller.enqueue(key);
   }
 
   private onMessage(message: InboundMessage): void {
-    if (message.type !== 'routes_ack') return;
-    const { revision, rejected } = message.payload;
-    // Revisions only grow, so the map is in send order: drop from the front up to the acknowledged one.
-    for (const sent of this.sentAt.keys()) {
-      if (sent > revision) break;
-      this.sentAt.delete(sent);
+    const requestId = message.request_id;
+    if (requestId === undefined) return;
+    if (message.type === 'routes_ack') {
+      const changed = this.outbox.ack(requestId, message.payload);
+      for (const item of message.payload.rejected) this.logger.warn('the control plane rejected a route', { controller: 'sync', key: item.key, err: item.reason });
+      if (this.isSnapshot(requestId)) this.onSnapshotAnswered(true);
+      this.afterAnswer(changed);
+    } else if (message.type === 'routes_nack' || (message.type === 'error' && this.outbox.isAwaiting(requestId))) {
+      // An `error` naming a route message's request_id refuses it as a NACK would (not retried).
+      const nack: RoutesNackPayload =
+        message.type === 'routes_nack' ? message.payload : { revision: 0, code: message.payload.code, message: message.payload.message ?? '', retryable: false };
+      const changed = this.outbox.nack(requestId, nack);
+      this.logger.warn('the control plane refused a route message', { controller: 'sync', code: nack.code, err: nack.message, retryable: nack.retryable, gatewayRoutes: changed.length });
+      if (this.isSnapshot(requestId)) {
+        this.onSnapshotAnswered(false);
+        // A snapshot is the base of every later change: it is retried whatever the code (stale revisions at once).
+        const delay = nack.code === 'stale_revision' ? 0 : retryDelayMs(++this.snapshotAttempts);
+        this.snapshotRetry = setTimeout(() => void this.sendSnapshot(), delay);
+      }
+      this.afterAnswer(changed);
     }
-    const changed = this.outbox.ack(revision, rejected);
-    for (const item of rejected) this.logger.warn('the control plane rejected a route', { controller: 'sync', key: item.key, reason: item.reason });
+  }
+
+  private isSnapshot(requestId: string): boolean {
+    return (this.snapshot.phase === 'sending' || this.snapshot.phase === 'awaiting') && this.snapshot.requestId === requestId;
+  }
+
+  private onSnapshotAnswered(acked: boolean): void {
+    this.snapshot = acked ? { phase: 'acked' } : { phase: 'none' };
+    if (acked) this.snapshotAttempts = 0;
+    if (acked && this.snapshotWanted) void this.sendSnapshot();
+  }
+
+  private afterAnswer(changed: string[]): void {
     for (const key of changed) this.controller.enqueue(key);
     metrics.outboxSize.set(this.outbox.size);
     metrics.routesSynced.set(this.outbox.ackedRouteCount());
   }
 
+  /**
+   * A control plane that takes long to answer is reported, not flooded: the socket keeps order and the
+   * answer is matched whenever it comes (resending would re-stamp every entry and a slow peer would never
+   * catch up). A dead socket is found by the keep-alive, which reconnects and sends a fresh snapshot.
+   */
   private checkAckTimeout(): void {
-    if (!this.client?.ready) return;
-    const oldest = this.sentAt.values().next().value ?? Infinity; // the first is the oldest
-    if (Number.isFinite(oldest) && Date.now() - oldest > this.ackTimeoutMs) {
-      this.logger.warn('route messages unacknowledged for too long, sending a fresh snapshot', { controller: 'sync' });
-      this.sentAt.clear();
-      this.sendSnapshot();
+    const oldest = this.outbox.oldestAwaitingSince();
+    if (!this.client?.ready || oldest === undefined) return;
+    const waited = Date.now() - oldest;
+    if (waited > this.ackTimeoutMs && Date.now() - this.lastAckWarning > this.ackTimeoutMs) {
+      this.lastAckWarning = Date.now();
+      this.logger.warn('the control plane has not answered route messages for a while; still waiting', { controller: 'sync', waitedMs: waited, unanswered: this.outbox.size });
     }
   }
 
@@ -205,41 +276,53 @@ export class SyncController {
     if (!route || route.metadata.deletionTimestamp) {
       this.unresolved.delete(key);
       this.outbox.setDesired(key, undefined);
-      this.sendChange(key);
-      return undefined;
+      return this.sendChange(key);
     }
-    this.outbox.setDesired(key, this.desiredRoutes(route), route.metadata.generation);
-    this.sendChange(key);
-    // Just sent: the acknowledgement usually follows within milliseconds and enqueues the key again, so
-    // write Synced once then instead of Pending now and Synced a moment later (one status write, not two).
-    const waitingSince = this.sentAt.get(this.outbox.pendingRevision(key) ?? -1);
-    const waited = waitingSince === undefined ? Infinity : Date.now() - waitingSince;
-    if (waited < PENDING_GRACE_MS && findCondition(route.status?.conditions, 'Synced')?.observedGeneration !== route.metadata.generation) {
-      return { requeueAfterMs: PENDING_GRACE_MS - waited + 1 };
-    }
+    this.outbox.setDesired(key, this.desiredState(route), route.metadata.generation);
+    const retry = this.sendChange(key);
+    // Just sent: the answer usually follows within milliseconds and enqueues the key again, so write Synced
+    // once then instead of Pending now and Synced a moment later (one status write, not two).
+    const since = this.outbox.inFlightSince(key);
+    const waited = since === undefined ? Infinity : Date.now() - since;
+    if (waited < PENDING_GRACE_MS) return { requeueAfterMs: PENDING_GRACE_MS - waited + 1 };
     await this.writeStatus(key, route);
-    return undefined;
+    return retry;
   }
 
-  private sendChange(key: string): void {
-    const session = this.client?.session;
-    // Before this socket's snapshot went out the change is in the snapshot; while down, in the next one.
-    if (!this.client?.ready || !session || !this.snapshotSent) return;
+  /** Sends `key`'s change if one is due; returns when to look again for a refusal waiting to be retried. */
+  private sendChange(key: string): ReconcileResult {
+    const client = this.client;
+    const session = client?.session;
+    // Until this socket's snapshot is acknowledged, the change is in the snapshot or follows it.
+    if (!client?.ready || !session || this.snapshot.phase !== 'acked') return undefined;
     const change = this.outbox.takeChange(key);
-    if (!change) return;
-    const { namespace, name } = splitKey(key);
-    const payload = {
-      cluster_uuid: session.clusterUuid,
-      revision: change.revision,
-      action: change.action,
-      routes: change.routes,
-      gateway_route: key,
-    };
-    if (this.client.send('ingress_routes', payload)) {
-      this.sentAt.set(change.revision, Date.now());
-      this.logger.debug('sent route change', { controller: 'sync', namespace, name, action: change.action, revision: change.revision });
+    if (!change) {
+      const refusal = this.outbox.refusal(key);
+      return refusal?.retryable ? { requeueAfterMs: Math.max(1, refusal.retryAt - Date.now()) } : undefined;
+    }
+    const payload = { cluster_uuid: session.clusterUuid, revision: change.revision, ...change.body };
+    if (client.send('routes_change', payload, change.requestId)) {
+      this.logger.debug('sent route change', {
+        controller: 'sync',
+        namespace: change.body.namespace,
+        name: change.body.name,
+        revision: change.revision,
+        upsert: change.body.upsert.length,
+        remove: change.body.remove.length,
+        deleted: change.body.deleted ?? false,
+      });
+    } else {
+      // Not written: over the control plane's frame limit (the socket is up), or the socket just went away.
+      this.outbox.nack(change.requestId, {
+        revision: change.revision,
+        code: 'too_large',
+        message: `the change is larger than the control plane accepts (${client.maxOutgoingFrameBytes} bytes per frame)`,
+        retryable: false,
+      });
+      this.controller.enqueue(key);
     }
     metrics.outboxSize.set(this.outbox.size);
+    return undefined;
   }
 
   private syncedCondition(route: GatewayRoute): ConditionInput {
@@ -256,13 +339,20 @@ export class SyncController {
     const acked = this.outbox.acked(key);
     const generation = route.metadata.generation;
     const previous = findCondition(route.status?.conditions, 'Synced');
+    const refusal = this.outbox.refusal(key);
+    if (refusal) {
+      const next = refusal.retryable ? `retrying in ${Math.max(0, Math.ceil((refusal.retryAt - Date.now()) / 1000))} s` : 'not retried until the GatewayRoute changes';
+      return { type: 'Synced', status: 'False', reason: 'Refused', message: `the control plane refused this change (${refusal.code}): ${refusal.message}; ${next}` };
+    }
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
     // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
     // restart from rewriting every GatewayRoute twice (Pending, then the same answer again).
     if (!acked && previous && answeredFor(previous, generation)) {
       return { type: 'Synced', status: previous.status, reason: previous.reason, message: previous.message };
     }
-    if (acked && acked.generation === generation) {
+    // Synced is what the control plane acknowledged, compared with what is desired now (annotations
+    // included, which change no generation), never the generation alone.
+    if (acked && this.outbox.inSync(key)) {
       if (acked.rejected.length) {
         const reasons = acked.rejected.map((r) => `${r.key}: ${r.reason}`).join('; ');
         return { type: 'Synced', status: 'False', reason: 'Rejected', message: `the control plane rejected ${acked.rejected.length} route(s): ${reasons}` };
@@ -272,6 +362,10 @@ export class SyncController {
     if (!this.client.ready) {
       const why = this.client.state === 'unauthorized' ? 'the control plane refused the token' : (this.client.lastError ?? 'not connected');
       return { type: 'Synced', status: 'False', reason: 'Disconnected', message: `waiting for the control plane: ${why}` };
+    }
+    const since = this.outbox.inFlightSince(key);
+    if (since !== undefined && Date.now() - since > this.ackTimeoutMs) {
+      return { type: 'Synced', status: 'False', reason: 'Pending', message: `sent to the control plane ${Math.round((Date.now() - since) / 1000)} s ago, no answer yet` };
     }
     return { type: 'Synced', status: 'False', reason: 'Pending', message: 'sent to the control plane, waiting for its acknowledgement' };
   }
@@ -298,7 +392,7 @@ export class SyncController {
     const acked = this.outbox.acked(key);
     const confirmedBefore = answeredFor(findCondition(previous, 'Synced'), generation) && route.status?.controlPlane;
     const controlPlane =
-      acked && acked.generation === generation && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
+      acked && this.outbox.inSync(key) && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;
     const unchanged =
       !conditionsChanged(previous, conditions) &&

@@ -1,208 +1,316 @@
 // What the control plane holds, per GatewayRoute, and what it still has to be told. Not a list of
-// messages but the state they derive from: for each GatewayRoute the desired routes, the last routes
-// sent (with their revision) and the last acknowledged. A change is sent against what was last sent
-// (so nothing goes twice), deletes are derived from it (so they always reach the control plane), and a
-// reconnect sends one snapshot of everything desired, which supersedes whatever was in flight.
-import type { RouteAction, WireRoute } from '../controlplane/protocol.js';
-import { sameRoutes } from './wire.js';
+// messages but the state they derive from: for each GatewayRoute the desired state, the message in flight
+// (at most one, so every change is computed against what the control plane acknowledged), the last
+// acknowledged state with the routes it rejected, and the last refusal (NACK). Every answer is matched to
+// its message by request_id, never by "everything up to revision N", so a refused message can never be
+// covered by a later acknowledgement.
+import type { RoutesAckPayload, RoutesNackPayload, WireGatewayRoute, WireRoute, ExposedRoute } from '../controlplane/protocol.js';
+import { randomBytes } from 'node:crypto';
+import { diffGatewayRoute, sameGatewayRoute, type ChangeBody } from './wire.js';
 
-export interface Sent {
-  routes: WireRoute[];
+export interface Acked {
+  /** undefined: the control plane holds nothing for this GatewayRoute. */
+  state?: WireGatewayRoute;
   revision: number;
   generation?: number;
-}
-
-export interface Acked extends Sent {
   at: Date;
   rejected: Array<{ key: string; reason: string }>;
 }
 
+export interface Refusal {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempts: number;
+  /** When a retryable refusal may be retried. */
+  retryAt: number;
+  /** What was refused: a non-retryable refusal stands until the desired state differs from it. */
+  state?: WireGatewayRoute;
+}
+
+interface InFlight {
+  requestId: string;
+  revision: number;
+  state?: WireGatewayRoute;
+  generation?: number;
+  sentAt: number;
+}
+
 interface Entry {
   /** undefined: the GatewayRoute is gone and its routes must be deleted. */
-  desired?: WireRoute[];
+  desired?: WireGatewayRoute;
   generation?: number;
-  sent?: Sent;
+  inFlight?: InFlight;
   acked?: Acked;
+  refusal?: Refusal;
 }
 
 export interface Change {
-  action: RouteAction;
-  routes: WireRoute[];
+  requestId: string;
   revision: number;
+  body: ChangeBody;
 }
 
-/** Revisions grow across process runs too: never below the wall clock in ms, always +1 at least. */
+/**
+ * Revisions: one counter that only grows, independent of any wall clock. It continues above what the control
+ * plane reports it applied for this cluster (`resume`), so a new leader or a restarted process never sends
+ * below what the control plane holds, whatever its clock says.
+ */
 export class RevisionClock {
-  private last = 0;
-  constructor(private readonly now: () => number = Date.now) {}
+  private last: number;
+  constructor(start = 0) {
+    this.last = start;
+  }
   next(): number {
-    this.last = Math.max(this.now(), this.last + 1);
+    return ++this.last;
+  }
+  resume(applied: number): void {
+    this.last = Math.max(this.last, applied);
+  }
+  get current(): number {
     return this.last;
   }
 }
 
-/**
- * Every operation is O(1) or O(what it touches), never a scan of all entries: unacknowledged keys are
- * kept by the revision they were sent at (revisions only grow, so the map's insertion order is their
- * order and an ack walks only what it acknowledges), and the counters follow each change.
- */
+/** Retry delay after `attempts` retryable refusals: 1 s, 2 s, 4 s … capped at 60 s. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(60_000, 1_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+/** The GatewayRoute ("namespace/name") a route key belongs to: keys start with it (see routeKey). */
+export function gatewayRouteOfKey(routeKey: string): string {
+  const first = routeKey.indexOf('/');
+  const second = routeKey.indexOf('/', first + 1);
+  return second === -1 ? routeKey : routeKey.slice(0, second);
+}
+
 export class Outbox {
   private readonly entries = new Map<string, Entry>();
-  /** Sent and not yet acknowledged, by the revision they were sent at (ascending). */
-  private readonly unacked = new Map<number, Set<string>>();
-  private readonly unackedRevision = new Map<string, number>();
+  /** Messages awaiting their answer: request_id → the GatewayRoutes it carried. */
+  private readonly awaiting = new Map<string, { keys: string[]; sentAt: number }>();
+  private inFlightCount = 0;
   private ackedRoutes = 0;
-  private exposedRoutesCache?: WireRoute[];
+  private exposedCache?: ExposedRoute[];
+  private nextId = 0;
+  /** Request ids are unique across processes too: a new leader's answers are never taken for an old one's. */
+  private readonly idPrefix = randomBytes(4).toString('hex');
 
-  constructor(private readonly clock = new RevisionClock()) {}
+  constructor(readonly clock = new RevisionClock()) {}
 
-  setDesired(key: string, routes: WireRoute[] | undefined, generation?: number): void {
+  setDesired(key: string, gatewayRoute: WireGatewayRoute | undefined, generation?: number): void {
     const entry = this.entries.get(key) ?? {};
-    entry.desired = routes;
+    entry.desired = gatewayRoute;
     entry.generation = generation;
-    // Same routes as already acknowledged under an older generation (e.g. only tlsSecrets changed):
-    // the control plane already holds this generation.
-    if (routes && entry.acked && entry.sent?.revision === entry.acked.revision && sameRoutes(entry.acked.routes, routes)) {
-      entry.acked.generation = generation;
-      entry.sent.generation = generation;
-    }
-    if (!routes && !entry.sent) {
-      this.remove(key, entry); // never sent: nothing to delete remotely
+    // The same state as acknowledged under an older generation (e.g. only tlsSecrets changed): the control
+    // plane already holds this generation.
+    if (gatewayRoute && entry.acked && !entry.inFlight && sameGatewayRoute(entry.acked.state, gatewayRoute)) entry.acked.generation = generation;
+    if (!gatewayRoute && !entry.acked?.state && !entry.inFlight) {
+      this.remove(key, entry); // never held remotely: nothing to delete
       return;
     }
     this.entries.set(key, entry);
   }
 
+  /** The routes last sent for `key` (in flight, else acknowledged), for keeping ports of vanished Services. */
   lastSent(key: string): WireRoute[] {
-    return this.entries.get(key)?.sent?.routes ?? [];
+    const entry = this.entries.get(key);
+    return (entry?.inFlight ? entry.inFlight.state : entry?.acked?.state)?.routes ?? [];
   }
 
   acked(key: string): Acked | undefined {
     return this.entries.get(key)?.acked;
   }
 
-  /** The change to send for `key` now, recorded as sent; undefined when the control plane is current. */
-  takeChange(key: string): Change | undefined {
+  refusal(key: string): Refusal | undefined {
+    return this.entries.get(key)?.refusal;
+  }
+
+  /** True when the control plane acknowledged exactly the desired state, nothing in flight or refused. */
+  inSync(key: string): boolean {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    const desired = entry.desired ?? [];
-    const sentRoutes = entry.sent?.routes ?? [];
-    if (entry.sent && sameRoutes(sentRoutes, desired)) return undefined;
-    if (!entry.sent && desired.length === 0) return undefined;
-    const action: RouteAction = sentRoutes.length === 0 ? 'add' : desired.length === 0 ? 'delete' : 'update';
-    const revision = this.clock.next();
-    this.markSent(key, entry, { routes: desired, revision, generation: entry.generation });
-    return { action, routes: action === 'delete' ? sentRoutes : desired, revision };
+    return !!entry?.acked && !entry.inFlight && !entry.refusal && sameGatewayRoute(entry.acked.state, entry.desired);
   }
 
-  /** Everything desired, as one snapshot; every entry counts as sent at its revision. */
-  takeSnapshot(): { revision: number; routes: WireRoute[] } {
-    const revision = this.clock.next();
-    const routes: WireRoute[] = [];
-    for (const [key, entry] of this.entries) {
-      const desired = entry.desired ?? [];
-      this.markSent(key, entry, { routes: desired, revision, generation: entry.generation });
-      for (const route of desired) routes.push(route);
+  /** When the message in flight for `key` was sent. */
+  inFlightSince(key: string): number | undefined {
+    return this.entries.get(key)?.inFlight?.sentAt;
+  }
+
+  /**
+   * The change to send for `key` now, recorded as in flight; undefined when the control plane is current,
+   * a message for `key` is still unanswered, or a refusal stands (retryable: until its retry time).
+   */
+  takeChange(key: string, now = Date.now()): Change | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry.inFlight) return undefined;
+    const refusal = entry.refusal;
+    if (refusal && (refusal.retryable ? now < refusal.retryAt : sameGatewayRoute(refusal.state, entry.desired))) return undefined;
+    const held = entry.acked?.state;
+    let body = diffGatewayRoute(held, entry.desired);
+    if (!body) {
+      if (refusal) entry.refusal = undefined; // the control plane holds what is desired after all
+      return undefined;
     }
-    return { revision, routes };
+    // Routes the control plane rejected are offered again with any other change (not alone: that would loop).
+    const rejected = entry.acked?.rejected ?? [];
+    if (rejected.length && entry.desired && !body.deleted) {
+      const again = new Set(rejected.map((r) => r.key));
+      const upserted = new Set(body.upsert.map((r) => r.key));
+      body = { ...body, upsert: [...body.upsert, ...entry.desired.routes.filter((r) => again.has(r.key) && !upserted.has(r.key))] };
+    }
+    const requestId = this.requestId();
+    const revision = this.clock.next();
+    this.markInFlight(key, entry, { requestId, revision, state: entry.desired, generation: entry.generation, sentAt: now });
+    this.awaiting.set(requestId, { keys: [key], sentAt: now });
+    return { requestId, revision, body };
   }
 
-  /** Acknowledges every message ≤ revision; returns the keys whose acknowledged state changed. */
-  ack(revision: number, rejected: ReadonlyArray<{ key: string; reason: string }>): string[] {
+  /** Everything desired, as one snapshot; every entry is in flight with it (superseding anything before). */
+  takeSnapshot(now = Date.now()): { requestId: string; revision: number; gatewayRoutes: WireGatewayRoute[] } {
+    const requestId = this.requestId();
+    const revision = this.clock.next();
+    const gatewayRoutes: WireGatewayRoute[] = [];
+    const keys: string[] = [];
+    for (const [key, entry] of this.entries) {
+      entry.refusal = undefined;
+      this.markInFlight(key, entry, { requestId, revision, state: entry.desired, generation: entry.generation, sentAt: now });
+      keys.push(key);
+      if (entry.desired) gatewayRoutes.push(entry.desired);
+    }
+    this.awaiting.set(requestId, { keys, sentAt: now });
+    return { requestId, revision, gatewayRoutes };
+  }
+
+  /** Applies a routes_ack to the message it answers; returns the GatewayRoutes whose state changed. */
+  ack(requestId: string, payload: RoutesAckPayload, now = new Date()): string[] {
+    const message = this.awaiting.get(requestId);
+    if (!message) return [];
+    this.awaiting.delete(requestId);
+    const rejectedBy = new Map<string, Array<{ key: string; reason: string }>>();
+    for (const item of payload.rejected) {
+      const owner = gatewayRouteOfKey(item.key);
+      rejectedBy.set(owner, [...(rejectedBy.get(owner) ?? []), item]);
+    }
     const changed: string[] = [];
-    const now = new Date();
-    const reasons = new Map(rejected.map((r) => [r.key, r]));
-    for (const [sentAt, keys] of this.unacked) {
-      if (sentAt > revision) break;
-      this.unacked.delete(sentAt);
-      for (const key of keys) {
-        this.unackedRevision.delete(key);
-        const entry = this.entries.get(key);
-        if (!entry?.sent) continue;
-        const sent = entry.sent;
-        const refused = reasons.size ? sent.routes.flatMap((r) => reasons.get(r.key) ?? []) : [];
-        this.setAcked(entry, { ...sent, at: now, rejected: refused });
-        changed.push(key);
-        if (entry.desired === undefined && sent.routes.length === 0) this.remove(key, entry);
-      }
+    for (const key of message.keys) {
+      const entry = this.entries.get(key);
+      if (!entry || entry.inFlight?.requestId !== requestId) continue; // superseded by a later snapshot
+      const sent = entry.inFlight;
+      this.clearInFlight(entry);
+      entry.refusal = undefined;
+      this.setAcked(entry, { state: sent.state, revision: sent.revision, generation: sent.generation, at: now, rejected: rejectedBy.get(key) ?? [] });
+      changed.push(key);
+      if (!entry.desired && !sent.state) this.remove(key, entry);
     }
     return changed;
   }
 
-  /** The revision `key` was sent at, while it waits for its acknowledgement. */
-  pendingRevision(key: string): number | undefined {
-    return this.unackedRevision.get(key);
+  /** Applies a routes_nack: nothing of that message is held by the control plane. */
+  nack(requestId: string, payload: RoutesNackPayload, now = Date.now()): string[] {
+    const message = this.awaiting.get(requestId);
+    if (!message) return [];
+    this.awaiting.delete(requestId);
+    if (payload.current_revision !== undefined) this.clock.resume(payload.current_revision);
+    const changed: string[] = [];
+    for (const key of message.keys) {
+      const entry = this.entries.get(key);
+      if (!entry || entry.inFlight?.requestId !== requestId) continue;
+      const attempts = (entry.refusal?.attempts ?? 0) + 1;
+      const refused = entry.inFlight.state;
+      this.clearInFlight(entry);
+      // A stale revision is fixed by continuing above the control plane's: retry at once.
+      const retryAt = payload.code === 'stale_revision' ? now : now + retryDelayMs(attempts);
+      entry.refusal = { code: payload.code, message: payload.message, retryable: payload.retryable, attempts, retryAt, state: refused };
+      changed.push(key);
+    }
+    return changed;
   }
 
-  /** Keys sent but not yet acknowledged. */
-  pendingKeys(): string[] {
-    return [...this.unackedRevision.keys()];
+  /** The socket is gone: unanswered messages may or may not have been applied; the next snapshot settles it. */
+  disconnected(): string[] {
+    const keys: string[] = [];
+    for (const [key, entry] of this.entries) {
+      if (!entry.inFlight) continue;
+      this.clearInFlight(entry);
+      keys.push(key);
+    }
+    this.awaiting.clear();
+    return keys;
+  }
+
+  /** Whether a message with this request_id still waits for its answer. */
+  isAwaiting(requestId: string): boolean {
+    return this.awaiting.has(requestId);
+  }
+
+  /** When the oldest unanswered message was sent. */
+  oldestAwaitingSince(): number | undefined {
+    return this.awaiting.values().next().value?.sentAt; // insertion order is send order
   }
 
   /**
-   * The routes this cluster exposes, for the tunnel's route lookup and its boundary: every route last sent,
-   * less those the control plane rejected at that revision (rebuilt only after a change). A change counts
-   * as soon as it is sent: the control plane cannot route to it before it has it, and a delete in flight
-   * already closes its backend.
+   * The routes this cluster exposes, for the tunnel's route lookup and its boundary: for every GatewayRoute
+   * the state last sent (in flight, else acknowledged), less the routes the control plane rejected of it. A
+   * change counts once sent: the control plane cannot route to it before it has it, and a delete in flight
+   * already closes its backend. Rebuilt only after a change.
    */
-  exposedRoutes(): WireRoute[] {
-    if (!this.exposedRoutesCache) {
-      const all: WireRoute[] = [];
-      for (const { sent, acked } of this.entries.values()) {
-        if (!sent) continue;
-        const refused = acked?.revision === sent.revision && acked.rejected.length ? new Set(acked.rejected.map((r) => r.key)) : undefined;
-        for (const route of sent.routes) if (!refused?.has(route.key)) all.push(route);
+  exposedRoutes(): ExposedRoute[] {
+    if (!this.exposedCache) {
+      const all: ExposedRoute[] = [];
+      for (const entry of this.entries.values()) {
+        const state = entry.inFlight ? entry.inFlight.state : entry.acked?.state;
+        if (!state) continue;
+        const refused = !entry.inFlight && entry.acked?.rejected.length ? new Set(entry.acked.rejected.map((r) => r.key)) : undefined;
+        for (const route of state.routes) if (!refused?.has(route.key)) all.push({ ...route, namespace: state.namespace });
       }
-      this.exposedRoutesCache = all;
+      this.exposedCache = all;
     }
-    return this.exposedRoutesCache;
+    return this.exposedCache;
   }
 
   keys(): string[] {
     return [...this.entries.keys()];
   }
 
-  /** GatewayRoutes sent and not yet acknowledged. */
+  /** GatewayRoutes sent and not yet answered. */
   get size(): number {
-    return this.unackedRevision.size;
+    return this.inFlightCount;
+  }
+
+  pendingKeys(): string[] {
+    return [...this.entries].filter(([, entry]) => entry.inFlight).map(([key]) => key);
   }
 
   ackedRouteCount(): number {
     return this.ackedRoutes;
   }
 
-  private markSent(key: string, entry: Entry, sent: Sent): void {
-    this.forgetPending(key);
-    entry.sent = sent;
-    let bucket = this.unacked.get(sent.revision);
-    if (!bucket) this.unacked.set(sent.revision, (bucket = new Set()));
-    bucket.add(key);
-    this.unackedRevision.set(key, sent.revision);
-    this.exposedRoutesCache = undefined;
+  private requestId(): string {
+    return `${this.idPrefix}-${++this.nextId}`;
+  }
+
+  private markInFlight(key: string, entry: Entry, inFlight: InFlight): void {
+    if (!entry.inFlight) this.inFlightCount++;
+    entry.inFlight = inFlight;
+    this.exposedCache = undefined;
+  }
+
+  private clearInFlight(entry: Entry): void {
+    if (entry.inFlight) this.inFlightCount--;
+    entry.inFlight = undefined;
+    this.exposedCache = undefined;
   }
 
   private setAcked(entry: Entry, acked: Acked | undefined): void {
-    const previous = entry.acked;
-    if (previous) this.ackedRoutes -= previous.routes.length - previous.rejected.length;
+    const count = (a: Acked | undefined): number => (a?.state?.routes.length ?? 0) - (a?.rejected.length ?? 0);
+    this.ackedRoutes += count(acked) - count(entry.acked);
     entry.acked = acked;
-    if (acked) this.ackedRoutes += acked.routes.length - acked.rejected.length;
-    // Rejections (new or gone) change what is exposed.
-    if (previous?.rejected.length || acked?.rejected.length) this.exposedRoutesCache = undefined;
+    this.exposedCache = undefined;
   }
 
   private remove(key: string, entry: Entry): void {
     this.setAcked(entry, undefined);
-    this.forgetPending(key);
-    if (this.entries.delete(key) && entry.sent?.routes.length) this.exposedRoutesCache = undefined;
-  }
-
-  /** Takes `key` out of the bucket of the revision it waits on, if any. */
-  private forgetPending(key: string): void {
-    const revision = this.unackedRevision.get(key);
-    if (revision === undefined) return;
-    this.unackedRevision.delete(key);
-    const bucket = this.unacked.get(revision);
-    bucket?.delete(key);
-    if (bucket?.size === 0) this.unacked.delete(revision);
+    this.clearInFlight(entry);
+    this.entries.delete(key);
   }
 }

@@ -1,14 +1,16 @@
-// GatewayRoute → wire routes (protocol.md's route object), pure. Named ports are resolved through the
-// Service; when that fails the port last sent for the same route key is kept, so a Service that
-// disappears for a moment does not pull a working route from the gateway.
+// GatewayRoute → protocol v2 wire objects (docs/protocol.md), pure: the GatewayRoute's routes with its
+// identifying data once, the change between what the control plane holds and what is desired, and a
+// snapshot cut into frames under a byte budget. Named ports are resolved through the Service; when that
+// fails the port last sent for the same route key is kept, so a Service that disappears for a moment does
+// not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
-import type { WireRoute } from '../controlplane/protocol.js';
+import type { RoutesChangePayload, WireGatewayRoute, WireRoute } from '../controlplane/protocol.js';
 import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
 import { userAnnotations } from '../ingress/translate.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
 
 export interface WireTranslation {
-  routes: WireRoute[];
+  gatewayRoute: WireGatewayRoute;
   /** Routes left out because their port cannot be resolved and was never sent before. */
   unresolved: string[];
 }
@@ -22,15 +24,20 @@ export function routeKey(namespace: string, name: string, route: Pick<RouteSpec,
   return `${namespace}/${name}/${route.pathType}:${route.host || '*'}${route.path}`;
 }
 
-export function toWireRoutes(
+function sourceOf(route: GatewayRoute): WireGatewayRoute['source'] {
+  const owner = ingressOwner(route);
+  if (owner) return { kind: 'Ingress', name: owner.name };
+  const source = route.spec.source;
+  return source?.kind && source.name ? { kind: source.kind, name: source.name } : undefined;
+}
+
+export function toWireGatewayRoute(
   route: GatewayRoute,
   serviceByName: (name: string) => ServiceLike | undefined,
   lastSent: readonly WireRoute[] = [],
 ): WireTranslation {
   const namespace = route.metadata.namespace ?? '';
   const name = route.metadata.name ?? '';
-  const ingressName = ingressOwner(route)?.name ?? (route.spec.source?.kind === 'Ingress' ? route.spec.source.name : '');
-  const annotations = userAnnotations(route.metadata.annotations);
   const previous = new Map(lastSent.map((r) => [r.key, r]));
   const routes: WireRoute[] = [];
   const unresolved: string[] = [];
@@ -45,24 +52,118 @@ export function toWireRoutes(
       unresolved.push(`${key}: ${resolved.ok ? '' : resolved.message}`);
       continue;
     }
-    routes.push({
-      key,
-      host: spec.host ?? '',
-      path: spec.path,
-      path_type: spec.pathType,
-      namespace,
-      service: spec.backend.service,
-      port,
-      tls: spec.tls ?? false,
-      ingress_name: ingressName,
-      gateway_route: name,
-      annotations,
-    });
+    routes.push({ key, host: spec.host ?? '', path: spec.path, path_type: spec.pathType, service: spec.backend.service, port, tls: spec.tls ?? false });
   }
-  return { routes, unresolved };
+  const gatewayRoute: WireGatewayRoute = { namespace, name, annotations: userAnnotations(route.metadata.annotations), routes };
+  const source = sourceOf(route);
+  if (source) gatewayRoute.source = source;
+  return { gatewayRoute, unresolved };
 }
 
-/** Equality of two route sets, order included (the order is stable: spec order). */
-export function sameRoutes(a: readonly WireRoute[] | undefined, b: readonly WireRoute[] | undefined): boolean {
-  return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function sameRoute(a: WireRoute, b: WireRoute): boolean {
+  return a.host === b.host && a.path === b.path && a.path_type === b.path_type && a.service === b.service && a.port === b.port && a.tls === b.tls;
+}
+
+/** Equality of two GatewayRoutes as the control plane sees them (route order ignored: keys identify routes). */
+export function sameGatewayRoute(a: WireGatewayRoute | undefined, b: WireGatewayRoute | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.routes.length !== b.routes.length || !sameJson(a.source, b.source) || !sameJson(a.annotations, b.annotations)) return false;
+  const byKey = new Map(a.routes.map((r) => [r.key, r]));
+  return b.routes.every((r) => {
+    const other = byKey.get(r.key);
+    return other !== undefined && sameRoute(other, r);
+  });
+}
+
+export type ChangeBody = Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'upsert' | 'remove'>;
+
+/**
+ * What turns `held` (what the control plane holds) into `desired`; undefined when nothing differs.
+ * `retry` lists keys the control plane refused before: they are offered again with any change.
+ */
+export function diffGatewayRoute(
+  held: WireGatewayRoute | undefined,
+  desired: WireGatewayRoute | undefined,
+  retry: ReadonlySet<string> = new Set(),
+): ChangeBody | undefined {
+  const target = desired ?? held;
+  if (!target) return undefined;
+  const { namespace, name } = target;
+  if (!desired) return { namespace, name, deleted: true, upsert: [], remove: [] };
+  const before = new Map((held?.routes ?? []).map((r) => [r.key, r]));
+  const upsert = desired.routes.filter((r) => {
+    const old = before.get(r.key);
+    return !old || !sameRoute(old, r) || retry.has(r.key);
+  });
+  const wanted = new Set(desired.routes.map((r) => r.key));
+  const remove = [...before.keys()].filter((key) => !wanted.has(key));
+  const change: ChangeBody = { namespace, name, upsert, remove };
+  // A GatewayRoute the control plane does not hold yet gets its identifying data with its first routes.
+  if (!held || !sameJson(held.source, desired.source)) if (desired.source) change.source = desired.source;
+  if (!held || !sameJson(held.annotations, desired.annotations)) change.annotations = desired.annotations;
+  const nothing = held && !upsert.length && !remove.length && change.source === undefined && change.annotations === undefined;
+  return nothing ? undefined : change;
+}
+
+export interface EncodedSnapshot {
+  /** Each chunk's payload as JSON text, every one within the budget unless a single route exceeds it. */
+  chunks: string[];
+  routes: number;
+}
+
+/**
+ * Cuts a snapshot's GatewayRoutes into chunk payloads of at most `budgetBytes` each (the envelope's few
+ * hundred bytes are reserved). A GatewayRoute that does not fit is split across chunks: its first part
+ * carries its identifying data, later parts only its name and further routes; the control plane merges
+ * them. Each route is encoded once, and the chunk text is built from those pieces.
+ */
+export function encodeSnapshot(gatewayRoutes: readonly WireGatewayRoute[], revision: number, budgetBytes: number): EncodedSnapshot {
+  const ENVELOPE_RESERVE = 512;
+  const limit = Math.max(1024, budgetBytes - ENVELOPE_RESERVE);
+  const head = `{"revision":${revision},"gateway_routes":[`;
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = head.length + 2;
+  let routes = 0;
+  const flush = (): void => {
+    if (parts.length) chunks.push(head + parts.join(',') + ']}');
+    parts = [];
+    size = head.length + 2;
+  };
+  for (const gatewayRoute of gatewayRoutes) {
+    const { routes: list, ...meta } = gatewayRoute;
+    const identity = JSON.stringify({ namespace: meta.namespace, name: meta.name });
+    let opening = JSON.stringify(meta).slice(0, -1) + ',"routes":['; // the full identifying data, once
+    let encoded: string[] = [];
+    let partSize = Buffer.byteLength(opening) + 2;
+    const closePart = (): void => {
+      const text = opening + encoded.join(',') + ']}';
+      if (size + partSize + 1 > limit && parts.length) flush();
+      parts.push(text);
+      size += partSize + 1;
+      opening = identity.slice(0, -1) + ',"routes":[';
+      encoded = [];
+      partSize = opening.length + 2;
+    };
+    for (const route of list) {
+      const text = JSON.stringify(route);
+      const bytes = Buffer.byteLength(text);
+      if (size + partSize + bytes + 1 > limit) {
+        if (encoded.length) {
+          closePart();
+          flush();
+        } else if (parts.length) {
+          flush(); // start this GatewayRoute in a chunk of its own
+        }
+      }
+      encoded.push(text);
+      partSize += bytes + 1;
+      routes++;
+    }
+    closePart();
+  }
+  flush();
+  return { chunks, routes };
 }

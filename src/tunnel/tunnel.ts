@@ -6,13 +6,17 @@
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import type { InboundMessage, ProxyRequestPayload, WireRoute } from '../controlplane/protocol.js';
+import type { ExposedRoute, InboundMessage, ProxyRequestPayload } from '../controlplane/protocol.js';
 import { matchRoute } from '../routing/match.js';
 import { stripHopByHop } from './headers.js';
 
 export interface TunnelSocket {
+  /** Headers, ends and errors: small, sent at once. */
   send(type: string, payload: unknown, requestId?: string): boolean;
+  /** Response bodies: queued behind route and control messages while the socket is congested. */
+  sendBulk(type: string, payload: unknown, requestId?: string): boolean;
   readonly congested: boolean;
+  whenWritable(): Promise<void>;
 }
 
 export interface TunnelOptions {
@@ -52,7 +56,7 @@ export class Tunnel {
 
   constructor(
     private readonly socket: TunnelSocket,
-    private readonly routes: () => WireRoute[],
+    private readonly routes: () => ExposedRoute[],
     private readonly options: TunnelOptions,
     private readonly logger: Logger,
   ) {
@@ -147,7 +151,7 @@ export class Tunnel {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          this.socket.send('proxy_response', { status, headers: responseHeaders, body: Buffer.concat(chunks).toString('base64') }, id);
+          this.socket.sendBulk('proxy_response', { status, headers: responseHeaders, body: Buffer.concat(chunks).toString('base64') }, id);
           this.finish(id, status);
         });
         res.on('error', (err) => this.fail(id, 502, err.message));
@@ -155,19 +159,18 @@ export class Tunnel {
       }
       this.socket.send('proxy_response_header', { status, headers: responseHeaders }, id);
       res.on('data', (c: Buffer) => {
-        this.socket.send('proxy_response_chunk', { data: c.toString('base64') }, id);
+        this.socket.sendBulk('proxy_response_chunk', { data: c.toString('base64') }, id);
+        // Past the high-water mark: stop reading the backend until the socket drains.
         if (this.socket.congested) {
           res.pause();
-          const resume = setInterval(() => {
-            if (!this.socket.congested || this.pending.get(id) !== pending) {
-              clearInterval(resume);
-              res.resume();
-            }
-          }, 5);
+          void this.socket.whenWritable().then(() => {
+            if (this.pending.get(id) === pending) res.resume();
+          });
         }
       });
       res.on('end', () => {
-        this.socket.send('proxy_response_end', {}, id);
+        // Behind the body's last chunk, which may still be queued.
+        this.socket.sendBulk('proxy_response_end', {}, id);
         this.finish(id, status);
       });
       res.on('error', (err) => this.fail(id, 502, err.message));

@@ -45,7 +45,7 @@ it(`converges ${COUNT} Ingresses created at once: all at the control plane, all 
   expect(routes.every((r) => condition(r, 'Synced')?.observedGeneration === r.metadata.generation)).toBe(true);
   // Each route was added once: no resend storm.
   const uuid = clusterByName(cp, ns)!.cluster_uuid;
-  const added = cp.received.filter((m) => m.cluster === uuid && m.type === 'ingress_routes').flatMap((m) => (m.payload.routes as Array<{ key: string }>).map((r) => r.key));
+  const added = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change').flatMap((m) => (m.payload.upsert as Array<{ key: string }>).map((r) => r.key));
   expect(new Set(added).size).toBe(added.length);
   // Thousands of API calls (watches included) went over a few kept-alive connections, counted by the shared agent.
   const connections = await operator.metric('gateway_operator_apiserver_connections_total');

@@ -65,11 +65,12 @@ describe('mirroring', () => {
     expect(one.status?.controlPlane?.revision).toEqual(expect.any(Number));
     expect(one.status?.routingMode).toBe('tunnel');
     expect(condition(one, 'Synced')?.observedGeneration).toBe(one.metadata.generation);
-    // Nothing went twice: one snapshot at start, then one add per Ingress.
+    // Nothing went twice: one snapshot at start, then one change per Ingress.
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const adds = cp.received.filter((m) => m.cluster === uuid && m.type === 'ingress_routes' && m.payload.action === 'add');
-    const keys = adds.flatMap((m) => (m.payload.routes as Array<{ key: string }>).map((r) => r.key));
+    const changes = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change');
+    const keys = changes.flatMap((m) => (m.payload.upsert as Array<{ key: string }>).map((r) => r.key));
     expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toHaveLength(50);
   });
 
   it('reflects a changed path, a removed host, a deleted Ingress and a Service deleted before its Ingress', async () => {
@@ -118,8 +119,10 @@ describe('mirroring', () => {
   it('reports a route the control plane rejects as Synced=False Rejected', async () => {
     const { ns } = await syncedNamespace('sync-rejected');
     // Another cluster already serves this host + path.
-    const other = cp.store.register(`someone-else-${ns}`);
-    cp.store.replaceAll(other, [{ key: 'x/y/0', host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix', namespace: 'x', service: 's', port: 80, tls: false, ingress_name: 'y', gateway_route: 'y', annotations: {} }]);
+    const other = cp.store.register(`someone-else-${ns}`, undefined, 'another-credential');
+    if (!other.ok) throw new Error(other.message);
+    const claimed = { key: 'x/y/Prefix:claimed/', host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix' as const, service: 's', port: 80, tls: false };
+    cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [claimed] }]);
     await createIngress(ingressObject(ns, 'claimed', [{ host: `claimed.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const synced = await eventually('Rejected', async () => {
       const c = condition(await getGatewayRoute(ns, 'claimed'), 'Synced');
@@ -211,8 +214,8 @@ describe('resilience', () => {
     expect(cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
     expect(after.filter((m) => m.type === 'register')).toHaveLength(1);
     expect(after.filter((m) => m.type === 'register')[0]?.payload.cluster_id).toBe(before.cluster_id);
-    expect(after.filter((m) => m.type === 'routes_sync')).toHaveLength(1);
-    expect(after.filter((m) => m.type === 'ingress_routes')).toHaveLength(0);
+    expect(after.filter((m) => m.type === 'routes_sync_begin')).toHaveLength(1);
+    expect(after.filter((m) => m.type === 'routes_change')).toHaveLength(0);
     expect(heldRoutes(cp, ns)).toEqual(held);
     // The snapshot's acknowledgement re-confirms what the statuses already say: nothing to write.
     await eventually('snapshot acknowledged', async () => (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0);
@@ -268,28 +271,25 @@ describe('control plane availability', () => {
     }
   }, 60_000);
 
-  it('sends a fresh snapshot when a route message stays unacknowledged past --ack-timeout-ms, and is Synced once acks flow', async () => {
+  it('a control plane answering later than --ack-timeout-ms: one snapshot, no resend storm, the late answers are matched and Synced follows them', async () => {
+    // The issue's case is answers after 40 s against the default 30 s timeout; the same ratio, scaled down.
     const slow = await startControlPlane({ token: TOKEN });
     const nsA = await ownNamespace('ack-timeout');
     try {
-      const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '1000']);
-      await op.registered();
-      await op.settled();
-      const uuid = clusterByName(slow, nsA)!.cluster_uuid;
-      const mark = slow.received.length;
-      slow.withholdAcks = true;
+      slow.answerDelayMs = 2_700;
       await createIngress(ingressObject(nsA, 'slow', [{ host: 'slow.example.com', paths: [{ service: 'web', port: 'http' }] }]));
-      await op.waitForLog('a snapshot after the ack timeout', (l) => l.msg.includes('unacknowledged for too long'));
-      const after = () => slow.received.slice(mark).filter((m) => m.cluster === uuid);
-      await eventually('the change, then a snapshot carrying it', async () => {
-        const types = after().map((m) => m.type);
-        const snapshot = after().find((m) => m.type === 'routes_sync');
-        return types.indexOf('ingress_routes') !== -1 && types.lastIndexOf('routes_sync') > types.indexOf('ingress_routes') &&
-          (snapshot?.payload.routes as Array<{ host: string }>).some((r) => r.host === 'slow.example.com');
-      });
+      const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '2000']);
+      await op.registered();
+      const uuid = clusterByName(slow, nsA)!.cluster_uuid;
+      await op.waitForLog('the wait is reported', (l) => l.msg.includes('has not answered route messages'));
       expect(condition(await getGatewayRoute(nsA, 'slow'), 'Synced')?.status).not.toBe('True');
-      slow.withholdAcks = false;
-      await eventually('Synced=True once acknowledgements flow', async () => condition(await getGatewayRoute(nsA, 'slow'), 'Synced')?.status === 'True', 20_000);
+      await eventually('Synced=True once the late answer arrives', async () => condition(await getGatewayRoute(nsA, 'slow'), 'Synced')?.status === 'True', 20_000);
+      await createIngress(ingressObject(nsA, 'slower', [{ host: 'slower.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+      await eventually('the change acknowledged late', async () => condition(await getGatewayRoute(nsA, 'slower'), 'Synced')?.status === 'True', 20_000);
+      const mine = slow.received.filter((m) => m.cluster === uuid);
+      expect(mine.filter((m) => m.type === 'routes_sync_begin')).toHaveLength(1);
+      expect(mine.filter((m) => m.type === 'routes_change')).toHaveLength(1);
+      expect(mine.filter((m) => m.type === 'register')).toHaveLength(1);
       await op.stop();
     } finally {
       await slow.close();

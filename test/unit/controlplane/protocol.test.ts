@@ -19,7 +19,10 @@ describe('parseFrame', () => {
     { name: 'payload not an object', text: '{"type":"routes_ack","payload":"x"}', code: 'bad_payload' },
     { name: 'ack without revision', text: '{"type":"routes_ack","payload":{"accepted":[],"rejected":[]}}', code: 'bad_payload' },
     { name: 'ack with bad rejected', text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[],"rejected":[{"key":1}]}}', code: 'bad_payload' },
-    { name: 'register_success with empty id', text: '{"type":"register_success","payload":{"cluster_id":"","cluster_uuid":"u"}}', code: 'bad_payload' },
+    { name: 'register_success with empty id', text: '{"type":"register_success","payload":{"cluster_id":"","cluster_uuid":"u","protocol_version":2,"resume_revision":0}}', code: 'bad_payload' },
+    { name: 'register_success without resume_revision', text: '{"type":"register_success","payload":{"cluster_id":"c","cluster_uuid":"u","protocol_version":2}}', code: 'bad_payload' },
+    { name: 'fractional revision', text: '{"type":"routes_ack","payload":{"revision":1.5,"accepted":[],"rejected":[]}}', code: 'bad_payload' },
+    { name: 'nack without retryable', text: '{"type":"routes_nack","payload":{"revision":1,"code":"x","message":"m"}}', code: 'bad_payload' },
     { name: 'proxy_request with bad headers', text: '{"type":"proxy_request","payload":{"method":"GET","path":"/","headers":{"a":1},"host":"h"}}', code: 'bad_payload' },
   ])('rejects $name as $code', ({ text, code }) => {
     const result = parse(text);
@@ -30,7 +33,8 @@ describe('parseFrame', () => {
   it.each([
     '{"type":"ping","request_id":"r1","payload":{},"timestamp":"2026-01-01T00:00:00Z"}',
     '{"type":"routes_ack","payload":{"revision":7,"accepted":["a/b/0"],"rejected":[{"key":"a/b/1","reason":"taken"}]}}',
-    '{"type":"register_success","request_id":"x","payload":{"cluster_id":"c","cluster_uuid":"u"}}',
+    '{"type":"register_success","request_id":"x","payload":{"cluster_id":"c","cluster_uuid":"u","protocol_version":2,"resume_revision":0}}',
+    '{"type":"routes_nack","request_id":"x","payload":{"revision":3,"code":"stale_revision","message":"m","retryable":true,"current_revision":9}}',
     '{"type":"proxy_request","request_id":"p","payload":{"method":"GET","path":"/","headers":{"a":"1","b":["2","3"]},"host":"h"}}',
     '{"type":"heartbeat_ack"}',
   ])('accepts %s', (text) => {

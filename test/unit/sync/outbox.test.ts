@@ -1,218 +1,186 @@
 import { describe, expect, it } from '@jest/globals';
-import type { WireRoute } from '../../../src/controlplane/protocol.js';
-import { Outbox, RevisionClock } from '../../../src/sync/outbox.js';
+import type { WireGatewayRoute, WireRoute } from '../../../src/controlplane/protocol.js';
+import { gatewayRouteOfKey, Outbox, RevisionClock, retryDelayMs } from '../../../src/sync/outbox.js';
 
-function route(key: string, host = 'a.example.com', path = '/'): WireRoute {
-  const [namespace = '', name = ''] = key.split('/');
-  return { key, host, path, path_type: 'Prefix', namespace, service: 'web', port: 80, tls: false, ingress_name: name, gateway_route: name, annotations: {} };
+function route(owner: string, host = 'a.example.com', path = '/'): WireRoute {
+  return { key: `${owner}/Prefix:${host}${path}`, host, path, path_type: 'Prefix', service: 'web', port: 80, tls: false };
 }
 
-function fixedClock(): RevisionClock {
-  let t = 1000;
-  return new RevisionClock(() => t++);
+function gr(owner: string, routes: WireRoute[], annotations: Record<string, string> = {}): WireGatewayRoute {
+  const [namespace = '', name = ''] = owner.split('/');
+  return { namespace, name, source: { kind: 'Ingress', name }, annotations, routes };
 }
 
-describe('Outbox', () => {
-  it('sends add, update and delete against what was last sent, and nothing twice', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'add', routes: [route('ns/a/0')] });
-    expect(outbox.takeChange('ns/a')).toBeUndefined();
+const ack = (rejected: Array<{ key: string; reason: string }> = []) => ({ revision: 0, accepted: [], rejected });
+const nack = (code: string, retryable: boolean, current_revision?: number) => ({ revision: 0, code, message: `refused: ${code}`, retryable, current_revision });
 
-    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
-    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'update', routes: [route('ns/a/0', 'a.example.com', '/v2')] });
+describe('Outbox changes', () => {
+  it('sends the first state whole, then only what changed against what the control plane acknowledged', () => {
+    const outbox = new Outbox();
+    const one = route('ns/a', 'a.example.com', '/one');
+    const two = route('ns/a', 'a.example.com', '/two');
+    outbox.setDesired('ns/a', gr('ns/a', [one]), 1);
+    const first = outbox.takeChange('ns/a')!;
+    expect(first.body).toEqual({ namespace: 'ns', name: 'a', source: { kind: 'Ingress', name: 'a' }, annotations: {}, upsert: [one], remove: [] });
+    expect(outbox.takeChange('ns/a')).toBeUndefined(); // one message in flight per GatewayRoute
+    outbox.ack(first.requestId, ack());
+    expect(outbox.inSync('ns/a')).toBe(true);
 
-    outbox.setDesired('ns/a', undefined);
-    // A delete carries the routes last sent, so the control plane knows what to remove.
-    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'delete', routes: [route('ns/a/0', 'a.example.com', '/v2')] });
+    // One inserted path (before the existing one): one added route, nothing else.
+    outbox.setDesired('ns/a', gr('ns/a', [two, one]), 2);
+    expect(outbox.inSync('ns/a')).toBe(false);
+    expect(outbox.takeChange('ns/a')!.body).toEqual({ namespace: 'ns', name: 'a', upsert: [two], remove: [] });
   });
 
-  it('sends nothing for a GatewayRoute that disappears before it was ever sent', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
+  it.each([
+    { name: 'reordered paths', next: (r: WireRoute[]) => gr('ns/a', [...r].reverse()), body: undefined },
+    { name: 'a removed path', next: (r: WireRoute[]) => gr('ns/a', [r[0]!]), body: { namespace: 'ns', name: 'a', upsert: [], remove: ['ns/a/Prefix:a.example.com/b'] } },
+    { name: 'a changed port', next: (r: WireRoute[]) => gr('ns/a', [r[0]!, { ...r[1]!, port: 81 }]), body: { namespace: 'ns', name: 'a', upsert: [{ ...route('ns/a', 'a.example.com', '/b'), port: 81 }], remove: [] } },
+    { name: 'a changed annotation only', next: (r: WireRoute[]) => gr('ns/a', r, { team: 'blue' }), body: { namespace: 'ns', name: 'a', annotations: { team: 'blue' }, upsert: [], remove: [] } },
+    { name: 'a deleted GatewayRoute', next: () => undefined, body: { namespace: 'ns', name: 'a', deleted: true, upsert: [], remove: [] } },
+  ])('$name', ({ next, body }) => {
+    const outbox = new Outbox();
+    const routes = [route('ns/a', 'a.example.com', '/a'), route('ns/a', 'a.example.com', '/b')];
+    outbox.setDesired('ns/a', gr('ns/a', routes), 1);
+    outbox.ack(outbox.takeChange('ns/a')!.requestId, ack());
+    outbox.setDesired('ns/a', next(routes), 2);
+    expect(outbox.takeChange('ns/a')?.body).toEqual(body);
+  });
+
+  it('sends nothing for a GatewayRoute that disappears before the control plane held it', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
     outbox.setDesired('ns/a', undefined);
     expect(outbox.takeChange('ns/a')).toBeUndefined();
     expect(outbox.keys()).toEqual([]);
   });
 
-  it('acknowledges every message up to the revision and drops deleted entries', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
-    const a = outbox.takeChange('ns/a')!;
-    const b = outbox.takeChange('ns/b')!;
-    expect(outbox.pendingKeys().sort()).toEqual(['ns/a', 'ns/b']);
-    expect(outbox.ack(a.revision, [])).toEqual(['ns/a']);
-    expect(outbox.pendingKeys()).toEqual(['ns/b']);
-    expect(outbox.ack(b.revision, [{ key: 'ns/b/0', reason: 'taken' }])).toEqual(['ns/b']);
-    expect(outbox.acked('ns/b')?.rejected).toEqual([{ key: 'ns/b/0', reason: 'taken' }]);
-    expect(outbox.ackedRouteCount()).toBe(1);
-
+  it('forgets a GatewayRoute once its delete is acknowledged', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    outbox.ack(outbox.takeChange('ns/a')!.requestId, ack());
     outbox.setDesired('ns/a', undefined);
-    const del = outbox.takeChange('ns/a')!;
-    outbox.ack(del.revision, []);
-    expect(outbox.keys()).toEqual(['ns/b']);
-  });
-
-  it('a snapshot carries everything desired and supersedes what was in flight', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
-    const lost = outbox.takeChange('ns/a')!; // sent, then the socket died
-    outbox.setDesired('ns/b', undefined); // deleted while disconnected
-    const snapshot = outbox.takeSnapshot();
-    expect(snapshot.revision).toBeGreaterThan(lost.revision);
-    expect(snapshot.routes).toEqual([route('ns/a/0')]);
-    expect(outbox.takeChange('ns/a')).toBeUndefined();
-    expect(outbox.takeChange('ns/b')).toBeUndefined();
-    outbox.ack(snapshot.revision, []);
-    expect(outbox.keys()).toEqual(['ns/a']);
-    expect(outbox.acked('ns/a')?.revision).toBe(snapshot.revision);
-  });
-
-  it('a new generation with the same routes counts as acknowledged', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    const sent = outbox.takeChange('ns/a')!;
-    outbox.ack(sent.revision, []);
-    outbox.setDesired('ns/a', [route('ns/a/0')], 2);
-    expect(outbox.takeChange('ns/a')).toBeUndefined();
-    expect(outbox.acked('ns/a')?.generation).toBe(2);
+    outbox.ack(outbox.takeChange('ns/a')!.requestId, ack());
+    expect(outbox.keys()).toEqual([]);
+    expect(outbox.ackedRouteCount()).toBe(0);
   });
 });
 
-describe('RevisionClock', () => {
-  it('never goes below the wall clock and always grows', () => {
-    let now = 500;
-    const clock = new RevisionClock(() => now);
-    expect([clock.next(), clock.next(), clock.next()]).toEqual([500, 501, 502]);
-    now = 1000;
-    expect(clock.next()).toBe(1000);
-    now = 10; // the clock stepped back: revisions still grow
-    expect(clock.next()).toBe(1001);
-  });
-
-  it('keeps its counters and the tunnel route list exact through changes, snapshots, partial acks, rejects and deletes', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0'), route('ns/a/1', 'a.example.com', '/x')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
+describe('Outbox answers, matched by request_id', () => {
+  it('a refused change stays refused when a later message of another GatewayRoute is acknowledged', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    outbox.setDesired('ns/b', gr('ns/b', [route('ns/b', 'b.example.com')]), 1);
     const a = outbox.takeChange('ns/a')!;
     const b = outbox.takeChange('ns/b')!;
-    expect([outbox.size, outbox.ackedRouteCount(), outbox.exposedRoutes().length]).toEqual([2, 0, 3]);
-    expect(outbox.pendingKeys().sort()).toEqual(['ns/a', 'ns/b']);
+    expect(b.revision).toBeGreaterThan(a.revision);
+    expect(outbox.nack(a.requestId, nack('refused', false))).toEqual(['ns/a']);
+    expect(outbox.ack(b.requestId, ack())).toEqual(['ns/b']);
+    expect(outbox.inSync('ns/b')).toBe(true);
+    expect(outbox.inSync('ns/a')).toBe(false);
+    expect(outbox.refusal('ns/a')).toMatchObject({ code: 'refused', retryable: false });
+    // Not retried as it is; a different desired state goes out.
+    expect(outbox.takeChange('ns/a')).toBeUndefined();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a', 'a.example.com', '/v2')]), 2);
+    expect(outbox.takeChange('ns/a')?.body.upsert).toEqual([route('ns/a', 'a.example.com', '/v2')]);
+  });
 
-    // An ack below b's revision acknowledges a alone, with one of its routes rejected.
-    expect(outbox.ack(a.revision, [{ key: 'ns/a/1', reason: 'taken' }])).toEqual(['ns/a']);
-    expect([outbox.size, outbox.ackedRouteCount()]).toEqual([1, 1]);
-    expect(outbox.acked('ns/a')?.rejected).toEqual([{ key: 'ns/a/1', reason: 'taken' }]);
-    expect(outbox.pendingKeys()).toEqual(['ns/b']);
-    // A rejected route is not exposed: the tunnel neither matches it nor reaches its backend.
-    expect(outbox.exposedRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/b/0']);
+  it('retries a retryable refusal only after its backoff', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    const sent = outbox.takeChange('ns/a', 0)!;
+    outbox.nack(sent.requestId, nack('unavailable', true), 0);
+    expect(outbox.refusal('ns/a')?.retryAt).toBe(1_000);
+    expect(outbox.takeChange('ns/a', 999)).toBeUndefined();
+    const again = outbox.takeChange('ns/a', 1_000)!;
+    outbox.nack(again.requestId, nack('unavailable', true), 1_000);
+    expect(outbox.refusal('ns/a')).toMatchObject({ attempts: 2, retryAt: 3_000 });
+  });
 
-    // A snapshot re-sends everything; its ack replaces the earlier acknowledgements, not adds to them.
+  it('a stale revision continues above the control plane at once', () => {
+    const outbox = new Outbox(new RevisionClock(5));
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    const sent = outbox.takeChange('ns/a', 0)!;
+    expect(sent.revision).toBe(6);
+    outbox.nack(sent.requestId, nack('stale_revision', true, 9_000), 0);
+    const retry = outbox.takeChange('ns/a', 0)!;
+    expect(retry.revision).toBe(9_001);
+  });
+
+  it('ignores an answer to no message of ours, and a late answer to a message a snapshot superseded', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    const change = outbox.takeChange('ns/a')!;
+    expect(outbox.ack('someone-else', ack())).toEqual([]);
     const snapshot = outbox.takeSnapshot();
-    expect(outbox.size).toBe(2);
-    expect(outbox.ack(b.revision, [])).toEqual([]); // older than the snapshot: b was re-sent since
-    expect(outbox.ack(snapshot.revision, []).sort()).toEqual(['ns/a', 'ns/b']);
-    expect([outbox.size, outbox.ackedRouteCount()]).toEqual([0, 3]);
+    expect(outbox.ack(change.requestId, ack())).toEqual([]);
+    expect(outbox.inSync('ns/a')).toBe(false);
+    expect(outbox.ack(snapshot.requestId, ack())).toEqual(['ns/a']);
+    expect(outbox.inSync('ns/a')).toBe(true);
+  });
 
-    // A delete leaves the tunnel's list once sent, and the counters once acknowledged.
-    outbox.setDesired('ns/b', undefined);
-    const removal = outbox.takeChange('ns/b')!;
-    expect(outbox.exposedRoutes().map((r) => r.key).sort()).toEqual(['ns/a/0', 'ns/a/1']);
-    expect(outbox.ack(removal.revision, [])).toEqual(['ns/b']);
-    expect([outbox.size, outbox.ackedRouteCount(), outbox.keys()]).toEqual([0, 2, ['ns/a']]);
+  it('a snapshot carries everything desired; its rejections land on their GatewayRoutes', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    outbox.setDesired('ns/b', gr('ns/b', [route('ns/b', 'b.example.com'), route('ns/b', 'c.example.com')]), 1);
+    const snapshot = outbox.takeSnapshot();
+    expect(snapshot.gatewayRoutes.map((g) => g.name)).toEqual(['a', 'b']);
+    expect(outbox.size).toBe(2);
+    const rejected = [{ key: route('ns/b', 'c.example.com').key, reason: 'taken' }];
+    expect(outbox.ack(snapshot.requestId, ack(rejected)).sort()).toEqual(['ns/a', 'ns/b']);
+    expect(outbox.acked('ns/b')?.rejected).toEqual(rejected);
+    expect(outbox.acked('ns/a')?.rejected).toEqual([]);
+    expect(outbox.ackedRouteCount()).toBe(2);
+    expect(outbox.exposedRoutes().map((r) => r.host).sort()).toEqual(['a.example.com', 'b.example.com']);
+    // A rejected route is offered again with the GatewayRoute's next change, not alone.
+    expect(outbox.takeChange('ns/b')).toBeUndefined();
+    outbox.setDesired('ns/b', gr('ns/b', [route('ns/b', 'b.example.com'), route('ns/b', 'c.example.com')], { team: 'x' }), 2);
+    expect(outbox.takeChange('ns/b')?.body.upsert).toEqual([route('ns/b', 'c.example.com')]);
+  });
+
+  it('after a disconnect nothing is in flight and the next change waits for the snapshot to be acknowledged', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    outbox.takeChange('ns/a');
+    expect(outbox.disconnected()).toEqual(['ns/a']);
+    expect(outbox.size).toBe(0);
+    expect(outbox.oldestAwaitingSince()).toBeUndefined();
   });
 });
 
-describe('Outbox: the bookkeeping the sync controller reads', () => {
-  it('answers for keys it never saw', () => {
-    const outbox = new Outbox(fixedClock());
-    expect(outbox.lastSent('ns/none')).toEqual([]);
-    expect(outbox.acked('ns/none')).toBeUndefined();
-    expect(outbox.takeChange('ns/none')).toBeUndefined();
-    expect(outbox.pendingRevision('ns/none')).toBeUndefined();
+describe('Outbox exposed routes', () => {
+  it('are the state last sent, with the namespace of each backend', () => {
+    const outbox = new Outbox();
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
+    expect(outbox.exposedRoutes()).toEqual([]);
+    const sent = outbox.takeChange('ns/a')!;
+    expect(outbox.exposedRoutes()).toEqual([{ ...route('ns/a'), namespace: 'ns' }]);
+    outbox.nack(sent.requestId, nack('refused', false));
     expect(outbox.exposedRoutes()).toEqual([]);
   });
+});
 
-  it('an empty desired set that was never sent sends nothing; once routes were sent, emptying them is a delete', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [], 1);
-    expect(outbox.takeChange('ns/a')).toBeUndefined();
-    outbox.setDesired('ns/a', [route('ns/a/0')], 2);
-    expect(outbox.takeChange('ns/a')?.action).toBe('add');
-    outbox.setDesired('ns/a', [], 3);
-    expect(outbox.takeChange('ns/a')).toMatchObject({ action: 'delete', routes: [route('ns/a/0')] });
-    expect(outbox.lastSent('ns/a')).toEqual([]);
+describe('helpers', () => {
+  it('RevisionClock grows by one from its start and resumes above the control plane', () => {
+    const clock = new RevisionClock(10);
+    expect(clock.next()).toBe(11);
+    clock.resume(5);
+    expect(clock.next()).toBe(12);
+    clock.resume(100);
+    expect(clock.next()).toBe(101);
   });
 
-  it('only an acknowledgement at or above the revision sent settles a key, and a later send supersedes an earlier one', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    const first = outbox.takeChange('ns/a')!;
-    expect(outbox.pendingRevision('ns/a')).toBe(first.revision);
-    expect(outbox.ack(first.revision - 1, [])).toEqual([]);
-    expect(outbox.pendingKeys()).toEqual(['ns/a']);
-    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
-    const second = outbox.takeChange('ns/a')!;
-    expect(outbox.pendingRevision('ns/a')).toBe(second.revision);
-    // The first revision's acknowledgement no longer speaks for this key.
-    expect(outbox.ack(first.revision, [])).toEqual([]);
-    expect(outbox.size).toBe(1);
-    expect(outbox.ack(second.revision, [])).toEqual(['ns/a']);
-    expect(outbox.acked('ns/a')).toMatchObject({ revision: second.revision, generation: 2, rejected: [], routes: [route('ns/a/0', 'a.example.com', '/v2')] });
-    expect(outbox.size).toBe(0);
-    expect(outbox.pendingKeys()).toEqual([]);
-  });
+  it.each([
+    [1, 1_000],
+    [2, 2_000],
+    [3, 4_000],
+    [7, 60_000],
+    [30, 60_000],
+  ])('retryDelayMs(%i) = %i', (attempts, delay) => expect(retryDelayMs(attempts)).toBe(delay));
 
-  it('a delete is forgotten once acknowledged, and the tunnel route list follows', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
-    outbox.ack(outbox.takeSnapshot().revision, []);
-    expect(outbox.exposedRoutes().map((r) => r.key)).toEqual(['ns/a/0', 'ns/b/0']);
-    outbox.setDesired('ns/a', undefined);
-    const deletion = outbox.takeChange('ns/a')!;
-    expect(outbox.exposedRoutes().map((r) => r.key)).toEqual(['ns/b/0']);
-    expect(outbox.keys()).toEqual(['ns/a', 'ns/b']);
-    outbox.ack(deletion.revision, []);
-    expect(outbox.keys()).toEqual(['ns/b']);
-    expect(outbox.acked('ns/a')).toBeUndefined();
-    expect(outbox.ackedRouteCount()).toBe(1);
-  });
-
-  it('a key deleted while the snapshot is in flight waits for the acknowledgement of its delete', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
-    const snapshot = outbox.takeSnapshot();
-    outbox.setDesired('ns/a', undefined);
-    outbox.takeChange('ns/a');
-    outbox.ack(snapshot.revision, []);
-    expect(outbox.pendingKeys()).toEqual(['ns/a']);
-    expect(outbox.size).toBe(1);
-  });
-
-  it('rejections are matched to the routes of each key, and the count of acknowledged routes leaves them out', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0'), route('ns/a/1', 'a.example.com', '/x')], 1);
-    outbox.setDesired('ns/b', [route('ns/b/0', 'b.example.com')], 1);
-    const { revision } = outbox.takeSnapshot();
-    expect(outbox.ack(revision, [{ key: 'ns/a/1', reason: 'taken' }, { key: 'other/x/0', reason: 'not ours' }]).sort()).toEqual(['ns/a', 'ns/b']);
-    expect(outbox.acked('ns/a')?.rejected).toEqual([{ key: 'ns/a/1', reason: 'taken' }]);
-    expect(outbox.acked('ns/b')?.rejected).toEqual([]);
-    expect(outbox.ackedRouteCount()).toBe(2);
-  });
-
-  it('a generation with unchanged routes moves the acknowledged generation only when the last send was acknowledged', () => {
-    const outbox = new Outbox(fixedClock());
-    outbox.setDesired('ns/a', [route('ns/a/0')], 1);
-    const sent = outbox.takeChange('ns/a')!;
-    outbox.ack(sent.revision, []);
-    outbox.setDesired('ns/a', [route('ns/a/0', 'a.example.com', '/v2')], 2);
-    outbox.takeChange('ns/a'); // in flight, not acknowledged
-    outbox.setDesired('ns/a', [route('ns/a/0')], 3); // back to what was acknowledged
-    expect(outbox.acked('ns/a')?.generation).toBe(1);
-    expect(outbox.takeChange('ns/a')?.action).toBe('update');
-  });
+  it.each([
+    ['ns/app/Prefix:a.example.com/x/y', 'ns/app'],
+    ['ns/app/Exact:*/', 'ns/app'],
+    ['broken', 'broken'],
+  ])('gatewayRouteOfKey(%s) = %s', (key, owner) => expect(gatewayRouteOfKey(key)).toBe(owner));
 });

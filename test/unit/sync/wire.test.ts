@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { GatewayRoute, RouteSpec } from '../../../src/api/v1alpha1/types.js';
-import type { WireRoute } from '../../../src/controlplane/protocol.js';
-import { sameRoutes, toWireRoutes } from '../../../src/sync/wire.js';
+import type { WireGatewayRoute, WireRoute } from '../../../src/controlplane/protocol.js';
+import { diffGatewayRoute, encodeSnapshot, sameGatewayRoute, toWireGatewayRoute } from '../../../src/sync/wire.js';
+
+/** The v1-shaped view the older tables were written against: the routes of a translation. */
+const toWireRoutes = (route: GatewayRoute, lookup: Parameters<typeof toWireGatewayRoute>[1], lastSent: WireRoute[] = []) => {
+  const { gatewayRoute, unresolved } = toWireGatewayRoute(route, lookup, lastSent);
+  return { routes: gatewayRoute.routes, unresolved, gatewayRoute };
+};
 
 const services = {
   web: { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }, { port: 9090 }] } },
@@ -30,30 +36,35 @@ function gatewayRoute(overrides: Partial<GatewayRoute['metadata']> = {}): Gatewa
 }
 
 describe('toWireRoutes', () => {
-  it('translates each route with resolved ports, keys, owner and user annotations', () => {
-    const { routes, unresolved } = toWireRoutes(gatewayRoute(), lookup);
-    expect(routes).toEqual([
-      { key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
-      { key: 'prod/shop/Exact:shop.example.com/metrics', host: 'shop.example.com', path: '/metrics', path_type: 'Exact', namespace: 'prod', service: 'web', port: 9090, tls: false, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: { team: 'payments' } },
-    ]);
+  it('translates each route with resolved ports and keys; the owner and user annotations once, for the GatewayRoute', () => {
+    const { gatewayRoute: wire, unresolved } = toWireRoutes(gatewayRoute(), lookup);
+    expect(wire).toEqual({
+      namespace: 'prod',
+      name: 'shop',
+      source: { kind: 'Ingress', name: 'shop-ingress' },
+      annotations: { team: 'payments' },
+      routes: [
+        { key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 8080, tls: true },
+        { key: 'prod/shop/Exact:shop.example.com/metrics', host: 'shop.example.com', path: '/metrics', path_type: 'Exact', service: 'web', port: 9090, tls: false },
+      ],
+    });
     expect(unresolved).toEqual(['prod/shop/ImplementationSpecific:*/: Service missing not found']);
   });
 
   it('keeps the port last sent while the Service is missing', () => {
-    const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
+    const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 8080, tls: true }];
     const { routes } = toWireRoutes(gatewayRoute(), () => undefined, lastSent);
     expect(routes.map((r) => [r.key, r.port])).toEqual([['prod/shop/Prefix:shop.example.com/', 8080]]);
   });
 
-  it('a hand-written GatewayRoute has no ingress_name', () => {
-    const { routes } = toWireRoutes(gatewayRoute({ ownerReferences: undefined }), lookup);
-    expect(routes[0]?.ingress_name).toBe('');
+  it('a hand-written GatewayRoute has no source', () => {
+    expect(toWireRoutes(gatewayRoute({ ownerReferences: undefined }), lookup).gatewayRoute.source).toBeUndefined();
   });
 });
 
 describe('toWireRoutes: where each field comes from', () => {
   const base = gatewayRoute();
-  const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', namespace: 'prod', service: 'web', port: 8080, tls: true, ingress_name: 'shop-ingress', gateway_route: 'shop', annotations: {} }];
+  const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 8080, tls: true }];
   const baseRoutes = base.spec.routes ?? [];
   const onlyFirst = (changes: Partial<RouteSpec>): GatewayRoute => ({ ...base, spec: { routes: [{ ...baseRoutes[0]!, ...changes }] } });
 
@@ -63,8 +74,8 @@ describe('toWireRoutes: where each field comes from', () => {
     { name: 'another host', route: onlyFirst({ host: 'else.example.com' }), unresolved: ['prod/shop/Prefix:else.example.com/: Service web not found'] },
     { name: 'another path', route: onlyFirst({ path: '/else' }), unresolved: ['prod/shop/Prefix:shop.example.com/else: Service web not found'] },
     { name: 'another pathType', route: onlyFirst({ pathType: 'Exact' }), unresolved: ['prod/shop/Exact:shop.example.com/: Service web not found'] },
-  ])('the port last sent is kept only for $name', ({ route, unresolved }) => {
-    const result = toWireRoutes(route, () => undefined, lastSent);
+  ])('the port last sent is kept only for $name', ({ route: changed, unresolved }) => {
+    const result = toWireRoutes(changed, () => undefined, lastSent);
     expect(result.unresolved).toEqual(unresolved);
     expect(result.routes.map((r) => r.port)).toEqual(unresolved.length ? [] : [8080]);
   });
@@ -73,30 +84,89 @@ describe('toWireRoutes: where each field comes from', () => {
     const catchAll: GatewayRoute = { ...base, spec: { routes: [{ path: '/', pathType: 'Prefix', backend: { service: 'web', port: { name: 'http' } } }] } };
     const keptKey = 'prod/shop/Prefix:*/';
     const { routes } = toWireRoutes(catchAll, () => undefined, [{ ...lastSent[0]!, key: keptKey, host: '' }]);
-    expect(routes).toEqual([{ ...lastSent[0]!, key: keptKey, host: '', tls: false, annotations: { team: 'payments' } }]);
+    expect(routes).toEqual([{ ...lastSent[0]!, key: keptKey, host: '', tls: false }]);
   });
 
-  it('takes the Ingress name from spec.source when there is no ownerReference, and nothing from another kind', () => {
+  it('takes the source from spec.source when there is no ownerReference', () => {
     const fromSource = { ...gatewayRoute({ ownerReferences: undefined }), spec: { ...base.spec, source: { kind: 'Ingress', name: 'legacy' } } } as GatewayRoute;
-    expect(toWireRoutes(fromSource, lookup).routes[0]?.ingress_name).toBe('legacy');
+    expect(toWireRoutes(fromSource, lookup).gatewayRoute.source).toEqual({ kind: 'Ingress', name: 'legacy' });
     const other = { ...fromSource, spec: { ...fromSource.spec, source: { kind: 'HTTPRoute', name: 'r' } } } as GatewayRoute;
-    expect(toWireRoutes(other, lookup).routes[0]?.ingress_name).toBe('');
+    expect(toWireRoutes(other, lookup).gatewayRoute.source).toEqual({ kind: 'HTTPRoute', name: 'r' });
   });
 
   it('a GatewayRoute without routes, name or namespace translates to nothing, without throwing', () => {
     const bare = { apiVersion: base.apiVersion, kind: base.kind, metadata: {}, spec: {} } as GatewayRoute;
-    expect(toWireRoutes(bare, lookup)).toEqual({ routes: [], unresolved: [] });
+    expect(toWireRoutes(bare, lookup).gatewayRoute).toEqual({ namespace: '', name: '', annotations: {}, routes: [] });
     const unnamed = { ...bare, spec: { routes: [baseRoutes[1]!] } } as GatewayRoute;
-    expect(toWireRoutes(unnamed, lookup).routes[0]).toMatchObject({ key: '//Exact:shop.example.com/metrics', namespace: '', gateway_route: '', annotations: {} });
+    expect(toWireRoutes(unnamed, lookup).routes[0]).toMatchObject({ key: '//Exact:shop.example.com/metrics' });
+  });
+});
+
+describe('sameGatewayRoute and diffGatewayRoute', () => {
+  const r = (path: string, port = 80): WireRoute => ({ key: `ns/a/Prefix:a.example.com${path}`, host: 'a.example.com', path, path_type: 'Prefix', service: 'web', port, tls: false });
+  const gr = (routes: WireRoute[], annotations: Record<string, string> = {}, source = { kind: 'Ingress', name: 'a' }): WireGatewayRoute => ({ namespace: 'ns', name: 'a', source, annotations, routes });
+  const held = gr([r('/x'), r('/y')], { team: 'red' });
+
+  it.each([
+    { name: 'same routes in another order', desired: gr([r('/y'), r('/x')], { team: 'red' }), same: true, diff: undefined },
+    { name: 'one path inserted', desired: gr([r('/new'), r('/x'), r('/y')], { team: 'red' }), same: false, diff: { namespace: 'ns', name: 'a', upsert: [r('/new')], remove: [] } },
+    { name: 'one path gone', desired: gr([r('/x')], { team: 'red' }), same: false, diff: { namespace: 'ns', name: 'a', upsert: [], remove: [r('/y').key] } },
+    { name: 'a port changed', desired: gr([r('/x'), r('/y', 81)], { team: 'red' }), same: false, diff: { namespace: 'ns', name: 'a', upsert: [r('/y', 81)], remove: [] } },
+    { name: 'annotations changed', desired: gr([r('/x'), r('/y')], { team: 'blue' }), same: false, diff: { namespace: 'ns', name: 'a', annotations: { team: 'blue' }, upsert: [], remove: [] } },
+    { name: 'source changed', desired: gr([r('/x'), r('/y')], { team: 'red' }, { kind: 'Ingress', name: 'b' }), same: false, diff: { namespace: 'ns', name: 'a', source: { kind: 'Ingress', name: 'b' }, upsert: [], remove: [] } },
+    { name: 'deleted', desired: undefined, same: false, diff: { namespace: 'ns', name: 'a', deleted: true, upsert: [], remove: [] } },
+  ])('$name', ({ desired, same, diff }) => {
+    expect(sameGatewayRoute(held, desired)).toBe(same);
+    expect(diffGatewayRoute(held, desired)).toEqual(diff);
   });
 
-  it('sameRoutes: order matters, and nothing equals an empty set', () => {
-    const [a, b] = toWireRoutes(base, lookup).routes as [WireRoute, WireRoute];
-    expect(sameRoutes([a, b], [a, b])).toBe(true);
-    expect(sameRoutes([a, b], [b, a])).toBe(false);
-    expect(sameRoutes(undefined, [])).toBe(true);
-    expect(sameRoutes([], undefined)).toBe(true);
-    expect(sameRoutes([a], undefined)).toBe(false);
+  it('a GatewayRoute the control plane does not hold is sent whole, with its data', () => {
+    expect(diffGatewayRoute(undefined, held)).toEqual({ namespace: 'ns', name: 'a', source: { kind: 'Ingress', name: 'a' }, annotations: { team: 'red' }, upsert: held.routes, remove: [] });
+    expect(diffGatewayRoute(undefined, undefined)).toBeUndefined();
+  });
+
+  it('a route to retry is offered again with a change', () => {
+    expect(diffGatewayRoute(held, gr([r('/x'), r('/y')], { team: 'red' }), new Set([r('/y').key]))?.upsert).toEqual([r('/y')]);
+  });
+});
+
+describe('encodeSnapshot', () => {
+  const many = (name: string, count: number, annotations: Record<string, string> = {}): WireGatewayRoute => ({
+    namespace: 'ns',
+    name,
+    annotations,
+    routes: Array.from({ length: count }, (_, i) => ({ key: `ns/${name}/Prefix:h${i}.example.com/`, host: `h${i}.example.com`, path: '/', path_type: 'Prefix' as const, service: 'web', port: 80, tls: false })),
+  });
+  const decode = (chunks: string[]) => chunks.map((c) => JSON.parse(c) as { revision: number; gateway_routes: WireGatewayRoute[] });
+
+  it('keeps every chunk (with its envelope) under the budget and loses nothing', () => {
+    const groups = [many('a', 300, { note: 'x'.repeat(20_000) }), many('b', 5), many('c', 2_000)];
+    const budget = 64 * 1024;
+    const { chunks, routes } = encodeSnapshot(groups, 7, budget);
+    expect(routes).toBe(2_305);
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) expect(Buffer.byteLength(chunk) + 512).toBeLessThanOrEqual(budget);
+    const parts = decode(chunks).flatMap((c) => c.gateway_routes);
+    for (const name of ['a', 'b', 'c']) {
+      const mine = parts.filter((p) => p.name === name);
+      expect(mine.flatMap((p) => p.routes)).toEqual(groups.find((g) => g.name === name)!.routes);
+      // The GatewayRoute's data travels once, with its first part.
+      expect(mine.filter((p) => p.annotations !== undefined)).toHaveLength(1);
+      expect(mine[0]!.annotations).toEqual(groups.find((g) => g.name === name)!.annotations);
+    }
+    expect(decode(chunks).every((c) => c.revision === 7)).toBe(true);
+  });
+
+  it('an empty snapshot has no chunks; a GatewayRoute without routes is still sent', () => {
+    expect(encodeSnapshot([], 1, 1024 * 1024)).toEqual({ chunks: [], routes: 0 });
+    const { chunks } = encodeSnapshot([many('empty', 0)], 1, 1024 * 1024);
+    expect(decode(chunks)[0]!.gateway_routes).toEqual([many('empty', 0)]);
+  });
+
+  it('measures bytes, not characters', () => {
+    const wide = many('w', 400, { note: 'é'.repeat(10_000) });
+    const { chunks } = encodeSnapshot([wide], 1, 64 * 1024);
+    for (const chunk of chunks) expect(Buffer.byteLength(chunk) + 512).toBeLessThanOrEqual(64 * 1024);
   });
 });
 
