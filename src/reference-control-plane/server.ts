@@ -35,6 +35,8 @@ export interface ReceivedMessage {
   request_id?: string;
   payload: Record<string, unknown>;
   at: number;
+  /** Size of the frame, for tests of frame budgets. */
+  bytes: number;
 }
 
 export interface ReferenceControlPlaneOptions {
@@ -183,6 +185,13 @@ export class ReferenceControlPlane {
     return false;
   }
 
+  /** Test hook: stop (or resume) reading a cluster's socket, as a congested peer would; its agent's buffer fills. */
+  pauseReading(clusterUuid: string, paused: boolean): void {
+    const raw = (this.socketOf(clusterUuid) as unknown as { _socket?: { pause(): void; resume(): void } } | undefined)?._socket;
+    if (paused) raw?.pause();
+    else raw?.resume();
+  }
+
   /** The socket of a connected cluster, for the gateway's backpressure checks. */
   socketOf(clusterUuid: string): WebSocket | undefined {
     for (const agent of this.agents) if (agent.cluster?.cluster_uuid === clusterUuid && agent.socket.readyState === WebSocket.OPEN) return agent.socket;
@@ -225,7 +234,7 @@ export class ReferenceControlPlane {
       return;
     }
     const { type, payload, request_id: requestId } = parsed.message;
-    const received: ReceivedMessage = { cluster: agent.cluster?.cluster_uuid, type, payload, at: Date.now() };
+    const received: ReceivedMessage = { cluster: agent.cluster?.cluster_uuid, type, payload, at: Date.now(), bytes: Buffer.byteLength(text) };
     if (requestId !== undefined) received.request_id = requestId;
     this.received.push(received);
     if (this.received.length > 50_000) this.received.splice(0, 10_000);

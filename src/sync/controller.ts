@@ -133,7 +133,7 @@ export class SyncController {
 
   start(): void {
     this.controller.start();
-    this.ackWatch = setInterval(() => this.checkAckTimeout(), Math.min(5_000, this.ackTimeoutMs / 2));
+    this.ackWatch = setInterval(() => this.checkAckTimeout(), Math.min(5_000, this.ackTimeoutMs / 4));
     this.ackWatch.unref();
   }
 

@@ -276,7 +276,7 @@ describe('control plane availability', () => {
     const slow = await startControlPlane({ token: TOKEN });
     const nsA = await ownNamespace('ack-timeout');
     try {
-      slow.answerDelayMs = 2_700;
+      slow.answerDelayMs = 3_000;
       await createIngress(ingressObject(nsA, 'slow', [{ host: 'slow.example.com', paths: [{ service: 'web', port: 'http' }] }]));
       const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '2000']);
       await op.registered();

@@ -1,0 +1,313 @@
+// Protocol v2 (docs/protocol.md) between the real operator and the reference control plane: answers
+// matched per message, revisions that survive a leader hand-over between skewed revision sources,
+// snapshots of any size in bounded frames, changes of only what changed, identity by cluster_id, one
+// socket per cluster, and control messages ahead of bulk data.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
+import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { ControlPlaneClient } from '../../src/controlplane/client.js';
+import { MemoryIdentityStore } from '../../src/controlplane/identity.js';
+import { silentLogger } from '../../src/log.js';
+import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
+import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
+import { OperatorPool } from '../support/operator.js';
+import { withRandom } from '../support/random.js';
+
+const TOKEN = 'protocol-test-token';
+const { networking } = clients();
+const operators = new OperatorPool();
+const namespaces: string[] = [];
+let cp: ReferenceControlPlane;
+
+function operatorArgs(namespace: string, clusterName = namespace): string[] {
+  return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
+}
+
+async function ownNamespace(prefix: string): Promise<string> {
+  const ns = await createTestNamespace(prefix);
+  namespaces.push(ns);
+  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
+  return ns;
+}
+
+const route = (host: string, path: string) => describeRoute({ host, path, service: 'web', port: 8080 });
+const paths = (count: number, prefix = '/p') => Array.from({ length: count }, (_, i) => ({ path: `${prefix}${i}`, service: 'web', port: 'http' as const }));
+const mine = (uuid: string, type: string, since = 0) => cp.received.slice(since).filter((m) => m.cluster === uuid && m.type === type);
+
+beforeAll(async () => {
+  cp = await startControlPlane({ token: TOKEN });
+});
+
+afterAll(async () => {
+  await operators.stopAll();
+  await cp?.close();
+  await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
+});
+
+describe('answers per message', () => {
+  it('a refused (NACKed) change stays Synced=False when a later change of another GatewayRoute is acknowledged', async () => {
+    const ns = await ownNamespace('nack');
+    const op = operators.start(operatorArgs(ns));
+    await op.registered();
+    cp.refuseRouteMessage = (type, payload) =>
+      type === 'routes_change' && payload.namespace === ns && payload.name === 'refused' ? { code: 'refused', message: 'policy forbids this host', retryable: false } : undefined;
+    try {
+      await createIngress(ingressObject(ns, 'refused', [{ host: `refused.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+      const uuid = clusterByName(cp, ns)!.cluster_uuid;
+      await eventually('the refused change was answered', async () => cp.received.some((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused'));
+      await createIngress(ingressObject(ns, 'accepted', [{ host: `accepted.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+      await eventually('the later change Synced=True', async () => condition(await getGatewayRoute(ns, 'accepted'), 'Synced')?.status === 'True');
+      const refused = await eventually('Synced=False Refused', async () => {
+        const c = condition(await getGatewayRoute(ns, 'refused'), 'Synced');
+        return c?.reason === 'Refused' ? c : undefined;
+      });
+      expect(refused).toMatchObject({ status: 'False', message: 'the control plane refused this change (refused): policy forbids this host; not retried until the GatewayRoute changes' });
+      expect(condition(await getGatewayRoute(ns, 'refused'), 'Ready')?.status).toBe('False');
+      expect(heldRoutes(cp, ns)).toEqual([route(`accepted.${ns}.example.com`, '/')]);
+      // Not retried as it is: one message for it, however long we look.
+      await op.settled();
+      expect(cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused')).toHaveLength(1);
+    } finally {
+      cp.refuseRouteMessage = undefined;
+    }
+  });
+
+  it('a retryable refusal is retried with backoff until accepted', async () => {
+    const ns = await ownNamespace('nack-retry');
+    const op = operators.start(operatorArgs(ns));
+    await op.registered();
+    let refusals = 0;
+    cp.refuseRouteMessage = (type, payload) => {
+      if (type !== 'routes_change' || payload.namespace !== ns || refusals >= 2) return undefined;
+      refusals++;
+      return { code: 'unavailable', message: 'try later', retryable: true };
+    };
+    try {
+      await createIngress(ingressObject(ns, 'retried', [{ host: `retried.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+      await eventually('Synced=False Refused while refused', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.reason === 'Refused');
+      await eventually('Synced=True after the retries', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.status === 'True', 15_000);
+      const sends = cp.received.filter((m) => m.type === 'routes_change' && m.payload.namespace === ns).map((m) => m.at);
+      expect(sends).toHaveLength(3);
+      // 1 s, then 2 s apart (the first retry's backoff, then the second's).
+      expect(sends[1]! - sends[0]!).toBeGreaterThanOrEqual(900);
+      expect(sends[2]! - sends[1]!).toBeGreaterThanOrEqual(1_900);
+    } finally {
+      cp.refuseRouteMessage = undefined;
+    }
+  });
+});
+
+describe('changes', () => {
+  it('one inserted path is one routes_change with one added route', async () => {
+    const ns = await ownNamespace('insert');
+    const op = operators.start(operatorArgs(ns));
+    await op.registered();
+    const host = `insert.${ns}.example.com`;
+    await createIngress(ingressObject(ns, 'paths', [{ host, paths: paths(3) }]));
+    await waitForRoutes(cp, ns, [0, 1, 2].map((i) => route(host, `/p${i}`)));
+    await eventually('Synced', async () => condition(await getGatewayRoute(ns, 'paths'), 'Synced')?.status === 'True');
+    await op.settled();
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const mark = cp.received.length;
+    const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'paths' });
+    ingress.spec!.rules![0]!.http!.paths.unshift({ path: '/first', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } });
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'paths', body: ingress });
+    await waitForRoutes(cp, ns, [route(host, '/first'), ...[0, 1, 2].map((i) => route(host, `/p${i}`))]);
+    await op.settled();
+    const changes = mine(uuid, 'routes_change', mark);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]!.payload).toMatchObject({ namespace: ns, name: 'paths', remove: [] });
+    expect((changes[0]!.payload.upsert as Array<{ path: string }>).map((r) => r.path)).toEqual(['/first']);
+    expect(changes[0]!.payload.annotations).toBeUndefined();
+    expect(mine(uuid, 'routes_ack', mark)).toHaveLength(0); // (acks go the other way: only agent frames are recorded)
+  });
+
+  it('a 1,000-path Ingress with a 20 KB annotation arrives whole on one connection; an annotation change is Synced only once acknowledged', async () => {
+    const ns = await ownNamespace('big-annotation');
+    const op = operators.start(operatorArgs(ns));
+    await op.registered();
+    const host = `big.${ns}.example.com`;
+    await createIngress(ingressObject(ns, 'big', [{ host, paths: paths(1_000) }], { annotations: { 'example.com/note': 'a'.repeat(20_000) } }));
+    await waitForRoutes(cp, ns, Array.from({ length: 1_000 }, (_, i) => route(host, `/p${i}`)), 60_000);
+    await eventually('Synced=True', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.status === 'True');
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    // The annotation went once, not once per route: the message is far below 1,000 × 20 KB (20 MB).
+    const first = mine(uuid, 'routes_change').find((m) => m.payload.name === 'big')!;
+    expect(first.bytes).toBeLessThan(400_000);
+
+    // An annotation change keeps the generation; Synced must still follow the control plane's answer.
+    cp.refuseRouteMessage = (type, payload) => (type === 'routes_change' && payload.namespace === ns && payload.annotations !== undefined ? { code: 'refused', message: 'annotation not allowed', retryable: false } : undefined);
+    try {
+      const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'big' });
+      ingress.metadata!.annotations!['example.com/note'] = 'b'.repeat(20_000);
+      await networking.replaceNamespacedIngress({ namespace: ns, name: 'big', body: ingress });
+      await eventually('Synced=False Refused for the refused annotation', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.reason === 'Refused');
+    } finally {
+      cp.refuseRouteMessage = undefined;
+    }
+    const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'big' });
+    ingress.metadata!.annotations!['example.com/note'] = 'c'.repeat(20_000);
+    await networking.replaceNamespacedIngress({ namespace: ns, name: 'big', body: ingress });
+    await eventually('Synced=True once acknowledged', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.status === 'True');
+    expect([...clusterByName(cp, ns)!.routes.values()].every((r) => r.annotations['example.com/note'] === 'c'.repeat(20_000))).toBe(true);
+    // No reconnect loop: one connection throughout.
+    expect(mine(uuid, 'register')).toHaveLength(1);
+    expect(op.logs.filter((l) => l.msg === 'control-plane socket closed')).toHaveLength(0);
+  }, 90_000);
+
+  it('a snapshot larger than the frame budget goes in frames under it, applied whole at the end', async () => {
+    const ns = await ownNamespace('chunks');
+    const names = Array.from({ length: 40 }, (_, i) => `app-${i}`);
+    const budget = 64 * 1024;
+    const op = operators.start([...operatorArgs(ns), '--frame-budget-bytes', String(budget)]);
+    await op.registered();
+    await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: paths(25) }], { annotations: { note: 'n'.repeat(2_000) } })));
+    const expected = names.flatMap((name) => Array.from({ length: 25 }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
+    await waitForRoutes(cp, ns, expected, 60_000);
+    await op.settled();
+    // A reconnect sends everything as one snapshot (about 130 KB here): in frames under the budget.
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const mark = cp.received.length;
+    cp.dropConnections(uuid);
+    await eventually('the snapshot applied', async () => mine(uuid, 'routes_sync_end', mark).length === 1);
+    await waitForRoutes(cp, ns, expected);
+    const chunks = mine(uuid, 'routes_sync_chunk', mark);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(chunk.bytes).toBeLessThanOrEqual(budget);
+    const end = mine(uuid, 'routes_sync_end', mark)[0]!;
+    expect(end.payload).toMatchObject({ chunks: chunks.length, routes: 1_000 });
+    expect(mine(uuid, 'routes_sync_begin', mark)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('revisions and identity', () => {
+  it('a leader hand-over mid-churn between revision sources skewed by hours: the control plane ends with exactly the cluster routes, deletes included', () =>
+    withRandom(async (random) => {
+      const ns = await ownNamespace('handover');
+      const hours = 3 * 3600_000;
+      const args = [...operatorArgs(ns), '--leader-elect', '--lease-name', 'handover'];
+      // The first leader counts from far ahead, the second from far behind, as wall-clock revisions would.
+      const ahead = operators.start(args, { GATEWAY_REVISION_START: String(Date.now() + hours) });
+      await ahead.registered();
+      const behind = operators.start(args, { GATEWAY_REVISION_START: String(Date.now() - hours) });
+      const model = new Map<string, string>();
+      const step = async (i: number): Promise<void> => {
+        const name = `h-${random.int(25)}`;
+        if (!model.has(name)) {
+          await createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
+          model.set(name, `/v${i}`);
+        } else if (random.int(2) === 0) {
+          await networking.deleteNamespacedIngress({ namespace: ns, name });
+          model.delete(name);
+        } else {
+          const ingress = await networking.readNamespacedIngress({ namespace: ns, name });
+          ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
+          await networking.replaceNamespacedIngress({ namespace: ns, name, body: ingress });
+          model.set(name, `/v${i}`);
+        }
+      };
+      for (let i = 0; i < 60; i++) await step(i);
+      const handedOver = ahead.stop(); // SIGTERM: releases the Lease; the standby takes over
+      for (let i = 60; i < 120; i++) await step(i);
+      expect(await handedOver).toBe(0);
+      await behind.registered();
+      await waitForRoutes(cp, ns, [...model.entries()].map(([name, path]) => route(`${name}.${ns}.example.com`, path)), 60_000);
+      const cluster = clusterByName(cp, ns)!;
+      expect(cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
+      // The second leader went on above the first one's revisions, though its own source was hours behind.
+      expect(cluster.lastRevision).toBeGreaterThan(Date.now() + hours - 600_000);
+      await eventually('every GatewayRoute Synced', async () => (await listGatewayRoutes(ns)).every((r) => condition(r, 'Synced')?.status === 'True'));
+    }), 120_000);
+
+  it('two clusters registering with the same name keep separate identities and routes', async () => {
+    const first = await ownNamespace('twin-a');
+    const second = await ownNamespace('twin-b');
+    const name = `twin-${first}`;
+    const a = operators.start(operatorArgs(first, name));
+    const b = operators.start(operatorArgs(second, name));
+    await Promise.all([a.registered(), b.registered()]);
+    await createIngress(ingressObject(first, 'site', [{ host: `a.${first}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+    await createIngress(ingressObject(second, 'site', [{ host: `b.${second}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+    const held = (): string[][] =>
+      cp.store
+        .clusters()
+        .filter((c) => c.name === name)
+        .map((c) => [...c.routes.values()].map((r) => `${r.host}${r.path}`))
+        .sort();
+    await eventually('each cluster holds its own route', async () => JSON.stringify(held()) === JSON.stringify([[`a.${first}.example.com/`], [`b.${second}.example.com/`]]));
+    // Both stay connected: neither replaced the other.
+    expect(cp.store.clusters().filter((c) => c.name === name && c.connected)).toHaveLength(2);
+  });
+});
+
+describe('the reference control plane', () => {
+  const register = (socket: WebSocket, payload: Record<string, unknown>): Promise<{ type: string; payload: Record<string, unknown> }> =>
+    new Promise((resolve) => {
+      socket.once('message', (data) => resolve(JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown> }));
+      socket.send(JSON.stringify({ type: 'register', request_id: 'reg', payload: { agent_id: 'raw', cluster_name: 'raw-agent', agent_version: 't', k8s_version: 't', features: {}, metadata: {}, ...payload }, timestamp: new Date().toISOString() }));
+    });
+  const open = async (): Promise<WebSocket> => {
+    const socket = new WebSocket(`${cp.url.replace('http', 'ws')}/api/v1/clusters/agent/ws`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    return socket;
+  };
+
+  it('refuses a version 1 agent, saying why', async () => {
+    const socket = await open();
+    const answer = await register(socket, {});
+    expect(answer).toMatchObject({ type: 'error', payload: { code: 'unsupported_protocol_version' } });
+    expect(answer.payload.message).toContain('protocol version 2 only');
+    socket.close();
+  });
+
+  it('one socket per cluster: a second registration of the same cluster_id replaces the first, whose frames are refused after', async () => {
+    const first = await open();
+    const registered = await register(first, { protocol_versions: [2] });
+    expect(registered.type).toBe('register_success');
+    const id = registered.payload.cluster_id as string;
+    const closed = new Promise<number>((resolve) => first.once('close', (code) => resolve(code)));
+    const second = await open();
+    expect((await register(second, { protocol_versions: [2], cluster_id: id })).payload).toMatchObject({ cluster_id: id, resume_revision: 0 });
+    expect(await closed).toBe(4000);
+    second.close();
+  });
+});
+
+describe('flow control', () => {
+  it('route and control messages overtake bulk data queued behind a congested socket', async () => {
+    const client = new ControlPlaneClient({
+      url: cp.url,
+      token: TOKEN,
+      clusterName: 'flow-control',
+      agentId: 'flow',
+      agentVersion: 'test',
+      k8sVersion: () => 'test',
+      identity: new MemoryIdentityStore(),
+      heartbeat: () => ({ is_private: true, routing_mode: 'tunnel', gateway_routes: 0, k8s_version: 'test', agent_version: 'test' }),
+      logger: silentLogger(),
+      highWaterMark: 256 * 1024,
+    });
+    const ready = new Promise<void>((resolve) => client.setHandlers({ onReady: () => resolve() }));
+    client.start();
+    try {
+      await ready;
+      const uuid = client.session!.clusterUuid;
+      cp.pauseReading(uuid, true);
+      const body = 'x'.repeat(128 * 1024);
+      for (let i = 0; i < 64; i++) client.sendBulk('proxy_response_chunk', { data: body }, `bulk-${i}`);
+      expect(client.congested).toBe(true);
+      client.sendHeartbeat();
+      cp.pauseReading(uuid, false);
+      await eventually('all bulk frames arrived', async () => mine(uuid, 'proxy_response_chunk').length === 64);
+      const order = cp.received.filter((m) => m.cluster === uuid && (m.type === 'heartbeat' || m.type === 'proxy_response_chunk')).map((m) => m.type);
+      // The heartbeat after register, then the one sent while congested: ahead of most of the bulk.
+      const late = order.lastIndexOf('heartbeat');
+      expect(late).toBeLessThan(order.length - 32);
+      await client.whenWritable();
+      expect(client.congested).toBe(false);
+    } finally {
+      await client.stop();
+    }
+  });
+});
