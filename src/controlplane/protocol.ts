@@ -125,16 +125,6 @@ export interface RoutesAckPayload {
   rejected: Array<{ key: string; reason: string }>;
 }
 
-/** NACK codes; the retryable ones are retried with backoff, the others wait for the GatewayRoute to change. */
-export const NACK_CODES = {
-  stale_revision: { retryable: true },
-  incomplete_snapshot: { retryable: true },
-  unavailable: { retryable: true },
-  bad_payload: { retryable: false },
-  not_registered: { retryable: true },
-  refused: { retryable: false },
-} as const;
-
 export interface RoutesNackPayload {
   revision: number;
   code: string;
