@@ -16,15 +16,36 @@ export interface Envelope<T extends string = string, P = unknown> {
 
 export type PathTypeWire = 'Prefix' | 'Exact' | 'ImplementationSpecific';
 
-/** One host + path of a GatewayRoute. What identifies its GatewayRoute is sent once, in WireGatewayRoute. */
-export interface WireRoute {
-  key: string;
+/** One host + path of a GatewayRoute, as sent. What identifies its GatewayRoute is sent once, in WireGatewayRoute. */
+export interface WireRouteBody {
   host: string;
   path: string;
   path_type: PathTypeWire;
   service: string;
   port: number;
   tls: boolean;
+}
+
+/** The fields a route is sent with (its key is not sent: both ends derive it, see wireRouteKey). */
+export const WIRE_ROUTE_FIELDS: ReadonlyArray<keyof WireRouteBody> = ['host', 'path', 'path_type', 'service', 'port', 'tls'];
+
+/** A route with its key, as both ends hold it. */
+export interface WireRoute extends WireRouteBody {
+  key: string;
+}
+
+/**
+ * A route's key, from what identifies it: its GatewayRoute, path type, host and path (the translation keeps
+ * these unique within a GatewayRoute). Inserting or reordering paths leaves every other key as it was. `*`
+ * stands for the catch-all host. Part of the contract: both ends compute it, so routes are sent without it.
+ */
+export function wireRouteKey(namespace: string, name: string, route: Pick<WireRouteBody, 'host' | 'path' | 'path_type'>): string {
+  return `${namespace}/${name}/${route.path_type}:${route.host || '*'}${route.path}`;
+}
+
+/** The route as sent: its key left out. */
+export function wireRouteBody(route: WireRoute): WireRouteBody {
+  return { host: route.host, path: route.path, path_type: route.path_type, service: route.service, port: route.port, tls: route.tls };
 }
 
 /** What a route belongs to: sent once per GatewayRoute in a snapshot chunk or a change. */
@@ -36,6 +57,7 @@ export interface WireGatewayRouteMeta {
   annotations: Record<string, string>;
 }
 
+/** A GatewayRoute with its routes (held with their keys; sent without them). */
 export interface WireGatewayRoute extends WireGatewayRouteMeta {
   routes: WireRoute[];
 }
@@ -115,7 +137,7 @@ export interface RoutesChangePayload {
   deleted?: boolean;
   source?: { kind: string; name: string };
   annotations?: Record<string, string>;
-  upsert: WireRoute[];
+  upsert: WireRouteBody[];
   remove: string[];
 }
 

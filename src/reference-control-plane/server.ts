@@ -24,10 +24,9 @@ import {
   type RoutesChangePayload,
   type RoutesNackPayload,
   type Schema,
-  type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
-import { invalidMeta, RouteStore, type ClusterRecord } from './store.js';
+import { invalidMeta, RouteStore, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
 
 export interface ReceivedMessage {
   cluster?: string;
@@ -94,7 +93,7 @@ interface AgentSocket {
   credential: string;
   cluster?: ClusterRecord;
   /** A snapshot being received: applied at its end, all at once. */
-  snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: WireGatewayRoute[]; chunks: number; routes: number };
+  snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: ReceivedGatewayRoute[]; chunks: number; routes: number };
 }
 
 /** What a test hook may answer instead of an acknowledgement. */
@@ -351,8 +350,8 @@ export class ReferenceControlPlane {
             this.nack(agent, requestId, revision, { code: 'bad_payload', message: `routes_sync_chunk: ${problem}`, retryable: false });
             return;
           }
-          snapshot.parts.push(part as WireGatewayRoute);
-          snapshot.routes += (part as WireGatewayRoute).routes.length;
+          snapshot.parts.push(part as ReceivedGatewayRoute);
+          snapshot.routes += (part as ReceivedGatewayRoute).routes.length;
         }
         snapshot.chunks++;
         return;

@@ -2,7 +2,7 @@
 // registered with; a name is only a label), and per cluster the GatewayRoutes and routes it holds. It
 // validates everything an agent sends, as a strict conformance peer must. Pure.
 import { randomUUID } from 'node:crypto';
-import type { RoutesChangePayload, WireGatewayRoute, WireGatewayRouteMeta, WireRoute } from '../controlplane/protocol.js';
+import { wireRouteBody, wireRouteKey, type RoutesChangePayload, type WireGatewayRouteMeta, type WireRoute, type WireRouteBody } from '../controlplane/protocol.js';
 
 /** A route as held and served: the wire route with its GatewayRoute's data (shared, not copied). */
 export interface HeldRoute extends WireRoute {
@@ -50,13 +50,17 @@ export function invalidMeta(meta: unknown, partial = false): string | undefined 
   return undefined;
 }
 
-/** Why a route of GatewayRoute `owner` ("namespace/name") is invalid, or undefined when it is valid. */
-export function invalidRoute(route: unknown, owner: string, allowCatchAll: boolean): string | undefined {
+/** A part of a snapshot or a change's GatewayRoute: routes as sent, without keys. */
+export interface ReceivedGatewayRoute extends Omit<WireGatewayRouteMeta, 'annotations'> {
+  annotations?: Record<string, string>;
+  routes: unknown[];
+}
+
+/** Why a route is invalid, or undefined when it is valid. */
+export function invalidRoute(route: unknown, allowCatchAll: boolean): string | undefined {
   if (!isRecord(route)) return 'route must be an object';
-  for (const field of ['key', 'host', 'path', 'path_type', 'service']) if (typeof route[field] !== 'string') return `field "${field}" must be a string`;
-  const r = route as unknown as WireRoute;
-  if (!r.key) return 'field "key" must not be empty';
-  if (!r.key.startsWith(`${owner}/`)) return `key "${r.key}" does not belong to GatewayRoute ${owner}`;
+  for (const field of ['host', 'path', 'path_type', 'service']) if (typeof route[field] !== 'string') return `field "${field}" must be a string`;
+  const r = route as unknown as WireRouteBody;
   if (typeof r.port !== 'number' || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535) return 'field "port" must be 1-65535';
   if (typeof r.tls !== 'boolean') return 'field "tls" must be a boolean';
   if (r.host === '' && !allowCatchAll) return 'catch-all routes (empty host) are not allowed';
@@ -127,7 +131,7 @@ export class RouteStore {
   }
 
   /** A snapshot (its parts merged by GatewayRoute) replaces everything the cluster held. */
-  replaceAll(cluster: ClusterRecord, parts: readonly WireGatewayRoute[]): ApplyResult {
+  replaceAll(cluster: ClusterRecord, parts: readonly ReceivedGatewayRoute[]): ApplyResult {
     for (const key of [...cluster.routes.keys()]) this.drop(cluster, key);
     cluster.gatewayRoutes.clear();
     const result: ApplyResult = { accepted: [], rejected: [] };
@@ -142,7 +146,7 @@ export class RouteStore {
   }
 
   /** One GatewayRoute's change: deleted, or its data replaced and routes upserted / removed by key. */
-  applyChange(cluster: ClusterRecord, change: Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'upsert' | 'remove'>): ApplyResult {
+  applyChange(cluster: ClusterRecord, change: Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'remove'> & { upsert: unknown[] }): ApplyResult {
     const owner = `${change.namespace}/${change.name}`;
     const entry = cluster.gatewayRoutes.get(owner);
     if (change.deleted) {
@@ -160,8 +164,7 @@ export class RouteStore {
     cluster.gatewayRoutes.set(owner, { meta, keys });
     for (const key of change.remove) this.drop(cluster, key);
     const result: ApplyResult = { accepted: [], rejected: [] };
-    for (const route of change.upsert) if (typeof route?.key === 'string') this.drop(cluster, route.key);
-    this.admit(cluster, meta, change.upsert, result);
+    this.admit(cluster, meta, change.upsert, result, true);
     // New data for the routes kept: they share the GatewayRoute's annotations and source.
     if (change.annotations !== undefined || change.source !== undefined) {
       for (const key of keys) {
@@ -172,17 +175,20 @@ export class RouteStore {
     return result;
   }
 
-  private admit(cluster: ClusterRecord, meta: WireGatewayRouteMeta, routes: readonly unknown[], result: ApplyResult): void {
+  /** Adds routes (as sent, keys derived); with `replace`, a route of the same key is replaced, else a duplicate. */
+  private admit(cluster: ClusterRecord, meta: WireGatewayRouteMeta, routes: readonly unknown[], result: ApplyResult, replace = false): void {
     const owner = `${meta.namespace}/${meta.name}`;
     const keys = cluster.gatewayRoutes.get(owner)?.keys as Set<string>;
     for (const raw of routes) {
-      const key = isRecord(raw) && typeof raw.key === 'string' ? raw.key : '';
-      const problem = invalidRoute(raw, owner, this.allowCatchAll);
+      const sent = (isRecord(raw) ? raw : {}) as Partial<Record<'host' | 'path' | 'path_type', unknown>>;
+      const key = wireRouteKey(meta.namespace, meta.name, { host: String(sent.host ?? ''), path: String(sent.path ?? ''), path_type: String(sent.path_type ?? '') as WireRouteBody['path_type'] });
+      const problem = invalidRoute(raw, this.allowCatchAll);
       if (problem) {
         result.rejected.push({ key, reason: problem });
         continue;
       }
-      const route = raw as WireRoute;
+      if (replace) this.drop(cluster, key);
+      const route: WireRoute = { ...wireRouteBody(raw as WireRoute), key }; // only the contract's fields
       const claim = this.claims.get(`${route.host}\n${route.path}`);
       if (claim && claim.cluster !== cluster) {
         result.rejected.push({ key, reason: `${route.host}${route.path} is already served by cluster ${claim.cluster.name}` });

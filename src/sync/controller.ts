@@ -16,7 +16,14 @@ import {
   type GatewayRoute,
 } from '../api/v1alpha1/types.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
-import { DEFAULT_FRAME_BUDGET_BYTES, type InboundMessage, type RoutesNackPayload, type WireGatewayRoute } from '../controlplane/protocol.js';
+import {
+  DEFAULT_FRAME_BUDGET_BYTES,
+  wireRouteBody,
+  type InboundMessage,
+  type RoutesChangePayload,
+  type RoutesNackPayload,
+  type WireGatewayRoute,
+} from '../controlplane/protocol.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import { resolvedRefsCondition } from '../ingress/translate.js';
 import { gatewayRouteRef } from '../ingress/controller.js';
@@ -300,7 +307,7 @@ export class SyncController {
       const refusal = this.outbox.refusal(key);
       return refusal?.retryable ? { requeueAfterMs: Math.max(1, refusal.retryAt - Date.now()) } : undefined;
     }
-    const payload = { cluster_uuid: session.clusterUuid, revision: change.revision, ...change.body };
+    const payload: RoutesChangePayload = { cluster_uuid: session.clusterUuid, revision: change.revision, ...change.body, upsert: change.body.upsert.map(wireRouteBody) };
     if (client.send('routes_change', payload, change.requestId)) {
       this.logger.debug('sent route change', {
         controller: 'sync',

@@ -4,7 +4,7 @@
 // fails the port last sent for the same route key is kept, so a Service that disappears for a moment does
 // not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
-import type { RoutesChangePayload, WireGatewayRoute, WireRoute } from '../controlplane/protocol.js';
+import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
 import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
 import { userAnnotations } from '../ingress/translate.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
@@ -15,13 +15,9 @@ export interface WireTranslation {
   unresolved: string[];
 }
 
-/**
- * A route's key, from what identifies it within its GatewayRoute (translation keeps host + path + pathType
- * unique there): inserting or reordering paths leaves every other key as it was, so the control plane sees
- * only what changed. `*` stands for the catch-all host.
- */
+/** A route's key (protocol.md): from its GatewayRoute, path type, host and path, never its position. */
 export function routeKey(namespace: string, name: string, route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
-  return `${namespace}/${name}/${route.pathType}:${route.host || '*'}${route.path}`;
+  return wireRouteKey(namespace, name, { host: route.host ?? '', path: route.path, path_type: route.pathType });
 }
 
 function sourceOf(route: GatewayRoute): WireGatewayRoute['source'] {
@@ -77,7 +73,8 @@ export function sameGatewayRoute(a: WireGatewayRoute | undefined, b: WireGateway
   });
 }
 
-export type ChangeBody = Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'upsert' | 'remove'>;
+/** A change as the outbox computes it: routes with their keys (sent without them). */
+export type ChangeBody = Pick<RoutesChangePayload, 'namespace' | 'name' | 'deleted' | 'source' | 'annotations' | 'remove'> & { upsert: WireRoute[] };
 
 /**
  * What turns `held` (what the control plane holds) into `desired`; undefined when nothing differs.
@@ -117,7 +114,8 @@ export interface EncodedSnapshot {
  * Cuts a snapshot's GatewayRoutes into chunk payloads of at most `budgetBytes` each (the envelope's few
  * hundred bytes are reserved). A GatewayRoute that does not fit is split across chunks: its first part
  * carries its identifying data, later parts only its name and further routes; the control plane merges
- * them. Each route is encoded once, and the chunk text is built from those pieces.
+ * them. Each route is encoded once (without its key, which the control plane derives), and the chunk text is
+ * built from those pieces.
  */
 export function encodeSnapshot(gatewayRoutes: readonly WireGatewayRoute[], revision: number, budgetBytes: number): EncodedSnapshot {
   const ENVELOPE_RESERVE = 512;
@@ -148,7 +146,7 @@ export function encodeSnapshot(gatewayRoutes: readonly WireGatewayRoute[], revis
       partSize = opening.length + 2;
     };
     for (const route of list) {
-      const text = JSON.stringify(route);
+      const text = JSON.stringify(route, WIRE_ROUTE_FIELDS as string[]); // the key is derived, not sent
       const bytes = Buffer.byteLength(text);
       if (size + partSize + bytes + 1 > limit) {
         if (encoded.length) {

@@ -7,6 +7,7 @@ import { createTestNamespace, deleteTestNamespace, eventually } from '../support
 import { condition, createIngress, createService, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { clusterByName, describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
 
 const COUNT = 500;
 const TOKEN = 'scale-token';
@@ -45,7 +46,7 @@ it(`converges ${COUNT} Ingresses created at once: all at the control plane, all 
   expect(routes.every((r) => condition(r, 'Synced')?.observedGeneration === r.metadata.generation)).toBe(true);
   // Each route was added once: no resend storm.
   const uuid = clusterByName(cp, ns)!.cluster_uuid;
-  const added = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change').flatMap((m) => (m.payload.upsert as Array<{ key: string }>).map((r) => r.key));
+  const added = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change').flatMap((m) => (m.payload.upsert as WireRouteBody[]).map((r) => wireRouteKey(m.payload.namespace as string, m.payload.name as string, r)));
   expect(new Set(added).size).toBe(added.length);
   // Thousands of API calls (watches included) went over a few kept-alive connections, counted by the shared agent.
   const connections = await operator.metric('gateway_operator_apiserver_connections_total');

@@ -12,6 +12,7 @@ import { withRandom } from '../support/random.js';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
 
 const TOKEN = 'sync-test-token';
 const { networking, core, custom } = clients();
@@ -68,7 +69,7 @@ describe('mirroring', () => {
     // Nothing went twice: one snapshot at start, then one change per Ingress.
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
     const changes = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change');
-    const keys = changes.flatMap((m) => (m.payload.upsert as Array<{ key: string }>).map((r) => r.key));
+    const keys = changes.flatMap((m) => (m.payload.upsert as WireRouteBody[]).map((r) => wireRouteKey(m.payload.namespace as string, m.payload.name as string, r)));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toHaveLength(50);
   });

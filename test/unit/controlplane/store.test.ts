@@ -26,12 +26,11 @@ describe('invalidRoute', () => {
     { name: 'bad path_type', patch: { path_type: 'Regex' }, problem: /path_type/ },
     { name: 'bad host', patch: { host: 'A B' }, problem: /not a DNS name/ },
     { name: 'catch-all not allowed', patch: { host: '' }, problem: /catch-all/ },
-    { name: 'missing key', patch: { key: '' }, problem: /key/ },
-    { name: 'key of another GatewayRoute', patch: { key: 'ns/other/Prefix:a.example.com/' }, problem: /does not belong to GatewayRoute ns\/gr/ },
+    { name: 'no path', patch: { path: undefined }, problem: /field "path" must be a string/ },
     { name: 'tls not boolean', patch: { tls: 'yes' }, problem: /tls/ },
     { name: 'bad service', patch: { service: 'Web_1' }, problem: /service/ },
   ])('$name', ({ patch, problem }) => {
-    const result = invalidRoute({ ...good, ...patch }, 'ns/gr', false);
+    const result = invalidRoute({ ...good, ...patch }, false);
     if (problem) expect(result).toMatch(problem);
     else expect(result).toBeUndefined();
   });
@@ -77,6 +76,14 @@ describe('RouteStore identity', () => {
 });
 
 describe('RouteStore routes', () => {
+  it('derives each key from the GatewayRoute and the route (routes are sent without one), ignoring any sent', () => {
+    const store = new RouteStore();
+    const c = registered(store, 'keys');
+    const sent = { host: 'k.example.com', path: '/x', path_type: 'Exact', service: 'web', port: 80, tls: false, key: 'forged', extra: 1 };
+    expect(store.replaceAll(c, [{ namespace: 'ns', name: 'gr', annotations: {}, routes: [sent] }]).accepted).toEqual(['ns/gr/Exact:k.example.com/x']);
+    expect(c.routes.get('ns/gr/Exact:k.example.com/x')).toEqual({ key: 'ns/gr/Exact:k.example.com/x', host: 'k.example.com', path: '/x', path_type: 'Exact', service: 'web', port: 80, tls: false, namespace: 'ns', gateway_route: 'gr', ingress_name: '', annotations: {} });
+  });
+
   it('rejects a host + path served by another cluster, and frees it when that cluster drops it', () => {
     const store = new RouteStore();
     const a = registered(store, 'a');
