@@ -504,9 +504,10 @@ export class ControlPlaneClient {
     this.clearTimers();
     this.dropBulk();
     if (code === 1009) {
-      // The peer refused a frame as too large: never send one that size again.
-      this.learntFrameLimit = Math.min(this.learntFrameLimit, Math.max(1024, this.largestSent - 1));
-      this.lastError = `the control plane closed the socket over a frame of up to ${this.largestSent} bytes (1009); frames stay below that now`;
+      // The peer refused a frame as too large: never send one that size again. Halving (not "one byte
+      // less") finds a limit the peer takes in a few reconnects, whatever it is.
+      this.learntFrameLimit = Math.min(this.learntFrameLimit, Math.max(16 * 1024, Math.floor(this.largestSent / 2)));
+      this.lastError = `the control plane closed the socket over a frame of up to ${this.largestSent} bytes (1009); frames stay at or below ${this.learntFrameLimit} bytes now`;
       this.options.logger.error(this.lastError, { controller: 'controlplane', reason });
     }
     const wasReady = this.state === 'ready';

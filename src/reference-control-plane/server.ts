@@ -108,6 +108,8 @@ export class ReferenceControlPlane {
   answerDelayMs = 0;
   /** Test hook: refuse (NACK) the route messages for which this returns a refusal; nothing of them is applied. */
   refuseRouteMessage?: (type: string, payload: Record<string, unknown>) => Refusal | undefined;
+  /** Test hook: leave max_frame_bytes out of register_success (a peer that only enforces its limit, with 1009). */
+  announceMaxFrame = true;
   /** Route messages answered so far (acks and nacks), for tests that count them. */
   answered = 0;
   private readonly http: Server;
@@ -314,7 +316,7 @@ export class ReferenceControlPlane {
     this.reply(
       agent,
       'register_success',
-      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, max_frame_bytes: this.maxFrameBytes },
+      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}) },
       requestId,
     );
   }

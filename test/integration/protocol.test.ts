@@ -181,6 +181,37 @@ describe('changes', () => {
   }, 60_000);
 });
 
+describe('frame limits', () => {
+  it('a peer that closes with 1009 is not sent that frame again: a few reconnects with smaller frames, then synced', async () => {
+    // A control plane that takes 48 KiB frames and does not say so: the 1 MiB budget is too much for it.
+    const strict = await startControlPlane({ token: TOKEN, maxFrameBytes: 48 * 1024 });
+    strict.announceMaxFrame = false;
+    const ns = await ownNamespace('frame-limit');
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `app-${i}`);
+      const op = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', strict.url, '--token', TOKEN, '--cluster-name', ns, '--reconnect-max-ms', '1000']);
+      await op.registered();
+      await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: paths(20) }], { annotations: { note: 'n'.repeat(1_000) } })));
+      const expected = names.flatMap((name) => Array.from({ length: 20 }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
+      await waitForRoutes(strict, ns, expected, 60_000);
+      await op.settled();
+      // A reconnect: the snapshot (about 100 KB) must fit the peer's frames.
+      const uuid = clusterByName(strict, ns)!.cluster_uuid;
+      strict.dropConnections(uuid);
+      await eventually('the snapshot applied after the reconnect', async () => strict.received.filter((m) => m.cluster === uuid && m.type === 'routes_sync_end').length >= 2, 30_000);
+      await waitForRoutes(strict, ns, expected);
+      const registers = strict.received.filter((m) => m.cluster === uuid && m.type === 'register').length;
+      expect(registers).toBeLessThanOrEqual(5); // v1 resent the same frame forever (26 times in 20 s)
+      const refusals = op.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('(1009)'));
+      expect(refusals.length).toBeGreaterThanOrEqual(1);
+      expect(refusals.length).toBeLessThanOrEqual(3);
+      await eventually('every GatewayRoute Synced', async () => (await listGatewayRoutes(ns)).every((r) => condition(r, 'Synced')?.status === 'True'));
+    } finally {
+      await strict.close();
+    }
+  }, 90_000);
+});
+
 describe('revisions and identity', () => {
   it('a leader hand-over mid-churn between revision sources skewed by hours: the control plane ends with exactly the cluster routes, deletes included', () =>
     withRandom(async (random) => {

@@ -5,8 +5,8 @@ import type { WireRoute } from '../../src/controlplane/protocol.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from './kube.js';
 
-export async function startControlPlane(options: { token?: string; port?: number } = {}): Promise<ReferenceControlPlane> {
-  const cp = new ReferenceControlPlane({ token: options.token, port: options.port, logger: silentLogger() });
+export async function startControlPlane(options: { token?: string; port?: number; maxFrameBytes?: number } = {}): Promise<ReferenceControlPlane> {
+  const cp = new ReferenceControlPlane({ token: options.token, port: options.port, maxFrameBytes: options.maxFrameBytes, logger: silentLogger() });
   await cp.listen();
   return cp;
 }
