@@ -2,60 +2,45 @@
 // matched per message, revisions that survive a leader hand-over between skewed revision sources,
 // snapshots of any size in bounded frames, changes of only what changed, identity by cluster_id, one
 // socket per cluster, and control messages ahead of bulk data.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
-import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { ControlPlaneClient } from '../../src/controlplane/client.js';
 import { MemoryIdentityStore } from '../../src/controlplane/identity.js';
 import { silentLogger } from '../../src/log.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
-import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
+import { clients, eventually } from '../support/kube.js';
+import { churnStep, syncSuite } from '../support/sync-suite.js';
+import { condition, createIngress, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes } from '../support/fixtures.js';
 import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool } from '../support/operator.js';
 import { withRandom } from '../support/random.js';
 
 const TOKEN = 'protocol-test-token';
 const { networking } = clients();
-const operators = new OperatorPool();
-const namespaces: string[] = [];
-let cp: ReferenceControlPlane;
-
-function operatorArgs(namespace: string, clusterName = namespace): string[] {
-  return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
-}
-
-async function ownNamespace(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(prefix);
-  namespaces.push(ns);
-  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
-  return ns;
-}
+const suite = syncSuite(TOKEN);
+const { operators, ownNamespace } = suite;
+const operatorArgs = (namespace: string, clusterName = namespace): string[] => suite.operatorArgs(namespace, suite.cp.url, clusterName);
 
 const route = (host: string, path: string) => describeRoute({ host, path, service: 'web', port: 8080 });
 const paths = (count: number, prefix = '/p') => Array.from({ length: count }, (_, i) => ({ path: `${prefix}${i}`, service: 'web', port: 'http' as const }));
-const mine = (uuid: string, type: string, since = 0) => cp.received.slice(since).filter((m) => m.cluster === uuid && m.type === type);
+/** `count` Ingresses of `pathsEach` paths with a `noteBytes` annotation; returns the routes expected at the control plane. */
+async function manyPathIngresses(ns: string, count: number, pathsEach: number, noteBytes: number): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `app-${i}`);
+  await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: paths(pathsEach) }], { annotations: { note: 'n'.repeat(noteBytes) } })));
+  return names.flatMap((name) => Array.from({ length: pathsEach }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
+}
 
-beforeAll(async () => {
-  cp = await startControlPlane({ token: TOKEN });
-});
-
-afterAll(async () => {
-  await operators.stopAll();
-  await cp?.close();
-  await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
-});
+const mine = (uuid: string, type: string, since = 0) => suite.cp.received.slice(since).filter((m) => m.cluster === uuid && m.type === type);
 
 describe('answers per message', () => {
   it('a refused (NACKed) change stays Synced=False when a later change of another GatewayRoute is acknowledged', async () => {
     const ns = await ownNamespace('nack');
     const op = operators.start(operatorArgs(ns));
     await op.registered();
-    cp.refuseRouteMessage = (type, payload) =>
+    suite.cp.refuseRouteMessage = (type, payload) =>
       type === 'routes_change' && payload.namespace === ns && payload.name === 'refused' ? { code: 'refused', message: 'policy forbids this host', retryable: false } : undefined;
     try {
       await createIngress(ingressObject(ns, 'refused', [{ host: `refused.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
-      const uuid = clusterByName(cp, ns)!.cluster_uuid;
-      await eventually('the refused change was answered', async () => cp.received.some((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused'));
+      const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+      await eventually('the refused change was answered', async () => suite.cp.received.some((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused'));
       await createIngress(ingressObject(ns, 'accepted', [{ host: `accepted.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
       await eventually('the later change Synced=True', async () => condition(await getGatewayRoute(ns, 'accepted'), 'Synced')?.status === 'True');
       const refused = await eventually('Synced=False Refused', async () => {
@@ -64,12 +49,12 @@ describe('answers per message', () => {
       });
       expect(refused).toMatchObject({ status: 'False', message: 'the control plane refused this change (refused): policy forbids this host; not retried until the GatewayRoute changes' });
       expect(condition(await getGatewayRoute(ns, 'refused'), 'Ready')?.status).toBe('False');
-      expect(heldRoutes(cp, ns)).toEqual([route(`accepted.${ns}.example.com`, '/')]);
+      expect(heldRoutes(suite.cp, ns)).toEqual([route(`accepted.${ns}.example.com`, '/')]);
       // Not retried as it is: one message for it, however long we look.
       await op.settled();
-      expect(cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused')).toHaveLength(1);
+      expect(suite.cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'refused')).toHaveLength(1);
     } finally {
-      cp.refuseRouteMessage = undefined;
+      suite.cp.refuseRouteMessage = undefined;
     }
   });
 
@@ -78,7 +63,7 @@ describe('answers per message', () => {
     const op = operators.start(operatorArgs(ns));
     await op.registered();
     let refusals = 0;
-    cp.refuseRouteMessage = (type, payload) => {
+    suite.cp.refuseRouteMessage = (type, payload) => {
       if (type !== 'routes_change' || payload.namespace !== ns || refusals >= 2) return undefined;
       refusals++;
       return { code: 'unavailable', message: 'try later', retryable: true };
@@ -87,13 +72,13 @@ describe('answers per message', () => {
       await createIngress(ingressObject(ns, 'retried', [{ host: `retried.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
       await eventually('Synced=False Refused while refused', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.reason === 'Refused');
       await eventually('Synced=True after the retries', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.status === 'True', 15_000);
-      const sends = cp.received.filter((m) => m.type === 'routes_change' && m.payload.namespace === ns).map((m) => m.at);
+      const sends = suite.cp.received.filter((m) => m.type === 'routes_change' && m.payload.namespace === ns).map((m) => m.at);
       expect(sends).toHaveLength(3);
       // 1 s, then 2 s apart (the first retry's backoff, then the second's).
       expect(sends[1]! - sends[0]!).toBeGreaterThanOrEqual(900);
       expect(sends[2]! - sends[1]!).toBeGreaterThanOrEqual(1_900);
     } finally {
-      cp.refuseRouteMessage = undefined;
+      suite.cp.refuseRouteMessage = undefined;
     }
   });
 });
@@ -105,15 +90,15 @@ describe('changes', () => {
     await op.registered();
     const host = `insert.${ns}.example.com`;
     await createIngress(ingressObject(ns, 'paths', [{ host, paths: paths(3) }]));
-    await waitForRoutes(cp, ns, [0, 1, 2].map((i) => route(host, `/p${i}`)));
+    await waitForRoutes(suite.cp, ns, [0, 1, 2].map((i) => route(host, `/p${i}`)));
     await eventually('Synced', async () => condition(await getGatewayRoute(ns, 'paths'), 'Synced')?.status === 'True');
     await op.settled();
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const mark = cp.received.length;
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    const mark = suite.cp.received.length;
     const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'paths' });
     ingress.spec!.rules![0]!.http!.paths.unshift({ path: '/first', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } });
     await networking.replaceNamespacedIngress({ namespace: ns, name: 'paths', body: ingress });
-    await waitForRoutes(cp, ns, [route(host, '/first'), ...[0, 1, 2].map((i) => route(host, `/p${i}`))]);
+    await waitForRoutes(suite.cp, ns, [route(host, '/first'), ...[0, 1, 2].map((i) => route(host, `/p${i}`))]);
     await op.settled();
     const changes = mine(uuid, 'routes_change', mark);
     expect(changes).toHaveLength(1);
@@ -129,28 +114,28 @@ describe('changes', () => {
     await op.registered();
     const host = `big.${ns}.example.com`;
     await createIngress(ingressObject(ns, 'big', [{ host, paths: paths(1_000) }], { annotations: { 'example.com/note': 'a'.repeat(20_000) } }));
-    await waitForRoutes(cp, ns, Array.from({ length: 1_000 }, (_, i) => route(host, `/p${i}`)), 60_000);
+    await waitForRoutes(suite.cp, ns, Array.from({ length: 1_000 }, (_, i) => route(host, `/p${i}`)), 60_000);
     await eventually('Synced=True', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.status === 'True');
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
     // The annotation went once, not once per route: the message is far below 1,000 × 20 KB (20 MB).
     const first = mine(uuid, 'routes_change').find((m) => m.payload.name === 'big')!;
     expect(first.bytes).toBeLessThan(400_000);
 
     // An annotation change keeps the generation; Synced must still follow the control plane's answer.
-    cp.refuseRouteMessage = (type, payload) => (type === 'routes_change' && payload.namespace === ns && payload.annotations !== undefined ? { code: 'refused', message: 'annotation not allowed', retryable: false } : undefined);
+    suite.cp.refuseRouteMessage = (type, payload) => (type === 'routes_change' && payload.namespace === ns && payload.annotations !== undefined ? { code: 'refused', message: 'annotation not allowed', retryable: false } : undefined);
     try {
       const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'big' });
       ingress.metadata!.annotations!['example.com/note'] = 'b'.repeat(20_000);
       await networking.replaceNamespacedIngress({ namespace: ns, name: 'big', body: ingress });
       await eventually('Synced=False Refused for the refused annotation', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.reason === 'Refused');
     } finally {
-      cp.refuseRouteMessage = undefined;
+      suite.cp.refuseRouteMessage = undefined;
     }
     const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'big' });
     ingress.metadata!.annotations!['example.com/note'] = 'c'.repeat(20_000);
     await networking.replaceNamespacedIngress({ namespace: ns, name: 'big', body: ingress });
     await eventually('Synced=True once acknowledged', async () => condition(await getGatewayRoute(ns, 'big'), 'Synced')?.status === 'True');
-    expect([...clusterByName(cp, ns)!.routes.values()].every((r) => r.annotations['example.com/note'] === 'c'.repeat(20_000))).toBe(true);
+    expect([...clusterByName(suite.cp, ns)!.routes.values()].every((r) => r.annotations['example.com/note'] === 'c'.repeat(20_000))).toBe(true);
     // No reconnect loop: one connection throughout.
     expect(mine(uuid, 'register')).toHaveLength(1);
     expect(op.logs.filter((l) => l.msg === 'control-plane socket closed')).toHaveLength(0);
@@ -158,20 +143,18 @@ describe('changes', () => {
 
   it('a snapshot larger than the frame budget goes in frames under it, applied whole at the end', async () => {
     const ns = await ownNamespace('chunks');
-    const names = Array.from({ length: 40 }, (_, i) => `app-${i}`);
     const budget = 64 * 1024;
     const op = operators.start([...operatorArgs(ns), '--frame-budget-bytes', String(budget)]);
     await op.registered();
-    await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: paths(25) }], { annotations: { note: 'n'.repeat(2_000) } })));
-    const expected = names.flatMap((name) => Array.from({ length: 25 }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
-    await waitForRoutes(cp, ns, expected, 60_000);
+    const expected = await manyPathIngresses(ns, 40, 25, 2_000);
+    await waitForRoutes(suite.cp, ns, expected, 60_000);
     await op.settled();
     // A reconnect sends everything as one snapshot (about 130 KB here): in frames under the budget.
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const mark = cp.received.length;
-    cp.dropConnections(uuid);
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    const mark = suite.cp.received.length;
+    suite.cp.dropConnections(uuid);
     await eventually('the snapshot applied', async () => mine(uuid, 'routes_sync_end', mark).length === 1);
-    await waitForRoutes(cp, ns, expected);
+    await waitForRoutes(suite.cp, ns, expected);
     const chunks = mine(uuid, 'routes_sync_chunk', mark);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(chunk.bytes).toBeLessThanOrEqual(budget);
@@ -188,11 +171,9 @@ describe('frame limits', () => {
     strict.announceMaxFrame = false;
     const ns = await ownNamespace('frame-limit');
     try {
-      const names = Array.from({ length: 20 }, (_, i) => `app-${i}`);
-      const op = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', strict.url, '--token', TOKEN, '--cluster-name', ns, '--reconnect-max-ms', '1000']);
+      const op = operators.start(suite.operatorArgs(ns, strict.url));
       await op.registered();
-      await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: paths(20) }], { annotations: { note: 'n'.repeat(1_000) } })));
-      const expected = names.flatMap((name) => Array.from({ length: 20 }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
+      const expected = await manyPathIngresses(ns, 20, 20, 1_000);
       await waitForRoutes(strict, ns, expected, 60_000);
       await op.settled();
       // A reconnect: the snapshot (about 100 KB) must fit the peer's frames.
@@ -223,29 +204,18 @@ describe('revisions and identity', () => {
       await ahead.registered();
       const behind = operators.start(args, { GATEWAY_REVISION_START: String(Date.now() - hours) });
       const model = new Map<string, string>();
-      const step = async (i: number): Promise<void> => {
+      const step = (i: number): Promise<void> => {
         const name = `h-${random.int(25)}`;
-        if (!model.has(name)) {
-          await createIngress(ingressObject(ns, name, [{ host: `${name}.${ns}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
-          model.set(name, `/v${i}`);
-        } else if (random.int(2) === 0) {
-          await networking.deleteNamespacedIngress({ namespace: ns, name });
-          model.delete(name);
-        } else {
-          const ingress = await networking.readNamespacedIngress({ namespace: ns, name });
-          ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
-          await networking.replaceNamespacedIngress({ namespace: ns, name, body: ingress });
-          model.set(name, `/v${i}`);
-        }
+        return churnStep({ namespace: ns, name, host: `${name}.${ns}.example.com`, path: `/v${i}`, model, random, deleteOneIn: 2 });
       };
       for (let i = 0; i < 60; i++) await step(i);
       const handedOver = ahead.stop(); // SIGTERM: releases the Lease; the standby takes over
       for (let i = 60; i < 120; i++) await step(i);
       expect(await handedOver).toBe(0);
       await behind.registered();
-      await waitForRoutes(cp, ns, [...model.entries()].map(([name, path]) => route(`${name}.${ns}.example.com`, path)), 60_000);
-      const cluster = clusterByName(cp, ns)!;
-      expect(cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
+      await waitForRoutes(suite.cp, ns, [...model.entries()].map(([name, path]) => route(`${name}.${ns}.example.com`, path)), 60_000);
+      const cluster = clusterByName(suite.cp, ns)!;
+      expect(suite.cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
       // The second leader went on above the first one's revisions, though its own source was hours behind.
       expect(cluster.lastRevision).toBeGreaterThan(Date.now() + hours - 600_000);
       await eventually('every GatewayRoute Synced', async () => (await listGatewayRoutes(ns)).every((r) => condition(r, 'Synced')?.status === 'True'));
@@ -261,14 +231,14 @@ describe('revisions and identity', () => {
     await createIngress(ingressObject(first, 'site', [{ host: `a.${first}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     await createIngress(ingressObject(second, 'site', [{ host: `b.${second}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const held = (): string[][] =>
-      cp.store
+      suite.cp.store
         .clusters()
         .filter((c) => c.name === name)
         .map((c) => [...c.routes.values()].map((r) => `${r.host}${r.path}`))
         .sort();
     await eventually('each cluster holds its own route', async () => JSON.stringify(held()) === JSON.stringify([[`a.${first}.example.com/`], [`b.${second}.example.com/`]]));
     // Both stay connected: neither replaced the other.
-    expect(cp.store.clusters().filter((c) => c.name === name && c.connected)).toHaveLength(2);
+    expect(suite.cp.store.clusters().filter((c) => c.name === name && c.connected)).toHaveLength(2);
   });
 });
 
@@ -279,7 +249,7 @@ describe('the reference control plane', () => {
       socket.send(JSON.stringify({ type: 'register', request_id: 'reg', payload: { agent_id: 'raw', cluster_name: 'raw-agent', agent_version: 't', k8s_version: 't', features: {}, metadata: {}, ...payload }, timestamp: new Date().toISOString() }));
     });
   const open = async (): Promise<WebSocket> => {
-    const socket = new WebSocket(`${cp.url.replace('http', 'ws')}/api/v1/clusters/agent/ws`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const socket = new WebSocket(`${suite.cp.url.replace('http', 'ws')}/api/v1/clusters/agent/ws`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     return socket;
   };
@@ -308,7 +278,7 @@ describe('the reference control plane', () => {
 describe('flow control', () => {
   it('route and control messages overtake bulk data queued behind a congested socket', async () => {
     const client = new ControlPlaneClient({
-      url: cp.url,
+      url: suite.cp.url,
       token: TOKEN,
       clusterName: 'flow-control',
       agentId: 'flow',
@@ -324,14 +294,14 @@ describe('flow control', () => {
     try {
       await ready;
       const uuid = client.session!.clusterUuid;
-      cp.pauseReading(uuid, true);
+      suite.cp.pauseReading(uuid, true);
       const body = 'x'.repeat(128 * 1024);
       for (let i = 0; i < 64; i++) client.sendBulk('proxy_response_chunk', { data: body }, `bulk-${i}`);
       expect(client.congested).toBe(true);
       client.sendHeartbeat();
-      cp.pauseReading(uuid, false);
+      suite.cp.pauseReading(uuid, false);
       await eventually('all bulk frames arrived', async () => mine(uuid, 'proxy_response_chunk').length === 64);
-      const order = cp.received.filter((m) => m.cluster === uuid && (m.type === 'heartbeat' || m.type === 'proxy_response_chunk')).map((m) => m.type);
+      const order = suite.cp.received.filter((m) => m.cluster === uuid && (m.type === 'heartbeat' || m.type === 'proxy_response_chunk')).map((m) => m.type);
       // The heartbeat after register, then the one sent while congested: ahead of most of the bulk.
       const late = order.lastIndexOf('heartbeat');
       expect(late).toBeLessThan(order.length - 32);

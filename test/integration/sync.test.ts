@@ -1,12 +1,12 @@
 // GatewayRoutes mirrored to the reference control plane over the real WebSocket, with acks, Synced
 // status, reconnects and snapshots; the operator is the real process.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
-import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually } from '../support/kube.js';
+import { churnStep, syncSuite } from '../support/sync-suite.js';
 import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import type { OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 import { withRandom } from '../support/random.js';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
@@ -16,48 +16,26 @@ import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protoco
 
 const TOKEN = 'sync-test-token';
 const { networking, core, custom } = clients();
-const operators = new OperatorPool();
-const namespaces: string[] = [];
-let cp: ReferenceControlPlane;
-
-function operatorArgs(namespace: string, url: string, clusterName = namespace): string[] {
-  return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', TOKEN, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
-}
+const suite = syncSuite(TOKEN);
+const { operators, ownNamespace } = suite;
+const operatorArgs = (namespace: string, url: string, clusterName = namespace): string[] => suite.operatorArgs(namespace, url, clusterName);
 
 const route = (host: string, path: string, port = 8080, service = 'web') => describeRoute({ host, path, service, port });
-
-/** A namespace of the test's own (its cluster at the control plane too) with the `web` Service. */
-async function ownNamespace(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(prefix);
-  namespaces.push(ns);
-  await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
-  return ns;
-}
 
 /** ownNamespace, plus an operator for it registered at the shared control plane: tests share nothing. */
 async function syncedNamespace(prefix: string): Promise<{ ns: string; operator: OperatorProcess }> {
   const ns = await ownNamespace(prefix);
-  const operator = operators.start(operatorArgs(ns, cp.url));
+  const operator = operators.start(operatorArgs(ns, suite.cp.url));
   await operator.registered();
   return { ns, operator };
 }
-
-beforeAll(async () => {
-  cp = await startControlPlane({ token: TOKEN });
-});
-
-afterAll(async () => {
-  await operators.stopAll();
-  await cp?.close();
-  await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
-});
 
 describe('mirroring', () => {
   it('50 Ingresses: the control plane holds exactly their routes and every GatewayRoute is Synced', async () => {
     const { ns } = await syncedNamespace('sync-fifty');
     const names = Array.from({ length: 50 }, (_, i) => `app-${i}`);
     await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }])));
-    await waitForRoutes(cp, ns, names.map((n) => route(`${n}.example.com`, '/')));
+    await waitForRoutes(suite.cp, ns, names.map((n) => route(`${n}.example.com`, '/')));
     await eventually('all Synced and Ready', async () => {
       const all = await listGatewayRoutes(ns);
       return all.length === 50 && all.every((r) => condition(r, 'Synced')?.status === 'True' && condition(r, 'Ready')?.status === 'True');
@@ -67,8 +45,8 @@ describe('mirroring', () => {
     expect(one.status?.routingMode).toBe('tunnel');
     expect(condition(one, 'Synced')?.observedGeneration).toBe(one.metadata.generation);
     // Nothing went twice: one snapshot at start, then one change per Ingress.
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const changes = cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change');
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    const changes = suite.cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change');
     const keys = changes.flatMap((m) => (m.payload.upsert as WireRouteBody[]).map((r) => wireRouteKey(m.payload.namespace as string, m.payload.name as string, r)));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toHaveLength(50);
@@ -85,7 +63,7 @@ describe('mirroring', () => {
     await createService(serviceObject(ns, 'doomed', [{ port: 9000 }]));
     await createIngress(ingressObject(ns, 'doomed', [{ host: 'doomed.example.com', paths: [{ service: 'doomed', port: 9000 }] }]));
     const base = names.map((name) => route(`${name}.example.com`, '/'));
-    await waitForRoutes(cp, ns, [...base, route('one.example.com', '/'), route('two.example.com', '/'), route('doomed.example.com', '/', 9000, 'doomed')]);
+    await waitForRoutes(suite.cp, ns, [...base, route('one.example.com', '/'), route('two.example.com', '/'), route('doomed.example.com', '/', 9000, 'doomed')]);
 
     const edit0 = await networking.readNamespacedIngress({ namespace: ns, name: 'edit-0' });
     edit0.spec!.rules![0]!.http!.paths[0]!.path = '/changed';
@@ -99,7 +77,7 @@ describe('mirroring', () => {
     await networking.deleteNamespacedIngress({ namespace: ns, name: 'doomed' });
 
     const expected = [route('edit-0.example.com', '/changed'), ...base.slice(2), route('one.example.com', '/')];
-    await waitForRoutes(cp, ns, expected);
+    await waitForRoutes(suite.cp, ns, expected);
   });
 
   it('syncs a hand-written GatewayRoute', async () => {
@@ -111,19 +89,19 @@ describe('mirroring', () => {
       spec: { routes: [{ host: 'hand.example.com', path: '/x', pathType: 'Exact', backend: { service: 'web', port: { name: 'http' } } }] },
     };
     await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body });
-    await eventually('hand-written route at the control plane', async () => heldRoutes(cp, ns).includes(route('hand.example.com', '/x')));
+    await eventually('hand-written route at the control plane', async () => heldRoutes(suite.cp, ns).includes(route('hand.example.com', '/x')));
     await eventually('hand-written route Ready', async () => condition(await getGatewayRoute(ns, 'handmade'), 'Ready')?.status === 'True');
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, name: 'handmade' });
-    await eventually('hand-written route removed', async () => !heldRoutes(cp, ns).includes(route('hand.example.com', '/x')));
+    await eventually('hand-written route removed', async () => !heldRoutes(suite.cp, ns).includes(route('hand.example.com', '/x')));
   });
 
   it('reports a route the control plane rejects as Synced=False Rejected', async () => {
     const { ns } = await syncedNamespace('sync-rejected');
     // Another cluster already serves this host + path.
-    const other = cp.store.register(`someone-else-${ns}`, undefined, 'another-credential');
+    const other = suite.cp.store.register(`someone-else-${ns}`, undefined, 'another-credential');
     if (!other.ok) throw new Error(other.message);
     const claimed = { key: 'x/y/Prefix:claimed/', host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix' as const, service: 's', port: 80, tls: false };
-    cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [claimed] }]);
+    suite.cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [claimed] }]);
     await createIngress(ingressObject(ns, 'claimed', [{ host: `claimed.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const synced = await eventually('Rejected', async () => {
       const c = condition(await getGatewayRoute(ns, 'claimed'), 'Synced');
@@ -147,11 +125,11 @@ describe('truthful Synced', () => {
     });
     expect(synced).toMatchObject({ status: 'False', message: `1 route(s) not sent, their backend port cannot be resolved: ${ns}/early/Prefix:early.example.com/: Service later not found` });
     // The resolvable route went out; the other did not.
-    await waitForRoutes(cp, ns, [route('early.example.com', '/ok')]);
+    await waitForRoutes(suite.cp, ns, [route('early.example.com', '/ok')]);
     expect(condition(await getGatewayRoute(ns, 'early'), 'Synced')?.reason).toBe('BackendUnresolved');
 
     await createService(serviceObject(ns, 'later', [{ name: 'http', port: 9000 }]));
-    await waitForRoutes(cp, ns, [route('early.example.com', '/ok'), route('early.example.com', '/', 9000, 'later')]);
+    await waitForRoutes(suite.cp, ns, [route('early.example.com', '/ok'), route('early.example.com', '/', 9000, 'later')]);
     await eventually('Synced=True', async () => condition(await getGatewayRoute(ns, 'early'), 'Synced')?.status === 'True');
   });
 });
@@ -160,7 +138,7 @@ describe('resilience', () => {
   it('loses nothing when the socket is killed 20 times during 200 changes (own namespace and operator; seeded)', () =>
     withRandom(async (random) => {
       const { ns: churn, operator: op } = await syncedNamespace('churn');
-      const uuid = clusterByName(cp, churn)!.cluster_uuid;
+      const uuid = clusterByName(suite.cp, churn)!.cluster_uuid;
       const model = new Map<string, string>(); // ingress name -> path
       let drops = 0;
       const dropAt = new Set<number>();
@@ -169,24 +147,13 @@ describe('resilience', () => {
         const name = `churn-${random.int(40)}`;
         if (dropAt.has(i)) {
           // Kill a live socket: wait for the reconnect of the previous kill first.
-          await eventually('socket up to kill', async () => cp.socketOf(uuid) !== undefined);
-          drops += cp.dropConnections(uuid);
+          await eventually('socket up to kill', async () => suite.cp.socketOf(uuid) !== undefined);
+          drops += suite.cp.dropConnections(uuid);
         }
-        if (!model.has(name)) {
-          await createIngress(ingressObject(churn, name, [{ host: `${name}.example.com`, paths: [{ path: `/v${i}`, service: 'web', port: 'http' }] }]));
-          model.set(name, `/v${i}`);
-        } else if (random.int(3) === 0) {
-          await networking.deleteNamespacedIngress({ namespace: churn, name });
-          model.delete(name);
-        } else {
-          const ingress = await networking.readNamespacedIngress({ namespace: churn, name });
-          ingress.spec!.rules![0]!.http!.paths[0]!.path = `/v${i}`;
-          await networking.replaceNamespacedIngress({ namespace: churn, name, body: ingress });
-          model.set(name, `/v${i}`);
-        }
+        await churnStep({ namespace: churn, name, host: `${name}.example.com`, path: `/v${i}`, model, random, deleteOneIn: 3 });
       }
       expect(drops).toBe(20);
-      await waitForRoutes(cp, churn, [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path)), 60_000);
+      await waitForRoutes(suite.cp, churn, [...model.entries()].map(([name, path]) => route(`${name}.example.com`, path)), 60_000);
       expect(op.running).toBe(true);
     }), 120_000);
 
@@ -203,21 +170,21 @@ describe('resilience', () => {
     await operator.settled();
     const versions = async () => Object.fromEntries((await listGatewayRoutes(ns)).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
     const versionsBefore = await versions();
-    const before = clusterByName(cp, ns)!;
-    const held = heldRoutes(cp, ns);
-    const mark = cp.received.length;
+    const before = clusterByName(suite.cp, ns)!;
+    const held = heldRoutes(suite.cp, ns);
+    const mark = suite.cp.received.length;
     expect(await operator.stop()).toBe(0);
-    operator = operators.start(operatorArgs(ns, cp.url));
+    operator = operators.start(operatorArgs(ns, suite.cp.url));
     await operator.registered();
     await operator.settled();
-    const after = cp.received.slice(mark).filter((m) => m.cluster === before.cluster_uuid);
-    expect(clusterByName(cp, ns)!.cluster_id).toBe(before.cluster_id);
-    expect(cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
+    const after = suite.cp.received.slice(mark).filter((m) => m.cluster === before.cluster_uuid);
+    expect(clusterByName(suite.cp, ns)!.cluster_id).toBe(before.cluster_id);
+    expect(suite.cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
     expect(after.filter((m) => m.type === 'register')).toHaveLength(1);
     expect(after.filter((m) => m.type === 'register')[0]?.payload.cluster_id).toBe(before.cluster_id);
     expect(after.filter((m) => m.type === 'routes_sync_begin')).toHaveLength(1);
     expect(after.filter((m) => m.type === 'routes_change')).toHaveLength(0);
-    expect(heldRoutes(cp, ns)).toEqual(held);
+    expect(heldRoutes(suite.cp, ns)).toEqual(held);
     // The snapshot's acknowledgement re-confirms what the statuses already say: nothing to write.
     await eventually('snapshot acknowledged', async () => (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0);
     await operator.settled();
@@ -226,8 +193,8 @@ describe('resilience', () => {
 
   it('survives hundreds of random and malformed frames', () => withRandom(async (noise) => {
     const { ns, operator } = await syncedNamespace('noise');
-    const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const mark = cp.received.length;
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    const mark = suite.cp.received.length;
     const frames = [
       '', '{', 'null', '[]', '42', '"text"', '{"type":""}', '{"type":"routes_ack","payload":{"revision":"x"}}',
       '{"type":"routes_ack","payload":{"revision":1e400,"accepted":[],"rejected":[]}}', '{"type":"nope","payload":{}}',
@@ -237,13 +204,13 @@ describe('resilience', () => {
     for (let i = 0; i < 300; i++) {
       const pick = frames[i % frames.length] as string;
       const random = Buffer.from(Array.from({ length: 1 + (i % 64) }, () => noise.int(256))).toString(i % 2 ? 'latin1' : 'base64');
-      cp.sendRaw(uuid, i % 3 === 0 ? random : pick);
+      suite.cp.sendRaw(uuid, i % 3 === 0 ? random : pick);
     }
-    await eventually('error replies from the operator', async () => cp.received.slice(mark).some((m) => m.type === 'error'));
+    await eventually('error replies from the operator', async () => suite.cp.received.slice(mark).some((m) => m.type === 'error'));
     await createIngress(ingressObject(ns, 'after-noise', [{ host: 'after-noise.example.com', paths: [{ service: 'web', port: 'http' }] }]));
-    await eventually('still syncing', async () => heldRoutes(cp, ns).includes(route('after-noise.example.com', '/')));
+    await eventually('still syncing', async () => heldRoutes(suite.cp, ns).includes(route('after-noise.example.com', '/')));
     expect(operator.running).toBe(true);
-    expect(clusterByName(cp, ns)!.cluster_id).not.toBe('evil');
+    expect(clusterByName(suite.cp, ns)!.cluster_id).not.toBe('evil');
   }));
 });
 
@@ -301,8 +268,8 @@ describe('control plane availability', () => {
     const ns3 = await ownNamespace('bad-token');
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'gateway-token-')), 'token');
     writeFileSync(tokenFile, 'wrong\n');
-    const refusedBefore = cp.refusedHandshakes;
-    const op = operators.start(['--watch-namespaces', ns3, '--namespace', ns3, '--control-plane-url', cp.url, '--token-file', tokenFile, '--cluster-name', ns3]);
+    const refusedBefore = suite.cp.refusedHandshakes;
+    const op = operators.start(['--watch-namespaces', ns3, '--namespace', ns3, '--control-plane-url', suite.cp.url, '--token-file', tokenFile, '--cluster-name', ns3]);
     await op.waitForLog('token refused', (l) => l.msg.includes('refused the token'));
     expect((await op.get('/readyz')).status).toBe(200); // this process is fine; the control plane is reported elsewhere
     const detailed = (await op.get('/api/health/detailed')).body;
@@ -312,15 +279,15 @@ describe('control plane availability', () => {
     // An observation window longer than several reconnect backoffs (the first would come after ≥ 375 ms):
     // a refused token is never retried as it is.
     await new Promise((r) => setTimeout(r, 2_500));
-    expect(cp.refusedHandshakes - refusedBefore).toBe(1);
+    expect(suite.cp.refusedHandshakes - refusedBefore).toBe(1);
     expect(op.logs.filter((l) => l.msg.includes('refused the token'))).toHaveLength(1);
 
     // A mounted Secret is rotated by swapping the file: the operator dials again, without a restart.
     writeFileSync(`${tokenFile}.new`, `${TOKEN}\n`);
     renameSync(`${tokenFile}.new`, tokenFile);
     await op.waitForLog('dialling with the new token', (l) => l.msg.includes('token file changed'));
-    await eventually('registered with the rotated token', async () => clusterByName(cp, ns3)?.connected === true);
-    expect(cp.refusedHandshakes - refusedBefore).toBe(1);
+    await eventually('registered with the rotated token', async () => clusterByName(suite.cp, ns3)?.connected === true);
+    expect(suite.cp.refusedHandshakes - refusedBefore).toBe(1);
     expect((await op.get('/api/health/detailed')).body.connection.state).toBe('ready');
     await op.stop();
   }, 30_000);
