@@ -175,6 +175,31 @@ export interface ProxyRequestPayload {
   timeout_ms?: number;
 }
 
+/** Opens a WebSocket stream to a backend: the upgrade request, without its hop-by-hop and handshake headers. */
+export interface WebSocketOpenPayload {
+  path: string;
+  query?: string;
+  headers: Record<string, string | string[]>;
+  host: string;
+  /** Subprotocols the client offered (Sec-WebSocket-Protocol), in its order. */
+  protocols?: string[];
+  namespace?: string;
+  service_name?: string;
+  service_port?: number;
+}
+
+/** One WebSocket message of a stream, either way. */
+export interface WebSocketMessagePayload {
+  data: string;
+  binary: boolean;
+}
+
+/** The end of a stream, either way: the close code and reason to pass on (absent: none was given). */
+export interface WebSocketClosePayload {
+  code?: number;
+  reason?: string;
+}
+
 /** Messages the control plane sends to the agent. */
 export type InboundMessage =
   | Envelope<'register_success', RegisterSuccessPayload>
@@ -186,7 +211,11 @@ export type InboundMessage =
   | Envelope<'proxy_request', ProxyRequestPayload>
   | Envelope<'proxy_request_chunk', { data: string }>
   | Envelope<'proxy_request_end', Record<string, unknown>>
-  | Envelope<'proxy_cancel', Record<string, unknown>>;
+  | Envelope<'proxy_cancel', Record<string, unknown>>
+  | Envelope<'ws_open', WebSocketOpenPayload>
+  | Envelope<'ws_message', WebSocketMessagePayload>
+  | Envelope<'ws_close', WebSocketClosePayload>
+  | Envelope<'ws_flow', { paused: boolean }>;
 
 /** Messages the agent sends to the control plane. */
 export type OutboundMessage =
@@ -228,6 +257,10 @@ export function checkFields(payload: unknown, schema: Schema, where: string): st
 const headersOk: FieldCheck = (v) =>
   isObject(v) && Object.values(v as object).every((h) => typeof h === 'string' || (Array.isArray(h) && h.every(isString)));
 
+/** WebSocket stream frames, the same both ways. */
+export const WEBSOCKET_MESSAGE_SCHEMA: Schema = { data: isString, binary: isBool };
+export const WEBSOCKET_CLOSE_SCHEMA: Schema = { code: optional((v) => Number.isInteger(v)), reason: optional(isString) };
+
 export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   register_success: {
     cluster_id: nonEmptyString,
@@ -260,6 +293,19 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   proxy_request_chunk: { data: isString },
   proxy_request_end: {},
   proxy_cancel: {},
+  ws_open: {
+    path: isString,
+    query: optional(isString),
+    headers: headersOk,
+    host: isString,
+    protocols: optional((v) => isArray(v) && (v as unknown[]).every(isString)),
+    namespace: optional(isString),
+    service_name: optional(isString),
+    service_port: optional(isNumber),
+  },
+  ws_message: WEBSOCKET_MESSAGE_SCHEMA,
+  ws_close: WEBSOCKET_CLOSE_SCHEMA,
+  ws_flow: { paused: isBool },
 };
 
 /** Parses one frame against `schemas`: JSON, then the envelope, then the payload of its type. */

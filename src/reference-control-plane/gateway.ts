@@ -1,7 +1,8 @@
 // The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
 // its Host, sends proxy_request through that cluster's socket (the agent matches the path itself), streams
 // the request body after it as proxy_request_chunk … proxy_request_end, and streams the answer back.
-// 404 for a host no cluster serves, 502 when the cluster is disconnected, 504 on timeout.
+// 404 for a host no cluster serves, 502 when the cluster is disconnected, 504 on timeout. WebSocket
+// upgrades go through as streams (gateway-websocket.ts).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { hostRank } from '../routing/match.js';
 import { stripHopByHop } from '../tunnel/headers.js';
 import type { ReferenceControlPlane } from './server.js';
 import type { ClusterRecord } from './store.js';
+import { GatewayWebSockets } from './gateway-websocket.js';
 
 const MAX_BODY = 10 * 1024 * 1024;
 
@@ -29,7 +31,12 @@ export class Gateway {
     for (const type of ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end']) {
       cp.agentMessageHandlers.set(type, reply(type));
     }
+    this.websockets = new GatewayWebSockets(cp, (host) => this.owner(host)?.cluster);
+    this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
   }
+
+  /** WebSocket streams passed through to clusters. */
+  readonly websockets: GatewayWebSockets;
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
@@ -37,6 +44,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.websockets.closeAll();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

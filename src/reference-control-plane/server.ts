@@ -21,6 +21,8 @@ import {
   isRevision,
   parseFrame,
   PROTOCOL_VERSION,
+  WEBSOCKET_CLOSE_SCHEMA,
+  WEBSOCKET_MESSAGE_SCHEMA,
   type RoutesChangePayload,
   type RoutesNackPayload,
   type Schema,
@@ -83,6 +85,11 @@ const AGENT_SCHEMAS = {
   proxy_response_header: {},
   proxy_response_chunk: {},
   proxy_response_end: {},
+  ws_opened: { protocol: optional(isString) },
+  ws_error: { status: isNumber, error: isString },
+  ws_message: WEBSOCKET_MESSAGE_SCHEMA,
+  ws_close: WEBSOCKET_CLOSE_SCHEMA,
+  ws_flow: { paused: isBool },
 };
 
 const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRoutingMode, gateway_routes: isNumber, k8s_version: isString, agent_version: isString };

@@ -9,15 +9,10 @@ import { metrics } from '../metrics.js';
 import type { ExposedRoute, InboundMessage, ProxyRequestPayload } from '../controlplane/protocol.js';
 import { matchRoute } from '../routing/match.js';
 import { stripHopByHop } from './headers.js';
+import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
 
-export interface TunnelSocket {
-  /** Headers, ends and errors: small, sent at once. */
-  send(type: string, payload: unknown, requestId?: string): boolean;
-  /** Response bodies: queued behind route and control messages while the socket is congested. */
-  sendBulk(type: string, payload: unknown, requestId?: string): boolean;
-  readonly congested: boolean;
-  whenWritable(): Promise<void>;
-}
+/** How the tunnel uses the control-plane socket: small frames at once, bodies as bulk (see client.sendBulk). */
+export type TunnelSocket = StreamSocket;
 
 export interface TunnelOptions {
   clusterDomain: string;
@@ -28,6 +23,7 @@ export interface TunnelOptions {
   defaultTimeoutMs: number;
   /** Bodies up to this size (with a known length) go back in one proxy_response. */
   inlineBodyBytes: number;
+  websocket: WebSocketStreamOptions;
 }
 
 export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
@@ -37,6 +33,7 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   maxConcurrent: 256,
   defaultTimeoutMs: 120_000,
   inlineBodyBytes: 256 * 1024,
+  websocket: DEFAULT_WEBSOCKET_OPTIONS,
 };
 
 interface Pending {
@@ -53,6 +50,7 @@ export class Tunnel {
    * sees one connection per request). Free sockets close after the backend's Keep-Alive hint.
    */
   private readonly backends: Agent;
+  private readonly websockets: WebSocketStreams;
 
   constructor(
     private readonly socket: TunnelSocket,
@@ -61,6 +59,12 @@ export class Tunnel {
     private readonly logger: Logger,
   ) {
     this.backends = new Agent({ keepAlive: true, maxSockets: options.maxConcurrent, maxFreeSockets: 64, scheduling: 'lifo' });
+    this.websockets = new WebSocketStreams(socket, (id, payload) => this.resolve(id, payload), options.websocket, logger);
+  }
+
+  /** WebSocket streams open through the tunnel. */
+  get openStreams(): number {
+    return this.websockets.open;
   }
 
   get inFlight(): number {
@@ -70,6 +74,7 @@ export class Tunnel {
   handle(message: InboundMessage): void {
     const id = message.request_id;
     try {
+      if (this.websockets.handle(message)) return;
       switch (message.type) {
         case 'proxy_request':
           if (!id) return void this.socket.send('error', { code: 'bad_payload', message: 'proxy_request needs a request_id', type: message.type });
@@ -91,6 +96,7 @@ export class Tunnel {
 
   /** Aborts everything in flight (socket lost or shutting down). */
   abortAll(): void {
+    this.websockets.abortAll();
     for (const id of [...this.pending.keys()]) this.finish(id, undefined, 'tunnel closed');
     this.backends.destroy();
   }
@@ -100,7 +106,7 @@ export class Tunnel {
    * be the backend of a route this cluster exposes: whoever holds the socket reaches nothing else (not the
    * apiserver, not a Service no route names).
    */
-  private target(payload: ProxyRequestPayload): { address: string } | { status: number; error: string } {
+  private target(payload: Pick<ProxyRequestPayload, 'host' | 'path' | 'namespace' | 'service_name' | 'service_port'>): StreamTarget {
     let namespace = payload.namespace;
     let service = payload.service_name;
     let port = payload.service_port;
@@ -115,17 +121,21 @@ export class Tunnel {
     return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}` };
   }
 
+  /** target(), with a refusal at the boundary counted and logged. */
+  private resolve(id: string, payload: Parameters<Tunnel['target']>[0]): StreamTarget {
+    const target = this.target(payload);
+    if ('error' in target && target.status === 403) {
+      metrics.tunnelRefused.inc();
+      this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { controller: 'tunnel', requestId: id, err: target.error });
+    }
+    return target;
+  }
+
   private start(id: string, payload: ProxyRequestPayload): void {
     if (this.pending.has(id)) return void this.fail(id, 400, `request_id ${id} is already in flight`, false);
     if (this.pending.size >= this.options.maxConcurrent) return void this.fail(id, 503, `more than ${this.options.maxConcurrent} requests in flight`, false);
-    const target = this.target(payload);
-    if ('error' in target) {
-      if (target.status === 403) {
-        metrics.tunnelRefused.inc();
-        this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { controller: 'tunnel', requestId: id, err: target.error });
-      }
-      return void this.fail(id, target.status, target.error, false);
-    }
+    const target = this.resolve(id, payload);
+    if ('error' in target) return void this.fail(id, target.status, target.error, false);
     const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
     if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
 

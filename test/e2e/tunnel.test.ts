@@ -1,9 +1,10 @@
 // End to end: HTTP client → reference gateway → control-plane socket → operator's tunnel → backend on
 // loopback (mapped with --service-address, as there is no cluster DNS here).
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import WebSocket, { WebSocketServer } from 'ws';
 import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
@@ -26,6 +27,8 @@ let forbiddenConnections = 0;
 const aborted: string[] = [];
 let backendConnections = 0;
 let sseRelease: (() => void) | undefined;
+const backendCloses: Array<{ code: number; reason: string }> = [];
+const backendWebSocketHosts: string[] = [];
 
 function startBackend(): Promise<Server> {
   const server = createServer((req, res) => {
@@ -61,7 +64,39 @@ function startBackend(): Promise<Server> {
     });
   });
   server.on('connection', () => backendConnections++);
+  serveWebSockets(server);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const refusalLogs = (): number => operator.logs.filter((l) => l.msg === 'tunnel request refused: explicit target outside the exposed routes').length;
+
+/** WebSocket backend behaviour by path: /echo echoes (and picks the subprotocol "chat" when offered), /bye closes with 4001 after one message. */
+function serveWebSockets(server: Server): void {
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has('chat') ? 'chat' : false) });
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      backendWebSocketHosts.push(req.headers.host ?? '');
+      ws.on('close', (code, reason) => backendCloses.push({ code, reason: reason.toString() }));
+      ws.on('message', (data, isBinary) => {
+        if (req.url === '/bye') return void ws.close(4001, 'bye');
+        ws.send(data, { binary: isBinary });
+      });
+    });
+  });
+}
+
+/** A WebSocket client through the gateway, with everything it received. */
+async function openWebSocket(path: string, options: { host?: string; protocols?: string[] } = {}): Promise<{ ws: WebSocket; messages: Array<{ data: Buffer; binary: boolean }>; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${gatewayPort}${path}`, options.protocols ?? [], { headers: { host: options.host ?? 'web.example.com' }, maxPayload: 64 * 1024 * 1024 });
+  const messages: Array<{ data: Buffer; binary: boolean }> = [];
+  ws.on('message', (data, isBinary) => messages.push({ data: data as Buffer, binary: isBinary }));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered HTTP ${res.statusCode}`)));
+  });
+  return { ws, messages, closed };
 }
 
 function call(path: string, options: { host?: string; method?: string; body?: string | Buffer[] } = {}): Promise<{ status: number; body: Buffer; headers: IncomingMessage['headers'] }> {
@@ -182,6 +217,9 @@ it('a request cancelled mid-stream aborts the backend request', async () => {
 
 it('an explicit target reaches only the backend of an exposed route: 403 for another Service and for the apiserver, no connection opened', async () => {
   const uuid = clusterByName(cp, ns)!.cluster_uuid;
+  const refusedBefore = await operator.metric('gateway_operator_tunnel_refused_total');
+  const logsBefore = refusalLogs();
+  const connectionsBefore = forbiddenConnections;
   const send = (target: { namespace: string; service_name: string; service_port: number }) => {
     const id = randomUUID();
     cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: 'web.example.com', ...target }, id)));
@@ -200,9 +238,9 @@ it('an explicit target reaches only the backend of an exposed route: 403 for ano
     const refused = await send(target);
     expect(refused).toMatchObject({ type: 'proxy_error', payload: { status: 403, error: `backend ${target.namespace}/${target.service_name}:${target.service_port} is not exposed by any route of this cluster` } });
   }
-  expect(forbiddenConnections).toBe(0);
-  expect(await operator.metric('gateway_operator_tunnel_refused_total')).toBe(3);
-  expect(operator.logs.filter((l) => l.msg === 'tunnel request refused: explicit target outside the exposed routes')).toHaveLength(3);
+  expect(forbiddenConnections).toBe(connectionsBefore);
+  expect(await operator.metric('gateway_operator_tunnel_refused_total')).toBe(refusedBefore + 3);
+  expect(refusalLogs()).toBe(logsBefore + 3);
 });
 
 it('reuses kept-alive connections to the backend: 20 requests one after another, not 20 connections', async () => {
@@ -230,4 +268,58 @@ it('server-sent events arrive event by event: the first before the backend has f
   sseRelease?.();
   expect(await done).toBe(200);
   expect(received.join('')).toBe('data: first\n\ndata: last\n\n');
+});
+
+describe('WebSocket streams', () => {
+  it('echo through the tunnel: text, binary and a 1 MiB message, with the subprotocol the backend chose and the original Host', async () => {
+    const { ws, messages, closed } = await openWebSocket('/echo', { protocols: ['superchat', 'chat'] });
+    expect(ws.protocol).toBe('chat');
+    const big = Buffer.alloc(1024 * 1024, 0xab);
+    ws.send('hello');
+    ws.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+    ws.send(big, { binary: true });
+    await eventually('three echoes', async () => messages.length === 3);
+    expect(messages[0]).toEqual({ data: Buffer.from('hello'), binary: false });
+    expect(messages[1]).toEqual({ data: Buffer.from([0, 1, 2, 255]), binary: true });
+    expect(messages[2]!.binary).toBe(true);
+    expect(messages[2]!.data.equals(big)).toBe(true);
+    expect(backendWebSocketHosts).toContain('web.example.com');
+    ws.close(4000, 'done');
+    expect(await closed).toEqual({ code: 4000, reason: 'done' });
+    // The client's close code and reason reached the backend.
+    await eventually('the backend saw the close', async () => backendCloses.some((c) => c.code === 4000 && c.reason === 'done'));
+  });
+
+  it("a close from the backend reaches the client with its code and reason, and the stream is gone on both sides", async () => {
+    const { ws, closed } = await openWebSocket('/bye');
+    ws.send('anything');
+    expect(await closed).toEqual({ code: 4001, reason: 'bye' });
+    await eventually('no stream left at the gateway', async () => gateway.websockets.open === 0);
+  });
+
+  it('100 concurrent streams each get their own echoes', async () => {
+    const streams = await Promise.all(Array.from({ length: 100 }, () => openWebSocket('/echo')));
+    streams.forEach(({ ws }, i) => {
+      ws.send(`stream-${i}-a`);
+      ws.send(`stream-${i}-b`);
+    });
+    await eventually('every stream echoed twice', async () => streams.every((s) => s.messages.length === 2), 20_000);
+    streams.forEach(({ messages }, i) => expect(messages.map((m) => m.data.toString())).toEqual([`stream-${i}-a`, `stream-${i}-b`]));
+    await Promise.all(streams.map(async ({ ws, closed }) => {
+      ws.close(1000);
+      await closed;
+    }));
+    await eventually('no stream left at the gateway', async () => gateway.websockets.open === 0);
+  });
+
+  it('an upgrade for an unrouted path is refused (404), and an explicit target outside the exposed routes gets 403 without a connection', async () => {
+    await expect(openWebSocket('/elsewhere', { host: 'narrow.example.com' })).rejects.toThrow('upgrade answered HTTP 404');
+    const uuid = clusterByName(cp, ns)!.cluster_uuid;
+    const connectionsBefore = forbiddenConnections;
+    const id = randomUUID();
+    cp.sendRaw(uuid, JSON.stringify(envelope('ws_open', { path: '/', headers: {}, host: 'web.example.com', namespace: ns, service_name: 'secret', service_port: 8080 }, id)));
+    const refused = await eventually('the refusal', async () => cp.received.find((m) => m.request_id === id));
+    expect(refused).toMatchObject({ type: 'ws_error', payload: { status: 403, error: `backend ${ns}/secret:8080 is not exposed by any route of this cluster` } });
+    expect(forbiddenConnections).toBe(connectionsBefore);
+  });
 });

@@ -1,0 +1,175 @@
+// WebSocket streams through the tunnel, the operator's side: ws_open opens a WebSocket to the backend the
+// same route matching (and tunnel boundary) picks for HTTP, then messages flow both ways as ws_message
+// (text or binary, whole messages: fragments are joined by the WebSocket layer), ws_close carries the close
+// code and reason across, and ws_flow pauses the other side when one side's buffer is past its high-water
+// mark. Limits: concurrent streams and message size.
+import WebSocket from 'ws';
+import type { Logger } from '../log.js';
+import { metrics } from '../metrics.js';
+import type { InboundMessage, WebSocketOpenPayload } from '../controlplane/protocol.js';
+import { closeCodeToSend, closeReasonToSend, upgradeHeaders } from './websocket-translate.js';
+
+/** How the tunnel's socket is used by the streams (a subset of the control-plane client). */
+export interface StreamSocket {
+  send(type: string, payload: unknown, requestId?: string): boolean;
+  sendBulk(type: string, payload: unknown, requestId?: string): boolean;
+  readonly congested: boolean;
+  whenWritable(): Promise<void>;
+}
+
+export interface WebSocketStreamOptions {
+  maxStreams: number;
+  maxMessageBytes: number;
+  /** Bytes queued towards one backend past which the gateway is asked to pause that stream's client. */
+  highWaterMark: number;
+  handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
+  maxStreams: 256,
+  maxMessageBytes: 16 * 1024 * 1024,
+  highWaterMark: 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+};
+
+/** Where a stream goes: "host:port" of the backend, or why it may not go anywhere. */
+export type StreamTarget = { address: string } | { status: number; error: string };
+
+interface Stream {
+  backend: WebSocket;
+  open: boolean;
+  /** Bytes handed to the backend socket and not yet written. */
+  queued: number;
+  /** The gateway was asked to pause the client. */
+  pausedClient: boolean;
+}
+
+export class WebSocketStreams {
+  private readonly streams = new Map<string, Stream>();
+
+  constructor(
+    private readonly socket: StreamSocket,
+    private readonly resolve: (id: string, payload: WebSocketOpenPayload) => StreamTarget,
+    private readonly options: WebSocketStreamOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get open(): number {
+    return this.streams.size;
+  }
+
+  /** Handles a ws_* message; false for any other type. */
+  handle(message: InboundMessage): boolean {
+    const id = message.request_id ?? '';
+    switch (message.type) {
+      case 'ws_open':
+        this.start(id, message.payload);
+        return true;
+      case 'ws_message': {
+        const stream = this.streams.get(id);
+        if (stream?.open) this.toBackend(id, stream, Buffer.from(message.payload.data, 'base64'), message.payload.binary);
+        return true;
+      }
+      case 'ws_close': {
+        const stream = this.streams.get(id);
+        if (!stream) return true;
+        this.streams.delete(id);
+        const code = closeCodeToSend(message.payload.code);
+        if (stream.open) stream.backend.close(code, code === undefined ? undefined : closeReasonToSend(message.payload.reason));
+        else stream.backend.terminate();
+        return true;
+      }
+      case 'ws_flow': {
+        const stream = this.streams.get(id);
+        if (message.payload.paused) stream?.backend.pause();
+        else stream?.backend.resume();
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Closes every stream (the socket to the control plane is gone, or the operator stops). */
+  abortAll(): void {
+    for (const stream of this.streams.values()) stream.backend.terminate();
+    this.streams.clear();
+  }
+
+  private refuse(id: string, status: number, error: string): void {
+    this.socket.send('ws_error', { status, error }, id);
+    metrics.tunnelRequests.inc({ status: `${Math.floor(status / 100)}xx` });
+  }
+
+  private start(id: string, payload: WebSocketOpenPayload): void {
+    if (!id) return void this.socket.send('error', { code: 'bad_payload', message: 'ws_open needs a request_id', type: 'ws_open' });
+    if (this.streams.has(id)) return this.refuse(id, 400, `stream ${id} is already open`);
+    if (this.streams.size >= this.options.maxStreams) return this.refuse(id, 503, `more than ${this.options.maxStreams} WebSocket streams open`);
+    const target = this.resolve(id, payload);
+    if ('error' in target) return this.refuse(id, target.status, target.error);
+    const headers: Record<string, string | string[]> = { ...upgradeHeaders(payload.headers), host: payload.host };
+    const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
+    const backend = new WebSocket(`ws://${target.address}${path}`, payload.protocols ?? [], {
+      headers,
+      maxPayload: this.options.maxMessageBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: this.options.handshakeTimeoutMs,
+      followRedirects: false,
+    });
+    const stream: Stream = { backend, open: false, queued: 0, pausedClient: false };
+    this.streams.set(id, stream);
+    const current = (): boolean => this.streams.get(id) === stream;
+    backend.on('unexpected-response', (_req, res) => {
+      res.resume();
+      backend.terminate();
+      if (!current()) return;
+      this.streams.delete(id);
+      this.refuse(id, res.statusCode ?? 502, `the backend ${target.address} answered the upgrade with HTTP ${res.statusCode}`);
+    });
+    backend.on('open', () => {
+      if (!current()) return void backend.terminate();
+      stream.open = true;
+      this.socket.send('ws_opened', { protocol: backend.protocol }, id);
+      metrics.tunnelRequests.inc({ status: '1xx' });
+    });
+    backend.on('message', (data, isBinary) => {
+      if (!current()) return;
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      this.socket.sendBulk('ws_message', { data: bytes.toString('base64'), binary: isBinary }, id);
+      if (this.socket.congested) {
+        backend.pause(); // read nothing more from this backend until the socket drains
+        void this.socket.whenWritable().then(() => {
+          if (current()) backend.resume();
+        });
+      }
+    });
+    backend.on('close', (code, reason) => {
+      if (!current()) return;
+      this.streams.delete(id);
+      // Behind the stream's last messages, which may still be queued.
+      this.socket.sendBulk('ws_close', { code, reason: reason.toString() }, id);
+    });
+    backend.on('error', (err) => {
+      if (!current()) return;
+      if (!stream.open) {
+        this.streams.delete(id);
+        this.refuse(id, 502, `backend ${target.address} unreachable: ${err.message}`);
+      } else this.logger.debug('WebSocket stream error', { controller: 'tunnel', requestId: id, err });
+    });
+  }
+
+  private toBackend(id: string, stream: Stream, data: Buffer, binary: boolean): void {
+    stream.queued += data.length;
+    stream.backend.send(data, { binary }, () => {
+      stream.queued -= data.length;
+      if (stream.pausedClient && stream.queued <= this.options.highWaterMark / 2 && this.streams.get(id) === stream) {
+        stream.pausedClient = false;
+        this.socket.send('ws_flow', { paused: false }, id);
+      }
+    });
+    if (!stream.pausedClient && stream.queued > this.options.highWaterMark) {
+      stream.pausedClient = true; // the backend reads slower than the client writes: hold the client
+      this.socket.send('ws_flow', { paused: true }, id);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../../../src/tunnel/websocket-translate.js';
+
+describe('closeCodeToSend', () => {
+  it.each([
+    [undefined, undefined],
+    [1005, undefined], // no code was given: close without one
+    [1000, 1000],
+    [1001, 1001],
+    [1003, 1003],
+    [1004, 1011], // reserved
+    [1006, 1011], // abnormal closure: never sent in a frame
+    [1007, 1007],
+    [1014, 1014],
+    [1015, 1011], // TLS failure: never sent
+    [2999, 1011],
+    [3000, 3000],
+    [4999, 4999],
+    [5000, 1011],
+    [999, 1011],
+  ])('%p → %p', (code, sent) => expect(closeCodeToSend(code)).toBe(sent));
+});
+
+describe('closeReasonToSend', () => {
+  it.each([
+    { name: 'none', reason: undefined, sent: '' },
+    { name: 'short', reason: 'bye', sent: 'bye' },
+    { name: '123 bytes exactly', reason: 'a'.repeat(123), sent: 'a'.repeat(123) },
+    { name: 'too long', reason: 'a'.repeat(200), sent: 'a'.repeat(123) },
+    { name: 'multi-byte, cut on a character', reason: 'é'.repeat(100), sent: 'é'.repeat(61) },
+  ])('$name', ({ reason, sent }) => {
+    expect(closeReasonToSend(reason)).toBe(sent);
+    expect(Buffer.byteLength(closeReasonToSend(reason))).toBeLessThanOrEqual(123);
+  });
+});
+
+describe('upgradeHeaders', () => {
+  it('leaves out hop-by-hop and handshake headers, keeps the rest', () => {
+    expect(
+      upgradeHeaders({
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'k',
+        'sec-websocket-version': '13',
+        'sec-websocket-protocol': 'chat',
+        'sec-websocket-extensions': 'permessage-deflate',
+        cookie: 'a=b',
+        origin: 'https://app.example.com',
+        authorization: 'Bearer user',
+        'x-list': ['1', '2'],
+      }),
+    ).toEqual({ cookie: 'a=b', origin: 'https://app.example.com', authorization: 'Bearer user', 'x-list': ['1', '2'] });
+  });
+});
+
+describe('offeredProtocols', () => {
+  it.each([
+    [undefined, []],
+    ['chat', ['chat']],
+    ['chat, superchat', ['chat', 'superchat']],
+    [['a,b', ' c '], ['a', 'b', 'c']],
+    [' , ', []],
+  ])('%p → %p', (header, protocols) => expect(offeredProtocols(header)).toEqual(protocols));
+});
