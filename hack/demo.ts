@@ -13,6 +13,7 @@ import { ReferenceControlPlane } from '../src/reference-control-plane/server.js'
 import { REPO_ROOT, TestCluster, freePort, testBinaries } from '../test/support/test-cluster.js';
 import { OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
+import WebSocket, { WebSocketServer } from 'ws';
 
 const local = join(REPO_ROOT, '.local');
 mkdirSync(local, { recursive: true });
@@ -27,9 +28,28 @@ const cluster = new TestCluster({ kubeconfigCopy: join(local, 'kubeconfig') });
 const cp = new ReferenceControlPlane({ port: Number(process.env.DEMO_CP_PORT ?? 0), token: TOKEN, logger: silentLogger() });
 const gateway = new Gateway(cp);
 const backend = createServer((req, res) => {
+  if (req.url === '/events') {
+    // Server-sent events: one a second, five in all, each passed on as it is written.
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    let n = 0;
+    const timer = setInterval(() => {
+      res.write(`data: event ${++n} from ${req.headers.host}\n\n`);
+      if (n === 5) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 1000);
+    res.on('close', () => clearInterval(timer));
+    return;
+  }
   res.writeHead(200, { 'Content-Type': 'text/plain' });
   res.end(`hello from ${req.headers.host}${req.url} (the sample backend behind the tunnel)\n`);
 });
+// A WebSocket echo on /ws, as a dashboard's live updates would use.
+const echo = new WebSocketServer({ noServer: true });
+backend.on('upgrade', (req, socket, head) =>
+  echo.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo: ${data.toString()}`, { binary: isBinary }))),
+);
 let operator: OperatorProcess | undefined;
 
 async function cleanup(code: number): Promise<never> {
@@ -89,7 +109,23 @@ try {
   });
   console.log(`HTTP ${answer.status}: ${answer.body.trimEnd()}`);
 
-  console.log(`\nRunning. Try: KUBECONFIG=.local/kubeconfig kubectl get gwr -A; curl -H 'Host: loki.example.com' http://127.0.0.1:${gatewayPort}/`);
+  step(`a WebSocket through the tunnel: ws://127.0.0.1:${gatewayPort}/ws with Host grafana.example.com`);
+  const echoed = await new Promise<string>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gatewayPort}/ws`, { headers: { host: 'grafana.example.com' } });
+    ws.once('open', () => ws.send('hello over the tunnel'));
+    ws.once('message', (data) => {
+      resolve(data.toString());
+      ws.close(1000);
+    });
+    ws.once('error', reject);
+  });
+  console.log(echoed);
+
+  console.log(`\nRunning. Try:
+  KUBECONFIG=.local/kubeconfig kubectl get gwr -A
+  curl -H 'Host: loki.example.com' http://127.0.0.1:${gatewayPort}/
+  curl -N -H 'Host: grafana.example.com' http://127.0.0.1:${gatewayPort}/events      # server-sent events, one a second
+  node -e "const ws = new (require('ws'))('ws://127.0.0.1:${gatewayPort}/ws', { headers: { host: 'grafana.example.com' } }); ws.on('open', () => ws.send('hi')); ws.on('message', (m) => { console.log(String(m)); ws.close(); })"`);
   console.log('Ctrl-C (or make demo-down) stops everything.');
   if (process.env.DEMO_EXIT === '1') await cleanup(answer.status === 200 ? 0 : 1);
   process.on('SIGINT', () => void cleanup(0));
