@@ -212,6 +212,7 @@ export type InboundMessage =
   | Envelope<'proxy_request_chunk', { data: string }>
   | Envelope<'proxy_request_end', Record<string, unknown>>
   | Envelope<'proxy_cancel', Record<string, unknown>>
+  | Envelope<'proxy_flow', { paused: boolean }>
   | Envelope<'ws_open', WebSocketOpenPayload>
   | Envelope<'ws_message', WebSocketMessagePayload>
   | Envelope<'ws_close', WebSocketClosePayload>
@@ -293,6 +294,7 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   proxy_request_chunk: { data: isString },
   proxy_request_end: {},
   proxy_cancel: {},
+  proxy_flow: { paused: isBool },
   ws_open: {
     path: isString,
     query: optional(isString),

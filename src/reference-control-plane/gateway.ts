@@ -13,11 +13,19 @@ import type { ReferenceControlPlane } from './server.js';
 import type { ClusterRecord } from './store.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
 
-const MAX_BODY = 10 * 1024 * 1024;
+const MAX_BODY = 100 * 1024 * 1024;
+/** Past this many bytes buffered towards the agent (or a client), the sender is held. */
+const HIGH_WATER_MARK = 1024 * 1024;
 
 interface Exchange {
+  uuid: string;
   res: ServerResponse;
   timer: NodeJS.Timeout;
+  /** The agent asked to hold the request body (its backend reads slower). */
+  paused: boolean;
+  resume?: () => void;
+  /** The agent was asked to hold the response body (the client reads slower). */
+  pausedAgent: boolean;
 }
 
 export class Gateway {
@@ -28,7 +36,7 @@ export class Gateway {
     this.server = createServer((req, res) => void this.serve(req, res));
     const reply = (type: string) => (_cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) =>
       this.onReply(type, message.request_id ?? '', message.payload);
-    for (const type of ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end']) {
+    for (const type of ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow']) {
       cp.agentMessageHandlers.set(type, reply(type));
     }
     this.websockets = new GatewayWebSockets(cp, (host) => this.owner(host)?.cluster);
@@ -51,6 +59,8 @@ export class Gateway {
 
   /** Counts proxy_request_chunk frames sent (tests check that bodies are streamed, not buffered). */
   requestChunksSent = 0;
+  /** The most body bytes held here at once, towards a client or the agent (tests check it stays bounded). */
+  peakBacklogBytes = 0;
 
   private owner(host: string): { cluster: ClusterRecord } | undefined {
     for (const cluster of this.cp.store.clusters()) {
@@ -82,6 +92,7 @@ export class Gateway {
     /** Ends the exchange from this side; true when it was still open. */
     const abandon = (): boolean => {
       clearTimeout(timer);
+      this.exchanges.get(id)?.resume?.();
       return this.exchanges.delete(id);
     };
     const timer = setTimeout(() => {
@@ -89,7 +100,8 @@ export class Gateway {
       send('proxy_cancel');
       json(504, 'the cluster did not answer in time');
     }, this.timeoutMs);
-    this.exchanges.set(id, { res, timer });
+    const exchange: Exchange = { uuid, res, timer, paused: false, pausedAgent: false };
+    this.exchanges.set(id, exchange);
     res.on('close', () => {
       if (abandon()) send('proxy_cancel'); // the client went away
     });
@@ -101,6 +113,9 @@ export class Gateway {
     // The body follows as it arrives, never buffered whole.
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
+      // Held while the agent's backend drains, or while the agent's socket is backed up.
+      while (exchange.paused && this.exchanges.has(id)) await new Promise<void>((resolve) => (exchange.resume = resolve));
+      while ((this.cp.socketOf(uuid)?.bufferedAmount ?? 0) > HIGH_WATER_MARK && this.exchanges.has(id)) await new Promise((r) => setTimeout(r, 2));
       if (!this.exchanges.has(id)) return; // answered or cancelled meanwhile
       size += chunk.length;
       if (size > MAX_BODY) {
@@ -110,6 +125,7 @@ export class Gateway {
       }
       send('proxy_request_chunk', { data: chunk.toString('base64') });
       this.requestChunksSent++;
+      this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.cp.socketOf(uuid)?.bufferedAmount ?? 0);
     }
     send('proxy_request_end');
   }
@@ -120,9 +136,14 @@ export class Gateway {
     const { res } = exchange;
     const done = (): void => {
       clearTimeout(exchange.timer);
+      exchange.resume?.();
       this.exchanges.delete(id);
     };
     switch (type) {
+      case 'proxy_flow':
+        exchange.paused = payload.paused === true;
+        if (!exchange.paused) exchange.resume?.();
+        return;
       case 'proxy_response':
         done();
         res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
@@ -137,9 +158,20 @@ export class Gateway {
       case 'proxy_response_header':
         res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
         return;
-      case 'proxy_response_chunk':
-        res.write(Buffer.from(String(payload.data ?? ''), 'base64'));
+      case 'proxy_response_chunk': {
+        const written = res.write(Buffer.from(String(payload.data ?? ''), 'base64'));
+        this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
+        if (!written && !exchange.pausedAgent) {
+          // The client reads slower than the backend writes: hold the agent until it drains.
+          exchange.pausedAgent = true;
+          this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope('proxy_flow', { paused: true }, id)));
+          res.once('drain', () => {
+            exchange.pausedAgent = false;
+            if (this.exchanges.get(id) === exchange) this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope('proxy_flow', { paused: false }, id)));
+          });
+        }
         return;
+      }
       case 'proxy_response_end':
         done();
         res.end();

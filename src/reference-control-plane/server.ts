@@ -85,6 +85,7 @@ const AGENT_SCHEMAS = {
   proxy_response_header: {},
   proxy_response_chunk: {},
   proxy_response_end: {},
+  proxy_flow: { paused: isBool },
   ws_opened: { protocol: optional(isString) },
   ws_error: { status: isNumber, error: isString },
   ws_message: WEBSOCKET_MESSAGE_SCHEMA,

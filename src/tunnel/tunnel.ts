@@ -3,7 +3,7 @@
 // back as proxy_response, or as header/chunk/end for large or streamed bodies, pausing the upstream
 // while the socket's send buffer is past its high-water mark. Limits answer with an error status; no
 // error ever ends the process.
-import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import type { ExposedRoute, InboundMessage, ProxyRequestPayload } from '../controlplane/protocol.js';
@@ -29,7 +29,7 @@ export interface TunnelOptions {
 export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   clusterDomain: 'cluster.local',
   serviceAddresses: new Map(),
-  maxBodyBytes: 10 * 1024 * 1024,
+  maxBodyBytes: 100 * 1024 * 1024,
   maxConcurrent: 256,
   defaultTimeoutMs: 120_000,
   inlineBodyBytes: 256 * 1024,
@@ -38,9 +38,15 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
 
 interface Pending {
   upstream?: ClientRequest;
+  response?: IncomingMessage;
   timer?: NodeJS.Timeout;
   bodyBytes: number;
   done: boolean;
+  /** The gateway was asked to stop sending this request's body until the backend drains. */
+  pausedSender: boolean;
+  /** The gateway asked to stop sending this response's body until its client drains. */
+  pausedByGateway: boolean;
+  armTimeout?: () => void;
 }
 
 export class Tunnel {
@@ -85,6 +91,8 @@ export class Tunnel {
           return void this.pending.get(id ?? '')?.upstream?.end();
         case 'proxy_cancel':
           return this.finish(id ?? '', undefined, 'cancelled by the control plane');
+        case 'proxy_flow':
+          return this.flow(id ?? '', message.payload.paused);
         default:
           return;
       }
@@ -139,10 +147,15 @@ export class Tunnel {
     const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
     if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
 
-    const pending: Pending = { bodyBytes: body?.length ?? 0, done: false };
+    const pending: Pending = { bodyBytes: body?.length ?? 0, done: false, pausedSender: false, pausedByGateway: false };
     this.pending.set(id, pending);
     const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
-    pending.timer = setTimeout(() => this.fail(id, 504, `the backend did not answer within ${timeoutMs} ms`), timeoutMs);
+    // Until the answer begins; restarted by every chunk of a request body still arriving (see chunk()).
+    pending.armTimeout = () => {
+      clearTimeout(pending.timer);
+      pending.timer = setTimeout(() => this.fail(id, 504, `the backend did not answer within ${timeoutMs} ms`), timeoutMs);
+    };
+    pending.armTimeout();
 
     const [hostname, portText] = splitAddress(target.address);
     const headers = stripHopByHop(payload.headers);
@@ -154,6 +167,11 @@ export class Tunnel {
     upstream.on('error', (err) => this.fail(id, 502, `backend ${target.address} unreachable: ${err.message}`));
     upstream.on('response', (res) => {
       if (this.pending.get(id) !== pending) return void res.destroy();
+      pending.response = res;
+      // The timeout is for the answer to begin: a stream (a download, server-sent events) may last longer.
+      clearTimeout(pending.timer);
+      pending.armTimeout = undefined;
+      if (pending.pausedByGateway) res.pause();
       const status = res.statusCode ?? 502;
       const responseHeaders = stripHopByHop(res.headers);
       const length = Number(res.headers['content-length'] ?? NaN);
@@ -174,7 +192,7 @@ export class Tunnel {
         if (this.socket.congested) {
           res.pause();
           void this.socket.whenWritable().then(() => {
-            if (this.pending.get(id) === pending) res.resume();
+            if (this.pending.get(id) === pending && !pending.pausedByGateway) res.resume();
           });
         }
       });
@@ -195,7 +213,26 @@ export class Tunnel {
     const bytes = Buffer.from(data, 'base64');
     pending.bodyBytes += bytes.length;
     if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
-    pending.upstream.write(bytes);
+    if (!pending.response) pending.armTimeout?.();
+    if (pending.upstream.write(bytes) || pending.pausedSender) return;
+    // The backend reads slower than the gateway sends: hold the gateway until it drains.
+    pending.pausedSender = true;
+    this.socket.send('proxy_flow', { paused: true }, id);
+    pending.upstream.once('drain', () => {
+      pending.pausedSender = false;
+      if (this.pending.get(id as string) === pending) this.socket.send('proxy_flow', { paused: false }, id);
+    });
+  }
+
+  /** The gateway's client reads slower than the backend writes: pause (or resume) reading the backend. */
+  private flow(id: string, paused: boolean): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    pending.pausedByGateway = paused;
+    if (paused) return void pending.response?.pause();
+    void this.socket.whenWritable().then(() => {
+      if (this.pending.get(id) === pending && !pending.pausedByGateway) pending.response?.resume();
+    });
   }
 
   private fail(id: string, status: number, error: string, started = true): void {
