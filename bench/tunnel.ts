@@ -3,11 +3,12 @@
 // WebSocket + the operator, and the ratio or the difference is what counts:
 //   small responses   requests/s at 1 and 32 concurrent clients (keep-alive), latency p50/p99 at 1
 //   bulk              MB/s for a 10 MiB response and for a 10 MiB upload
-//   WebSocket         round-trip messages/s (not measured until the tunnel carries WebSocket upgrades)
+//   WebSocket         round-trip messages/s over one echo stream, 16 messages in flight
 // Figures merge into the results file of `make bench` (bench/results.json for BENCH_N=10000).
 import { createServer, request, Agent, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import WebSocket, { WebSocketServer } from 'ws';
 import { Gateway } from '../src/reference-control-plane/gateway.js';
 import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
@@ -39,6 +40,30 @@ const backend = createServer((req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': SMALL_BODY.length });
   res.end(SMALL_BODY);
 });
+
+// A WebSocket echo on the same backend.
+const echo = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+backend.on('upgrade', (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }))));
+
+/** Round-trip messages/s: `total` small messages over one stream, `window` of them in flight at a time. */
+async function webSocketRoundTrips(port: number, total: number, window: number): Promise<number> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, { headers: { host: HOST }, perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  const message = Buffer.from('{"op":"tick","seq":0}');
+  let sent = 0;
+  let received = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    ws.on('message', () => {
+      if (++received === total) return resolve();
+      if (sent < total) (sent++, ws.send(message));
+    });
+    for (; sent < window; sent++) ws.send(message);
+  });
+  const perSecond = total / ((performance.now() - started) / 1000);
+  ws.close(1000);
+  return perSecond;
+}
 
 interface Endpoint {
   port: number;
@@ -136,6 +161,10 @@ try {
   const tunnelDown = await bulk(tunnel, 'download', 5);
   const directUp = await bulk(direct, 'upload', 5);
   const tunnelUp = await bulk(tunnel, 'upload', 5);
+  console.error('bench: WebSocket round trips');
+  await webSocketRoundTrips(gatewayPort, 2_000, 16); // warm-up
+  const directWs = await webSocketRoundTrips(backendPort, 20_000, 16);
+  const tunnelWs = await webSocketRoundTrips(gatewayPort, 20_000, 16);
 
   results.tunnel_rps_1 = round(tunnel1.rps, 0);
   results.direct_rps_1 = round(direct1.rps, 0);
@@ -150,7 +179,9 @@ try {
   results.tunnel_upload_mbps = round(tunnelUp, 1);
   results.direct_upload_mbps = round(directUp, 1);
   results.tunnel_upload_mbps_ratio = round(tunnelUp / directUp);
-  results.ws_msgs_per_s = 'not measured: the tunnel does not carry WebSocket upgrades yet';
+  results.ws_msgs_per_s = round(tunnelWs, 0);
+  results.direct_ws_msgs_per_s = round(directWs, 0);
+  results.ws_msgs_ratio = round(tunnelWs / directWs);
 } finally {
   await operator?.stop().catch(() => operator?.kill());
   await gateway.close();

@@ -158,7 +158,7 @@ export class ControlPlaneClient {
   }
 
   private get highWaterMark(): number {
-    return this.options.highWaterMark ?? 1024 * 1024;
+    return this.options.highWaterMark ?? 2 * 1024 * 1024;
   }
 
   private buffered(): number {
@@ -237,11 +237,11 @@ export class ControlPlaneClient {
 
   private scheduleBulkDrain(): void {
     if (this.bulkTimer) return;
-    // ws has no public 'drain' event; the buffer is polled while something waits.
-    this.bulkTimer = setTimeout(() => {
+    const socket = this.socket;
+    const drain = (): void => {
+      clearTimeout(this.bulkTimer);
       this.bulkTimer = undefined;
-      const socket = this.socket;
-      if (!socket || socket.readyState !== WebSocket.OPEN) {
+      if (!socket || socket !== this.socket || socket.readyState !== WebSocket.OPEN) {
         this.dropBulk();
         return;
       }
@@ -252,7 +252,12 @@ export class ControlPlaneClient {
       }
       if (!this.congested) for (const resolve of this.writableWaiters.splice(0)) resolve();
       if (this.bulk.length || this.writableWaiters.length) this.scheduleBulkDrain();
-    }, 2);
+    };
+    // The TCP socket's 'drain' says when its buffer emptied (ws has no public event for it); a short timer
+    // covers what ws itself still queues.
+    const raw = (socket as unknown as { _socket?: { once(event: 'drain', listener: () => void): void; writableLength: number } } | undefined)?._socket;
+    if (raw && raw.writableLength > 0) raw.once('drain', () => this.bulkTimer && drain());
+    this.bulkTimer = setTimeout(drain, raw && raw.writableLength > 0 ? 20 : 1);
   }
 
   /** The socket is gone: queued bulk frames belong to requests that are aborted with it. */

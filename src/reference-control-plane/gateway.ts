@@ -159,9 +159,10 @@ export class Gateway {
         res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
         return;
       case 'proxy_response_chunk': {
-        const written = res.write(Buffer.from(String(payload.data ?? ''), 'base64'));
+        res.write(Buffer.from(String(payload.data ?? ''), 'base64'));
         this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
-        if (!written && !exchange.pausedAgent) {
+        // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast client.
+        if (res.writableLength > HIGH_WATER_MARK && !exchange.pausedAgent) {
           // The client reads slower than the backend writes: hold the agent until it drains.
           exchange.pausedAgent = true;
           this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope('proxy_flow', { paused: true }, id)));

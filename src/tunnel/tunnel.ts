@@ -36,6 +36,9 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   websocket: DEFAULT_WEBSOCKET_OPTIONS,
 };
 
+/** Request-body bytes waiting for a backend past which the gateway is asked to hold the upload. */
+const UPLOAD_HIGH_WATER_MARK = 1024 * 1024;
+
 interface Pending {
   upstream?: ClientRequest;
   response?: IncomingMessage;
@@ -214,7 +217,9 @@ export class Tunnel {
     pending.bodyBytes += bytes.length;
     if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
     if (!pending.response) pending.armTimeout?.();
-    if (pending.upstream.write(bytes) || pending.pausedSender) return;
+    pending.upstream.write(bytes);
+    // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast backend.
+    if (pending.pausedSender || pending.upstream.writableLength <= UPLOAD_HIGH_WATER_MARK) return;
     // The backend reads slower than the gateway sends: hold the gateway until it drains.
     pending.pausedSender = true;
     this.socket.send('proxy_flow', { paused: true }, id);
