@@ -141,7 +141,8 @@ try {
   await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
   operator = new OperatorProcess(
     ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
-    { LOG_LEVEL: 'info' },
+    // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
+    { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
   );
   await operator.registered();
   await waitFor('the route at the gateway', async () => heldRoutes(cp, NS).length === 1, { timeoutMs: 30_000 });
