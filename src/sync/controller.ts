@@ -253,8 +253,13 @@ export class SyncController {
 
   private onSnapshotAnswered(acked: boolean): void {
     this.snapshot = acked ? { phase: 'acked' } : { phase: 'none' };
-    if (acked) this.snapshotAttempts = 0;
-    if (acked && this.snapshotWanted) void this.sendSnapshot();
+    if (!acked) return;
+    this.snapshotAttempts = 0;
+    if (this.snapshotWanted) return void this.sendSnapshot();
+    // Changes held back while the snapshot was outstanding go out now: every GatewayRoute that exists or
+    // is still known (a delete), not only those the snapshot carried.
+    for (const route of this.gatewayRoutes.list()) this.controller.enqueue(objectKey(route.metadata));
+    for (const key of this.outbox.keys()) this.controller.enqueue(key);
   }
 
   private afterAnswer(changed: string[]): void {
