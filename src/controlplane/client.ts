@@ -15,6 +15,8 @@ import type { IdentityStore } from './identity.js';
 import {
   AGENT_WS_PATH,
   envelope,
+  decodeBinaryFrame,
+  encodeBinaryFrame,
   envelopeText,
   INBOUND_SCHEMAS,
   parseFrame,
@@ -22,6 +24,7 @@ import {
   type HeartbeatPayload,
   type InboundMessage,
   type RegisterPayload,
+  type BinaryKind,
   type RegisterSuccessPayload,
 } from './protocol.js';
 
@@ -34,6 +37,8 @@ export interface Session {
   /** The highest route revision the control plane applied for this cluster. */
   resumeRevision: number;
   maxFrameBytes?: number;
+  /** Bodies and WebSocket data go as binary frames on this socket (both ends agreed). */
+  binaryFrames: boolean;
 }
 
 export interface ClientHandlers {
@@ -116,7 +121,7 @@ export class ControlPlaneClient {
   private refusedToken?: string;
   private tokenPoll?: NodeJS.Timeout;
   /** Bulk frames (tunnel bodies) waiting for the socket's buffer to drain; control frames never wait. */
-  private bulk: string[] = [];
+  private bulk: Array<string | Buffer> = [];
   private bulkTimer?: NodeJS.Timeout;
   private readonly writableWaiters: Array<() => void> = [];
   /** The largest frame sent on the current socket, and the limit learnt from a 1009 close. */
@@ -227,9 +232,25 @@ export class ControlPlaneClient {
    */
   sendBulk(type: string, payload: unknown, requestId?: string): boolean {
     if (!this.ready) return false;
-    const text = JSON.stringify(envelope(type, payload, requestId));
-    if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeText(type, text);
-    this.bulk.push(text);
+    return this.queueBulk(type, JSON.stringify(envelope(type, payload, requestId)));
+  }
+
+  /**
+   * Bulk bytes of a request or stream: a binary frame when the control plane agreed to them, else the JSON
+   * message they stand for (base64 data).
+   */
+  sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean {
+    if (!this.ready) return false;
+    if (this.session?.binaryFrames) return this.queueBulk(kind, encodeBinaryFrame(kind, requestId, data));
+    const [type, payload] = kind.startsWith('ws_message')
+      ? ['ws_message', { data: data.toString('base64'), binary: kind === 'ws_message_binary' }]
+      : [kind, { data: data.toString('base64') }];
+    return this.queueBulk(type, JSON.stringify(envelope(type, payload, requestId)));
+  }
+
+  private queueBulk(type: string, frame: string | Buffer): boolean {
+    if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeFrame(type, frame);
+    this.bulk.push(frame);
     metrics.messages.inc({ direction: 'out', type });
     this.scheduleBulkDrain();
     return true;
@@ -246,9 +267,9 @@ export class ControlPlaneClient {
         return;
       }
       while (this.bulk.length && this.buffered() <= this.highWaterMark) {
-        const text = this.bulk.shift() as string;
-        socket.send(text);
-        metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(text));
+        const frame = this.bulk.shift() as string | Buffer;
+        socket.send(frame);
+        metrics.bytes.inc({ direction: 'out' }, typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
       }
       if (!this.congested) for (const resolve of this.writableWaiters.splice(0)) resolve();
       if (this.bulk.length || this.writableWaiters.length) this.scheduleBulkDrain();
@@ -273,19 +294,24 @@ export class ControlPlaneClient {
   }
 
   private writeText(type: string, text: string): boolean {
+    return this.writeFrame(type, text);
+  }
+
+  private writeFrame(type: string, frame: string | Buffer): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    const bytes = Buffer.byteLength(text);
+    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
     if (bytes > this.maxOutgoingFrameBytes) {
       this.options.logger.error('a frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
       return false;
     }
-    socket.send(text);
+    socket.send(frame);
     this.largestSent = Math.max(this.largestSent, bytes);
     metrics.messages.inc({ direction: 'out', type });
     metrics.bytes.inc({ direction: 'out' }, bytes);
     return true;
   }
+
 
   private async token(): Promise<string | undefined> {
     if (this.options.tokenFile) return (await readFile(this.options.tokenFile, 'utf8')).trim();
@@ -367,7 +393,7 @@ export class ControlPlaneClient {
       agent_version: this.options.agentVersion,
       k8s_version: this.options.k8sVersion(),
       protocol_versions: [...SUPPORTED_PROTOCOL_VERSIONS],
-      features: { gateway_routes: true, routes_ack: true, tunnel: true },
+      features: { gateway_routes: true, routes_ack: true, tunnel: true, websocket: true, binary_frames: true },
       metadata: {},
     };
     if (identity.clusterId) payload.cluster_id = identity.clusterId;
@@ -401,12 +427,10 @@ export class ControlPlaneClient {
   private onFrame(socket: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
     if (socket !== this.socket) return;
     this.lastFrameAt = Date.now();
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-    metrics.bytes.inc({ direction: 'in' }, Buffer.byteLength(text));
-    if (isBinary) {
-      this.reject('bad_envelope', 'binary frames are not part of the protocol');
-      return;
-    }
+    const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    metrics.bytes.inc({ direction: 'in' }, raw.length);
+    if (isBinary) return this.onBinaryFrame(raw);
+    const text = raw.toString('utf8');
     const parsed = parseFrame<InboundMessage>(text, INBOUND_SCHEMAS);
     if (!parsed.ok) {
       metrics.messages.inc({ direction: 'in', type: 'invalid' });
@@ -441,6 +465,21 @@ export class ControlPlaneClient {
     for (const listener of this.messageListeners) listener(message);
   }
 
+  /** A binary frame: bytes for a request or stream, as the JSON message it stands for would carry them. */
+  private onBinaryFrame(frame: Buffer): void {
+    if (!this.session?.binaryFrames) return this.reject('bad_envelope', 'binary frames were not agreed on this socket');
+    const decoded = decodeBinaryFrame(frame);
+    if (!decoded.ok) return this.reject('bad_envelope', decoded.error);
+    const { kind, requestId, data } = decoded;
+    let message: InboundMessage;
+    if (kind === 'proxy_request_chunk') message = { type: kind, request_id: requestId, payload: { data }, timestamp: '' };
+    else if (kind === 'ws_message_text' || kind === 'ws_message_binary') message = { type: 'ws_message', request_id: requestId, payload: { data, binary: kind === 'ws_message_binary' }, timestamp: '' };
+    else return this.reject('bad_envelope', `a binary ${kind} frame is not sent to an agent`);
+    metrics.messages.inc({ direction: 'in', type: message.type });
+    this.handlers.onMessage?.(message);
+    for (const listener of this.messageListeners) listener(message);
+  }
+
   private reject(code: string, error: string, type?: string, requestId?: string): void {
     this.options.logger.warn('invalid frame from the control plane', { controller: 'controlplane', code, err: error, type });
     const payload: Record<string, unknown> = { code, message: error };
@@ -462,6 +501,7 @@ export class ControlPlaneClient {
       protocolVersion: payload.protocol_version,
       resumeRevision: payload.resume_revision,
       maxFrameBytes: payload.max_frame_bytes,
+      binaryFrames: payload.binary_frames === true,
     };
     this.state = 'ready';
     this.lastError = undefined;

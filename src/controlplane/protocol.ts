@@ -79,6 +79,8 @@ export interface RegisterPayload {
 }
 
 export interface RegisterSuccessPayload {
+  /** The control plane takes and sends binary frames (bodies and WebSocket data) on this socket. */
+  binary_frames?: boolean;
   cluster_id: string;
   cluster_uuid: string;
   protocol_version: number;
@@ -188,9 +190,9 @@ export interface WebSocketOpenPayload {
   service_port?: number;
 }
 
-/** One WebSocket message of a stream, either way. */
+/** One WebSocket message of a stream, either way (data: base64 in a JSON frame, bytes from a binary frame). */
 export interface WebSocketMessagePayload {
-  data: string;
+  data: string | Buffer;
   binary: boolean;
 }
 
@@ -209,7 +211,7 @@ export type InboundMessage =
   | Envelope<'error', ErrorPayload>
   | Envelope<'ping', Record<string, unknown>>
   | Envelope<'proxy_request', ProxyRequestPayload>
-  | Envelope<'proxy_request_chunk', { data: string }>
+  | Envelope<'proxy_request_chunk', { data: string | Buffer }>
   | Envelope<'proxy_request_end', Record<string, unknown>>
   | Envelope<'proxy_cancel', Record<string, unknown>>
   | Envelope<'proxy_flow', { paused: boolean }>
@@ -269,6 +271,7 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
     protocol_version: isNumber,
     resume_revision: isRevision,
     max_frame_bytes: optional((v) => isNumber(v) && (v as number) > 0),
+    binary_frames: optional(isBool),
   },
   heartbeat_ack: {},
   routes_ack: {
@@ -344,4 +347,46 @@ export function envelope<T extends string, P>(type: T, payload: P, requestId?: s
 export function envelopeText(type: string, payloadJson: string, requestId?: string): string {
   const id = requestId === undefined ? '' : `"request_id":${JSON.stringify(requestId)},`;
   return `{"type":${JSON.stringify(type)},${id}"payload":${payloadJson},"timestamp":"${new Date().toISOString()}"}`;
+}
+
+/**
+ * Binary frames (negotiated: `register.features.binary_frames` and `register_success.binary_frames`) carry
+ * bodies and WebSocket data without base64 or JSON: one byte naming what the frame is, one byte with the
+ * length of the request_id, the request_id (ASCII), then the bytes themselves.
+ */
+export const BINARY_KINDS = {
+  proxy_request_chunk: 1,
+  proxy_response_chunk: 2,
+  ws_message_text: 3,
+  ws_message_binary: 4,
+} as const;
+export type BinaryKind = keyof typeof BINARY_KINDS;
+const KIND_BY_CODE = new Map(Object.entries(BINARY_KINDS).map(([kind, code]) => [code as number, kind as BinaryKind]));
+
+export function encodeBinaryFrame(kind: BinaryKind, requestId: string, data: Uint8Array): Buffer {
+  const id = Buffer.from(requestId, 'latin1');
+  if (id.length > 255) throw new Error(`request_id ${requestId.slice(0, 20)}… is longer than 255 bytes`);
+  const frame = Buffer.allocUnsafe(2 + id.length + data.length);
+  frame[0] = BINARY_KINDS[kind];
+  frame[1] = id.length;
+  id.copy(frame, 2);
+  frame.set(data, 2 + id.length);
+  return frame;
+}
+
+export type BinaryFrame = { ok: true; kind: BinaryKind; requestId: string; data: Buffer } | { ok: false; error: string };
+
+/** Decodes a binary frame; the data is a view into `frame`, not a copy. */
+export function decodeBinaryFrame(frame: Buffer): BinaryFrame {
+  if (frame.length < 2) return { ok: false, error: `binary frame of ${frame.length} byte(s) has no header` };
+  const kind = KIND_BY_CODE.get(frame[0] as number);
+  if (!kind) return { ok: false, error: `binary frame of unknown kind ${frame[0]}` };
+  const idLength = frame[1] as number;
+  if (idLength === 0 || frame.length < 2 + idLength) return { ok: false, error: 'binary frame with a missing or cut request_id' };
+  return { ok: true, kind, requestId: frame.toString('latin1', 2, 2 + idLength), data: frame.subarray(2 + idLength) };
+}
+
+/** A body or message as it arrived: base64 text in a JSON frame, or bytes from a binary frame. */
+export function bytesOf(data: string | Uint8Array): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

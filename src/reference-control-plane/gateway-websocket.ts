@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import { envelope } from '../controlplane/protocol.js';
+import { bytesOf, envelope } from '../controlplane/protocol.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
 import type { ReferenceControlPlane } from './server.js';
 import type { ClusterRecord } from './store.js';
@@ -52,7 +52,7 @@ export class GatewayWebSockets {
       this.end(id);
       this.reject(stream.socket, Number(payload.status) || 502, String(payload.error ?? 'refused'));
     });
-    on('ws_message', (stream, id, payload) => this.toClient(stream, id, Buffer.from(String(payload.data ?? ''), 'base64'), payload.binary === true));
+    on('ws_message', (stream, id, payload) => this.toClient(stream, id, bytesOf((payload.data ?? '') as string | Buffer), payload.binary === true));
     on('ws_close', (stream, id, payload) => {
       this.end(id);
       const code = closeCodeToSend(payload.code as number | undefined);
@@ -104,7 +104,7 @@ export class GatewayWebSockets {
       stream.client = client;
       client.on('message', (data, isBinary) => {
         const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        this.send(stream.uuid, 'ws_message', { data: bytes.toString('base64'), binary: isBinary }, id);
+        this.cp.sendBody(stream.uuid, isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
         // The agent's socket is backed up: read nothing more from this client until it drains.
         const agent = this.cp.socketOf(stream.uuid);
         if (agent && agent.bufferedAmount > HIGH_WATER_MARK) {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { envelope } from '../controlplane/protocol.js';
+import { bytesOf, envelope } from '../controlplane/protocol.js';
 import { hostRank } from '../routing/match.js';
 import { stripHopByHop } from '../tunnel/headers.js';
 import type { ReferenceControlPlane } from './server.js';
@@ -123,7 +123,7 @@ export class Gateway {
         send('proxy_cancel');
         return json(413, `request body over ${MAX_BODY} bytes`);
       }
-      send('proxy_request_chunk', { data: chunk.toString('base64') });
+      this.cp.sendBody(uuid, 'proxy_request_chunk', id, chunk);
       this.requestChunksSent++;
       this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.cp.socketOf(uuid)?.bufferedAmount ?? 0);
     }
@@ -159,7 +159,7 @@ export class Gateway {
         res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
         return;
       case 'proxy_response_chunk': {
-        res.write(Buffer.from(String(payload.data ?? ''), 'base64'));
+        res.write(bytesOf((payload.data ?? '') as string | Buffer));
         this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
         // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast client.
         if (res.writableLength > HIGH_WATER_MARK && !exchange.pausedAgent) {

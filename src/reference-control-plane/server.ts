@@ -9,6 +9,8 @@ import { WebSocketServer, WebSocket } from 'ws';
 import {
   AGENT_WS_PATH,
   checkFields,
+  decodeBinaryFrame,
+  encodeBinaryFrame,
   envelope,
   isArray,
   isBool,
@@ -23,6 +25,7 @@ import {
   PROTOCOL_VERSION,
   WEBSOCKET_CLOSE_SCHEMA,
   WEBSOCKET_MESSAGE_SCHEMA,
+  type BinaryKind,
   type RoutesChangePayload,
   type RoutesNackPayload,
   type Schema,
@@ -97,6 +100,8 @@ const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRouting
 
 interface AgentSocket {
   socket: WebSocket;
+  /** Bodies and WebSocket data go as binary frames (the agent offered them and this control plane agreed). */
+  binary?: boolean;
   /** Digest of the bearer token this socket presented. */
   credential: string;
   cluster?: ClusterRecord;
@@ -116,6 +121,8 @@ export class ReferenceControlPlane {
   answerDelayMs = 0;
   /** Test hook: refuse (NACK) the route messages for which this returns a refusal; nothing of them is applied. */
   refuseRouteMessage?: (type: string, payload: Record<string, unknown>) => Refusal | undefined;
+  /** Test hook: refuse binary frames (an older control plane): bodies then travel as base64 in JSON. */
+  binaryFrames = true;
   /** Test hook: leave max_frame_bytes out of register_success (a peer that only enforces its limit, with 1009). */
   announceMaxFrame = true;
   /** Route messages answered so far (acks and nacks), for tests that count them. */
@@ -201,6 +208,20 @@ export class ReferenceControlPlane {
     else raw?.resume();
   }
 
+  /** Gateway use: the bytes of a body or stream to a cluster, as a binary frame where agreed, else base64 in JSON. */
+  sendBody(clusterUuid: string, kind: BinaryKind, requestId: string, data: Buffer): boolean {
+    for (const agent of this.agents) {
+      if (agent.cluster?.cluster_uuid !== clusterUuid || agent.socket.readyState !== WebSocket.OPEN) continue;
+      if (agent.binary) agent.socket.send(encodeBinaryFrame(kind, requestId, data));
+      else {
+        const [type, payload] = kind.startsWith('ws_message') ? ['ws_message', { data: data.toString('base64'), binary: kind === 'ws_message_binary' }] : [kind, { data: data.toString('base64') }];
+        agent.socket.send(JSON.stringify(envelope(type, payload, requestId)));
+      }
+      return true;
+    }
+    return false;
+  }
+
   /** The socket of a connected cluster, for the gateway's backpressure checks. */
   socketOf(clusterUuid: string): WebSocket | undefined {
     for (const agent of this.agents) if (agent.cluster?.cluster_uuid === clusterUuid && agent.socket.readyState === WebSocket.OPEN) return agent.socket;
@@ -214,7 +235,7 @@ export class ReferenceControlPlane {
   private accept(socket: WebSocket, credential: string): void {
     const agent: AgentSocket = { socket, credential };
     this.agents.add(agent);
-    socket.on('message', (data, isBinary) => this.onFrame(agent, isBinary ? '' : data.toString()));
+    socket.on('message', (data, isBinary) => (isBinary ? this.onBinaryFrame(agent, data as Buffer) : this.onFrame(agent, data.toString())));
     socket.on('close', () => {
       this.agents.delete(agent);
       if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) agent.cluster.connected = false;
@@ -288,6 +309,22 @@ export class ReferenceControlPlane {
     }
   }
 
+  /** A binary frame from an agent: the bytes of a response body or a stream message, to the gateway. */
+  private onBinaryFrame(agent: AgentSocket, frame: Buffer): void {
+    const cluster = agent.cluster;
+    if (!cluster || !agent.binary) return this.refuse(agent, 'bad_envelope', 'binary frames were not agreed on this socket');
+    const decoded = decodeBinaryFrame(frame);
+    if (!decoded.ok) return this.refuse(agent, 'bad_envelope', decoded.error);
+    const { kind, requestId, data } = decoded;
+    const [type, payload]: [string, Record<string, unknown>] =
+      kind === 'proxy_response_chunk' ? [kind, { data }] : kind.startsWith('ws_message') ? ['ws_message', { data, binary: kind === 'ws_message_binary' }] : ['', {}];
+    if (!type) return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
+    // Recorded without the bytes: the log of received messages must not hold bodies.
+    this.received.push({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload: { bytes: data.length }, at: Date.now(), bytes: frame.length });
+    if (this.received.length > 50_000) this.received.splice(0, 10_000);
+    this.agentMessageHandlers.get(type)?.(cluster, { request_id: requestId, payload });
+  }
+
   /**
    * Identity is cluster_id + credential, never the name. One socket per cluster: a newer registration
    * replaces the older socket, which is closed (4000) and whose later frames are refused as unregistered,
@@ -319,12 +356,13 @@ export class ReferenceControlPlane {
     }
     agent.cluster = cluster;
     agent.snapshot = undefined;
+    agent.binary = this.binaryFrames && (payload.features as Record<string, unknown>).binary_frames === true;
     cluster.connected = true;
     received.cluster = cluster.cluster_uuid;
     this.reply(
       agent,
       'register_success',
-      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}) },
+      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, binary_frames: agent.binary, ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}) },
       requestId,
     );
   }

@@ -6,7 +6,7 @@
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import type { ExposedRoute, InboundMessage, ProxyRequestPayload } from '../controlplane/protocol.js';
+import { bytesOf, type ExposedRoute, type InboundMessage, type ProxyRequestPayload } from '../controlplane/protocol.js';
 import { matchRoute } from '../routing/match.js';
 import { stripHopByHop } from './headers.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
@@ -190,7 +190,7 @@ export class Tunnel {
       }
       this.socket.send('proxy_response_header', { status, headers: responseHeaders }, id);
       res.on('data', (c: Buffer) => {
-        this.socket.sendBulk('proxy_response_chunk', { data: c.toString('base64') }, id);
+        this.socket.sendBody('proxy_response_chunk', id, c);
         // Past the high-water mark: stop reading the backend until the socket drains.
         if (this.socket.congested) {
           res.pause();
@@ -210,10 +210,10 @@ export class Tunnel {
     else if (!streamed) upstream.end();
   }
 
-  private chunk(id: string | undefined, data: string): void {
+  private chunk(id: string | undefined, data: string | Buffer): void {
     const pending = this.pending.get(id ?? '');
     if (!pending?.upstream) return;
-    const bytes = Buffer.from(data, 'base64');
+    const bytes = bytesOf(data);
     pending.bodyBytes += bytes.length;
     if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
     if (!pending.response) pending.armTimeout?.();

@@ -6,13 +6,15 @@
 import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import type { InboundMessage, WebSocketOpenPayload } from '../controlplane/protocol.js';
+import { bytesOf, type BinaryKind, type InboundMessage, type WebSocketOpenPayload } from '../controlplane/protocol.js';
 import { closeCodeToSend, closeReasonToSend, upgradeHeaders } from './websocket-translate.js';
 
 /** How the tunnel's socket is used by the streams (a subset of the control-plane client). */
 export interface StreamSocket {
   send(type: string, payload: unknown, requestId?: string): boolean;
   sendBulk(type: string, payload: unknown, requestId?: string): boolean;
+  /** Bytes of a body or stream: a binary frame where agreed, else base64 in the JSON message. */
+  sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean;
   readonly congested: boolean;
   whenWritable(): Promise<void>;
 }
@@ -67,7 +69,7 @@ export class WebSocketStreams {
         return true;
       case 'ws_message': {
         const stream = this.streams.get(id);
-        if (stream?.open) this.toBackend(id, stream, Buffer.from(message.payload.data, 'base64'), message.payload.binary);
+        if (stream?.open) this.toBackend(id, stream, bytesOf(message.payload.data), message.payload.binary);
         return true;
       }
       case 'ws_close': {
@@ -135,7 +137,7 @@ export class WebSocketStreams {
     backend.on('message', (data, isBinary) => {
       if (!current()) return;
       const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      this.socket.sendBulk('ws_message', { data: bytes.toString('base64'), binary: isBinary }, id);
+      this.socket.sendBody(isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
       if (this.socket.congested) {
         backend.pause(); // read nothing more from this backend until the socket drains
         void this.socket.whenWritable().then(() => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { agentSocketUrl } from '../../../src/controlplane/client.js';
 import {
-  checkFields, envelope, INBOUND_SCHEMAS, isArray, isBool, isNumber, isObject, isRoutingMode, isString, nonEmptyString, optional, parseFrame,
+  bytesOf, checkFields, decodeBinaryFrame, encodeBinaryFrame, envelope, INBOUND_SCHEMAS, isArray, isBool, isNumber, isObject, isRoutingMode, isString, nonEmptyString, optional, parseFrame,
   type FieldCheck, type InboundMessage,
 } from '../../../src/controlplane/protocol.js';
 
@@ -125,5 +125,34 @@ describe('agentSocketUrl', () => {
     ['ws://127.0.0.1:8090', 'ws://127.0.0.1:8090/api/v1/clusters/agent/ws'],
   ])('%s → %s', (base, expected) => {
     expect(agentSocketUrl(base)).toBe(expected);
+  });
+});
+
+describe('binary frames', () => {
+  it.each([
+    { kind: 'proxy_request_chunk' as const, id: 'r-1', data: Buffer.from('hello') },
+    { kind: 'proxy_response_chunk' as const, id: '6f1c9d2e-0000-4000-8000-123456789abc', data: Buffer.alloc(70_000, 1) },
+    { kind: 'ws_message_text' as const, id: 'x', data: Buffer.from('é') },
+    { kind: 'ws_message_binary' as const, id: 'y', data: Buffer.alloc(0) },
+  ])('$kind round-trips', ({ kind, id, data }) => {
+    const frame = encodeBinaryFrame(kind, id, data);
+    expect(frame.length).toBe(2 + id.length + data.length);
+    expect(decodeBinaryFrame(frame)).toEqual({ ok: true, kind, requestId: id, data });
+  });
+
+  it.each([
+    { name: 'empty', frame: Buffer.alloc(0), error: 'binary frame of 0 byte(s) has no header' },
+    { name: 'unknown kind', frame: Buffer.from([9, 1, 65]), error: 'binary frame of unknown kind 9' },
+    { name: 'no request_id', frame: Buffer.from([1, 0, 65]), error: 'binary frame with a missing or cut request_id' },
+    { name: 'cut request_id', frame: Buffer.from([1, 5, 65]), error: 'binary frame with a missing or cut request_id' },
+  ])('refuses $name', ({ frame, error }) => expect(decodeBinaryFrame(frame)).toEqual({ ok: false, error }));
+
+  it('refuses a request_id longer than the one-byte length', () => {
+    expect(() => encodeBinaryFrame('proxy_request_chunk', 'a'.repeat(256), Buffer.alloc(1))).toThrow('longer than 255 bytes');
+  });
+
+  it('bytesOf takes base64 text or bytes', () => {
+    expect(bytesOf('aGk=')).toEqual(Buffer.from('hi'));
+    expect(bytesOf(new Uint8Array([1, 2]))).toEqual(Buffer.from([1, 2]));
   });
 });
