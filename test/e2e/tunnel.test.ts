@@ -5,6 +5,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
@@ -31,6 +32,20 @@ let sseRelease: (() => void) | undefined;
 const backendCloses: Array<{ code: number; reason: string }> = [];
 const backendWebSocketHosts: string[] = [];
 
+/** Writes 50 MiB to `out` as fast as it takes them (honouring backpressure), then ends it. */
+function writeFifty(out: Writable): void {
+  const chunk = Buffer.alloc(256 * 1024, 3);
+  let left = 200;
+  const pump = (): void => {
+    while (left > 0) {
+      left--;
+      if (!out.write(chunk)) return void out.once('drain', pump);
+    }
+    out.end();
+  };
+  pump();
+}
+
 function startBackend(): Promise<Server> {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
@@ -44,16 +59,7 @@ function startBackend(): Promise<Server> {
     if (url === '/huge') {
       // 50 MiB, written as fast as the tunnel takes it (write() honours backpressure).
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(256 * 1024, 3);
-      let left = 200;
-      const pump = (): void => {
-        while (left > 0) {
-          left--;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      return pump();
+      return writeFifty(res);
     }
     if (url === '/slow-sink') {
       // Reads an upload at about 25 MB/s: slower than the tunnel can carry it.
@@ -317,7 +323,6 @@ const MiB = 1024 * 1024;
 
 describe('large bodies, memory bounded by backpressure', () => {
   it('a 50 MiB upload to a backend that reads slowly: the body arrives whole and neither side buffers it', async () => {
-    const chunk = Buffer.alloc(256 * 1024, 9);
     let answer = { status: 0, body: '' };
     const growth = await peakRss(async () => {
       answer = await new Promise((resolve, reject) => {
@@ -327,15 +332,7 @@ describe('large bodies, memory bounded by backpressure', () => {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         });
         req.on('error', reject);
-        let left = 200;
-        const pump = (): void => {
-          while (left > 0) {
-            left--;
-            if (!req.write(chunk)) return void req.once('drain', pump);
-          }
-          req.end();
-        };
-        pump();
+        writeFifty(req);
       });
     });
     expect(answer.status).toBe(200);
@@ -375,18 +372,22 @@ describe('large bodies, memory bounded by backpressure', () => {
 });
 
 describe('WebSocket streams', () => {
-  it('echo through the tunnel: text, binary and a 1 MiB message, with the subprotocol the backend chose and the original Host', async () => {
+  it('echo through the tunnel: text, binary, a 1 MiB and a fragmented message, with the subprotocol the backend chose and the original Host', async () => {
     const { ws, messages, closed } = await openWebSocket('/echo', { protocols: ['superchat', 'chat'] });
     expect(ws.protocol).toBe('chat');
     const big = Buffer.alloc(1024 * 1024, 0xab);
     ws.send('hello');
     ws.send(Buffer.from([0, 1, 2, 255]), { binary: true });
     ws.send(big, { binary: true });
-    await eventually('three echoes', async () => messages.length === 3);
+    // A message sent in fragments arrives whole.
+    ws.send('frag', { fin: false });
+    ws.send('-ment', { fin: true });
+    await eventually('four echoes', async () => messages.length === 4);
     expect(messages[0]).toEqual({ data: Buffer.from('hello'), binary: false });
     expect(messages[1]).toEqual({ data: Buffer.from([0, 1, 2, 255]), binary: true });
     expect(messages[2]!.binary).toBe(true);
     expect(messages[2]!.data.equals(big)).toBe(true);
+    expect(messages[3]).toEqual({ data: Buffer.from('frag-ment'), binary: false });
     expect(backendWebSocketHosts).toContain('web.example.com');
     ws.close(4000, 'done');
     expect(await closed).toEqual({ code: 4000, reason: 'done' });
