@@ -146,10 +146,10 @@ export class IngressController {
       (c) => c.type === 'Accepted' || c.type === 'ResolvedRefs',
     );
     const previous = (current.status?.conditions ?? []).filter((c) => c.type === 'Accepted' || c.type === 'ResolvedRefs');
-    const status = { observedGeneration: generation, hosts: hostsSummary(routes), routeCount: routes.length };
+    // status.observedGeneration is the sync controller's: it says every status owner has seen the generation.
+    const status = { hosts: hostsSummary(routes), routeCount: routes.length };
     const statusChanged =
       conditionsChanged(previous, conditions) ||
-      current.status?.observedGeneration !== status.observedGeneration ||
       current.status?.hosts !== status.hosts ||
       current.status?.routeCount !== status.routeCount;
     if (!statusChanged) return;

@@ -5,7 +5,7 @@
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, readySummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
 import {
   API_VERSION,
@@ -354,7 +354,9 @@ export class SyncController {
     const refusal = this.outbox.refusal(key);
     if (refusal) {
       const next = refusal.retryable ? `retrying in ${Math.max(0, Math.ceil((refusal.retryAt - Date.now()) / 1000))} s` : 'not retried until the GatewayRoute changes';
-      return { type: 'Synced', status: 'False', reason: 'Refused', message: `the control plane refused this change (${refusal.code}): ${refusal.message}; ${next}` };
+      // Retryable: in progress (Reconciling); not: waits for the GatewayRoute to change (Stalled).
+      const reason = refusal.retryable ? 'Retrying' : 'Refused';
+      return { type: 'Synced', status: 'False', reason, message: `the control plane refused this change (${refusal.code}): ${refusal.message}; ${next}` };
     }
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
     // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
@@ -393,9 +395,10 @@ export class SyncController {
       own.push(resolvedRefsCondition(route.spec.routes ?? [], (service) => this.services.get(`${namespace}/${service}`)));
     }
     const withOwn = setConditions(route.status?.conditions, own, generation, now);
-    const ready = readySummary(withOwn, READY_ORDER);
-    const all = setConditions(withOwn, [ready], generation, now);
-    const ownTypes = new Set([...own.map((c) => c.type), 'Ready']);
+    // Ready, Reconciling and Stalled as kstatus and Argo CD read them; every input checked for this generation.
+    const progress = progressSummary(withOwn, READY_ORDER, generation);
+    const all = setConditions(withOwn, [progress.ready, progress.reconciling, progress.stalled], generation, now);
+    const ownTypes = new Set([...own.map((c) => c.type), 'Ready', 'Reconciling', 'Stalled']);
     const conditions = all.filter((c) => ownTypes.has(c.type));
     const previous = (route.status?.conditions ?? []).filter((c) => ownTypes.has(c.type));
 
@@ -406,13 +409,17 @@ export class SyncController {
     const controlPlane =
       acked && this.outbox.inSync(key) && !confirmedBefore ? { revision: acked.revision, syncedAt: rfc3339(acked.at) } : route.status?.controlPlane;
     const routingMode = this.connectivity.routingMode;
+    // "Every status owner has seen this generation": only once each condition Ready reads was computed for it.
+    const observedGeneration = progress.observed ? generation : route.status?.observedGeneration;
     const unchanged =
       !conditionsChanged(previous, conditions) &&
       route.status?.routingMode === routingMode &&
+      route.status?.observedGeneration === observedGeneration &&
       route.status?.controlPlane?.revision === controlPlane?.revision;
     if (unchanged) return;
 
     const status: Record<string, unknown> = { routingMode, conditions };
+    if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
     if (controlPlane) status.controlPlane = controlPlane;
     await applyStatus(
       this.custom,

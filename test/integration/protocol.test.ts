@@ -48,7 +48,9 @@ describe('answers per message', () => {
         return c?.reason === 'Refused' ? c : undefined;
       });
       expect(refused).toMatchObject({ status: 'False', message: 'the control plane refused this change (refused): policy forbids this host; not retried until the GatewayRoute changes' });
+      await eventually('Stalled=True Refused', async () => condition(await getGatewayRoute(ns, 'refused'), 'Stalled')?.reason === 'Refused');
       expect(condition(await getGatewayRoute(ns, 'refused'), 'Ready')?.status).toBe('False');
+      expect(condition(await getGatewayRoute(ns, 'refused'), 'Reconciling')?.status).toBe('False');
       expect(heldRoutes(suite.cp, ns)).toEqual([route(`accepted.${ns}.example.com`, '/')]);
       // Not retried as it is: one message for it, however long we look.
       await op.settled();
@@ -70,7 +72,10 @@ describe('answers per message', () => {
     };
     try {
       await createIngress(ingressObject(ns, 'retried', [{ host: `retried.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
-      await eventually('Synced=False Refused while refused', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.reason === 'Refused');
+      await eventually('Synced=False Retrying and Reconciling while refused', async () => {
+        const retried = await getGatewayRoute(ns, 'retried');
+        return condition(retried, 'Synced')?.reason === 'Retrying' && condition(retried, 'Reconciling')?.status === 'True' && condition(retried, 'Stalled')?.status === 'False';
+      });
       await eventually('Synced=True after the retries', async () => condition(await getGatewayRoute(ns, 'retried'), 'Synced')?.status === 'True', 15_000);
       const sends = suite.cp.received.filter((m) => m.type === 'routes_change' && m.payload.namespace === ns).map((m) => m.at);
       expect(sends).toHaveLength(3);

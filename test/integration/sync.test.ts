@@ -44,6 +44,11 @@ describe('mirroring', () => {
     expect(one.status?.controlPlane?.revision).toEqual(expect.any(Number));
     expect(one.status?.routingMode).toBe('tunnel');
     expect(condition(one, 'Synced')?.observedGeneration).toBe(one.metadata.generation);
+    // What kstatus and Argo CD read: nothing in progress, nothing stalled, every owner saw this generation.
+    await eventually('observedGeneration on all', async () => (await listGatewayRoutes(ns)).every((r) => r.status?.observedGeneration === r.metadata.generation));
+    for (const r of await listGatewayRoutes(ns)) {
+      expect([condition(r, 'Reconciling')?.status, condition(r, 'Stalled')?.status]).toEqual(['False', 'False']);
+    }
     // Nothing went twice: one snapshot at start, then one change per Ingress.
     const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
     const changes = suite.cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change');
@@ -111,7 +116,11 @@ describe('mirroring', () => {
     expect(synced.message).toContain(`already served by cluster someone-else-${ns}`);
     // Ready summarises Accepted (the Ingress side's) and Synced; it may be written before Accepted arrives.
     await eventually('Ready=False Rejected', async () => condition(await getGatewayRoute(ns, 'claimed'), 'Ready')?.reason === 'Rejected');
-    expect(condition(await getGatewayRoute(ns, 'claimed'), 'Ready')?.status).toBe('False');
+    const rejected = (await getGatewayRoute(ns, 'claimed'))!;
+    expect(condition(rejected, 'Ready')?.status).toBe('False');
+    // It cannot progress without a change: Stalled, not Reconciling.
+    expect(condition(rejected, 'Stalled')).toMatchObject({ status: 'True', reason: 'Rejected' });
+    expect(condition(rejected, 'Reconciling')?.status).toBe('False');
   });
 });
 

@@ -91,3 +91,73 @@ export function readySummary(
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * Condition reasons that need a user's change before anything can progress (kstatus and Argo CD: Stalled /
+ * Degraded), by condition type. Any other reason of a condition that is not True is work in progress.
+ */
+export const STALLED_REASONS: Readonly<Record<string, ReadonlySet<string>>> = {
+  Accepted: new Set(['NoRoutes', 'NameConflict']),
+  ResolvedRefs: new Set(['ServiceNotFound', 'PortNotFound']),
+  Synced: new Set(['Rejected', 'Refused', 'BackendUnresolved']),
+};
+
+export interface ProgressSummary {
+  ready: ConditionInput;
+  reconciling: ConditionInput;
+  stalled: ConditionInput;
+  /** Every listed condition has processed this generation: status.observedGeneration may say so. */
+  observed: boolean;
+}
+
+/**
+ * Ready, Reconciling and Stalled from the listed conditions, the way kstatus and Argo CD read them. A
+ * condition computed for an older generation counts as not yet processed (in progress, whatever it says);
+ * Stalled when one that is current is not True for a reason in STALLED_REASONS; else Reconciling while any
+ * is not True; both False once Ready.
+ */
+export function progressSummary(conditions: readonly Condition[] | undefined, order: readonly string[], generation: number | undefined): ProgressSummary {
+  let blocking: ConditionInput | undefined;
+  let stalled: ConditionInput | undefined;
+  let observed = true;
+  for (const type of order) {
+    const condition = findCondition(conditions, type);
+    if (!condition) {
+      observed = false;
+      blocking ??= { type, status: 'Unknown', reason: 'Pending', message: `${type} has not been reported yet` };
+      continue;
+    }
+    if (generation !== undefined && condition.observedGeneration !== generation) {
+      observed = false;
+      blocking ??= { type, status: 'Unknown', reason: 'Progressing', message: `${type} has not processed generation ${generation} yet` };
+      continue;
+    }
+    if (condition.status === 'True') continue;
+    blocking ??= condition;
+    if (!stalled && STALLED_REASONS[type]?.has(condition.reason)) stalled = condition;
+  }
+  if (!blocking) {
+    return {
+      ready: { type: 'Ready', status: 'True', reason: 'Ready', message: 'all conditions are satisfied' },
+      reconciling: { type: 'Reconciling', status: 'False', reason: 'Ready', message: 'nothing in progress' },
+      stalled: { type: 'Stalled', status: 'False', reason: 'Ready', message: 'nothing in the way' },
+      observed,
+    };
+  }
+  const cause = stalled ?? blocking;
+  const ready: ConditionInput = { type: 'Ready', status: 'False', reason: cause.reason, message: `${cause.type}: ${cause.message}` };
+  if (stalled) {
+    return {
+      ready,
+      reconciling: { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for a change to the object or its backends' },
+      stalled: { type: 'Stalled', status: 'True', reason: stalled.reason, message: `${stalled.type}: ${stalled.message}` },
+      observed,
+    };
+  }
+  return {
+    ready,
+    reconciling: { type: 'Reconciling', status: 'True', reason: blocking.reason, message: `${blocking.type}: ${blocking.message}` },
+    stalled: { type: 'Stalled', status: 'False', reason: 'Progressing', message: 'in progress' },
+    observed,
+  };
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   conditionsChanged,
   nextCondition,
+  progressSummary,
   readySummary,
   rfc3339,
   setConditions,
@@ -148,5 +149,39 @@ describe('setConditions: on a copy', () => {
     expect(input.map((c) => c.status)).toEqual(['True', 'True']);
     expect(result.map((c) => [c.type, c.status, c.observedGeneration])).toEqual([['A', 'False', 4], ['B', 'True', 1], ['C', 'True', 4]]);
     expect(setConditions(undefined, [], 1, now)).toEqual([]);
+  });
+});
+
+describe('progressSummary (Ready, Reconciling, Stalled as kstatus and Argo CD read them)', () => {
+  const at = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, observedGeneration = 2): Condition => ({
+    type,
+    status,
+    reason,
+    message: `${type} says ${reason}`,
+    observedGeneration,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  });
+  const order = ['Accepted', 'ResolvedRefs', 'Synced'];
+  const ok = [at('Accepted', 'True', 'Accepted'), at('ResolvedRefs', 'True', 'ResolvedRefs')];
+
+  it.each([
+    { name: 'all True for this generation', conditions: [...ok, at('Synced', 'True', 'Synced')], ready: 'True', reconciling: 'False', stalled: 'False', reason: 'Ready', observed: true },
+    { name: 'waiting for the acknowledgement', conditions: [...ok, at('Synced', 'False', 'Pending')], ready: 'False', reconciling: 'True', stalled: 'False', reason: 'Pending', observed: true },
+    { name: 'a retryable refusal', conditions: [...ok, at('Synced', 'False', 'Retrying')], ready: 'False', reconciling: 'True', stalled: 'False', reason: 'Retrying', observed: true },
+    { name: 'disconnected', conditions: [...ok, at('Synced', 'False', 'Disconnected')], ready: 'False', reconciling: 'True', stalled: 'False', reason: 'Disconnected', observed: true },
+    { name: 'rejected by the control plane', conditions: [...ok, at('Synced', 'False', 'Rejected')], ready: 'False', reconciling: 'False', stalled: 'True', reason: 'Rejected', observed: true },
+    { name: 'refused, not retried', conditions: [...ok, at('Synced', 'False', 'Refused')], ready: 'False', reconciling: 'False', stalled: 'True', reason: 'Refused', observed: true },
+    { name: 'a backend Service missing', conditions: [ok[0]!, at('ResolvedRefs', 'False', 'ServiceNotFound'), at('Synced', 'False', 'BackendUnresolved')], ready: 'False', reconciling: 'False', stalled: 'True', reason: 'ServiceNotFound', observed: true },
+    { name: 'no routes', conditions: [at('Accepted', 'False', 'NoRoutes'), ok[1]!, at('Synced', 'True', 'Synced')], ready: 'False', reconciling: 'False', stalled: 'True', reason: 'NoRoutes', observed: true },
+    { name: 'an input computed for an older generation', conditions: [at('Accepted', 'True', 'Accepted', 1), ok[1]!, at('Synced', 'True', 'Synced')], ready: 'False', reconciling: 'True', stalled: 'False', reason: 'Progressing', observed: false },
+    { name: 'an input not reported yet', conditions: [...ok], ready: 'False', reconciling: 'True', stalled: 'False', reason: 'Pending', observed: false },
+    { name: 'a stale input does not hide a stalled one', conditions: [at('Accepted', 'True', 'Accepted', 1), ok[1]!, at('Synced', 'False', 'Rejected')], ready: 'False', reconciling: 'False', stalled: 'True', reason: 'Rejected', observed: false },
+  ])('$name', ({ conditions, ready, reconciling, stalled, reason, observed }) => {
+    const summary = progressSummary(conditions, order, 2);
+    expect([summary.ready.status, summary.reconciling.status, summary.stalled.status]).toEqual([ready, reconciling, stalled]);
+    expect(summary.ready.reason).toBe(reason);
+    expect(summary.observed).toBe(observed);
+    if (stalled === 'True') expect(summary.stalled.reason).toBe(reason);
+    if (reconciling === 'True') expect(summary.reconciling.reason).toBe(reason);
   });
 });
