@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin build lint test test-image test-unit test-integration mutation bench bench-tunnel demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
+.PHONY: deps testbin lua build lint test test-image test-unit test-integration mutation bench bench-tunnel demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -12,8 +12,11 @@ $(NPM_STAMP): package.json package-lock.json
 	npm install --no-save --no-audit --no-fund
 	@touch $@
 
-## deps: node modules and the test control plane binaries (kube-apiserver, etcd, ...; built once, cached)
-deps: $(NPM_STAMP) testbin
+## deps: node modules, the test control plane binaries (kube-apiserver, etcd, ...; built once, cached), Lua
+deps: $(NPM_STAMP) testbin lua
+
+lua:
+	@bash hack/lua.sh
 
 testbin:
 	@bash hack/testbin/build.sh >/dev/null

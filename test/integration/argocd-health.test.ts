@@ -1,0 +1,64 @@
+// The Argo CD health check (config/argocd/health.lua) on real GatewayRoutes the operator reported on, in
+// each state: Healthy (acknowledged), Degraded (stalled: the control plane rejected it), Progressing
+// (waiting for a control plane, or a generation not yet processed).
+import { describe, expect, it } from '@jest/globals';
+import { condition, createIngress, getGatewayRoute, ingressObject } from '../support/fixtures.js';
+import { eventually } from '../support/kube.js';
+import { argoHealth, luaLiteral } from '../support/lua.js';
+import { freePort } from '../support/test-cluster.js';
+import { syncSuite } from '../support/sync-suite.js';
+
+const suite = syncSuite('argocd-health-token');
+
+describe('config/argocd/health.lua', () => {
+  it('reads a GatewayRoute the control plane acknowledged as Healthy, and one with a newer generation as Progressing', async () => {
+    const ns = await suite.ownNamespace('argo-healthy');
+    await suite.operators.start(suite.operatorArgs(ns)).registered();
+    await createIngress(ingressObject(ns, 'site', [{ host: `site.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+    const healthy = await eventually('Ready', async () => {
+      const route = await getGatewayRoute(ns, 'site');
+      return condition(route, 'Ready')?.status === 'True' && route?.status?.observedGeneration === route?.metadata.generation ? route : undefined;
+    });
+    expect(argoHealth(healthy)).toEqual({ status: 'Healthy', message: 'all conditions are satisfied' });
+    const edited = { ...healthy, metadata: { ...healthy.metadata, generation: (healthy.metadata.generation ?? 1) + 1 } };
+    expect(argoHealth(edited)).toEqual({ status: 'Progressing', message: `Waiting for the operator to process generation ${edited.metadata.generation}` });
+    expect(argoHealth({ ...healthy, status: undefined })).toEqual({ status: 'Progressing', message: 'Waiting for the operator to report status' });
+  });
+
+  it('reads a GatewayRoute the control plane rejected as Degraded, with the reason', async () => {
+    const ns = await suite.ownNamespace('argo-degraded');
+    await suite.operators.start(suite.operatorArgs(ns)).registered();
+    const other = suite.cp.store.register(`holder-${ns}`, undefined, 'another-credential');
+    if (!other.ok) throw new Error(other.message);
+    const host = `taken.${ns}.example.com`;
+    suite.cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [{ host, path: '/', path_type: 'Prefix', service: 's', port: 80, tls: false }] }]);
+    await createIngress(ingressObject(ns, 'taken', [{ host, paths: [{ service: 'web', port: 'http' }] }]));
+    const stalled = await eventually('Stalled', async () => {
+      const route = await getGatewayRoute(ns, 'taken');
+      return condition(route, 'Stalled')?.status === 'True' ? route : undefined;
+    });
+    const health = argoHealth(stalled);
+    expect(health.status).toBe('Degraded');
+    expect(health.message).toContain(`already served by cluster holder-${ns}`);
+  });
+
+  it('reads a GatewayRoute waiting for its control plane as Progressing', async () => {
+    const ns = await suite.ownNamespace('argo-progressing');
+    suite.operators.start(suite.operatorArgs(ns, `http://127.0.0.1:${await freePort()}`));
+    await createIngress(ingressObject(ns, 'waiting', [{ host: `waiting.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
+    const waiting = await eventually('Reconciling', async () => {
+      const route = await getGatewayRoute(ns, 'waiting');
+      return condition(route, 'Reconciling')?.reason === 'Disconnected' ? route : undefined;
+    });
+    const health = argoHealth(waiting);
+    expect(health.status).toBe('Progressing');
+    expect(health.message).toContain('Synced: waiting for the control plane');
+  });
+
+  it.each([
+    ['plain', '"plain"'],
+    ['quote " and \\ backslash', '"quote \\034 and \\092 backslash"'],
+    ['é', '"\\195\\169"'],
+    ['"1', '"\\0341"'],
+  ])('writes the Lua string literal of %p', (text, literal) => expect(luaLiteral(text)).toBe(literal));
+});
