@@ -3,7 +3,7 @@
 // changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
 // never delays the operator's start: until it has decided, the cluster counts as private.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, readySummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY,
@@ -109,11 +109,15 @@ export class ConnectivityController {
         : { type: 'Detected', status: 'True', reason: decision.isPrivate ? 'Private' : 'Public', message: decision.reason },
       this.controlPlaneCondition(),
     ];
-    const withOwn = setConditions(previous.conditions, conditionInputs, undefined, now);
+    const generation = current.metadata?.generation;
+    const withOwn = setConditions(previous.conditions, conditionInputs, generation, now);
     const readyOrder = this.client ? ['Detected', 'ControlPlaneConnected'] : ['Detected'];
-    const conditions = setConditions(withOwn, [readySummary(withOwn, readyOrder)], undefined, now);
+    // Ready, Reconciling and Stalled as for GatewayRoutes (kstatus, Argo CD); a refused token is Stalled.
+    const progress = progressSummary(withOwn, readyOrder, generation);
+    const conditions = setConditions(withOwn, [progress.ready, progress.reconciling, progress.stalled], generation, now);
 
     const status: ClusterConnectivityStatus = {
+      observedGeneration: generation,
       isPrivate: decision.isPrivate,
       routingMode: decision.routingMode,
       reason: decision.reason,

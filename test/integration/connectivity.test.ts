@@ -90,6 +90,10 @@ it('no ingress controller Service → private, with the reason', async () => {
   expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
   expect(condition({ status } as never, 'Detected')).toMatchObject({ status: 'True', reason: 'Private' });
   expect(status.controlPlane?.clusterId).toBe(clusterByName(cp, ns)?.cluster_id);
+  // What kstatus and Argo CD read: decided for the current generation, nothing in progress or stalled.
+  const object = (await connectivity())!;
+  expect(status.observedGeneration).toBe(object.metadata?.generation);
+  expect([condition({ status } as never, 'Ready')?.status, condition({ status } as never, 'Reconciling')?.status, condition({ status } as never, 'Stalled')?.status]).toEqual(['True', 'False', 'False']);
 });
 
 it('heartbeats do not rewrite ClusterConnectivity: its status changes only when the decision or the connection does', async () => {
@@ -144,6 +148,8 @@ it('spec.mode forces the routing mode', async () => {
   await givenInputs({ spec: { mode: 'direct' } });
   const status = await waitForStatus('forced direct', (s) => (s.reason ?? '').includes('forced by spec.mode=direct'));
   expect(status.routingMode).toBe('direct');
+  // A spec change is a new generation: the status says it was processed.
+  expect(status.observedGeneration).toBe((await connectivity())!.metadata?.generation);
 });
 
 it('a second installation in the same cluster does not start a write war over the status', async () => {

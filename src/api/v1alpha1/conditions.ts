@@ -100,6 +100,7 @@ export const STALLED_REASONS: Readonly<Record<string, ReadonlySet<string>>> = {
   Accepted: new Set(['NoRoutes', 'NameConflict']),
   ResolvedRefs: new Set(['ServiceNotFound', 'PortNotFound']),
   Synced: new Set(['Rejected', 'Refused', 'BackendUnresolved']),
+  ControlPlaneConnected: new Set(['Unauthorized']),
 };
 
 export interface ProgressSummary {

@@ -100,6 +100,7 @@ export interface ClusterConnectivitySpec {
 }
 
 export interface ClusterConnectivityStatus {
+  observedGeneration?: number;
   isPrivate?: boolean;
   routingMode?: RoutingMode;
   publicEndpoint?: string;
