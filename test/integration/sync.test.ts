@@ -100,6 +100,36 @@ describe('mirroring', () => {
     await eventually('hand-written route removed', async () => !heldRoutes(suite.cp, ns).includes(route('hand.example.com', '/x')));
   });
 
+  it('an empty route set is a state like any other: sent, acknowledged, Synced and Ready; emptying one removes its routes', async () => {
+    const { ns } = await syncedNamespace('sync-empty');
+    const body = (routes: GatewayRoute['spec']['routes']): GatewayRoute => ({
+      apiVersion: 'gateway.pipeops.io/v1alpha1',
+      kind: 'GatewayRoute',
+      metadata: { name: 'empty', namespace: ns },
+      spec: { routes },
+    });
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, body: body([]) });
+    await eventually('the empty set Synced and Ready', async () => {
+      const r = await getGatewayRoute(ns, 'empty');
+      return condition(r, 'Synced')?.status === 'True' && condition(r, 'Ready')?.status === 'True';
+    });
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    expect(suite.cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === 'empty').map((m) => m.payload.upsert)).toEqual([[]]);
+    expect(clusterByName(suite.cp, ns)!.gatewayRoutes.has(`${ns}/empty`)).toBe(true);
+
+    const full = body([{ host: 'empty.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { name: 'http' } } }]);
+    const current = (await getGatewayRoute(ns, 'empty'))!;
+    await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, name: 'empty', body: { ...full, metadata: { ...full.metadata, resourceVersion: current.metadata.resourceVersion } } });
+    await waitForRoutes(suite.cp, ns, [route('empty.example.com', '/')]);
+    const filled = (await getGatewayRoute(ns, 'empty'))!;
+    await custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: GATEWAY_ROUTE.plural, name: 'empty', body: { ...body([]), metadata: { ...full.metadata, resourceVersion: filled.metadata.resourceVersion } } });
+    await waitForRoutes(suite.cp, ns, []);
+    await eventually('Synced again, empty', async () => {
+      const r = await getGatewayRoute(ns, 'empty');
+      return r?.metadata.generation === filled.metadata.generation! + 1 && condition(r, 'Synced')?.status === 'True' && condition(r, 'Synced')?.observedGeneration === r.metadata.generation;
+    });
+  });
+
   it('reports a route the control plane rejects as Synced=False Rejected', async () => {
     const { ns } = await syncedNamespace('sync-rejected');
     // Another cluster already serves this host + path.
