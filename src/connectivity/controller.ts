@@ -20,7 +20,8 @@ import { applyObject, applyStatus, type CustomObjectRef } from '../operator/appl
 import { Controller } from '../operator/controller.js';
 import type { Informer } from '../operator/informer.js';
 import type { ReconcileResult } from '../operator/queue.js';
-import { CANDIDATES, CONTROLLER_LABEL, CONTROLLER_LABEL_VALUES, controllerType, decide, type IngressServiceLike } from './detect.js';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { CANDIDATES, controllerType, decide, labelledController, type IngressServiceLike } from './detect.js';
 
 export const CONNECTIVITY_FIELD_MANAGER = 'gateway-operator-connectivity';
 const REF: CustomObjectRef = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: CLUSTER_CONNECTIVITY_NAME };
@@ -62,7 +63,7 @@ export class ConnectivityController {
     const spec = this.connectivity.get(CLUSTER_CONNECTIVITY_NAME)?.spec?.ingressService;
     const key = { namespace: service.metadata?.namespace, name: service.metadata?.name };
     if (spec) return spec.namespace === key.namespace && spec.name === key.name;
-    return CANDIDATES.some((c) => c.namespace === key.namespace && c.name === key.name) || CONTROLLER_LABEL_VALUES.includes(service.metadata?.labels?.[CONTROLLER_LABEL] ?? '');
+    return CANDIDATES.some((c) => c.namespace === key.namespace && c.name === key.name) || labelledController(service) !== undefined;
   }
 
   /** The ingress controller Service: the one named in spec, else the candidates in order, else by label. */
@@ -74,7 +75,7 @@ export class ConnectivityController {
     }
     return this.services
       .list()
-      .filter((s) => CONTROLLER_LABEL_VALUES.includes(s.metadata?.labels?.[CONTROLLER_LABEL] ?? ''))
+      .filter((s) => labelledController(s) !== undefined)
       .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`))[0];
   }
 
@@ -93,7 +94,9 @@ export class ConnectivityController {
     if (noAddress && !this.waitingSince.has(serviceKey)) this.waitingSince.set(serviceKey, Date.now());
     if (!noAddress) this.waitingSince.delete(serviceKey);
     const waited = Date.now() - (this.waitingSince.get(serviceKey) ?? Date.now());
-    let decision = decide(service, waited, timeoutMs);
+    const hostnames = (service?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : []));
+    const addresses = new Map(await Promise.all(hostnames.map(async (h) => [h, await this.resolve(h)] as const)));
+    let decision = decide(service, waited, timeoutMs, (hostname) => addresses.get(hostname));
     if (spec.mode === 'tunnel' || spec.mode === 'direct') {
       decision = { ...decision, isPrivate: spec.mode === 'tunnel', routingMode: spec.mode, reason: `forced by spec.mode=${spec.mode} (detected: ${decision.reason})`, waiting: false };
       if (spec.mode === 'tunnel') delete decision.publicEndpoint;
@@ -152,6 +155,16 @@ export class ConnectivityController {
     this.logger.warn('ClusterConnectivity was written for another cluster id: is a second gateway-operator installed in this cluster?', {
       controller: 'connectivity', name: CLUSTER_CONNECTIVITY_NAME, otherClusterId: writtenFor, clusterId: own,
     });
+  }
+
+  /** A LoadBalancer hostname's addresses (undefined when it does not resolve within 2 s). */
+  private async resolve(hostname: string): Promise<string[] | undefined> {
+    const lookup = dnsLookup(hostname, { all: true }).then(
+      (found) => found.map((a) => a.address),
+      () => undefined,
+    );
+    const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000).unref());
+    return Promise.race([lookup, timeout]);
   }
 
   private controlPlaneCondition(): ConditionInput {

@@ -1,6 +1,6 @@
 // Private or public? Decided from the ingress controller's Service, pure: a LoadBalancer with a public
-// address (or a hostname) is public; NodePort, ClusterIP, no Service, a private address, or no address
-// after the wait is private.
+// address (or a hostname that resolves to one) is public; NodePort, ClusterIP, no Service, a private
+// address, a hostname resolving only to private addresses, or no address after the wait is private.
 import type { RoutingMode } from '../api/v1alpha1/types.js';
 
 export interface ServicePort {
@@ -14,15 +14,34 @@ export interface IngressServiceLike {
   status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
 }
 
-/** Where to look, in order, before falling back to the app.kubernetes.io/name label. */
+/** Where to look, in order, before falling back to labels (CONTROLLER_LABELS). */
 export const CANDIDATES: ReadonlyArray<{ namespace: string; name: string }> = [
   { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' },
   { namespace: 'kube-system', name: 'rke2-ingress-nginx-controller' },
   { namespace: 'kube-system', name: 'traefik' },
   { namespace: 'traefik', name: 'traefik' },
+  { namespace: 'istio-system', name: 'istio-ingressgateway' },
+  { namespace: 'nginx-gateway', name: 'nginx-gateway' },
+  { namespace: 'kube-system', name: 'cilium-ingress' },
 ];
-export const CONTROLLER_LABEL = 'app.kubernetes.io/name';
-export const CONTROLLER_LABEL_VALUES = ['ingress-nginx', 'traefik'];
+
+/** Labels that mark an ingress controller's (or Gateway's data plane) Service, and the kind they mean. */
+export const CONTROLLER_LABELS: ReadonlyArray<{ label: string; value?: string; type: string }> = [
+  { label: 'app.kubernetes.io/name', value: 'ingress-nginx', type: 'ingress-nginx' },
+  { label: 'app.kubernetes.io/name', value: 'traefik', type: 'traefik' },
+  { label: 'gateway.envoyproxy.io/owning-gateway-name', type: 'envoy-gateway' },
+  { label: 'istio', value: 'ingressgateway', type: 'istio' },
+  { label: 'app.kubernetes.io/name', value: 'nginx-gateway', type: 'nginx-gateway-fabric' },
+  { label: 'gateway.nginx.org/gateway', type: 'nginx-gateway-fabric' },
+  { label: 'cilium.io/ingress', type: 'cilium' },
+  { label: 'io.cilium.gateway/owning-gateway', type: 'cilium' },
+];
+
+/** The kind of controller a Service's labels say it belongs to, if any. */
+export function labelledController(service: IngressServiceLike): string | undefined {
+  const labels = service.metadata?.labels ?? {};
+  return CONTROLLER_LABELS.find((m) => m.label in labels && (m.value === undefined || labels[m.label] === m.value))?.type;
+}
 
 function ipv4(address: string): number[] | undefined {
   const parts = address.split('.');
@@ -45,9 +64,14 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 export function controllerType(service: IngressServiceLike): string {
-  const text = `${service.metadata?.name ?? ''} ${service.metadata?.labels?.[CONTROLLER_LABEL] ?? ''}`;
-  if (text.includes('nginx')) return 'ingress-nginx';
-  if (text.includes('traefik')) return 'traefik';
+  const labelled = labelledController(service);
+  if (labelled) return labelled;
+  const name = service.metadata?.name ?? '';
+  if (name.includes('istio')) return 'istio';
+  if (name.includes('cilium')) return 'cilium';
+  if (name === 'nginx-gateway') return 'nginx-gateway-fabric';
+  if (name.includes('nginx')) return 'ingress-nginx';
+  if (name.includes('traefik')) return 'traefik';
   return 'unknown';
 }
 
@@ -68,18 +92,31 @@ export interface Decision {
   waiting: boolean;
 }
 
-export function decide(service: IngressServiceLike | undefined, waitedMs: number, timeoutMs: number): Decision {
+/**
+ * @param resolved what a LoadBalancer hostname resolves to (undefined: not resolved, e.g. no DNS here): a
+ *   hostname is judged by its addresses, so an internal load balancer's name is private.
+ */
+export function decide(service: IngressServiceLike | undefined, waitedMs: number, timeoutMs: number, resolved: (hostname: string) => readonly string[] | undefined = () => undefined): Decision {
   const priv = (reason: string, waiting = false): Decision => ({ isPrivate: true, routingMode: 'tunnel', reason, waiting });
   if (!service) return priv('no ingress controller Service found');
   const where = `${service.metadata?.namespace}/${service.metadata?.name}`;
   const type = service.spec?.type ?? 'ClusterIP';
   if (type !== 'LoadBalancer') return priv(`Service ${where} is ${type}, not LoadBalancer`);
   const ingress = service.status?.loadBalancer?.ingress ?? [];
-  const hostname = ingress.find((i) => i.hostname)?.hostname;
   const publicIp = ingress.find((i) => i.ip && !isPrivateAddress(i.ip))?.ip;
-  const address = publicIp ?? hostname;
-  if (address) {
-    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(address, service.spec?.ports), reason: `LoadBalancer ${where} has public address ${address}`, waiting: false };
+  if (publicIp) {
+    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicIp, service.spec?.ports), reason: `LoadBalancer ${where} has public address ${publicIp}`, waiting: false };
+  }
+  const hostnames = ingress.flatMap((i) => (i.hostname ? [i.hostname] : []));
+  const judged = hostnames.map((hostname) => ({ hostname, addresses: resolved(hostname) }));
+  const publicName = judged.find((h) => h.addresses === undefined || h.addresses.some((a) => !isPrivateAddress(a)));
+  if (publicName) {
+    const how = publicName.addresses === undefined ? ' (not resolvable from here; taken as public)' : ` (resolves to ${publicName.addresses.join(', ')})`;
+    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicName.hostname, service.spec?.ports), reason: `LoadBalancer ${where} has public address ${publicName.hostname}${how}`, waiting: false };
+  }
+  if (judged.length) {
+    const [first] = judged as [{ hostname: string; addresses: readonly string[] }];
+    return priv(`LoadBalancer ${where} has hostname ${first.hostname} resolving only to private addresses (${first.addresses.join(', ')})`);
   }
   const privateIp = ingress.find((i) => i.ip)?.ip;
   if (privateIp) return priv(`LoadBalancer ${where} has only the private address ${privateIp}`);

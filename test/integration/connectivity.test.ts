@@ -144,6 +144,32 @@ it('a private LoadBalancer address → private', async () => {
   expect(status.publicEndpoint).toBeUndefined();
 });
 
+it('a LoadBalancer hostname is judged by what it resolves to: one resolving only to private addresses → private', async () => {
+  await givenInputs({ service: LOAD_BALANCER, loadBalancer: { ingress: [{ hostname: 'localhost' }] } });
+  const status = await waitForStatus('hostname judged', (s) => (s.reason ?? '').includes('hostname localhost'));
+  expect(status.isPrivate).toBe(true);
+  expect(status.reason).toMatch(/hostname localhost resolving only to private addresses \(.*127\.0\.0\.1.*\)/);
+});
+
+it.each<{ kind: string; namespace: string; name: string; labels: Record<string, string> }>([
+  { kind: 'istio', namespace: 'istio-system', name: 'istio-ingressgateway', labels: { istio: 'ingressgateway' } },
+  { kind: 'envoy-gateway', namespace: 'envoy-gateway-system', name: 'envoy-default-eg-1a2b3c4d', labels: { 'gateway.envoyproxy.io/owning-gateway-name': 'eg' } },
+  { kind: 'nginx-gateway-fabric', namespace: 'nginx-gateway', name: 'nginx-gateway', labels: { 'app.kubernetes.io/name': 'nginx-gateway' } },
+  { kind: 'cilium', namespace: 'kube-system', name: 'cilium-ingress', labels: { 'cilium.io/ingress': 'true' } },
+])('finds a $kind data plane Service and records which one decided', async ({ kind, namespace, name, labels }) => {
+  await givenInputs({});
+  await kube.core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  const created = await kube.core.createNamespacedService({ namespace, body: { metadata: { name, namespace, labels }, spec: LOAD_BALANCER } });
+  try {
+    await kube.core.replaceNamespacedServiceStatus({ namespace, name, body: { ...created, status: { loadBalancer: { ingress: [{ ip: '198.51.100.20' }] } } } });
+    const status = await waitForStatus(`decided from ${namespace}/${name}`, (s) => s.ingressController?.name === name && s.isPrivate === false);
+    expect(status.ingressController).toEqual({ namespace, name, type: kind, serviceType: 'LoadBalancer' });
+    expect(status.publicEndpoint).toBe('198.51.100.20:443');
+  } finally {
+    await kube.core.deleteNamespacedService({ namespace, name });
+  }
+});
+
 it('spec.mode forces the routing mode', async () => {
   await givenInputs({ spec: { mode: 'direct' } });
   const status = await waitForStatus('forced direct', (s) => (s.reason ?? '').includes('forced by spec.mode=direct'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, isPrivateAddress, publicEndpoint, type IngressServiceLike } from '../../src/connectivity/detect.js';
+import { controllerType, decide, isPrivateAddress, publicEndpoint, type IngressServiceLike } from '../../src/connectivity/detect.js';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -42,6 +42,20 @@ describe('decide', () => {
     expect([d.isPrivate, d.routingMode, d.waiting]).toEqual([isPrivate, isPrivate ? 'tunnel' : 'direct', waiting]);
     expect(d.reason).toMatch(reason);
   });
+  it.each([
+    { name: 'hostname resolving to a public address', addresses: ['203.0.113.9'], isPrivate: false, reason: /public address lb.example.com \(resolves to 203.0.113.9\)/ },
+    { name: 'hostname resolving to private and public', addresses: ['10.0.0.1', '203.0.113.9'], isPrivate: false, reason: /resolves to 10.0.0.1, 203.0.113.9/ },
+    { name: 'hostname resolving only to private addresses (an internal load balancer)', addresses: ['10.0.0.1', 'fd00::1'], isPrivate: true, reason: /hostname lb.example.com resolving only to private addresses \(10.0.0.1, fd00::1\)/ },
+    { name: 'hostname not resolvable here', addresses: undefined, isPrivate: false, reason: /not resolvable from here; taken as public/ },
+  ])('$name', ({ addresses, isPrivate, reason }) => {
+    const d = decide(svc('LoadBalancer', [{ hostname: 'lb.example.com' }]), 0, 120_000, (h) => (h === 'lb.example.com' ? addresses : undefined));
+    expect(d.isPrivate).toBe(isPrivate);
+    expect(d.reason).toMatch(reason);
+    expect(d.publicEndpoint).toBe(isPrivate ? undefined : 'lb.example.com:443');
+  });
+  it('a public IP wins over a hostname', () => {
+    expect(decide(svc('LoadBalancer', [{ hostname: 'lb.example.com' }, { ip: '203.0.113.7' }]), 0, 1, () => ['10.0.0.1']).publicEndpoint).toBe('203.0.113.7:443');
+  });
   it('gives the public endpoint host:port', () => {
     expect(decide(svc('LoadBalancer', [{ ip: '203.0.113.7' }]), 0, 1).publicEndpoint).toBe('203.0.113.7:443');
   });
@@ -69,4 +83,21 @@ describe('findPrometheus', () => {
   it('only in the configured namespaces', () => {
     expect(findPrometheus([svc('other', 'prometheus-server', [{ port: 80 }])], ['monitoring'])).toBeUndefined();
   });
+});
+
+describe('controllerType', () => {
+  const service = (name: string, labels: Record<string, string> = {}): IngressServiceLike => ({ metadata: { name, namespace: 'x', labels } });
+  it.each([
+    [service('ingress-nginx-controller'), 'ingress-nginx'],
+    [service('x', { 'app.kubernetes.io/name': 'ingress-nginx' }), 'ingress-nginx'],
+    [service('traefik'), 'traefik'],
+    [service('istio-ingressgateway'), 'istio'],
+    [service('gw', { istio: 'ingressgateway' }), 'istio'],
+    [service('envoy-default-eg-1a2b', { 'gateway.envoyproxy.io/owning-gateway-name': 'eg' }), 'envoy-gateway'],
+    [service('nginx-gateway'), 'nginx-gateway-fabric'],
+    [service('x', { 'gateway.nginx.org/gateway': 'gw' }), 'nginx-gateway-fabric'],
+    [service('cilium-ingress'), 'cilium'],
+    [service('cilium-gateway-web', { 'io.cilium.gateway/owning-gateway': 'web' }), 'cilium'],
+    [service('something-else'), 'unknown'],
+  ])('%o → %s', (svc, type) => expect(controllerType(svc)).toBe(type));
 });
