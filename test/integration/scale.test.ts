@@ -30,9 +30,19 @@ afterAll(async () => {
   await deleteTestNamespace(ns);
 });
 
+let created: Promise<string[]> | undefined;
+/** The file's Ingresses, created at once by whichever test runs first (the order of tests is random). */
+function createdIngresses(): Promise<string[]> {
+  created ??= (async () => {
+    const names = Array.from({ length: COUNT }, (_, i) => `app-${i}`);
+    await inBatches(names, 25, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ service: 'web', port: 'http' }] }])));
+    return names;
+  })();
+  return created;
+}
+
 it(`converges ${COUNT} Ingresses created at once: all at the control plane, all Synced and Ready`, async () => {
-  const names = Array.from({ length: COUNT }, (_, i) => `app-${i}`);
-  await inBatches(names, 25, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ service: 'web', port: 'http' }] }])));
+  const names = await createdIngresses();
   await waitForRoutes(cp, ns, names.map((n) => describeRoute({ host: `${n}.example.com`, path: '/', service: 'web', port: 80 })), 180_000);
   const routes = await eventually(
     `${COUNT} GatewayRoutes Synced=True and Ready=True`,
@@ -56,6 +66,7 @@ it(`converges ${COUNT} Ingresses created at once: all at the control plane, all 
 }, 300_000);
 
 it(`a reconnect at ${COUNT} GatewayRoutes writes none of them: the snapshot re-confirms what their status says`, async () => {
+  await createdIngresses();
   await eventually('all Synced before', async () => (await listGatewayRoutes(ns)).filter((r) => condition(r, 'Synced')?.status === 'True').length === COUNT, 180_000);
   await operator.settled(120_000);
   const versions = async () => new Map((await listGatewayRoutes(ns)).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
