@@ -15,6 +15,7 @@ import type { IdentityStore } from './identity.js';
 import {
   AGENT_WS_PATH,
   envelope,
+  bodyMessage,
   decodeBinaryFrame,
   encodeBinaryFrame,
   envelopeText,
@@ -121,7 +122,7 @@ export class ControlPlaneClient {
   private refusedToken?: string;
   private tokenPoll?: NodeJS.Timeout;
   /** Bulk frames (tunnel bodies) waiting for the socket's buffer to drain; control frames never wait. */
-  private bulk: Array<string | Buffer> = [];
+  private bulk: Array<{ type: string; frame: string | Buffer }> = [];
   private bulkTimer?: NodeJS.Timeout;
   private readonly writableWaiters: Array<() => void> = [];
   /** The largest frame sent on the current socket, and the limit learnt from a 1009 close. */
@@ -216,13 +217,13 @@ export class ControlPlaneClient {
    */
   send(type: string, payload: unknown, requestId?: string): boolean {
     if (!this.ready && type !== 'register') return false;
-    return this.writeText(type, JSON.stringify(envelope(type, payload, requestId)));
+    return this.writeFrame(type, JSON.stringify(envelope(type, payload, requestId)));
   }
 
   /** send() for a payload already encoded as JSON (snapshot chunks, measured as they were encoded). */
   sendEncoded(type: string, payloadJson: string, requestId?: string): boolean {
     if (!this.ready) return false;
-    return this.writeText(type, envelopeText(type, payloadJson, requestId));
+    return this.writeFrame(type, envelopeText(type, payloadJson, requestId));
   }
 
   /**
@@ -242,16 +243,13 @@ export class ControlPlaneClient {
   sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean {
     if (!this.ready) return false;
     if (this.session?.binaryFrames) return this.queueBulk(kind, encodeBinaryFrame(kind, requestId, data));
-    const [type, payload] = kind.startsWith('ws_message')
-      ? ['ws_message', { data: data.toString('base64'), binary: kind === 'ws_message_binary' }]
-      : [kind, { data: data.toString('base64') }];
-    return this.queueBulk(type, JSON.stringify(envelope(type, payload, requestId)));
+    const message = bodyMessage(kind, requestId, data);
+    return this.queueBulk(message.type, JSON.stringify(message));
   }
 
   private queueBulk(type: string, frame: string | Buffer): boolean {
     if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeFrame(type, frame);
-    this.bulk.push(frame);
-    metrics.messages.inc({ direction: 'out', type });
+    this.bulk.push({ type, frame });
     this.scheduleBulkDrain();
     return true;
   }
@@ -267,9 +265,8 @@ export class ControlPlaneClient {
         return;
       }
       while (this.bulk.length && this.buffered() <= this.highWaterMark) {
-        const frame = this.bulk.shift() as string | Buffer;
-        socket.send(frame);
-        metrics.bytes.inc({ direction: 'out' }, typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
+        const { type, frame } = this.bulk.shift() as { type: string; frame: string | Buffer };
+        this.transmit(socket, type, frame);
       }
       if (!this.congested) for (const resolve of this.writableWaiters.splice(0)) resolve();
       if (this.bulk.length || this.writableWaiters.length) this.scheduleBulkDrain();
@@ -290,11 +287,7 @@ export class ControlPlaneClient {
   }
 
   private write(message: object): boolean {
-    return this.writeText((message as { type: string }).type, JSON.stringify(message));
-  }
-
-  private writeText(type: string, text: string): boolean {
-    return this.writeFrame(type, text);
+    return this.writeFrame((message as { type: string }).type, JSON.stringify(message));
   }
 
   private writeFrame(type: string, frame: string | Buffer): boolean {
@@ -305,12 +298,18 @@ export class ControlPlaneClient {
       this.options.logger.error('a frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
       return false;
     }
+    this.transmit(socket, type, frame, bytes);
+    return true;
+  }
+
+  /** Sends one frame and counts it (bytes, the largest frame of this socket). */
+  private transmit(socket: WebSocket, type: string, frame: string | Buffer, bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length): void {
     socket.send(frame);
     this.largestSent = Math.max(this.largestSent, bytes);
     metrics.messages.inc({ direction: 'out', type });
     metrics.bytes.inc({ direction: 'out' }, bytes);
-    return true;
   }
+
 
 
   private async token(): Promise<string | undefined> {

@@ -386,6 +386,13 @@ export function decodeBinaryFrame(frame: Buffer): BinaryFrame {
   return { ok: true, kind, requestId: frame.toString('latin1', 2, 2 + idLength), data: frame.subarray(2 + idLength) };
 }
 
+/** The JSON message a binary frame stands for, for a peer that did not agree to binary frames (base64 data). */
+export function bodyMessage(kind: BinaryKind, requestId: string, data: Buffer): Envelope {
+  const encoded = data.toString('base64');
+  if (kind === 'ws_message_text' || kind === 'ws_message_binary') return envelope('ws_message', { data: encoded, binary: kind === 'ws_message_binary' }, requestId);
+  return envelope(kind, { data: encoded }, requestId);
+}
+
 /** A body or message as it arrived: base64 text in a JSON frame, or bytes from a binary frame. */
 export function bytesOf(data: string | Uint8Array): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);

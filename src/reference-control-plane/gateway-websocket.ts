@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
+import { sendHeld, type Backlog } from '../tunnel/websocket.js';
 import type { ReferenceControlPlane } from './server.js';
 import type { ClusterRecord } from './store.js';
 
@@ -20,9 +21,8 @@ interface Stream {
   head: Buffer;
   timer?: NodeJS.Timeout;
   client?: WebSocket;
-  /** Bytes handed to the client and not yet written. */
-  queued: number;
-  pausedAgent: boolean;
+  /** Towards the client; holding: the agent was asked to pause the backend. */
+  backlog: Backlog;
 }
 
 export class GatewayWebSockets {
@@ -72,7 +72,7 @@ export class GatewayWebSockets {
     const uuid = cluster.cluster_uuid;
     const url = new URL(req.url ?? '/', 'http://gateway');
     const id = randomUUID();
-    const stream: Stream = { uuid, req, socket, head, queued: 0, pausedAgent: false };
+    const stream: Stream = { uuid, req, socket, head, backlog: { queued: 0, holding: false } };
     const payload = {
       path: url.pathname,
       query: url.search.slice(1),
@@ -127,18 +127,9 @@ export class GatewayWebSockets {
   private toClient(stream: Stream, id: string, data: Buffer, binary: boolean): void {
     const client = stream.client;
     if (!client || client.readyState !== WebSocket.OPEN) return;
-    stream.queued += data.length;
-    client.send(data, { binary }, () => {
-      stream.queued -= data.length;
-      if (stream.pausedAgent && stream.queued <= HIGH_WATER_MARK / 2 && this.streams.get(id) === stream) {
-        stream.pausedAgent = false;
-        this.send(stream.uuid, 'ws_flow', { paused: false }, id);
-      }
-    });
-    if (!stream.pausedAgent && stream.queued > HIGH_WATER_MARK) {
-      stream.pausedAgent = true; // the client reads slower than the backend writes: hold the backend
-      this.send(stream.uuid, 'ws_flow', { paused: true }, id);
-    }
+    // The client reads slower than the backend writes: hold the backend.
+    const hold = (paused: boolean): boolean => this.send(stream.uuid, 'ws_flow', { paused }, id);
+    sendHeld(client, data, binary, { backlog: stream.backlog, highWaterMark: HIGH_WATER_MARK, hold, current: () => this.streams.get(id) === stream });
   }
 
   /** Forgets a stream; true when it was still open. */

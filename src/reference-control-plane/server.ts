@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import {
   AGENT_WS_PATH,
+  bodyMessage,
   checkFields,
   decodeBinaryFrame,
   encodeBinaryFrame,
@@ -212,11 +213,7 @@ export class ReferenceControlPlane {
   sendBody(clusterUuid: string, kind: BinaryKind, requestId: string, data: Buffer): boolean {
     for (const agent of this.agents) {
       if (agent.cluster?.cluster_uuid !== clusterUuid || agent.socket.readyState !== WebSocket.OPEN) continue;
-      if (agent.binary) agent.socket.send(encodeBinaryFrame(kind, requestId, data));
-      else {
-        const [type, payload] = kind.startsWith('ws_message') ? ['ws_message', { data: data.toString('base64'), binary: kind === 'ws_message_binary' }] : [kind, { data: data.toString('base64') }];
-        agent.socket.send(JSON.stringify(envelope(type, payload, requestId)));
-      }
+      agent.socket.send(agent.binary ? encodeBinaryFrame(kind, requestId, data) : JSON.stringify(bodyMessage(kind, requestId, data)));
       return true;
     }
     return false;

@@ -37,7 +37,7 @@ import type { Informer } from '../operator/informer.js';
 import { objectKey, splitKey } from '../operator/kinds.js';
 import type { ServiceLike } from '../routing/backends.js';
 import { Outbox, RevisionClock, retryDelayMs } from './outbox.js';
-import { encodeSnapshot, sameGatewayRoute, toWireGatewayRoute } from './wire.js';
+import { encodeSnapshot, toWireGatewayRoute } from './wire.js';
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];

@@ -277,10 +277,6 @@ export class Outbox {
     return this.inFlightCount;
   }
 
-  pendingKeys(): string[] {
-    return [...this.entries].filter(([, entry]) => entry.inFlight).map(([key]) => key);
-  }
-
   ackedRouteCount(): number {
     return this.ackedRoutes;
   }

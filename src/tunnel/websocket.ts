@@ -34,16 +34,48 @@ export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
   handshakeTimeoutMs: 10_000,
 };
 
+/** What one end of a stream has handed to its WebSocket and not yet written, and whether the other end is held. */
+export interface Backlog {
+  queued: number;
+  holding: boolean;
+}
+
+export interface HoldOptions {
+  backlog: Backlog;
+  highWaterMark: number;
+  /** Asks the other end of the stream to pause (true) or go on (false). */
+  hold: (paused: boolean) => void;
+  /** Whether the stream is still this one when a write completes. */
+  current: () => boolean;
+}
+
+/**
+ * Sends one message on `ws`, keeping the backlog of it: past the high-water mark of unwritten bytes the other
+ * end of the stream is held, and let go once half of that is written. Used by both ends of a WebSocket stream.
+ */
+export function sendHeld(ws: WebSocket, data: Buffer, binary: boolean, { backlog, highWaterMark, hold, current }: HoldOptions): void {
+  backlog.queued += data.length;
+  ws.send(data, { binary }, () => {
+    backlog.queued -= data.length;
+    if (backlog.holding && backlog.queued <= highWaterMark / 2 && current()) {
+      backlog.holding = false;
+      hold(false);
+    }
+  });
+  if (!backlog.holding && backlog.queued > highWaterMark) {
+    backlog.holding = true;
+    hold(true);
+  }
+}
+
 /** Where a stream goes: "host:port" of the backend, or why it may not go anywhere. */
 export type StreamTarget = { address: string } | { status: number; error: string };
 
 interface Stream {
   backend: WebSocket;
   open: boolean;
-  /** Bytes handed to the backend socket and not yet written. */
-  queued: number;
-  /** The gateway was asked to pause the client. */
-  pausedClient: boolean;
+  /** Towards the backend; holding: the gateway was asked to pause the client. */
+  backlog: Backlog;
 }
 
 export class WebSocketStreams {
@@ -118,7 +150,7 @@ export class WebSocketStreams {
       handshakeTimeout: this.options.handshakeTimeoutMs,
       followRedirects: false,
     });
-    const stream: Stream = { backend, open: false, queued: 0, pausedClient: false };
+    const stream: Stream = { backend, open: false, backlog: { queued: 0, holding: false } };
     this.streams.set(id, stream);
     const current = (): boolean => this.streams.get(id) === stream;
     backend.on('unexpected-response', (_req, res) => {
@@ -161,17 +193,8 @@ export class WebSocketStreams {
   }
 
   private toBackend(id: string, stream: Stream, data: Buffer, binary: boolean): void {
-    stream.queued += data.length;
-    stream.backend.send(data, { binary }, () => {
-      stream.queued -= data.length;
-      if (stream.pausedClient && stream.queued <= this.options.highWaterMark / 2 && this.streams.get(id) === stream) {
-        stream.pausedClient = false;
-        this.socket.send('ws_flow', { paused: false }, id);
-      }
-    });
-    if (!stream.pausedClient && stream.queued > this.options.highWaterMark) {
-      stream.pausedClient = true; // the backend reads slower than the client writes: hold the client
-      this.socket.send('ws_flow', { paused: true }, id);
-    }
+    // The backend reads slower than the client writes: hold the client.
+    const hold = (paused: boolean): boolean => this.socket.send('ws_flow', { paused }, id);
+    sendHeld(stream.backend, data, binary, { backlog: stream.backlog, highWaterMark: this.options.highWaterMark, hold, current: () => this.streams.get(id) === stream });
   }
 }
