@@ -1,5 +1,7 @@
 // Control-plane protocol, version 2 (docs/protocol.md): message types as discriminated unions and one
 // validator that turns an inbound text frame into a typed message or a precise error. Pure.
+import type { RoutingMode } from '../api/v1alpha1/types.js';
+
 export const PROTOCOL_VERSION = 2;
 /** The versions this operator speaks, offered in `register`; the control plane picks one. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
@@ -105,8 +107,6 @@ export interface HeartbeatPayload {
     prometheus?: { namespace: string; service: string; port: number; url: string };
   };
 }
-
-export type RoutingMode = 'tunnel' | 'direct';
 
 export interface RoutesSyncBeginPayload {
   cluster_uuid: string;

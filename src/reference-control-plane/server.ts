@@ -263,9 +263,7 @@ export class ReferenceControlPlane {
     const { type, payload, request_id: requestId } = parsed.message;
     const received: ReceivedMessage = { cluster: agent.cluster?.cluster_uuid, type, payload, at: Date.now(), bytes: Buffer.byteLength(text) };
     if (requestId !== undefined) received.request_id = requestId;
-    this.received.push(received);
-    if (this.received.length > 50_000) this.received.splice(0, 10_000);
-    for (const listener of this.listeners) listener(received);
+    this.record(received);
 
     if (type === 'register') {
       this.register(agent, payload, requestId, received);
@@ -306,6 +304,13 @@ export class ReferenceControlPlane {
     }
   }
 
+  /** Keeps a received message for tests (the newest 40,000 to 50,000) and tells the listeners. */
+  private record(received: ReceivedMessage): void {
+    this.received.push(received);
+    if (this.received.length > 50_000) this.received.splice(0, 10_000);
+    for (const listener of this.listeners) listener(received);
+  }
+
   /** A binary frame from an agent: the bytes of a response body or a stream message, to the gateway. */
   private onBinaryFrame(agent: AgentSocket, frame: Buffer): void {
     const cluster = agent.cluster;
@@ -317,8 +322,7 @@ export class ReferenceControlPlane {
       kind === 'proxy_response_chunk' ? [kind, { data }] : kind.startsWith('ws_message') ? ['ws_message', { data, binary: kind === 'ws_message_binary' }] : ['', {}];
     if (!type) return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
     // Recorded without the bytes: the log of received messages must not hold bodies.
-    this.received.push({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload: { bytes: data.length }, at: Date.now(), bytes: frame.length });
-    if (this.received.length > 50_000) this.received.splice(0, 10_000);
+    this.record({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload: { bytes: data.length }, at: Date.now(), bytes: frame.length });
     this.agentMessageHandlers.get(type)?.(cluster, { request_id: requestId, payload });
   }
 

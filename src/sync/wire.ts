@@ -8,6 +8,7 @@ import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGat
 import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
 import { userAnnotations } from '../ingress/translate.js';
 import { ingressOwner } from '../api/v1alpha1/ownership.js';
+import { jsonEqual } from '../operator/json.js';
 
 export interface WireTranslation {
   gatewayRoute: WireGatewayRoute;
@@ -56,8 +57,6 @@ export function toWireGatewayRoute(
   return { gatewayRoute, unresolved };
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 function sameRoute(a: WireRoute, b: WireRoute): boolean {
   return a.host === b.host && a.path === b.path && a.path_type === b.path_type && a.service === b.service && a.port === b.port && a.tls === b.tls;
 }
@@ -65,7 +64,7 @@ function sameRoute(a: WireRoute, b: WireRoute): boolean {
 /** Equality of two GatewayRoutes as the control plane sees them (route order ignored: keys identify routes). */
 export function sameGatewayRoute(a: WireGatewayRoute | undefined, b: WireGatewayRoute | undefined): boolean {
   if (!a || !b) return a === b;
-  if (a.routes.length !== b.routes.length || !sameJson(a.source, b.source) || !sameJson(a.annotations, b.annotations)) return false;
+  if (a.routes.length !== b.routes.length || !jsonEqual(a.source, b.source) || !jsonEqual(a.annotations, b.annotations)) return false;
   const byKey = new Map(a.routes.map((r) => [r.key, r]));
   return b.routes.every((r) => {
     const other = byKey.get(r.key);
@@ -98,8 +97,8 @@ export function diffGatewayRoute(
   const remove = [...before.keys()].filter((key) => !wanted.has(key));
   const change: ChangeBody = { namespace, name, upsert, remove };
   // A GatewayRoute the control plane does not hold yet gets its identifying data with its first routes.
-  if (!held || !sameJson(held.source, desired.source)) if (desired.source) change.source = desired.source;
-  if (!held || !sameJson(held.annotations, desired.annotations)) change.annotations = desired.annotations;
+  if (!held || !jsonEqual(held.source, desired.source)) if (desired.source) change.source = desired.source;
+  if (!held || !jsonEqual(held.annotations, desired.annotations)) change.annotations = desired.annotations;
   const nothing = held && !upsert.length && !remove.length && change.source === undefined && change.annotations === undefined;
   return nothing ? undefined : change;
 }

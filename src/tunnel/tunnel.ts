@@ -71,11 +71,6 @@ export class Tunnel {
     this.websockets = new WebSocketStreams(socket, (id, payload) => this.resolve(id, payload), options.websocket, logger);
   }
 
-  /** WebSocket streams open through the tunnel. */
-  get openStreams(): number {
-    return this.websockets.open;
-  }
-
   get inFlight(): number {
     return this.pending.size;
   }

@@ -88,10 +88,6 @@ export class WebSocketStreams {
     private readonly logger: Logger,
   ) {}
 
-  get open(): number {
-    return this.streams.size;
-  }
-
   /** Handles a ws_* message; false for any other type. */
   handle(message: InboundMessage): boolean {
     const id = message.request_id ?? '';
