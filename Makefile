@@ -20,6 +20,7 @@ lua:
 
 testbin:
 	@bash hack/testbin/build.sh >/dev/null
+	@bash hack/testbin/gateway-api-crds.sh >/dev/null
 
 ## build: compile TypeScript to dist/
 build: $(NPM_STAMP)

@@ -3,14 +3,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  VersionApi,
-} from '@kubernetes/client-node';
-import { API_VERSION, CLUSTER_CONNECTIVITY, GATEWAY_ROUTE, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { CLUSTER_CONNECTIVITY_KIND, GATEWAY_ROUTE_KIND, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
 import { ConnectivityController } from './connectivity/controller.js';
 import type { IngressServiceLike } from './connectivity/detect.js';
@@ -18,13 +12,13 @@ import { PrometheusDiscovery } from './connectivity/prometheus.js';
 import { ControlPlaneClient } from './controlplane/client.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import type { HeartbeatPayload } from './controlplane/protocol.js';
-import { IngressController, type Ingress, type IngressClass } from './ingress/controller.js';
+import * as gatewayApi from './gatewayapi/setup.js';
+import * as ingress from './ingress/controller.js';
 import type { Logger } from './log.js';
-import { metrics } from './metrics.js';
 import { EventRecorder } from './operator/events.js';
-import { Informer, type KubeObject } from './operator/informer.js';
-import { INGRESS, INGRESS_CLASS, SERVICE, type ResourceKind } from './operator/kinds.js';
+import { SERVICE } from './operator/kinds.js';
 import { LeaderElector } from './operator/leader-election.js';
+import { Manager } from './operator/manager.js';
 import { shareConnections } from './operator/connections.js';
 import type { ServiceLike } from './routing/backends.js';
 import { HealthServer } from './server/health.js';
@@ -32,14 +26,6 @@ import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from './tunnel/tunnel.js';
 import { SyncController } from './sync/controller.js';
 
 export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-const GATEWAY_ROUTE_KIND: ResourceKind = { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, plural: GATEWAY_ROUTE.plural, namespaced: true };
-const CLUSTER_CONNECTIVITY_KIND: ResourceKind = {
-  apiVersion: API_VERSION,
-  kind: CLUSTER_CONNECTIVITY.kind,
-  plural: CLUSTER_CONNECTIVITY.plural,
-  namespaced: false,
-};
 
 export function loadKubeConfig(config: Config): KubeConfig {
   const kc = new KubeConfig();
@@ -69,8 +55,7 @@ export function controlPlaneConnection(config: Config, kc: KubeConfig) {
 }
 
 export class GatewayOperator {
-  private readonly informers: Informer<KubeObject>[] = [];
-  private readonly ingress: IngressController;
+  private readonly manager: Manager;
   private readonly sync: SyncController;
   private readonly connectivityController: ConnectivityController;
   private readonly prometheus: PrometheusDiscovery;
@@ -89,28 +74,23 @@ export class GatewayOperator {
     private readonly logger: Logger,
     private readonly onFatal: (reason: string) => void,
   ) {
-    const custom = kc.makeApiClient(CustomObjectsApi);
     const core = kc.makeApiClient(CoreV1Api);
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
-    const informer = <T extends KubeObject>(kind: ResourceKind, extra: { namespaces?: string[]; labelSelector?: string } = {}): Informer<T> => {
-      const created = new Informer<T>(kc, { kind, logger, onRestart: (k) => metrics.informerRestarts.inc({ kind: k }), ...extra });
-      this.informers.push(created as unknown as Informer<KubeObject>);
-      return created;
-    };
-    const namespaces = config.watchNamespaces.length ? config.watchNamespaces : undefined;
-    const ingresses = informer<Ingress>(INGRESS, { namespaces, labelSelector: config.ingressSelector });
-    // --watch-namespaces scopes everything namespaced: Ingresses, their Services and the GatewayRoutes.
-    const services = informer<ServiceLike>(SERVICE, { namespaces });
-    const ingressClasses = informer<IngressClass>(INGRESS_CLASS);
-    const gatewayRoutes = informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { namespaces });
-    const connectivity = informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
-
-    this.ingress = new IngressController(custom, ingresses, services, ingressClasses, gatewayRoutes, events, {
+    const manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces });
+    this.manager = manager;
+    const { custom } = manager;
+    // --watch-namespaces scopes everything namespaced that routes are made of: Ingresses, HTTPRoutes, their
+    // Services and the GatewayRoutes.
+    const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
+    const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
+    const connectivity = manager.informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
+    ingress.setup(manager, {
       ingressClasses: config.ingressClasses,
+      labelSelector: config.ingressSelector,
       allowCatchAll: config.allowCatchAll,
       concurrency: config.concurrency,
-    }, logger);
+    });
 
     if (config.controlPlaneUrl) {
       this.client = new ControlPlaneClient({
@@ -137,7 +117,7 @@ export class GatewayOperator {
       revisionStart: Number(process.env.GATEWAY_REVISION_START ?? 0) || 0,
     });
     // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
-    const allServices = namespaces ? informer<IngressServiceLike>(SERVICE) : (services as Informer<IngressServiceLike>);
+    const allServices = manager.informer<IngressServiceLike>(SERVICE);
     this.connectivityController = new ConnectivityController(custom, allServices, connectivity, this.client, logger);
     this.prometheus = new PrometheusDiscovery(() => allServices.list(), config.prometheusNamespaces, logger);
     allServices.onChange(() => this.prometheus.discover());
@@ -188,7 +168,7 @@ export class GatewayOperator {
     if (this.stopping) reasons.push('shutting down');
     if (this.elector && !this.elector.isLeader) return reasons;
     if (!this.working) reasons.push('waiting to start (leader election)');
-    for (const informer of this.informers) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
+    for (const informer of this.manager.allInformers()) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
     return reasons;
   }
 
@@ -210,7 +190,7 @@ export class GatewayOperator {
       tunnel: { inFlight: this.tunnel?.inFlight ?? 0 },
       routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
       queues: Object.fromEntries(
-        [this.ingress.controller, this.sync.controller, this.connectivityController.controller].map((c) => [
+        [...this.manager.controllers, this.sync.controller, this.connectivityController.controller].map((c) => [
           c.name,
           { depth: c.queue.depth, inFlight: c.queue.inFlight, retrying: c.queue.retrying },
         ]),
@@ -226,6 +206,7 @@ export class GatewayOperator {
       return undefined;
     });
     if (version) this.k8sVersion = version.gitVersion;
+    await this.setupGatewayApi();
     if (this.elector) {
       this.elector.run({
         onStartedLeading: () => void this.startWork(),
@@ -236,17 +217,34 @@ export class GatewayOperator {
     }
   }
 
+  /** HTTPRoutes are a second source of GatewayRoutes where the Gateway API CRDs are installed. */
+  private async setupGatewayApi(): Promise<void> {
+    const served = await this.manager.serves(gatewayApi.KINDS).catch((err: unknown) => {
+      this.logger.warn('could not ask the apiserver whether it serves the Gateway API; HTTPRoutes are not watched', { controller: 'manager', err });
+      return false;
+    });
+    if (!served) {
+      this.logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)', { controller: 'manager' });
+      return;
+    }
+    gatewayApi.setup(this.manager, {
+      controllerName: this.config.gatewayControllerName,
+      allowCatchAll: this.config.allowCatchAll,
+      concurrency: this.config.concurrency,
+    });
+  }
+
   private async startWork(): Promise<void> {
     if (this.working || this.stopping) return;
     this.working = true;
-    for (const informer of this.informers) informer.start();
+    this.manager.startInformers();
     // Reconcile only against complete caches (an object missing from a half-filled cache looks new),
     // and connect only then, so the first snapshot holds every route.
     const started = Date.now();
-    while (!this.informers.every((i) => i.hasSynced()) && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    while (!this.manager.hasSynced() && !this.stopping) await new Promise((r) => setTimeout(r, 50));
     if (this.stopping) return;
     this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - started });
-    this.ingress.controller.start();
+    this.manager.startControllers();
     this.sync.start();
     this.connectivityController.start();
     this.prometheus.start();
@@ -258,9 +256,9 @@ export class GatewayOperator {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info('shutting down', { controller: 'manager' });
-    await Promise.all([this.ingress.controller.stop(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
+    await Promise.all([this.manager.stopControllers(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
     this.prometheus.stop();
-    for (const informer of this.informers) informer.stop();
+    this.manager.stopInformers();
     this.tunnel?.abortAll();
     await this.client?.stop();
     await this.elector?.release();

@@ -1,5 +1,6 @@
 // Command line + environment → a validated, typed Config, once, before anything touches the cluster.
 // Every flag also reads an env var; the flag wins. Pure: takes argv and env, throws ConfigError.
+import { DEFAULT_GATEWAY_CONTROLLER_NAME } from './gatewayapi/types.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export class ConfigError extends Error {
@@ -38,6 +39,7 @@ export interface Config {
   serviceAddresses: string[];
   tunnelTimeoutMs: number;
   allowCatchAll: boolean;
+  gatewayControllerName: string;
   logLevel: LogLevel;
   concurrency: number;
   maxFrameBytes: number;
@@ -81,6 +83,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--service-address': { key: 'serviceAddresses', env: 'GATEWAY_SERVICE_ADDRESSES', kind: 'list', help: 'namespace/service=host:port to reach a Service without cluster DNS (repeatable; local runs)' },
   '--tunnel-timeout-ms': { key: 'tunnelTimeoutMs', env: 'GATEWAY_TUNNEL_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'default timeout of a tunnelled request (default 120000)' },
   '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
+  '--gateway-controller-name': { key: 'gatewayControllerName', env: 'GATEWAY_CONTROLLER_NAME', kind: 'string', help: 'serve HTTPRoutes of Gateways whose GatewayClass has this controllerName (default gateway.pipeops.io/tunnel)' },
   '--log-level': { key: 'logLevel', env: 'LOG_LEVEL', kind: 'string', help: `log level: ${LOG_LEVELS.join(', ')} (default info)` },
   '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
   '--max-frame-bytes': { key: 'maxFrameBytes', env: 'GATEWAY_MAX_FRAME_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket frame accepted (default 16 MiB)' },
@@ -154,6 +157,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     serviceAddresses: [],
     tunnelTimeoutMs: 120_000,
     allowCatchAll: false,
+    gatewayControllerName: DEFAULT_GATEWAY_CONTROLLER_NAME,
     logLevel: 'info',
     concurrency: 4,
     maxFrameBytes: 16 * 1024 * 1024,
@@ -242,6 +246,10 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     if (!/^[a-z0-9-]+\/[a-z0-9-]+=[^=:\s]+:\d{1,5}$/.test(entry)) {
       throw new ConfigError('--service-address', `"${entry}" is not namespace/service=host:port`);
     }
+  }
+  // The Gateway API's ControllerName: a domain-prefixed path.
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/.test(config.gatewayControllerName)) {
+    throw new ConfigError('--gateway-controller-name', `"${config.gatewayControllerName}" is not a domain-prefixed path such as example.com/gateway`);
   }
   if (!DNS_LABEL.test(config.namespace)) throw new ConfigError('--namespace', `"${config.namespace}" is not a valid namespace name`);
   return config;

@@ -24,12 +24,14 @@ export interface WireRouteBody {
   path: string;
   path_type: PathTypeWire;
   service: string;
+  /** The Service's namespace when it is not the GatewayRoute's (an HTTPRoute backend a ReferenceGrant allows). */
+  service_namespace?: string;
   port: number;
   tls: boolean;
 }
 
 /** The fields a route is sent with (its key is not sent: both ends derive it, see wireRouteKey). */
-export const WIRE_ROUTE_FIELDS: ReadonlyArray<keyof WireRouteBody> = ['host', 'path', 'path_type', 'service', 'port', 'tls'];
+export const WIRE_ROUTE_FIELDS: ReadonlyArray<keyof WireRouteBody> = ['host', 'path', 'path_type', 'service', 'service_namespace', 'port', 'tls'];
 
 /** A route with its key, as both ends hold it. */
 export interface WireRoute extends WireRouteBody {
@@ -47,7 +49,9 @@ export function wireRouteKey(namespace: string, name: string, route: Pick<WireRo
 
 /** The route as sent: its key left out. */
 export function wireRouteBody(route: WireRoute): WireRouteBody {
-  return { host: route.host, path: route.path, path_type: route.path_type, service: route.service, port: route.port, tls: route.tls };
+  const body: WireRouteBody = { host: route.host, path: route.path, path_type: route.path_type, service: route.service, port: route.port, tls: route.tls };
+  if (route.service_namespace) body.service_namespace = route.service_namespace;
+  return body;
 }
 
 /** What a route belongs to: sent once per GatewayRoute in a snapshot chunk or a change. */

@@ -1,32 +1,20 @@
 // Ingress → GatewayRoute. Level-triggered: reconcile(namespace/name) reads the Ingress, its Services and
 // the existing GatewayRoute from the caches, server-side applies the GatewayRoute when it differs, and
 // writes Accepted / ResolvedRefs (+ hosts, routeCount) to /status under its own field manager. A
-// GatewayRoute it does not own (written by hand) is never touched.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, setConditions } from '../api/v1alpha1/conditions.js';
-import {
-  API_VERSION,
-  EXCLUDE_ANNOTATION,
-  GATEWAY_ROUTE,
-  GROUP,
-  MANAGED_BY_LABEL,
-  VERSION,
-  type GatewayRoute,
-} from '../api/v1alpha1/types.js';
-import { ingressOwner } from '../api/v1alpha1/ownership.js';
-import type { Logger } from '../log.js';
-import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
+// GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
+import { resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
+import { EXCLUDE_ANNOTATION, GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
 import { Controller } from '../operator/controller.js';
-import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
-import { objectKey, splitKey } from '../operator/kinds.js';
+import { INGRESS, INGRESS_CLASS, objectKey, SERVICE, splitKey } from '../operator/kinds.js';
+import type { Manager } from '../operator/manager.js';
 import type { ServiceLike } from '../routing/backends.js';
-import { jsonEqual } from '../operator/json.js';
-import { hostsSummary, ingressClassOf, resolvedRefsCondition, translateIngress, userAnnotations, type IngressLike } from './translate.js';
+import { ingressClassOf, translateIngress, type IngressLike } from './translate.js';
 
-export const FIELD_MANAGER = 'gateway-operator';
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
 const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+const INGRESS_API_VERSION = 'networking.k8s.io/v1';
 
 export interface Ingress extends IngressLike {
   metadata?: IngressLike['metadata'] & { uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -35,44 +23,61 @@ export interface IngressClass {
   metadata?: { name?: string; annotations?: Record<string, string> };
 }
 
-export interface IngressControllerOptions {
+export interface IngressOptions {
   ingressClasses: readonly string[];
+  /** --ingress-selector: only Ingresses with these labels. */
+  labelSelector?: string;
   allowCatchAll: boolean;
   concurrency: number;
 }
 
-export function gatewayRouteRef(namespace: string, name: string): CustomObjectRef {
-  return { group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, kind: GATEWAY_ROUTE.kind, namespace, name };
-}
-
 const BACKEND_SERVICE_INDEX = 'backend-service';
+
+/** Registers the Ingress controller and the informers it reads with the manager. */
+export function setup(manager: Manager, options: IngressOptions): IngressController {
+  const controller = new IngressController(manager, options);
+  manager.add(controller.controller);
+  return controller;
+}
 
 export class IngressController {
   readonly controller: Controller;
-  /** Ingress key (namespace/name) → "ingress uid/GatewayRoute uid" of a name conflict already reported with an Event. */
-  private readonly nameConflicts = new Map<string, string>();
+  private readonly ingresses: Informer<Ingress>;
+  private readonly services: Informer<ServiceLike>;
+  private readonly ingressClasses: Informer<IngressClass>;
+  private readonly gatewayRoutes: Informer<GatewayRoute>;
+  private readonly writer: GatewayRouteWriter;
 
   constructor(
-    private readonly custom: CustomObjectsApi,
-    private readonly ingresses: Informer<Ingress>,
-    private readonly services: Informer<ServiceLike>,
-    private readonly ingressClasses: Informer<IngressClass>,
-    private readonly gatewayRoutes: Informer<GatewayRoute>,
-    private readonly events: EventRecorder,
-    private readonly options: IngressControllerOptions,
-    private readonly logger: Logger,
+    manager: Manager,
+    private readonly options: IngressOptions,
   ) {
+    const { logger } = manager;
+    // --watch-namespaces scopes everything namespaced: Ingresses, their Services and the GatewayRoutes.
+    this.ingresses = manager.informer<Ingress>(INGRESS, { watched: true, labelSelector: options.labelSelector });
+    this.services = manager.informer<ServiceLike>(SERVICE, { watched: true });
+    this.ingressClasses = manager.informer<IngressClass>(INGRESS_CLASS);
+    this.gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
+    this.writer = new GatewayRouteWriter({
+      custom: manager.custom,
+      gatewayRoutes: this.gatewayRoutes,
+      events: manager.events,
+      logger,
+      controller: 'ingress',
+      statusFieldManager: STATUS_FIELD_MANAGER,
+    });
     this.controller = new Controller({ name: 'ingress', reconcile: (key) => this.reconcile(key), logger, concurrency: options.concurrency });
-    ingresses.onChange((ingress) => this.controller.enqueue(objectKey(ingress.metadata ?? {})));
-    ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
-    services.onChange((service) => {
+    this.ingresses.onChange((ingress) => this.controller.enqueue(objectKey(ingress.metadata ?? {})));
+    this.ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
+    this.services.onChange((service) => {
       for (const ingress of this.ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
     });
-    ingressClasses.onChange(() => {
+    this.ingressClasses.onChange(() => {
       for (const ingress of this.ingresses.list()) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
     });
-    gatewayRoutes.onChange((route) => {
-      if (route.metadata.labels?.[MANAGED_BY_LABEL] === 'ingress') this.controller.enqueue(objectKey(route.metadata));
+    // Also when another source's or a hand-written GatewayRoute of the same name goes: the name is free again.
+    this.gatewayRoutes.onChange((route) => {
+      if (this.ingresses.get(objectKey(route.metadata))) this.controller.enqueue(objectKey(route.metadata));
     });
   }
 
@@ -92,110 +97,36 @@ export class IngressController {
     const { namespace, name } = splitKey(key);
     const ingress = this.ingresses.get(key);
     const existing = this.gatewayRoutes.get(key);
-    const owner = existing ? ingressOwner(existing) : undefined;
+    const owner = existing ? sourceOwner(existing, 'Ingress') : undefined;
 
     if (!ingress || ingress.metadata?.deletionTimestamp || !this.selected(ingress)) {
-      this.nameConflicts.delete(key);
+      this.writer.forgetNameConflict(key);
       // Not relying on garbage collection alone: it may be absent, and an unselected Ingress still exists.
-      if (existing && owner) {
-        await deleteObject(this.custom, gatewayRouteRef(namespace, name), existing.metadata.uid);
-        this.logger.info('deleted GatewayRoute: its Ingress is gone or no longer selected', { controller: 'ingress', namespace, name });
-      }
+      if (existing && owner) await this.writer.delete(existing, 'its Ingress is gone or no longer selected');
       return;
     }
     const uid = ingress.metadata?.uid ?? '';
     if (existing && owner?.uid !== uid) {
       if (!owner) {
-        this.reportNameConflict(key, ingress, existing);
+        this.writer.reportNameConflict({ apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace, name, uid }, existing);
         return;
       }
       // Owned by an earlier Ingress of the same name: replace it.
-      await deleteObject(this.custom, gatewayRouteRef(namespace, name), existing.metadata.uid);
+      await this.writer.delete(existing, 'replaced: its Ingress was recreated');
     }
 
-    this.nameConflicts.delete(key);
+    this.writer.forgetNameConflict(key);
     const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll });
-    const desired = {
-      apiVersion: API_VERSION,
-      kind: GATEWAY_ROUTE.kind,
-      metadata: {
-        name,
-        namespace,
-        labels: { [MANAGED_BY_LABEL]: 'ingress' },
-        annotations: translation.annotations,
-        ownerReferences: [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name, uid, controller: true }],
-      },
-      spec: translation.spec,
-    };
-    let current = existing && owner?.uid === uid ? existing : undefined;
-    if (!current || !this.upToDate(current, desired)) {
-      current = await applyObject<GatewayRoute>(this.custom, gatewayRouteRef(namespace, name), desired, FIELD_MANAGER);
-      this.gatewayRoutes.observe(current);
-      this.logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', {
-        controller: 'ingress',
-        namespace,
-        name,
-        routes: translation.spec.routes?.length ?? 0,
-      });
-    }
-
     const routes = translation.spec.routes ?? [];
-    const resolved = resolvedRefsCondition(routes, (service) => this.services.get(`${namespace}/${service}`));
-    const generation = current.metadata.generation;
-    const conditions = setConditions(current.status?.conditions, [translation.accepted, resolved], generation, new Date()).filter(
-      (c) => c.type === 'Accepted' || c.type === 'ResolvedRefs',
-    );
-    const previous = (current.status?.conditions ?? []).filter((c) => c.type === 'Accepted' || c.type === 'ResolvedRefs');
-    // status.observedGeneration is the sync controller's: it says every status owner has seen the generation.
-    const status = { hosts: hostsSummary(routes), routeCount: routes.length };
-    const statusChanged =
-      conditionsChanged(previous, conditions) ||
-      current.status?.hosts !== status.hosts ||
-      current.status?.routeCount !== status.routeCount;
-    if (!statusChanged) return;
-
-    await applyStatus(
-      this.custom,
-      gatewayRouteRef(namespace, name),
-      { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, metadata: { name, namespace }, status: { ...status, conditions } },
-      STATUS_FIELD_MANAGER,
-    );
-    for (const condition of conditions) {
-      const before = findCondition(previous, condition.type);
-      if (before?.status === condition.status) continue;
-      if (!before && condition.status === 'True') continue; // a healthy first report is not news
-      this.events.record(
-        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace, name, uid },
-        condition.status === 'True' ? 'Normal' : 'Warning',
-        condition.reason,
-        `${condition.type}: ${condition.message}`,
-      );
-    }
-  }
-
-  /**
-   * A GatewayRoute this operator does not manage holds the Ingress's name: both are left alone, and the user
-   * learns why the Ingress is not exposed from a Warning Event on it (once per conflicting object).
-   */
-  private reportNameConflict(key: string, ingress: Ingress, existing: GatewayRoute): void {
-    const namespace = ingress.metadata?.namespace ?? '';
-    const name = ingress.metadata?.name ?? '';
-    const uid = ingress.metadata?.uid ?? '';
-    const message = `GatewayRoute ${namespace}/${name} exists and is not managed by gateway-operator; this Ingress is not exposed until one of them is renamed or that GatewayRoute is deleted`;
-    this.logger.warn('a GatewayRoute not managed by this operator has the name of this Ingress; leaving both alone', { controller: 'ingress', namespace, name });
-    const conflict = `${uid}/${existing.metadata.uid ?? ''}`;
-    if (this.nameConflicts.get(key) === conflict) return;
-    this.nameConflicts.set(key, conflict);
-    this.events.record({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace, name, uid }, 'Warning', 'NameConflict', message);
-  }
-
-  private upToDate(current: GatewayRoute, desired: { metadata: { annotations: Record<string, string> }; spec: unknown }): boolean {
-    const annotations = userAnnotations(current.metadata.annotations);
-    return (
-      jsonEqual(current.spec, desired.spec) &&
-      current.metadata.labels?.[MANAGED_BY_LABEL] === 'ingress' &&
-      jsonEqual(annotations, desired.metadata.annotations)
-    );
+    await this.writer.write(existing && owner?.uid === uid ? existing : undefined, {
+      namespace,
+      name,
+      source: { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name, uid },
+      annotations: translation.annotations,
+      spec: translation.spec,
+      accepted: translation.accepted,
+      resolvedRefs: resolvedRefsCondition(routes, (service) => this.services.get(`${namespace}/${service}`)),
+    });
   }
 }
 

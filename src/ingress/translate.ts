@@ -3,7 +3,7 @@
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
 import { PATH_TYPES } from '../api/v1alpha1/types.js';
-import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
+import { acceptedCondition, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 const MAX_ROUTES = 1000;
@@ -41,15 +41,6 @@ export interface Translation {
 /** The Ingress's class: spec.ingressClassName, else the legacy annotation. */
 export function ingressClassOf(ingress: IngressLike): string | undefined {
   return ingress.spec?.ingressClassName ?? ingress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
-}
-
-/** User annotations only: kubectl's bookkeeping (last-applied-configuration, …) is never forwarded. */
-export function userAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(annotations ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    if (!key.startsWith('kubectl.kubernetes.io/')) out[key] = value;
-  }
-  return out;
 }
 
 /** `*.example.com` matches exactly one extra label: a.example.com, not example.com nor a.b.example.com. */
@@ -135,36 +126,9 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
   const ingressClassName = ingressClassOf(ingress);
   if (ingressClassName) gatewaySpec.ingressClassName = ingressClassName;
 
-  return { spec: gatewaySpec, accepted: acceptedCondition(routes.length, dropped), annotations: userAnnotations(ingress.metadata?.annotations) };
-}
-
-function acceptedCondition(routeCount: number, dropped: string[]): ConditionInput {
-  const detail = dropped.slice(0, 10).join('; ') + (dropped.length > 10 ? `; and ${dropped.length - 10} more` : '');
-  if (routeCount === 0) {
-    return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${detail}` : 'the Ingress has no rules' };
-  }
-  if (dropped.length) {
-    return { type: 'Accepted', status: 'True', reason: 'PartiallyAccepted', message: `${routeCount} route(s) accepted; dropped ${detail}` };
-  }
-  return { type: 'Accepted', status: 'True', reason: 'Accepted', message: `${routeCount} route(s) accepted` };
-}
-
-/** ResolvedRefs: every backend Service exists and has the referenced port. */
-export function resolvedRefsCondition(routes: readonly RouteSpec[], serviceByName: (name: string) => ServiceLike | undefined): ConditionInput {
-  const problems = new Map<string, string>(); // message -> reason, deduplicated
-  for (const route of routes) {
-    const result = resolveBackendPort(serviceByName(route.backend.service), route.backend.service, route.backend.port);
-    if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
-  }
-  if (problems.size === 0) {
-    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' };
-  }
-  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, string];
-  const more = problems.size > 1 ? ` (and ${problems.size - 1} more: ${[...problems.keys()].slice(1, 5).join('; ')})` : '';
-  return { type: 'ResolvedRefs', status: 'False', reason: firstReason, message: `${firstMessage}${more}` };
-}
-
-/** Hosts for printing: unique, in route order; "*" for the catch-all. */
-export function hostsSummary(routes: readonly RouteSpec[]): string {
-  return [...new Set(routes.map((r) => r.host || '*'))].join(',');
+  return {
+    spec: gatewaySpec,
+    accepted: acceptedCondition({ routeCount: routes.length, dropped, empty: 'the Ingress has no rules' }),
+    annotations: userAnnotations(ingress.metadata?.annotations),
+  };
 }

@@ -68,6 +68,9 @@ export function invalidRoute(route: unknown, allowCatchAll: boolean): string | u
   if (!r.path.startsWith('/')) return `path "${r.path}" must start with /`;
   if (!PATH_TYPES.includes(r.path_type)) return `path_type "${r.path_type}" is not one of ${PATH_TYPES.join(', ')}`;
   if (!NAME.test(r.service)) return `service "${r.service}" is not valid`;
+  if (r.service_namespace !== undefined && (typeof r.service_namespace !== 'string' || !NAME.test(r.service_namespace))) {
+    return `service_namespace "${String(r.service_namespace)}" is not valid`;
+  }
   return undefined;
 }
 

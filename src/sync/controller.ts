@@ -6,7 +6,6 @@
 // routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, findCondition, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { ingressOwner } from '../api/v1alpha1/ownership.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY_NAME,
@@ -25,8 +24,7 @@ import {
   type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
-import { resolvedRefsCondition } from '../ingress/translate.js';
-import { gatewayRouteRef } from '../ingress/controller.js';
+import { gatewayRouteRef, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
@@ -171,7 +169,7 @@ export class SyncController {
   private desiredState(route: GatewayRoute): WireGatewayRoute {
     const key = objectKey(route.metadata);
     const namespace = route.metadata.namespace ?? '';
-    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, (name) => this.services.get(`${namespace}/${name}`), this.outbox.lastSent(key));
+    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, (ns, name) => this.services.get(`${ns}/${name}`), this.outbox.lastSent(key));
     if (unresolved.length) this.unresolved.set(key, unresolved);
     else this.unresolved.delete(key);
     return gatewayRoute;
@@ -389,10 +387,10 @@ export class SyncController {
     const generation = route.metadata.generation;
     const now = new Date();
     const own: ConditionInput[] = [this.syncedCondition(route)];
-    if (!ingressOwner(route)) {
+    if (!sourceOwner(route)) {
       // Nobody else reports on a hand-written GatewayRoute: the schema accepted it; check its backends.
       own.push({ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'written by hand; validated by the CRD schema' });
-      own.push(resolvedRefsCondition(route.spec.routes ?? [], (service) => this.services.get(`${namespace}/${service}`)));
+      own.push(resolvedRefsCondition(route.spec.routes ?? [], (service, ns) => this.services.get(`${ns ?? namespace}/${service}`)));
     }
     const withOwn = setConditions(route.status?.conditions, own, generation, now);
     // Ready, Reconciling and Stalled as kstatus and Argo CD read them; every input checked for this generation.

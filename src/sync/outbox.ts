@@ -261,7 +261,7 @@ export class Outbox {
         const state = entry.inFlight ? entry.inFlight.state : entry.acked?.state;
         if (!state) continue;
         const refused = !entry.inFlight && entry.acked?.rejected.length ? new Set(entry.acked.rejected.map((r) => r.key)) : undefined;
-        for (const route of state.routes) if (!refused?.has(route.key)) all.push({ ...route, namespace: state.namespace });
+        for (const route of state.routes) if (!refused?.has(route.key)) all.push({ ...route, namespace: route.service_namespace ?? state.namespace });
       }
       this.exposedCache = all;
     }

@@ -6,8 +6,7 @@
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
 import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
-import { userAnnotations } from '../ingress/translate.js';
-import { ingressOwner } from '../api/v1alpha1/ownership.js';
+import { sourceOwner, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import { jsonEqual } from '../operator/json.js';
 
 export interface WireTranslation {
@@ -22,34 +21,44 @@ export function routeKey(namespace: string, name: string, route: Pick<RouteSpec,
 }
 
 function sourceOf(route: GatewayRoute): WireGatewayRoute['source'] {
-  const owner = ingressOwner(route);
-  if (owner) return { kind: 'Ingress', name: owner.name };
+  const owner = sourceOwner(route);
+  if (owner) return { kind: owner.kind, name: owner.name };
   const source = route.spec.source;
   return source?.kind && source.name ? { kind: source.kind, name: source.name } : undefined;
 }
 
 export function toWireGatewayRoute(
   route: GatewayRoute,
-  serviceByName: (name: string) => ServiceLike | undefined,
+  service: (namespace: string, name: string) => ServiceLike | undefined,
   lastSent: readonly WireRoute[] = [],
 ): WireTranslation {
   const namespace = route.metadata.namespace ?? '';
   const name = route.metadata.name ?? '';
   const previous = new Map(lastSent.map((r) => [r.key, r]));
+  const crossNamespaceAllowed = sourceOwner(route, 'HTTPRoute') !== undefined;
   const routes: WireRoute[] = [];
   const unresolved: string[] = [];
   for (const spec of route.spec.routes ?? []) {
     const key = routeKey(namespace, name, spec);
-    const resolved = resolveBackendPort(serviceByName(spec.backend.service), spec.backend.service, spec.backend.port);
+    const backendNamespace = spec.backend.namespace ?? namespace;
+    // Only the HTTPRoute translation names another namespace, after checking its ReferenceGrant.
+    if (backendNamespace !== namespace && !crossNamespaceAllowed) {
+      unresolved.push(`${key}: backend.namespace ${backendNamespace} is only honoured for GatewayRoutes translated from HTTPRoutes (a ReferenceGrant decides)`);
+      continue;
+    }
+    const serviceName = backendNamespace === namespace ? spec.backend.service : `${backendNamespace}/${spec.backend.service}`;
+    const resolved = resolveBackendPort(service(backendNamespace, spec.backend.service), serviceName, spec.backend.port);
     const before = previous.get(key);
     let port: number | undefined;
     if (resolved.ok) port = resolved.port;
-    else if (before && before.service === spec.backend.service) port = before.port; // the key pins host, path and type
+    else if (before && before.service === spec.backend.service && (before.service_namespace ?? namespace) === backendNamespace) port = before.port; // the key pins host, path and type
     if (port === undefined) {
       unresolved.push(`${key}: ${resolved.ok ? '' : resolved.message}`);
       continue;
     }
-    routes.push({ key, host: spec.host ?? '', path: spec.path, path_type: spec.pathType, service: spec.backend.service, port, tls: spec.tls ?? false });
+    const wire: WireRoute = { key, host: spec.host ?? '', path: spec.path, path_type: spec.pathType, service: spec.backend.service, port, tls: spec.tls ?? false };
+    if (backendNamespace !== namespace) wire.service_namespace = backendNamespace;
+    routes.push(wire);
   }
   const gatewayRoute: WireGatewayRoute = { namespace, name, annotations: userAnnotations(route.metadata.annotations), routes };
   const source = sourceOf(route);
@@ -58,7 +67,7 @@ export function toWireGatewayRoute(
 }
 
 function sameRoute(a: WireRoute, b: WireRoute): boolean {
-  return a.host === b.host && a.path === b.path && a.path_type === b.path_type && a.service === b.service && a.port === b.port && a.tls === b.tls;
+  return a.host === b.host && a.path === b.path && a.path_type === b.path_type && a.service === b.service && a.service_namespace === b.service_namespace && a.port === b.port && a.tls === b.tls;
 }
 
 /** Equality of two GatewayRoutes as the control plane sees them (route order ignored: keys identify routes). */

@@ -20,6 +20,8 @@ export interface TestClusterOptions {
   controllerManager?: boolean;
   /** Directory holding the CRD YAML to install. Default: the repo's crds/. */
   crdDir?: string;
+  /** Also install the Gateway API CRDs (standard channel, pinned in hack/testbin/versions.env). Default true. */
+  gatewayApi?: boolean;
   /** Also write the kubeconfig here (e.g. .local/kubeconfig). */
   kubeconfigCopy?: string;
 }
@@ -31,14 +33,24 @@ export interface TestClusterInfo {
   stateDir: string;
 }
 
+/** Runs a hack/testbin script that fills a cache directory and prints it last; checks `expected` is there. */
+function cachedDir(script: string, expected: string): string {
+  const path = join(REPO_ROOT, 'hack/testbin', script);
+  const result = spawnSync('bash', [path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`${path} failed with exit code ${result.status}`);
+  const dir = result.stdout.trim().split('\n').pop() ?? '';
+  if (!existsSync(join(dir, expected))) throw new Error(`${path} printed "${dir}", which has no ${expected}`);
+  return dir;
+}
+
 /** Finds or builds the pinned binaries (KUBEBUILDER_ASSETS wins) and returns their directory. */
 export function testBinaries(): string {
-  const script = join(REPO_ROOT, 'hack/testbin/build.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
-  const dir = result.stdout.trim().split('\n').pop() ?? '';
-  if (!existsSync(join(dir, 'kube-apiserver'))) throw new Error(`${script} printed "${dir}", which has no kube-apiserver`);
-  return dir;
+  return cachedDir('build.sh', 'kube-apiserver');
+}
+
+/** Fetches (once, cached) the pinned Gateway API CRDs and returns their directory. */
+export function gatewayApiCrds(): string {
+  return cachedDir('gateway-api-crds.sh', 'gateway.networking.k8s.io_httproutes.yaml');
 }
 
 export async function freePort(): Promise<number> {
@@ -207,6 +219,7 @@ export class TestCluster {
     if (this.options.kubeconfigCopy) writeFileSync(this.options.kubeconfigCopy, kubeconfigText, { mode: 0o600 });
 
     await installCrds(kubeconfig, this.options.crdDir ?? join(REPO_ROOT, 'crds'));
+    if (this.options.gatewayApi ?? true) await installCrds(kubeconfig, gatewayApiCrds());
 
     if (this.options.controllerManager ?? true) {
       this.spawn('kube-controller-manager', join(bin, 'kube-controller-manager'), stateDir, [

@@ -1,5 +1,6 @@
 // TypeScript shapes of the gateway.pipeops.io/v1alpha1 CRDs. crds/ is the schema's source of truth;
 // test/integration/crds.test.ts checks that objects of these types are accepted by the real apiserver.
+import type { ResourceKind } from '../../operator/kinds.js';
 
 export const GROUP = 'gateway.pipeops.io';
 export const VERSION = 'v1alpha1';
@@ -7,6 +8,9 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const GATEWAY_ROUTE = { kind: 'GatewayRoute', plural: 'gatewayroutes' } as const;
 export const CLUSTER_CONNECTIVITY = { kind: 'ClusterConnectivity', plural: 'clusterconnectivities' } as const;
+/** The two kinds as informers list and watch them. */
+export const GATEWAY_ROUTE_KIND: ResourceKind = { apiVersion: API_VERSION, ...GATEWAY_ROUTE, namespaced: true };
+export const CLUSTER_CONNECTIVITY_KIND: ResourceKind = { apiVersion: API_VERSION, ...CLUSTER_CONNECTIVITY, namespaced: false };
 /** The one ClusterConnectivity object the operator reads and writes. */
 export const CLUSTER_CONNECTIVITY_NAME = 'cluster';
 
@@ -63,7 +67,8 @@ export interface RouteSpec {
   host?: string;
   path: string;
   pathType: PathType;
-  backend: { service: string; port: BackendPort };
+  /** namespace: a Service in another namespace, which an HTTPRoute may use when a ReferenceGrant allows it. */
+  backend: { service: string; namespace?: string; port: BackendPort };
   tls?: boolean;
 }
 

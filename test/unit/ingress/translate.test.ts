@@ -1,11 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  hostsSummary,
-  resolvedRefsCondition,
-  translateIngress,
-  wildcardMatches,
-  type IngressLike,
-} from '../../../src/ingress/translate.js';
+import { translateIngress, wildcardMatches, type IngressLike } from '../../../src/ingress/translate.js';
+import { hostsSummary, resolvedRefsCondition } from '../../../src/api/v1alpha1/gatewayroute.js';
 import type { RouteSpec } from '../../../src/api/v1alpha1/types.js';
 
 const svc = (name: string, port = 80) => ({ service: { name, port: { number: port } } });

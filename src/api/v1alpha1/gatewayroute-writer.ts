@@ -1,0 +1,131 @@
+// Writes a GatewayRoute translated from a source object (an Ingress or an HTTPRoute) the same way for every
+// source: server-side apply of metadata + spec only when they differ from the cache, then the source's
+// status fields (Accepted, ResolvedRefs, hosts, routeCount) under the source's own field manager, and an
+// Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from '../../log.js';
+import { applyObject, applyStatus, deleteObject } from '../../operator/apply.js';
+import type { EventRecorder, InvolvedObject } from '../../operator/events.js';
+import type { Informer } from '../../operator/informer.js';
+import { jsonEqual } from '../../operator/json.js';
+import { conditionsChanged, findCondition, setConditions, type ConditionInput } from './conditions.js';
+import { gatewayRouteRef, hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from './gatewayroute.js';
+import { API_VERSION, GATEWAY_ROUTE, MANAGED_BY_LABEL, type GatewayRoute, type GatewayRouteSpec } from './types.js';
+
+export interface TranslatedGatewayRoute {
+  namespace: string;
+  name: string;
+  /** The source object; it becomes the GatewayRoute's controlling owner. */
+  source: Required<Pick<InvolvedObject, 'apiVersion' | 'kind' | 'name' | 'uid'>>;
+  annotations: Record<string, string>;
+  spec: GatewayRouteSpec;
+  accepted: ConditionInput;
+  resolvedRefs: ConditionInput;
+}
+
+export interface GatewayRouteWriterOptions {
+  custom: CustomObjectsApi;
+  gatewayRoutes: Informer<GatewayRoute>;
+  events: EventRecorder;
+  logger: Logger;
+  /** The controller's name: the managed-by label value and the log's `controller`. */
+  controller: string;
+  statusFieldManager: string;
+}
+
+const SOURCE_CONDITIONS = new Set(['Accepted', 'ResolvedRefs']);
+
+export class GatewayRouteWriter {
+  /** Source key (namespace/name) → "source uid/GatewayRoute uid" of a name conflict already reported with an Event. */
+  private readonly nameConflicts = new Map<string, string>();
+
+  constructor(private readonly options: GatewayRouteWriterOptions) {}
+
+  /**
+   * Another object (a hand-written GatewayRoute, or one translated from another source) holds the name this
+   * source's GatewayRoute would have: both are left alone, and the user learns why from a Warning Event on
+   * the source (once per conflicting pair). Returns the message, for the source's own status.
+   */
+  reportNameConflict(source: TranslatedGatewayRoute['source'] & { namespace: string }, existing: GatewayRoute): string {
+    const { namespace, name, kind } = source;
+    const holder = sourceOwner(existing);
+    const heldBy = holder ? `is translated from ${holder.kind} ${namespace}/${holder.name}` : 'exists and is not managed by gateway-operator';
+    const message = `GatewayRoute ${namespace}/${name} ${heldBy}; this ${kind} is not exposed until one of them is renamed or that GatewayRoute is deleted`;
+    const key = `${namespace}/${name}`;
+    const conflict = `${source.uid}/${existing.metadata.uid ?? ''}`;
+    if (this.nameConflicts.get(key) === conflict) return message;
+    this.nameConflicts.set(key, conflict);
+    this.options.logger.warn(`another object holds the GatewayRoute name of this ${kind}; leaving both alone`, { controller: this.options.controller, namespace, name, heldBy });
+    this.options.events.record(source, 'Warning', 'NameConflict', message);
+    return message;
+  }
+
+  /** The source's name is its own again (or the source is gone): a later conflict is news. */
+  forgetNameConflict(key: string): void {
+    this.nameConflicts.delete(key);
+  }
+
+  /** Creates or updates the GatewayRoute and its source-owned status; `existing` is the cached one (owned by this source). */
+  async write(existing: GatewayRoute | undefined, desired: TranslatedGatewayRoute): Promise<GatewayRoute> {
+    const { custom, gatewayRoutes, controller, logger } = this.options;
+    const { namespace, name } = desired;
+    const body = {
+      apiVersion: API_VERSION,
+      kind: GATEWAY_ROUTE.kind,
+      metadata: {
+        name,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: controller },
+        annotations: desired.annotations,
+        ownerReferences: [{ ...desired.source, controller: true }],
+      },
+      spec: desired.spec,
+    };
+    let current = existing;
+    if (!current || !this.upToDate(current, body)) {
+      current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
+      gatewayRoutes.observe(current);
+      logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', { controller, namespace, name, routes: desired.spec.routes?.length ?? 0 });
+    }
+    await this.writeStatus(current, desired);
+    return current;
+  }
+
+  async delete(existing: GatewayRoute, why: string): Promise<void> {
+    const { namespace = '', name = '', uid } = existing.metadata;
+    await deleteObject(this.options.custom, gatewayRouteRef(namespace, name), uid);
+    this.options.logger.info(`deleted GatewayRoute: ${why}`, { controller: this.options.controller, namespace, name });
+  }
+
+  private async writeStatus(current: GatewayRoute, desired: TranslatedGatewayRoute): Promise<void> {
+    const { namespace, name } = desired;
+    const routes = desired.spec.routes ?? [];
+    const previous = (current.status?.conditions ?? []).filter((c) => SOURCE_CONDITIONS.has(c.type));
+    const conditions = setConditions(current.status?.conditions, [desired.accepted, desired.resolvedRefs], current.metadata.generation, new Date()).filter((c) =>
+      SOURCE_CONDITIONS.has(c.type),
+    );
+    const status = { hosts: hostsSummary(routes), routeCount: routes.length };
+    const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
+    if (!changed) return;
+    await applyStatus(
+      this.options.custom,
+      gatewayRouteRef(namespace, name),
+      { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, metadata: { name, namespace }, status: { ...status, conditions } },
+      this.options.statusFieldManager,
+    );
+    for (const condition of conditions) {
+      const before = findCondition(previous, condition.type);
+      if (before?.status === condition.status) continue;
+      if (!before && condition.status === 'True') continue; // a healthy first report is not news
+      this.options.events.record({ ...desired.source, namespace }, condition.status === 'True' ? 'Normal' : 'Warning', condition.reason, `${condition.type}: ${condition.message}`);
+    }
+  }
+
+  private upToDate(current: GatewayRoute, desired: { metadata: { annotations: Record<string, string> }; spec: unknown }): boolean {
+    return (
+      jsonEqual(current.spec, desired.spec) &&
+      current.metadata.labels?.[MANAGED_BY_LABEL] === this.options.controller &&
+      jsonEqual(userAnnotations(current.metadata.annotations), desired.metadata.annotations)
+    );
+  }
+}

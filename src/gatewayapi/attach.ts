@@ -1,0 +1,105 @@
+// Whether an HTTPRoute's parentRef attaches to a Gateway, and with which hostnames, by the Gateway API's
+// rules: the listeners named by sectionName/port, their protocol, allowedRoutes (namespaces and kinds),
+// and the intersection of listener and route hostnames. Pure.
+import type { Gateway, HTTPRoute, LabelSelector, Listener, ParentReference } from './types.js';
+import { GATEWAY_API_GROUP } from './types.js';
+
+export type AttachReason = 'NoMatchingParent' | 'NotAllowedByListeners' | 'NoMatchingListenerHostname';
+
+/** A host the route is served on through this parent ('' = every host), and whether an HTTPS listener carries it. */
+export interface AttachedHost {
+  host: string;
+  tls: boolean;
+}
+
+export type Attachment =
+  | { attached: true; listeners: string[]; hosts: AttachedHost[] }
+  | { attached: false; reason: AttachReason; message: string };
+
+const ROUTE_PROTOCOLS = new Set(['HTTP', 'HTTPS']);
+
+export function listenerCarriesHTTPRoutes(listener: Listener): boolean {
+  if (!ROUTE_PROTOCOLS.has(listener.protocol)) return false;
+  const kinds = listener.allowedRoutes?.kinds;
+  return !kinds?.length || kinds.some((k) => (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP && k.kind === 'HTTPRoute');
+}
+
+export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false; // from: Selector without a selector selects nothing
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
+  for (const expression of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, expression.key);
+    const values = expression.values ?? [];
+    const ok =
+      expression.operator === 'In' ? has && values.includes(labels[expression.key] ?? '')
+      : expression.operator === 'NotIn' ? !has || !values.includes(labels[expression.key] ?? '')
+      : expression.operator === 'Exists' ? has
+      : !has;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function namespaceAllowed(listener: Listener, routeNamespace: string, gatewayNamespace: string, namespaceLabels: (namespace: string) => Record<string, string> | undefined): boolean {
+  const from = listener.allowedRoutes?.namespaces?.from ?? 'Same';
+  if (from === 'All') return true;
+  if (from === 'Same') return routeNamespace === gatewayNamespace;
+  if (from === 'Selector') return selectorMatches(listener.allowedRoutes?.namespaces?.selector, namespaceLabels(routeNamespace) ?? {});
+  return false;
+}
+
+/** Gateway API wildcards are suffix matches: `*.example.com` covers a.example.com and a.b.example.com, not example.com. */
+export function gatewayWildcardCovers(pattern: string, host: string): boolean {
+  return pattern.startsWith('*.') && host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+}
+
+/** The hostname served when a listener's and a route's hostnames meet: the more specific one, or none. */
+export function intersectHostname(listenerHost: string | undefined, routeHost: string): string | undefined {
+  if (!listenerHost || listenerHost === routeHost) return routeHost;
+  if (gatewayWildcardCovers(listenerHost, routeHost)) return routeHost;
+  if (gatewayWildcardCovers(routeHost, listenerHost)) return listenerHost;
+  return undefined;
+}
+
+/** The Gateway a parentRef names, as "namespace/name", or undefined when it is not a Gateway. */
+export function parentGatewayKey(route: HTTPRoute, ref: ParentReference): string | undefined {
+  if ((ref.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') return undefined;
+  return `${ref.namespace ?? route.metadata.namespace ?? ''}/${ref.name}`;
+}
+
+export function describeParent(ref: ParentReference, routeNamespace: string): string {
+  const section = ref.sectionName ? ` listener ${ref.sectionName}` : '';
+  const port = ref.port !== undefined ? ` port ${ref.port}` : '';
+  return `Gateway ${ref.namespace ?? routeNamespace}/${ref.name}${section}${port}`;
+}
+
+export function attachToGateway(
+  route: HTTPRoute,
+  ref: ParentReference,
+  gateway: Gateway,
+  namespaceLabels: (namespace: string) => Record<string, string> | undefined,
+): Attachment {
+  const routeNamespace = route.metadata.namespace ?? '';
+  const parent = describeParent(ref, routeNamespace);
+  const named = gateway.spec.listeners.filter((l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port));
+  if (named.length === 0) return { attached: false, reason: 'NoMatchingParent', message: `${parent} has no such listener` };
+  const allowed = named.filter(
+    (l) => listenerCarriesHTTPRoutes(l) && namespaceAllowed(l, routeNamespace, gateway.metadata.namespace ?? '', namespaceLabels),
+  );
+  if (allowed.length === 0) {
+    return { attached: false, reason: 'NotAllowedByListeners', message: `${parent}: no listener allows HTTPRoutes from namespace ${routeNamespace} (protocol, allowedRoutes)` };
+  }
+  const routeHosts = route.spec.hostnames?.length ? route.spec.hostnames : [''];
+  const hosts = new Map<string, boolean>();
+  const listeners: string[] = [];
+  for (const listener of allowed) {
+    const served = routeHosts.map((h) => (h === '' ? (listener.hostname ?? '') : intersectHostname(listener.hostname, h))).filter((h): h is string => h !== undefined);
+    if (served.length === 0) continue;
+    listeners.push(listener.name);
+    for (const host of served) hosts.set(host, (hosts.get(host) ?? false) || listener.protocol === 'HTTPS');
+  }
+  if (listeners.length === 0) {
+    return { attached: false, reason: 'NoMatchingListenerHostname', message: `${parent}: no listener hostname matches the route's hostnames ${routeHosts.join(', ')}` };
+  }
+  return { attached: true, listeners, hosts: [...hosts].map(([host, tls]) => ({ host, tls })) };
+}

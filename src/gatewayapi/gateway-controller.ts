@@ -1,0 +1,104 @@
+// Status of the GatewayClasses and Gateways this operator answers for: a GatewayClass whose controllerName
+// is ours is Accepted; a Gateway of such a class gets Accepted / Programmed and, per listener, its
+// conditions and the number of HTTPRoutes attached. Objects of other classes are never touched.
+import { conditionsChanged, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import type { Condition } from '../api/v1alpha1/types.js';
+import { applyStatus, type CustomObjectRef } from '../operator/apply.js';
+import { Controller } from '../operator/controller.js';
+import { jsonEqual } from '../operator/json.js';
+import { splitKey } from '../operator/kinds.js';
+import type { Manager } from '../operator/manager.js';
+import type { HTTPRouteController } from './httproute-controller.js';
+import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
+import { gatewayClassConditions, gatewayStatus } from './status.js';
+import { GATEWAY, GATEWAY_API_GROUP, GATEWAY_CLASS, type Gateway } from './types.js';
+
+export const GATEWAY_STATUS_FIELD_MANAGER = 'gateway-operator-gateway';
+/** HTTPRoutes by the Gateways their parentRefs name ("namespace/name"). */
+export const PARENT_GATEWAY_INDEX = 'parent-gateway';
+
+function ref(kind: typeof GATEWAY | typeof GATEWAY_CLASS, namespace: string, name: string): CustomObjectRef {
+  return { group: GATEWAY_API_GROUP, version: 'v1', plural: kind.plural, kind: kind.kind, name, ...(namespace ? { namespace } : {}) };
+}
+
+/** Conditions for this generation, lastTransitionTime kept where the status did not flip; only the types given. */
+function nextConditions(previous: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined, now: Date): Condition[] {
+  const types = new Set(inputs.map((c) => c.type));
+  return setConditions(previous, inputs, generation, now).filter((c) => types.has(c.type));
+}
+
+export class GatewayController {
+  readonly classes: Controller;
+  readonly gateways: Controller;
+
+  constructor(
+    private readonly manager: Manager,
+    private readonly informers: GatewayApiInformers,
+    private readonly routes: HTTPRouteController,
+    private readonly options: GatewayApiOptions,
+  ) {
+    const { logger } = manager;
+    this.classes = new Controller({ name: 'gatewayclass', reconcile: (key) => this.reconcileClass(key), logger, concurrency: 1 });
+    this.gateways = new Controller({ name: 'gateway', reconcile: (key) => this.reconcileGateway(key), logger, concurrency: options.concurrency });
+  }
+
+  async reconcileClass(name: string): Promise<void> {
+    const gatewayClass = this.informers.gatewayClasses.get(name);
+    if (!gatewayClass || gatewayClass.spec.controllerName !== this.options.controllerName) return;
+    const previous = gatewayClass.status?.conditions ?? [];
+    const conditions = setConditions(previous, gatewayClassConditions(this.options.controllerName), gatewayClass.metadata.generation, new Date());
+    if (!conditionsChanged(previous, conditions)) return;
+    await applyStatus(
+      this.manager.custom,
+      ref(GATEWAY_CLASS, '', name),
+      { apiVersion: GATEWAY_CLASS.apiVersion, kind: GATEWAY_CLASS.kind, metadata: { name }, status: { conditions } },
+      GATEWAY_STATUS_FIELD_MANAGER,
+    );
+  }
+
+  async reconcileGateway(key: string): Promise<void> {
+    const gateway = this.informers.gateways.get(key);
+    if (!gateway || gateway.metadata.deletionTimestamp || !this.routes.ownsClass(gateway.spec.gatewayClassName)) return;
+    const attached = this.attachedRoutes(key);
+    const computed = gatewayStatus(gateway, (listener) => attached.get(listener) ?? 0);
+    const now = new Date();
+    const generation = gateway.metadata.generation;
+    const previous = gateway.status ?? {};
+    const conditions = setConditions(previous.conditions, computed.conditions, generation, now);
+    const listeners = computed.listeners.map((l) => ({
+      ...l,
+      conditions: nextConditions(previous.listeners?.find((p) => p.name === l.name)?.conditions, l.conditions, generation, now),
+    }));
+    const listenersChanged =
+      listeners.length !== (previous.listeners?.length ?? 0) ||
+      listeners.some((l, i) => {
+        const before = previous.listeners?.[i];
+        return !before || before.name !== l.name || before.attachedRoutes !== l.attachedRoutes || !jsonEqual(before.supportedKinds, l.supportedKinds) || conditionsChanged(before.conditions, l.conditions);
+      });
+    if (!conditionsChanged(previous.conditions, conditions) && !listenersChanged) return;
+    const { namespace, name } = splitKey(key);
+    await applyStatus(
+      this.manager.custom,
+      ref(GATEWAY, namespace, name),
+      { apiVersion: GATEWAY.apiVersion, kind: GATEWAY.kind, metadata: { name, namespace }, status: { conditions, listeners } },
+      GATEWAY_STATUS_FIELD_MANAGER,
+    );
+  }
+
+  /** Listener name → HTTPRoutes attached to it through this Gateway. */
+  private attachedRoutes(gatewayKey: string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const route of this.informers.httpRoutes.byIndex(PARENT_GATEWAY_INDEX, gatewayKey)) {
+      const listeners = new Set<string>();
+      for (const parent of this.routes.parents(route)) {
+        if (parent.gateway === gatewayKey && parent.attachment.attached) for (const listener of parent.attachment.listeners) listeners.add(listener);
+      }
+      for (const listener of listeners) counts.set(listener, (counts.get(listener) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  enqueueGateway(gateway: Gateway): void {
+    this.gateways.enqueue(`${gateway.metadata.namespace ?? ''}/${gateway.metadata.name ?? ''}`);
+  }
+}

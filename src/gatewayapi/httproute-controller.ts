@@ -1,0 +1,155 @@
+// HTTPRoute → GatewayRoute. reconcile(namespace/name) reads the HTTPRoute, the Gateways and GatewayClasses
+// it names, the ReferenceGrants and Services from the caches; writes the GatewayRoute (owned by the
+// HTTPRoute, same name) while the route is attached to at least one Gateway of this operator, and this
+// operator's entries of the HTTPRoute's status.parents. Other controllers' entries are kept as they are.
+import { resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
+import { conditionsChanged, setConditions } from '../api/v1alpha1/conditions.js';
+import type { GatewayRoute } from '../api/v1alpha1/types.js';
+import { applyStatus } from '../operator/apply.js';
+import { Controller } from '../operator/controller.js';
+import { jsonEqual } from '../operator/json.js';
+import { objectKey, splitKey } from '../operator/kinds.js';
+import type { Manager } from '../operator/manager.js';
+import { attachToGateway, parentGatewayKey, type AttachedHost, type Attachment } from './attach.js';
+import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
+import { routeParentConditions } from './status.js';
+import { translateHTTPRoute } from './translate.js';
+import { GATEWAY_API_GROUP, HTTP_ROUTE, type HTTPRoute, type ParentReference, type RouteParentStatus } from './types.js';
+
+export const HTTPROUTE_STATUS_FIELD_MANAGER = 'gateway-operator-httproute';
+const HTTPROUTE_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+
+export interface ParentAttachment {
+  ref: ParentReference;
+  /** "namespace/name" of the Gateway. */
+  gateway: string;
+  attachment: Attachment;
+}
+
+export class HTTPRouteController {
+  readonly controller: Controller;
+  private readonly writer: GatewayRouteWriter;
+
+  constructor(
+    private readonly manager: Manager,
+    private readonly informers: GatewayApiInformers,
+    private readonly options: GatewayApiOptions,
+  ) {
+    this.writer = new GatewayRouteWriter({
+      custom: manager.custom,
+      gatewayRoutes: informers.gatewayRoutes,
+      events: manager.events,
+      logger: manager.logger,
+      controller: 'httproute',
+      statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER,
+    });
+    this.controller = new Controller({ name: 'httproute', reconcile: (key) => this.reconcile(key), logger: manager.logger, concurrency: options.concurrency });
+  }
+
+  /** This operator's parents of the route: parentRefs naming a Gateway whose GatewayClass has our controllerName. */
+  parents(route: HTTPRoute): ParentAttachment[] {
+    const parents: ParentAttachment[] = [];
+    for (const ref of route.spec.parentRefs ?? []) {
+      const key = parentGatewayKey(route, ref);
+      const gateway = key ? this.informers.gateways.get(key) : undefined;
+      if (!key || !gateway || !this.ownsClass(gateway.spec.gatewayClassName)) continue;
+      const attachment = attachToGateway(route, ref, gateway, (namespace) => this.informers.namespaces.get(namespace)?.metadata?.labels);
+      parents.push({ ref, gateway: key, attachment });
+    }
+    return parents;
+  }
+
+  ownsClass(className: string): boolean {
+    return this.informers.gatewayClasses.get(className)?.spec.controllerName === this.options.controllerName;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const route = this.informers.httpRoutes.get(key);
+    const existing = this.informers.gatewayRoutes.get(key);
+    const owner = existing ? sourceOwner(existing, 'HTTPRoute') : undefined;
+    if (!route || route.metadata.deletionTimestamp) {
+      this.writer.forgetNameConflict(key);
+      if (existing && owner) await this.writer.delete(existing, 'its HTTPRoute is gone');
+      return;
+    }
+    const uid = route.metadata.uid ?? '';
+    const source = { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name, uid };
+    const parents = this.parents(route);
+    const translation = translateHTTPRoute(route, attachedHosts(parents), {
+      allowCatchAll: this.options.allowCatchAll,
+      referenceGrants: this.informers.referenceGrants.list(),
+      service: (ns, service) => this.informers.services.get(`${ns}/${service}`),
+    });
+    const attached = parents.some((p) => p.attachment.attached);
+
+    let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
+    let nameConflict: string | undefined;
+    if (existing && !mine) {
+      if (owner) {
+        await this.writer.delete(existing, 'replaced: its HTTPRoute was recreated'); // an earlier HTTPRoute of this name
+      } else if (attached) {
+        nameConflict = this.writer.reportNameConflict({ ...source, namespace }, existing);
+      }
+    }
+    if (!nameConflict) this.writer.forgetNameConflict(key);
+
+    if (attached && !nameConflict) {
+      const routes = translation.spec.routes ?? [];
+      await this.writer.write(mine, {
+        namespace,
+        name,
+        source,
+        annotations: translation.annotations,
+        spec: translation.spec,
+        accepted: translation.accepted,
+        resolvedRefs: resolvedRefsCondition(routes, (service, backendNamespace) => this.informers.services.get(`${backendNamespace ?? namespace}/${service}`)),
+      });
+    } else if (mine) {
+      await this.writer.delete(mine, 'its HTTPRoute is attached to no Gateway of this operator');
+      mine = undefined;
+    }
+    await this.writeParentStatus(route, parents.map((p) => ({ ref: p.ref, conditions: routeParentConditions({ attachment: p.attachment, translation, nameConflict }) })));
+  }
+
+  /** Replaces this operator's entries of status.parents; written only when they change. */
+  private async writeParentStatus(route: HTTPRoute, entries: Array<{ ref: ParentReference; conditions: ReturnType<typeof routeParentConditions> }>): Promise<void> {
+    const { controllerName } = this.options;
+    const previous = route.status?.parents ?? [];
+    const previousMine = previous.filter((p) => p.controllerName === controllerName);
+    const now = new Date();
+    const mine: RouteParentStatus[] = entries.map(({ ref, conditions }) => {
+      const before = previousMine.find((p) => jsonEqual(p.parentRef, ref));
+      const types = new Set(conditions.map((c) => c.type));
+      return { parentRef: ref, controllerName, conditions: setConditions(before?.conditions, conditions, route.metadata.generation, now).filter((c) => types.has(c.type)) };
+    });
+    const unchanged =
+      mine.length === previousMine.length &&
+      mine.every((entry, i) => jsonEqual(entry.parentRef, previousMine[i]?.parentRef) && !conditionsChanged(entry.conditions, previousMine[i]?.conditions));
+    if (unchanged) return;
+    const others = previous.filter((p) => p.controllerName !== controllerName);
+    const { namespace = '', name = '' } = route.metadata;
+    await applyStatus(
+      this.manager.custom,
+      { group: GATEWAY_API_GROUP, version: 'v1', plural: HTTP_ROUTE.plural, kind: HTTP_ROUTE.kind, namespace, name },
+      // status.parents is an atomic list: the other controllers' entries are written back unchanged.
+      { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, metadata: { name, namespace }, status: { parents: [...others, ...mine] } },
+      HTTPROUTE_STATUS_FIELD_MANAGER,
+    );
+  }
+
+  enqueue(route: HTTPRoute): void {
+    this.controller.enqueue(objectKey(route.metadata));
+  }
+}
+
+/** Every host the route is served on through the parents it attached to; HTTPS on any of them wins. */
+export function attachedHosts(parents: readonly ParentAttachment[]): AttachedHost[] {
+  const hosts = new Map<string, boolean>();
+  for (const { attachment } of parents) {
+    if (!attachment.attached) continue;
+    for (const { host, tls } of attachment.hosts) hosts.set(host, (hosts.get(host) ?? false) || tls);
+  }
+  return [...hosts].map(([host, tls]) => ({ host, tls }));
+}

@@ -1,0 +1,26 @@
+// The caches the Gateway API feature reads, and its options.
+import type { GatewayRoute } from '../api/v1alpha1/types.js';
+import type { Informer } from '../operator/informer.js';
+import type { ServiceLike } from '../routing/backends.js';
+import type { Gateway, GatewayClass, HTTPRoute, ReferenceGrant } from './types.js';
+
+export interface GatewayApiOptions {
+  /** GatewayClasses with this spec.controllerName are ours (--gateway-controller-name). */
+  controllerName: string;
+  allowCatchAll: boolean;
+  concurrency: number;
+}
+
+export interface NamespaceLike {
+  metadata?: { name?: string; labels?: Record<string, string> };
+}
+
+export interface GatewayApiInformers {
+  gatewayClasses: Informer<GatewayClass>;
+  gateways: Informer<Gateway>;
+  httpRoutes: Informer<HTTPRoute>;
+  referenceGrants: Informer<ReferenceGrant>;
+  namespaces: Informer<NamespaceLike>;
+  services: Informer<ServiceLike>;
+  gatewayRoutes: Informer<GatewayRoute>;
+}
