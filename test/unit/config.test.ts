@@ -73,7 +73,7 @@ describe('parseConfig', () => {
     expect(parseConfig([], {})).toEqual({
       command: 'run', deregisterTimeoutMs: 120_000, namespace: 'gateway-system', healthPort: 8080, leaderElect: false, leaseName: 'gateway-operator',
       ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000,
-      allowCatchAll: false, logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
+      allowCatchAll: false, gatewayControllerName: 'gateway.pipeops.io/tunnel', logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
       ackTimeoutMs: 30_000, frameBudgetBytes: 1_048_576, help: false, version: false,
     });
   });

@@ -12,7 +12,7 @@ const toWireRoutes = (route: GatewayRoute, lookup: Parameters<typeof toWireGatew
 const services = {
   web: { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }, { port: 9090 }] } },
 };
-const lookup = (name: string) => (services as Record<string, (typeof services)['web']>)[name];
+const lookup = (_namespace: string, name: string) => (services as Record<string, (typeof services)['web']>)[name];
 
 function gatewayRoute(overrides: Partial<GatewayRoute['metadata']> = {}): GatewayRoute {
   return {
@@ -92,6 +92,23 @@ describe('toWireRoutes: where each field comes from', () => {
     expect(toWireRoutes(fromSource, lookup).gatewayRoute.source).toEqual({ kind: 'Ingress', name: 'legacy' });
     const other = { ...fromSource, spec: { ...fromSource.spec, source: { kind: 'HTTPRoute', name: 'r' } } } as GatewayRoute;
     expect(toWireRoutes(other, lookup).gatewayRoute.source).toEqual({ kind: 'HTTPRoute', name: 'r' });
+  });
+
+  it("a backend in another namespace: sent with service_namespace for an HTTPRoute's GatewayRoute, never for a hand-written one", () => {
+    const crossNamespace: RouteSpec = { host: 'shop.example.com', path: '/api', pathType: 'Prefix', backend: { service: 'api', namespace: 'backends', port: { number: 80 } } };
+    const api = { metadata: { name: 'api', namespace: 'backends' }, spec: { ports: [{ port: 80 }] } };
+    const byNamespace = (namespace: string, name: string) => (namespace === 'backends' && name === 'api' ? api : undefined);
+    const fromHTTPRoute = {
+      ...gatewayRoute({ ownerReferences: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: 'shop', uid: 'u', controller: true }] }),
+      spec: { routes: [crossNamespace] },
+    };
+    expect(toWireRoutes(fromHTTPRoute, byNamespace).routes).toEqual([
+      { key: 'prod/shop/Prefix:shop.example.com/api', host: 'shop.example.com', path: '/api', path_type: 'Prefix', service: 'api', service_namespace: 'backends', port: 80, tls: false },
+    ]);
+    const handWritten = { ...gatewayRoute({ ownerReferences: undefined }), spec: { routes: [crossNamespace] } };
+    const result = toWireRoutes(handWritten, byNamespace);
+    expect(result.routes).toEqual([]);
+    expect(result.unresolved).toEqual([expect.stringContaining('backend.namespace backends is only honoured for GatewayRoutes translated from HTTPRoutes')]);
   });
 
   it('a GatewayRoute without routes, name or namespace translates to nothing, without throwing', () => {
