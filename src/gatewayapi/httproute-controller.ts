@@ -4,6 +4,7 @@
 // operator's entries of the HTTPRoute's status.parents. Other controllers' entries are kept as they are.
 import { resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
+import { RouteClaims } from '../api/v1alpha1/route-claims.js';
 import { conditionsChanged, setConditions } from '../api/v1alpha1/conditions.js';
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import { applyStatus } from '../operator/apply.js';
@@ -30,6 +31,7 @@ export interface ParentAttachment {
 export class HTTPRouteController {
   readonly controller: Controller;
   private readonly writer: GatewayRouteWriter;
+  readonly claims: RouteClaims;
 
   constructor(
     private readonly manager: Manager,
@@ -44,6 +46,7 @@ export class HTTPRouteController {
       controller: 'httproute',
       statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER,
     });
+    this.claims = new RouteClaims(informers.gatewayRoutes);
     this.controller = new Controller({ name: 'httproute', reconcile: (key) => this.reconcile(key), logger: manager.logger, concurrency: options.concurrency });
   }
 
@@ -71,20 +74,22 @@ export class HTTPRouteController {
     const owner = existing ? sourceOwner(existing, 'HTTPRoute') : undefined;
     if (!route || route.metadata.deletionTimestamp) {
       this.writer.forgetNameConflict(key);
+      this.claims.forget(key);
       if (existing && owner) await this.writer.delete(existing, 'its HTTPRoute is gone');
       return;
     }
     const uid = route.metadata.uid ?? '';
     const source = { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name, uid };
     const parents = this.parents(route);
+    let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
     const translation = translateHTTPRoute(route, attachedHosts(parents), {
       allowCatchAll: this.options.allowCatchAll,
       referenceGrants: this.informers.referenceGrants.list(),
       service: (ns, service) => this.informers.services.get(`${ns}/${service}`),
+      taken: this.claims.takenFor(key, mine),
     });
     const attached = parents.some((p) => p.attachment.attached);
 
-    let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
     let nameConflict: string | undefined;
     if (existing && !mine) {
       if (owner) {

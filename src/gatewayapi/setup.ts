@@ -88,10 +88,12 @@ export function setup(manager: Manager, options: GatewayApiOptions): { routes: H
       for (const key of parentGateways(route)) gateways.gateways.enqueue(key);
     }
   });
-  // The GatewayRoute name may have been freed or taken.
-  informers.gatewayRoutes.onChange((gatewayRoute) => {
-    const route = httpRoutes.get(objectKey(gatewayRoute.metadata));
-    if (route) routes.enqueue(route);
+  // The GatewayRoute name may have been freed or taken, or a host + path claimed by another may change hands.
+  informers.gatewayRoutes.onChange((gatewayRoute, previous) => {
+    for (const key of [objectKey(gatewayRoute.metadata), ...routes.claims.affectedBy(gatewayRoute, previous)]) {
+      const route = httpRoutes.get(key);
+      if (route) routes.enqueue(route);
+    }
   });
   return { routes, gateways };
 }

@@ -23,6 +23,8 @@ export interface HTTPRouteTranslateOptions {
   /** Serve routes without a hostname on a listener without one (every host), as --allow-catch-all does for Ingresses. */
   allowCatchAll: boolean;
   referenceGrants: readonly ReferenceGrant[];
+  /** Why a route is left out because an older GatewayRoute serves it (see RouteClaims), or undefined. */
+  taken?: (route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>) => string | undefined;
   service: (namespace: string, name: string) => ServiceLike | undefined;
 }
 
@@ -132,6 +134,11 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
           return;
         }
         seen.add(identity);
+        const takenBy = options.taken?.({ host, path: path.path, pathType: path.pathType });
+        if (takenBy) {
+          dropped.push(`${where}.matches[${matchIndex}]: ${takenBy}`);
+          continue;
+        }
         const spec: RouteSpec = { path: path.path, pathType: path.pathType, backend: { service: backend.service, port: { number: backend.port } }, tls };
         if (backend.namespace) spec.backend.namespace = backend.namespace;
         if (host) spec.host = host;

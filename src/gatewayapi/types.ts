@@ -77,7 +77,7 @@ export interface HTTPRouteMatch {
 export interface HTTPRouteRule {
   name?: string;
   matches?: HTTPRouteMatch[];
-  filters?: Array<{ type: string }>;
+  filters?: Array<{ type: string; [field: string]: unknown }>;
   backendRefs?: BackendRef[];
   timeouts?: unknown;
 }

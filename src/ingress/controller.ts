@@ -4,6 +4,7 @@
 // GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
 import { resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
+import { RouteClaims } from '../api/v1alpha1/route-claims.js';
 import { EXCLUDE_ANNOTATION, GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
 import { Controller } from '../operator/controller.js';
 import type { Informer } from '../operator/informer.js';
@@ -47,6 +48,7 @@ export class IngressController {
   private readonly ingressClasses: Informer<IngressClass>;
   private readonly gatewayRoutes: Informer<GatewayRoute>;
   private readonly writer: GatewayRouteWriter;
+  private readonly claims: RouteClaims;
 
   constructor(
     manager: Manager,
@@ -66,6 +68,7 @@ export class IngressController {
       controller: 'ingress',
       statusFieldManager: STATUS_FIELD_MANAGER,
     });
+    this.claims = new RouteClaims(this.gatewayRoutes);
     this.controller = new Controller({ name: 'ingress', reconcile: (key) => this.reconcile(key), logger, concurrency: options.concurrency });
     this.ingresses.onChange((ingress) => this.controller.enqueue(objectKey(ingress.metadata ?? {})));
     this.ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
@@ -75,9 +78,12 @@ export class IngressController {
     this.ingressClasses.onChange(() => {
       for (const ingress of this.ingresses.list()) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
     });
-    // Also when another source's or a hand-written GatewayRoute of the same name goes: the name is free again.
-    this.gatewayRoutes.onChange((route) => {
-      if (this.ingresses.get(objectKey(route.metadata))) this.controller.enqueue(objectKey(route.metadata));
+    // Also when another source's or a hand-written GatewayRoute of the same name goes (the name is free
+    // again), or one that claims the same host + path changes (a route may change hands).
+    this.gatewayRoutes.onChange((route, previous) => {
+      for (const key of [objectKey(route.metadata), ...this.claims.affectedBy(route, previous)]) {
+        if (this.ingresses.get(key)) this.controller.enqueue(key);
+      }
     });
   }
 
@@ -101,6 +107,7 @@ export class IngressController {
 
     if (!ingress || ingress.metadata?.deletionTimestamp || !this.selected(ingress)) {
       this.writer.forgetNameConflict(key);
+      this.claims.forget(key);
       // Not relying on garbage collection alone: it may be absent, and an unselected Ingress still exists.
       if (existing && owner) await this.writer.delete(existing, 'its Ingress is gone or no longer selected');
       return;
@@ -116,9 +123,10 @@ export class IngressController {
     }
 
     this.writer.forgetNameConflict(key);
-    const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll });
+    const mine = existing && owner?.uid === uid ? existing : undefined;
+    const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll, taken: this.claims.takenFor(key, mine) });
     const routes = translation.spec.routes ?? [];
-    await this.writer.write(existing && owner?.uid === uid ? existing : undefined, {
+    await this.writer.write(mine, {
       namespace,
       name,
       source: { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name, uid },

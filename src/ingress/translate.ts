@@ -29,6 +29,8 @@ export interface IngressLike {
 export interface TranslateOptions {
   /** Translate rules without a host and the defaultBackend into catch-all routes. */
   allowCatchAll: boolean;
+  /** Why a route is left out because an older GatewayRoute serves it (see RouteClaims), or undefined. */
+  taken?: (route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>) => string | undefined;
 }
 
 export interface Translation {
@@ -100,6 +102,11 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
       return;
     }
     seen.add(identity);
+    const takenBy = options.taken?.({ host, path, pathType: type });
+    if (takenBy) {
+      dropped.push(`${where}: ${takenBy}`);
+      return;
+    }
     const route: RouteSpec = {
       path,
       pathType: type,

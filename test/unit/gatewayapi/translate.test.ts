@@ -124,6 +124,17 @@ describe('translateHTTPRoute', () => {
     expect(result.accepted).toMatchObject({ status: 'True', reason: 'PartiallyAccepted' });
   });
 
+  it('leaves out a host + path an older GatewayRoute serves (per host), and names it', () => {
+    const taken = (route: { host?: string; path: string }) => (route.host === 'shop.example.com' && route.path === '/api' ? 'shop.example.com/api (Prefix) is already served by GatewayRoute shop/legacy' : undefined);
+    const result = translateHTTPRoute(
+      httpRoute([{ matches: [{ path: { value: '/api' } }, { path: { value: '/web' } }], backendRefs: [backend('web')] }]),
+      [...hosts, { host: 'www.example.com', tls: false }],
+      options({ taken }),
+    );
+    expect(result.spec.routes?.map((r) => `${r.host}${r.path}`)).toEqual(['www.example.com/api', 'shop.example.com/web', 'www.example.com/web']);
+    expect(result.dropped).toEqual(['rules[0].matches[0]: shop.example.com/api (Prefix) is already served by GatewayRoute shop/legacy']);
+  });
+
   it('a ReferenceGrant lets the route use a Service in another namespace', () => {
     const rules = [{ matches: [{ path: { value: '/db' } }], backendRefs: [backend('db', { namespace: 'backends' })] }];
     const result = translateHTTPRoute(httpRoute(rules), hosts, options({ referenceGrants: [grant([{ group: '', kind: 'Service', name: 'db' }])] }));

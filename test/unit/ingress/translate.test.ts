@@ -326,6 +326,20 @@ describe('translateIngress: the Accepted condition word for word', () => {
     expect(result.spec.routes).toEqual(routes);
   });
 
+  it('leaves out a host + path an older GatewayRoute serves, and names it', () => {
+    const paths = [{ path: '/api', pathType: 'Prefix', backend: svc('a') }, { path: '/web', pathType: 'Prefix', backend: svc('a') }];
+    const taken = (route: { host?: string; path: string; pathType: string }) =>
+      route.path === '/api' && route.pathType === 'Prefix' ? `${route.host}${route.path} (Prefix) is already served by GatewayRoute shop/api` : undefined;
+    const result = translateIngress(ingress({ rules: [{ host, http: { paths } }] }), { allowCatchAll: false, taken });
+    expect(result.spec.routes?.map((r) => r.path)).toEqual(['/web']);
+    expect(result.accepted).toEqual({
+      type: 'Accepted',
+      status: 'True',
+      reason: 'PartiallyAccepted',
+      message: `1 route(s) accepted; dropped rules[0].paths[0] (/api): ${host}/api (Prefix) is already served by GatewayRoute shop/api`,
+    });
+  });
+
   it('keeps the first 1,000 routes and names each one past the limit', () => {
     const paths = Array.from({ length: 1002 }, (_, i) => ({ path: `/p${i}`, pathType: 'Prefix', backend: svc('a') }));
     const result = translateIngress(ingress({ rules: [{ host, http: { paths } }] }), { allowCatchAll: false });

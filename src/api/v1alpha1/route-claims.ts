@@ -1,0 +1,93 @@
+// Which GatewayRoute serves a host + path when several ask for it: the oldest (creationTimestamp, then
+// namespace/name). A later GatewayRoute translated from an Ingress or an HTTPRoute leaves the route out and
+// says why in its Accepted condition; hand-written GatewayRoutes are never rewritten, only counted.
+import type { Informer } from '../../operator/informer.js';
+import { objectKey } from '../../operator/kinds.js';
+import type { GatewayRoute, RouteSpec } from './types.js';
+
+const ROUTE_INDEX = 'route-identity';
+
+/** What identifies a route among all GatewayRoutes: host, path type and path. */
+export function routeIdentity(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
+  return `${route.host ?? ''} ${route.pathType} ${route.path}`;
+}
+
+export function describeRoute(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
+  return `${route.host || '*'}${route.path} (${route.pathType})`;
+}
+
+function created(route: GatewayRoute | undefined): number {
+  const at = route?.metadata.creationTimestamp;
+  return at === undefined ? Number.POSITIVE_INFINITY : new Date(at).getTime(); // not created yet: the newest
+}
+
+/** Whether `a` was there before `b`: creationTimestamp, then namespace/name, so every operator agrees. */
+export function olderThan(a: GatewayRoute, b: GatewayRoute | undefined, bKey: string): boolean {
+  const ta = created(a);
+  const tb = created(b);
+  return ta !== tb ? ta < tb : objectKey(a.metadata) < bKey;
+}
+
+/** One per source controller: it also remembers which of its own GatewayRoutes lost which routes. */
+export class RouteClaims {
+  /** Route identity → keys of this controller's GatewayRoutes that left it out, for a route older one gives up. */
+  private readonly losers = new Map<string, Set<string>>();
+  private readonly lost = new Map<string, Set<string>>();
+
+  constructor(private readonly gatewayRoutes: Informer<GatewayRoute>) {
+    gatewayRoutes.addIndex(ROUTE_INDEX, (route) => (route.spec.routes ?? []).map(routeIdentity));
+  }
+
+  /**
+   * For the GatewayRoute `key` (`current`: as cached, undefined before it exists): a function saying which
+   * older GatewayRoute already serves a route, for the translation to leave it out. Call once per reconcile.
+   */
+  takenFor(key: string, current: GatewayRoute | undefined): (route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>) => string | undefined {
+    this.forget(key);
+    return (route) => {
+      const identity = routeIdentity(route);
+      const holder = this.gatewayRoutes
+        .byIndex(ROUTE_INDEX, identity)
+        .find((other) => objectKey(other.metadata) !== key && olderThan(other, current, key));
+      if (!holder) return undefined;
+      this.remember(key, identity);
+      const source = holder.spec.source ? ` (from ${holder.spec.source.kind} ${holder.spec.source.name})` : '';
+      return `${describeRoute(route)} is already served by GatewayRoute ${objectKey(holder.metadata)}${source}`;
+    };
+  }
+
+  /** The source is gone: it claims nothing any more. */
+  forget(key: string): void {
+    for (const identity of this.lost.get(key) ?? []) {
+      const keys = this.losers.get(identity);
+      keys?.delete(key);
+      if (keys?.size === 0) this.losers.delete(identity);
+    }
+    this.lost.delete(key);
+  }
+
+  /**
+   * Keys to look at again after a GatewayRoute changed: the others claiming a route it claims or claimed
+   * (one of them may now lose it) and this controller's ones that lost such a route (they may now win it).
+   */
+  affectedBy(route: GatewayRoute, previous?: GatewayRoute): string[] {
+    const self = objectKey(route.metadata);
+    const identities = new Set([...(route.spec.routes ?? []), ...(previous?.spec.routes ?? [])].map(routeIdentity));
+    const keys = new Set<string>();
+    for (const identity of identities) {
+      for (const other of this.gatewayRoutes.byIndex(ROUTE_INDEX, identity)) keys.add(objectKey(other.metadata));
+      for (const loser of this.losers.get(identity) ?? []) keys.add(loser);
+    }
+    keys.delete(self);
+    return [...keys];
+  }
+
+  private remember(key: string, identity: string): void {
+    let keys = this.losers.get(identity);
+    if (!keys) this.losers.set(identity, (keys = new Set()));
+    keys.add(key);
+    let identities = this.lost.get(key);
+    if (!identities) this.lost.set(key, (identities = new Set()));
+    identities.add(identity);
+  }
+}
