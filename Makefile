@@ -21,6 +21,7 @@ lua:
 testbin:
 	@bash hack/testbin/build.sh >/dev/null
 	@bash hack/testbin/gateway-api-crds.sh >/dev/null
+	@bash hack/testbin/kstatus.sh >/dev/null
 
 ## build: compile TypeScript to dist/
 build: $(NPM_STAMP)

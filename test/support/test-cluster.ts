@@ -34,7 +34,7 @@ export interface TestClusterInfo {
 }
 
 /** Runs a hack/testbin script that fills a cache directory and prints it last; checks `expected` is there. */
-function cachedDir(script: string, expected: string): string {
+export function cachedDir(script: string, expected: string): string {
   const path = join(REPO_ROOT, 'hack/testbin', script);
   const result = spawnSync('bash', [path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`${path} failed with exit code ${result.status}`);

@@ -1,16 +1,18 @@
-// The Argo CD health check (config/argocd/health.lua) on real GatewayRoutes the operator reported on, in
-// each state: Healthy (acknowledged), Degraded (stalled: the control plane rejected it), Progressing
-// (waiting for a control plane, or a generation not yet processed).
+// The Argo CD health check (config/argocd/health.lua) and Flux's kstatus (sigs.k8s.io/cli-utils) on real
+// GatewayRoutes the operator reported on, in each state: Healthy / Current (acknowledged), Degraded / Failed
+// (stalled: the control plane rejected it), Progressing / InProgress (waiting for a control plane, or a
+// generation not yet processed).
 import { describe, expect, it } from '@jest/globals';
 import { condition, createIngress, getGatewayRoute, ingressObject } from '../support/fixtures.js';
 import { eventually } from '../support/kube.js';
+import { kstatus } from '../support/kstatus.js';
 import { argoHealth, luaLiteral } from '../support/lua.js';
 import { freePort } from '../support/test-cluster.js';
 import { syncSuite } from '../support/sync-suite.js';
 
 const suite = syncSuite('argocd-health-token');
 
-describe('config/argocd/health.lua', () => {
+describe('config/argocd/health.lua and kstatus', () => {
   it('reads a GatewayRoute the control plane acknowledged as Healthy, and one with a newer generation as Progressing', async () => {
     const ns = await suite.ownNamespace('argo-healthy');
     await suite.operators.start(suite.operatorArgs(ns)).registered();
@@ -23,6 +25,10 @@ describe('config/argocd/health.lua', () => {
     const edited = { ...healthy, metadata: { ...healthy.metadata, generation: (healthy.metadata.generation ?? 1) + 1 } };
     expect(argoHealth(edited)).toEqual({ status: 'Progressing', message: `Waiting for the operator to process generation ${edited.metadata.generation}` });
     expect(argoHealth({ ...healthy, status: undefined })).toEqual({ status: 'Progressing', message: 'Waiting for the operator to report status' });
+    expect(kstatus(healthy, edited)).toEqual([
+      { status: 'Current', message: 'Resource is Ready' },
+      { status: 'InProgress', message: `GatewayRoute generation is ${edited.metadata.generation}, but latest observed generation is ${healthy.metadata.generation}` },
+    ]);
   });
 
   it('reads a GatewayRoute the control plane rejected as Degraded, with the reason', async () => {
@@ -40,6 +46,9 @@ describe('config/argocd/health.lua', () => {
     const health = argoHealth(stalled);
     expect(health.status).toBe('Degraded');
     expect(health.message).toContain(`already served by cluster holder-${ns}`);
+    const [flux] = kstatus(stalled);
+    expect(flux?.status).toBe('Failed');
+    expect(flux?.message).toContain(`already served by cluster holder-${ns}`);
   });
 
   it('reads a GatewayRoute waiting for its control plane as Progressing', async () => {
@@ -53,6 +62,8 @@ describe('config/argocd/health.lua', () => {
     const health = argoHealth(waiting);
     expect(health.status).toBe('Progressing');
     expect(health.message).toContain('Synced: waiting for the control plane');
+    const [flux] = kstatus(waiting);
+    expect(flux?.status).toBe('InProgress');
   });
 
   it.each([
