@@ -227,6 +227,7 @@ export class GatewayOperator {
       this.logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)', { controller: 'manager' });
       return;
     }
+    this.connectivityController.watchGateways(this.manager.informer(gatewayApi.GATEWAY));
     gatewayApi.setup(this.manager, {
       controllerName: this.config.gatewayControllerName,
       allowCatchAll: this.config.allowCatchAll,

@@ -1,5 +1,5 @@
-// Keeps ClusterConnectivity/cluster current: which ingress controller Service decides, private or
-// public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
+// Keeps ClusterConnectivity/cluster current: which ingress controller Service (or Gateway API Gateway with
+// published addresses) decides, private or public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
 // changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
 // never delays the operator's start: until it has decided, the cluster counts as private.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
@@ -21,11 +21,13 @@ import { Controller } from '../operator/controller.js';
 import type { Informer } from '../operator/informer.js';
 import type { ReconcileResult } from '../operator/queue.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { CANDIDATES, controllerType, decide, labelledController, type IngressServiceLike } from './detect.js';
+import { CANDIDATES, controllerType, decide, gatewayCandidate, labelledController, type Decision, type GatewayLike, type IngressServiceLike } from './detect.js';
 
 export const CONNECTIVITY_FIELD_MANAGER = 'gateway-operator-connectivity';
 const REF: CustomObjectRef = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: CLUSTER_CONNECTIVITY_NAME };
 const REFRESH_MS = 10_000;
+/** How long a hostname's addresses are reused before it is looked up again. */
+const DNS_TTL_MS = 60_000;
 
 export class ConnectivityController {
   readonly controller: Controller;
@@ -33,6 +35,8 @@ export class ConnectivityController {
   private readonly waitingSince = new Map<string, number>();
   /** Cluster ids of other writers already warned about. */
   private readonly otherWriters = new Set<string>();
+  private readonly resolved = new Map<string, { addresses: string[] | undefined; at: number }>();
+  private gateways?: Informer<GatewayLike>;
 
   constructor(
     private readonly custom: CustomObjectsApi,
@@ -52,6 +56,14 @@ export class ConnectivityController {
       if (deleted || !previous || object.metadata?.generation !== previous.metadata?.generation) enqueue();
     });
     client?.onStateChange(enqueue);
+  }
+
+  /** Gateways count as candidates too where the Gateway API is installed (see gatewayCandidate). */
+  watchGateways(gateways: Informer<GatewayLike>): void {
+    this.gateways = gateways;
+    gateways.onChange((gateway, previous) => {
+      if (gateway.status?.addresses?.length || previous?.status?.addresses?.length) this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
+    });
   }
 
   start(): void {
@@ -94,9 +106,22 @@ export class ConnectivityController {
     if (noAddress && !this.waitingSince.has(serviceKey)) this.waitingSince.set(serviceKey, Date.now());
     if (!noAddress) this.waitingSince.delete(serviceKey);
     const waited = Date.now() - (this.waitingSince.get(serviceKey) ?? Date.now());
-    const hostnames = (service?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : []));
-    const addresses = new Map(await Promise.all(hostnames.map(async (h) => [h, await this.resolve(h)] as const)));
-    let decision = decide(service, waited, timeoutMs, (hostname) => addresses.get(hostname));
+    // The user's choice (spec.ingressService) alone; otherwise Gateways with published addresses as well,
+    // sorted by name, and the first candidate that is public decides.
+    const gateways = spec.ingressService
+      ? []
+      : (this.gateways?.list() ?? [])
+          .map(gatewayCandidate)
+          .filter((c): c is IngressServiceLike => c !== undefined)
+          .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+    const hostnames = [service, ...gateways].flatMap((c) => (c?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : [])));
+    const addresses = new Map(await Promise.all([...new Set(hostnames)].map(async (h) => [h, await this.resolve(h)] as const)));
+    const judge = (candidate: IngressServiceLike | undefined): Decision => decide(candidate, waited, timeoutMs, (hostname) => addresses.get(hostname));
+    const byService = judge(service);
+    const byGateway = gateways.map((g) => ({ candidate: g, decision: judge(g) }));
+    const winner = (!byService.isPrivate ? undefined : byGateway.find((g) => !g.decision.isPrivate)) ?? (service ? undefined : byGateway[0]);
+    const chosen = winner?.candidate ?? service;
+    let decision = winner?.decision ?? byService;
     if (spec.mode === 'tunnel' || spec.mode === 'direct') {
       decision = { ...decision, isPrivate: spec.mode === 'tunnel', routingMode: spec.mode, reason: `forced by spec.mode=${spec.mode} (detected: ${decision.reason})`, waiting: false };
       if (spec.mode === 'tunnel') delete decision.publicEndpoint;
@@ -128,8 +153,14 @@ export class ConnectivityController {
       conditions,
     };
     if (decision.publicEndpoint) status.publicEndpoint = decision.publicEndpoint;
-    if (service) {
-      status.ingressController = { namespace: service.metadata?.namespace, name: service.metadata?.name, type: controllerType(service), serviceType: service.spec?.type ?? 'ClusterIP' };
+    if (chosen) {
+      status.ingressController = {
+        kind: chosen.kind ?? 'Service',
+        namespace: chosen.metadata?.namespace,
+        name: chosen.metadata?.name,
+        type: controllerType(chosen),
+        ...(chosen.kind === 'Gateway' ? {} : { serviceType: chosen.spec?.type ?? 'ClusterIP' }),
+      };
     }
     if (this.client) {
       // Only what changes with the connection's state: heartbeat times and reconnect counts would rewrite this
@@ -157,14 +188,18 @@ export class ConnectivityController {
     });
   }
 
-  /** A LoadBalancer hostname's addresses (undefined when it does not resolve within 2 s). */
+  /** A LoadBalancer hostname's addresses (undefined when it does not resolve within 2 s), kept for a minute. */
   private async resolve(hostname: string): Promise<string[] | undefined> {
+    const cached = this.resolved.get(hostname);
+    if (cached && Date.now() - cached.at < DNS_TTL_MS) return cached.addresses;
     const lookup = dnsLookup(hostname, { all: true }).then(
       (found) => found.map((a) => a.address),
       () => undefined,
     );
     const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000).unref());
-    return Promise.race([lookup, timeout]);
+    const addresses = await Promise.race([lookup, timeout]);
+    this.resolved.set(hostname, { addresses, at: Date.now() });
+    return addresses;
   }
 
   private controlPlaneCondition(): ConditionInput {

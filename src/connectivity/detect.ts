@@ -1,6 +1,7 @@
-// Private or public? Decided from the ingress controller's Service, pure: a LoadBalancer with a public
-// address (or a hostname that resolves to one) is public; NodePort, ClusterIP, no Service, a private
-// address, a hostname resolving only to private addresses, or no address after the wait is private.
+// Private or public? Decided from the ingress controller's Service and from the addresses Gateway API
+// implementations publish on their Gateways, pure: a LoadBalancer (or Gateway) with a public address, or a
+// hostname that resolves to one, is public; NodePort, ClusterIP, no Service, a private address, a hostname
+// resolving only to private addresses, or no address after the wait is private.
 import type { RoutingMode } from '../api/v1alpha1/types.js';
 
 export interface ServicePort {
@@ -9,6 +10,8 @@ export interface ServicePort {
 }
 
 export interface IngressServiceLike {
+  /** 'Gateway' when this stands for a Gateway API Gateway (see gatewayCandidate). */
+  kind?: string;
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   spec?: { type?: string; ports?: ServicePort[] };
   status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
@@ -64,6 +67,7 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 export function controllerType(service: IngressServiceLike): string {
+  if (service.kind === 'Gateway') return 'gateway-api';
   const labelled = labelledController(service);
   if (labelled) return labelled;
   const name = service.metadata?.name ?? '';
@@ -99,27 +103,51 @@ export interface Decision {
 export function decide(service: IngressServiceLike | undefined, waitedMs: number, timeoutMs: number, resolved: (hostname: string) => readonly string[] | undefined = () => undefined): Decision {
   const priv = (reason: string, waiting = false): Decision => ({ isPrivate: true, routingMode: 'tunnel', reason, waiting });
   if (!service) return priv('no ingress controller Service found');
+  const what = service.kind === 'Gateway' ? 'Gateway' : 'LoadBalancer';
   const where = `${service.metadata?.namespace}/${service.metadata?.name}`;
   const type = service.spec?.type ?? 'ClusterIP';
   if (type !== 'LoadBalancer') return priv(`Service ${where} is ${type}, not LoadBalancer`);
   const ingress = service.status?.loadBalancer?.ingress ?? [];
   const publicIp = ingress.find((i) => i.ip && !isPrivateAddress(i.ip))?.ip;
   if (publicIp) {
-    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicIp, service.spec?.ports), reason: `LoadBalancer ${where} has public address ${publicIp}`, waiting: false };
+    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicIp, service.spec?.ports), reason: `${what} ${where} has public address ${publicIp}`, waiting: false };
   }
   const hostnames = ingress.flatMap((i) => (i.hostname ? [i.hostname] : []));
   const judged = hostnames.map((hostname) => ({ hostname, addresses: resolved(hostname) }));
   const publicName = judged.find((h) => h.addresses === undefined || h.addresses.some((a) => !isPrivateAddress(a)));
   if (publicName) {
     const how = publicName.addresses === undefined ? ' (not resolvable from here; taken as public)' : ` (resolves to ${publicName.addresses.join(', ')})`;
-    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicName.hostname, service.spec?.ports), reason: `LoadBalancer ${where} has public address ${publicName.hostname}${how}`, waiting: false };
+    return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicName.hostname, service.spec?.ports), reason: `${what} ${where} has public address ${publicName.hostname}${how}`, waiting: false };
   }
   if (judged.length) {
     const [first] = judged as [{ hostname: string; addresses: readonly string[] }];
-    return priv(`LoadBalancer ${where} has hostname ${first.hostname} resolving only to private addresses (${first.addresses.join(', ')})`);
+    return priv(`${what} ${where} has hostname ${first.hostname} resolving only to private addresses (${first.addresses.join(', ')})`);
   }
   const privateIp = ingress.find((i) => i.ip)?.ip;
-  if (privateIp) return priv(`LoadBalancer ${where} has only the private address ${privateIp}`);
+  if (privateIp) return priv(`${what} ${where} has only the private address ${privateIp}`);
   if (waitedMs < timeoutMs) return priv(`LoadBalancer ${where} has no address yet; waiting up to ${Math.round(timeoutMs / 1000)} s`, true);
   return priv(`LoadBalancer ${where} got no address within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+export interface GatewayLike {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { listeners?: Array<{ name?: string; port: number }> };
+  status?: { addresses?: Array<{ type?: string; value: string }> };
+}
+
+/**
+ * A Gateway whose implementation published addresses (Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric…),
+ * as a candidate decide() judges like a LoadBalancer Service; undefined when it has none (yet).
+ */
+export function gatewayCandidate(gateway: GatewayLike): IngressServiceLike | undefined {
+  const ingress = (gateway.status?.addresses ?? []).flatMap((a): Array<{ ip?: string; hostname?: string }> =>
+    (a.type ?? 'IPAddress') === 'IPAddress' ? [{ ip: a.value }] : a.type === 'Hostname' ? [{ hostname: a.value }] : [],
+  );
+  if (ingress.length === 0) return undefined;
+  return {
+    kind: 'Gateway',
+    metadata: { namespace: gateway.metadata?.namespace, name: gateway.metadata?.name },
+    spec: { type: 'LoadBalancer', ports: (gateway.spec?.listeners ?? []).map((l) => ({ name: l.name, port: l.port })) },
+    status: { loadBalancer: { ingress } },
+  };
 }

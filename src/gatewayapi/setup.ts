@@ -12,6 +12,7 @@ import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './in
 import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, REFERENCE_GRANT, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
 
 export type { GatewayApiOptions } from './informers.js';
+export { GATEWAY } from './types.js';
 
 /** The kinds the feature needs served (the Gateway API CRDs installed) before it is set up. */
 export const KINDS: readonly ResourceKind[] = [GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT];

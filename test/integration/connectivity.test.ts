@@ -120,7 +120,7 @@ it('NodePort ingress-nginx Service → private / tunnel', async () => {
   await givenInputs({ service: { type: 'NodePort', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } });
   const status = await waitForStatus('NodePort decided', (s) => (s.reason ?? '').includes('is NodePort'));
   expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
-  expect(status.ingressController).toEqual({ namespace: NGINX_NS, name: NGINX_SERVICE, type: 'ingress-nginx', serviceType: 'NodePort' });
+  expect(status.ingressController).toEqual({ kind: 'Service', namespace: NGINX_NS, name: NGINX_SERVICE, type: 'ingress-nginx', serviceType: 'NodePort' });
 });
 
 it('LoadBalancer without an address → private after the timeout, then public once an address appears, without restart', async () => {
@@ -163,11 +163,47 @@ it.each<{ kind: string; namespace: string; name: string; labels: Record<string, 
   try {
     await kube.core.replaceNamespacedServiceStatus({ namespace, name, body: { ...created, status: { loadBalancer: { ingress: [{ ip: '198.51.100.20' }] } } } });
     const status = await waitForStatus(`decided from ${namespace}/${name}`, (s) => s.ingressController?.name === name && s.isPrivate === false);
-    expect(status.ingressController).toEqual({ namespace, name, type: kind, serviceType: 'LoadBalancer' });
+    expect(status.ingressController).toEqual({ kind: 'Service', namespace, name, type: kind, serviceType: 'LoadBalancer' });
     expect(status.publicEndpoint).toBe('198.51.100.20:443');
   } finally {
     await kube.core.deleteNamespacedService({ namespace, name });
   }
+});
+
+it('a Gateway API Gateway with a published public address decides, recorded as the Gateway; its address going away makes the cluster private again', async () => {
+  await givenInputs({});
+  const gatewayNs = 'gateways';
+  await kube.core.createNamespace({ body: { metadata: { name: gatewayNs } } }).catch(() => undefined);
+  const target = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', namespace: gatewayNs, name: 'eg' };
+  // Another implementation's Gateway (Envoy Gateway, say): it publishes the data plane's address in status.
+  const created = (await kube.custom.createNamespacedCustomObject({
+    ...target,
+    body: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'eg', namespace: gatewayNs },
+      spec: { gatewayClassName: 'envoy', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'c' }] } }] },
+    },
+  })) as { status?: Record<string, unknown> };
+  const publish = async (addresses: Array<{ type: string; value: string }>) => {
+    const current = (await kube.custom.getNamespacedCustomObject(target)) as Record<string, unknown> & { status?: Record<string, unknown> };
+    await kube.custom.replaceNamespacedCustomObjectStatus({ ...target, body: { ...current, status: { ...(current.status ?? created.status), addresses } } });
+  };
+  try {
+    await publish([{ type: 'IPAddress', value: '198.51.100.30' }]);
+    const status = await waitForStatus('decided from the Gateway', (s) => s.ingressController?.kind === 'Gateway' && s.isPrivate === false);
+    expect(status.ingressController).toEqual({ kind: 'Gateway', namespace: gatewayNs, name: 'eg', type: 'gateway-api' });
+    expect(status.publicEndpoint).toBe('198.51.100.30:443');
+    expect(status.reason).toBe(`Gateway ${gatewayNs}/eg has public address 198.51.100.30`);
+
+    await publish([{ type: 'IPAddress', value: '10.1.2.3' }]);
+    const internal = await waitForStatus('the Gateway is internal now', (s) => s.isPrivate === true);
+    expect(internal.ingressController?.kind).toBe('Gateway');
+    expect(internal.reason).toBe(`Gateway ${gatewayNs}/eg has only the private address 10.1.2.3`);
+  } finally {
+    await kube.custom.deleteNamespacedCustomObject(target);
+  }
+  await waitForStatus('no candidate left', (s) => s.reason === 'no ingress controller Service found');
 });
 
 it('spec.mode forces the routing mode', async () => {

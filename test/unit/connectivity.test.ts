@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { controllerType, decide, isPrivateAddress, publicEndpoint, type IngressServiceLike } from '../../src/connectivity/detect.js';
+import { controllerType, decide, gatewayCandidate, isPrivateAddress, publicEndpoint, type GatewayLike, type IngressServiceLike } from '../../src/connectivity/detect.js';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -100,4 +100,26 @@ describe('controllerType', () => {
     [service('cilium-gateway-web', { 'io.cilium.gateway/owning-gateway': 'web' }), 'cilium'],
     [service('something-else'), 'unknown'],
   ])('%o → %s', (svc, type) => expect(controllerType(svc)).toBe(type));
+});
+
+describe('a Gateway as a candidate', () => {
+  const gateway = (addresses?: GatewayLike extends { status?: infer S } ? NonNullable<S>['addresses'] : never): GatewayLike => ({
+    metadata: { namespace: 'infra', name: 'eg' },
+    spec: { listeners: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] },
+    status: addresses ? { addresses } : {},
+  });
+  it.each<[string, GatewayLike, boolean | undefined, string | undefined]>([
+    ['no addresses yet: not a candidate', gateway(), undefined, undefined],
+    ['NamedAddress only: not a candidate', gateway([{ type: 'NamedAddress', value: 'pool-a' }]), undefined, undefined],
+    ['a public IP (type defaults to IPAddress)', gateway([{ value: '198.51.100.30' }]), false, 'Gateway infra/eg has public address 198.51.100.30'],
+    ['a private IP', gateway([{ type: 'IPAddress', value: '10.0.0.9' }]), true, 'Gateway infra/eg has only the private address 10.0.0.9'],
+    ['a hostname resolving only to private addresses', gateway([{ type: 'Hostname', value: 'internal.lb' }]), true, 'Gateway infra/eg has hostname internal.lb resolving only to private addresses (10.0.0.5)'],
+  ])('%s', (_name, gw, isPrivate, reason) => {
+    const candidate = gatewayCandidate(gw);
+    if (isPrivate === undefined) return expect(candidate).toBeUndefined();
+    expect(controllerType(candidate!)).toBe('gateway-api');
+    const decision = decide(candidate, 0, 120_000, (h) => (h === 'internal.lb' ? ['10.0.0.5'] : undefined));
+    expect([decision.isPrivate, decision.reason]).toEqual([isPrivate, reason]);
+    if (!isPrivate) expect(decision.publicEndpoint).toBe('198.51.100.30:443');
+  });
 });

@@ -109,7 +109,8 @@ export interface ClusterConnectivityStatus {
   isPrivate?: boolean;
   routingMode?: RoutingMode;
   publicEndpoint?: string;
-  ingressController?: { namespace?: string; name?: string; type?: string; serviceType?: string };
+  /** What decided: an ingress controller's Service, or a Gateway with published addresses. */
+  ingressController?: { kind?: string; namespace?: string; name?: string; type?: string; serviceType?: string };
   reason?: string;
   detectedAt?: string;
   controlPlane?: { connected?: boolean; clusterId?: string; lastHeartbeatTime?: string; reconnects?: number };
