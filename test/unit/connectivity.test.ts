@@ -103,7 +103,7 @@ describe('controllerType', () => {
 });
 
 describe('a Gateway as a candidate', () => {
-  const gateway = (addresses?: GatewayLike extends { status?: infer S } ? NonNullable<S>['addresses'] : never): GatewayLike => ({
+  const gateway = (addresses?: Array<{ type?: string; value: string }>): GatewayLike => ({
     metadata: { namespace: 'infra', name: 'eg' },
     spec: { listeners: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] },
     status: addresses ? { addresses } : {},
