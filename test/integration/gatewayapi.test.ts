@@ -305,6 +305,25 @@ describe('HTTPRoute → GatewayRoute', () => {
       expect(route?.status?.parents?.map((p) => p.parentRef.name)).toEqual(['tunnel']);
       const foreign = await read<GatewayObject>('Gateway', ns, 'foreign');
       expect(foreign?.status?.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'Unknown', reason: 'Pending' });
+
+      // The other implementation writes its own entry; ours is rewritten later (a new generation) and the
+      // other entry is still there: status.parents is one atomic list shared by every controller.
+      const target = { group: GROUP, version: 'v1', plural: 'httproutes', namespace: ns, name: 'both' };
+      const current = (await read<HTTPRoute>('HTTPRoute', ns, 'both'))!;
+      const theirs = {
+        parentRef: { group: GROUP, kind: 'Gateway', name: 'foreign' },
+        controllerName: 'example.com/someone-else',
+        conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'theirs', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: current.metadata.generation }],
+      };
+      await custom.replaceNamespacedCustomObjectStatus({ ...target, body: { ...current, status: { parents: [...(current.status?.parents ?? []), theirs] } } });
+      const withTheirs = (await read<HTTPRoute>('HTTPRoute', ns, 'both'))!;
+      await custom.replaceNamespacedCustomObject({ ...target, body: { ...withTheirs, spec: { ...withTheirs.spec, hostnames: ['both.example.com', 'both2.example.com'] } } });
+      const rewritten = await eventually('our entry rewritten for the new generation', async () => {
+        const route = await read<HTTPRoute>('HTTPRoute', ns, 'both');
+        const ours = route?.status?.parents?.find((p) => p.controllerName === controllerName);
+        return ours?.conditions.some((c) => c.type === 'Accepted' && c.observedGeneration === route?.metadata.generation && c.message === '2 route(s) served by the hosted gateway') ? route : undefined;
+      });
+      expect(rewritten.status?.parents).toContainEqual(expect.objectContaining({ controllerName: 'example.com/someone-else', conditions: theirs.conditions }));
     } finally {
       await custom.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: foreignClass }).catch(() => undefined);
     }
