@@ -1,7 +1,7 @@
 // `make demo`: the whole thing on this machine. A real kube-apiserver + etcd with the CRDs, the reference
 // control plane and its gateway, a sample backend on loopback standing in for the monitoring Services,
-// the operator, the seeds' Ingresses; then what a user would look at, and one request through the
-// tunnel. Runs until Ctrl-C (or `make demo-down`) and cleans up everything it started.
+// the operator, the seeds' Ingresses and an HTTPRoute; then what a user would look at, and requests through
+// the tunnel. Runs until Ctrl-C (or `make demo-down`) and cleans up everything it started.
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,17 @@ backend.on('upgrade', (req, socket, head) =>
 );
 let operator: OperatorProcess | undefined;
 
+/** GET through the gateway with this Host, as curl -H 'Host: …' does (fetch() may not set Host). */
+function viaGateway(port: number, host: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, headers: { Host: host } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
 async function cleanup(code: number): Promise<never> {
   step('stopping the operator, control plane and test cluster');
   await operator?.stop().catch(() => operator?.kill());
@@ -88,10 +99,18 @@ try {
   );
   await operator.ready(60_000);
   await waitFor('four routes at the control plane', async () => (cp.store.clusters()[0]?.routes.size ?? 0) === 4, { timeoutMs: 30_000 });
+
+  step('kubectl apply -f config/samples/demo-gateway-api.yaml   (GatewayClass, Gateway, HTTPRoute)');
+  console.log(kubectl('apply', '-f', join(REPO_ROOT, 'config/samples/demo-gateway-api.yaml')));
+  await waitFor('the HTTPRoute at the control plane', async () => (cp.store.clusters()[0]?.routes.size ?? 0) === 5, { timeoutMs: 30_000 });
   await waitFor('GatewayRoutes Synced', async () => !kubectl('get', 'gwr', '-n', NS, '--no-headers').split('\n').some((l) => !/\sTrue\s/.test(l)), { timeoutMs: 30_000 });
 
   step('kubectl get gatewayroutes -A');
   console.log(kubectl('get', 'gatewayroutes', '-A'));
+  step(`kubectl get httproute -n ${NS} dashboards -o jsonpath='{.status.parents[0].conditions}'`);
+  await waitFor('HTTPRoute status', async () => kubectl('get', 'httproute', '-n', NS, 'dashboards', '-o', 'jsonpath={.status.parents[0].conditions}').includes('ResolvedRefs'), { timeoutMs: 30_000 });
+  const parentConditions = JSON.parse(kubectl('get', 'httproute', '-n', NS, 'dashboards', '-o', 'jsonpath={.status.parents[0].conditions}')) as Array<Record<string, string>>;
+  for (const c of parentConditions) console.log(`  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   step('kubectl get clusterconnectivity');
   console.log(kubectl('get', 'clusterconnectivity'));
   step(`curl -H 'Authorization: Bearer ${TOKEN}' http://127.0.0.1:${cpPort}/api/v1/gateway/routes/cluster/<uuid>`);
@@ -99,15 +118,11 @@ try {
   const routes = (await (await fetch(`http://127.0.0.1:${cpPort}/api/v1/gateway/routes/cluster/${uuid}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as { routes: Array<Record<string, unknown>> };
   for (const r of routes.routes) console.log(`  ${r.host}${r.path} → ${r.namespace}/${r.service}:${r.port} tls=${r.tls}`);
   step(`curl -H 'Host: grafana.example.com' http://127.0.0.1:${gatewayPort}/`);
-  // fetch() may not set Host; a plain request can, as curl does.
-  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    get({ host: '127.0.0.1', port: gatewayPort, path: '/', headers: { Host: 'grafana.example.com' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
+  const answer = await viaGateway(gatewayPort, 'grafana.example.com', '/');
   console.log(`HTTP ${answer.status}: ${answer.body.trimEnd()}`);
+  step(`curl -H 'Host: dashboards.example.com' http://127.0.0.1:${gatewayPort}/d/home   (through the HTTPRoute)`);
+  const viaRoute = await viaGateway(gatewayPort, 'dashboards.example.com', '/d/home');
+  console.log(`HTTP ${viaRoute.status}: ${viaRoute.body.trimEnd()}`);
 
   step(`a WebSocket through the tunnel: ws://127.0.0.1:${gatewayPort}/ws with Host grafana.example.com`);
   const echoed = await new Promise<string>((resolve, reject) => {
@@ -127,7 +142,7 @@ try {
   curl -N -H 'Host: grafana.example.com' http://127.0.0.1:${gatewayPort}/events      # server-sent events, one a second
   node -e "const ws = new (require('ws'))('ws://127.0.0.1:${gatewayPort}/ws', { headers: { host: 'grafana.example.com' } }); ws.on('open', () => ws.send('hi')); ws.on('message', (m) => { console.log(String(m)); ws.close(); })"`);
   console.log('Ctrl-C (or make demo-down) stops everything.');
-  if (process.env.DEMO_EXIT === '1') await cleanup(answer.status === 200 ? 0 : 1);
+  if (process.env.DEMO_EXIT === '1') await cleanup(answer.status === 200 && viaRoute.status === 200 ? 0 : 1);
   process.on('SIGINT', () => void cleanup(0));
   process.on('SIGTERM', () => void cleanup(0));
 } catch (err) {

@@ -35,8 +35,16 @@ interface ObjectList<T> {
   items: T[];
 }
 
-/** Index name → indexed value → object keys. */
-type Indexes = Map<string, Map<string, Set<string>>>;
+/**
+ * Index name → indexed value → object keys: one key as a plain string (most values name one object: an
+ * Ingress's Service, a route's host + path; a Set each would cost ~300 bytes at 10,000 objects), a Set
+ * from the second on.
+ */
+type Indexes = Map<string, Map<string, string | Set<string>>>;
+
+function keysOf(entry: string | Set<string> | undefined): Iterable<string> {
+  return entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry;
+}
 export type IndexFunc<T> = (object: T) => string[];
 
 const NAMESPACE_INDEX = 'namespace';
@@ -91,10 +99,8 @@ export class Informer<T extends KubeObject> {
   }
 
   byIndex(name: string, value: string): T[] {
-    const keys = this.indexes.get(name)?.get(value);
-    if (!keys) return [];
     const found: T[] = [];
-    for (const key of keys) {
+    for (const key of keysOf(this.indexes.get(name)?.get(value))) {
       const object = this.store.get(key);
       if (object) found.push(object);
     }
@@ -127,7 +133,7 @@ export class Informer<T extends KubeObject> {
   }
 
   /** @internal */ keys(namespace: string | undefined): string[] {
-    return namespace === undefined ? [...this.store.keys()] : [...(this.indexes.get(NAMESPACE_INDEX)?.get(namespace) ?? [])];
+    return namespace === undefined ? [...this.store.keys()] : [...keysOf(this.indexes.get(NAMESPACE_INDEX)?.get(namespace))];
   }
 
   /**
@@ -164,13 +170,16 @@ export class Informer<T extends KubeObject> {
     for (const [name, index] of this.indexers) {
       const values = this.indexes.get(name)!;
       for (const value of index(object)) {
-        let keys = values.get(value);
+        const keys = values.get(value);
         if (direction === 1) {
-          if (!keys) values.set(value, (keys = new Set()));
-          keys.add(key);
-        } else if (keys) {
+          if (keys === undefined || keys === key) values.set(value, key);
+          else if (typeof keys === 'string') values.set(value, new Set([keys, key]));
+          else keys.add(key);
+        } else if (keys === key) {
+          values.delete(value);
+        } else if (typeof keys === 'object') {
           keys.delete(key);
-          if (keys.size === 0) values.delete(value);
+          if (keys.size === 1) values.set(value, keys.values().next().value as string);
         }
       }
     }

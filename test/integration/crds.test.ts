@@ -70,6 +70,14 @@ describe('samples', () => {
     expect(sampleApplied.stdout).toContain('gatewayroute.gateway.pipeops.io/shop created');
   });
 
+  it('the Gateway API sample (GatewayClass, Gateway, HTTPRoute) is valid against the Gateway API CRDs', () => {
+    // Server-side dry run: validated by the apiserver (schema and CEL rules), nothing created.
+    const result = kubectl(['apply', '--dry-run=server', '-n', namespace, '-f', join(samples, 'gateway-api_httproute.yaml')]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('gatewayclass.gateway.networking.k8s.io/tunnel created (server dry run)');
+    expect(result.stdout).toContain('httproute.gateway.networking.k8s.io/shop created (server dry run)');
+  });
+
   it('apply with client-node', async () => {
     const sample = loadYaml<GatewayRoute>(readFileSync(join(samples, 'gateway_v1alpha1_gatewayroute.yaml'), 'utf8'));
     sample.metadata = { name: 'shop-from-client', namespace };
