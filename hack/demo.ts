@@ -138,7 +138,9 @@ try {
 
   console.log(`\nRunning. Try:
   KUBECONFIG=.local/kubeconfig kubectl get gwr -A
+  KUBECONFIG=.local/kubeconfig kubectl get httproute,gateway,gatewayclass -A
   curl -H 'Host: loki.example.com' http://127.0.0.1:${gatewayPort}/
+  curl -H 'Host: dashboards.example.com' http://127.0.0.1:${gatewayPort}/d/x           # through the HTTPRoute
   curl -N -H 'Host: grafana.example.com' http://127.0.0.1:${gatewayPort}/events      # server-sent events, one a second
   node -e "const ws = new (require('ws'))('ws://127.0.0.1:${gatewayPort}/ws', { headers: { host: 'grafana.example.com' } }); ws.on('open', () => ws.send('hi')); ws.on('message', (m) => { console.log(String(m)); ws.close(); })"`);
   console.log('Ctrl-C (or make demo-down) stops everything.');
