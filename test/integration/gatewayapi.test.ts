@@ -330,32 +330,34 @@ describe('HTTPRoute → GatewayRoute', () => {
   });
 
   it('the same host + path from an Ingress and a later HTTPRoute: the later one leaves it out and says so', async () => {
-    await createIngress(ingressObject(ns, 'first', [{ host: 'shared.example.com', paths: [{ path: '/same', service: 'web', port: 'http' }] }]));
+    await createIngress(ingressObject(ns, 'zz-first', [{ host: 'shared.example.com', paths: [{ path: '/same', service: 'web', port: 'http' }] }]));
     await eventually('Ingress route at the control plane', async () => heldRoutes(cp, ns).includes('shared.example.com/same → web:8080'));
     await create(
       'HTTPRoute',
-      httpRoute(ns, 'second', {
+      httpRoute(ns, 'aa-second', {
         parentRefs: [{ name: 'tunnel', sectionName: 'http' }],
         hostnames: ['shared.example.com'],
         rules: [{ matches: [{ path: { value: '/same' } }, { path: { value: '/own' } }], backendRefs: [{ name: 'web', port: 8080 }] }],
       }),
     );
-    const partly = await parentCondition(ns, 'second', 'PartiallyInvalid', 'True', 'UnsupportedValue');
-    expect(partly.message).toContain(`shared.example.com/same (Prefix) is already served by GatewayRoute ${ns}/first (from Ingress first)`);
-    const second = await eventually('GatewayRoute second', async () => getGatewayRoute(ns, 'second'));
+    const partly = await parentCondition(ns, 'aa-second', 'PartiallyInvalid', 'True', 'UnsupportedValue');
+    expect(partly.message).toContain(`shared.example.com/same (Prefix) is already served by GatewayRoute ${ns}/zz-first (from Ingress zz-first)`);
+    const second = await eventually('GatewayRoute aa-second', async () => getGatewayRoute(ns, 'aa-second'));
     expect(second.spec.routes?.map((r) => r.path)).toEqual(['/own']);
     expect(condition(second, 'Accepted')).toMatchObject({ status: 'True', reason: 'PartiallyAccepted' });
-    const first = await getGatewayRoute(ns, 'first');
+    const first = await getGatewayRoute(ns, 'zz-first');
     expect(condition(first, 'Accepted')).toMatchObject({ status: 'True', reason: 'Accepted' }); // the earlier one is untouched
 
+    // (Named so that the HTTPRoute's GatewayRoute sorts first: created in the same second as the Ingress's, it
+    // must still lose to the one already serving the path.)
     // The Ingress goes: the HTTPRoute takes the path over.
-    await clients().networking.deleteNamespacedIngress({ namespace: ns, name: 'first' });
-    await eventually('HTTPRoute serves /same now', async () => (await getGatewayRoute(ns, 'second'))?.spec.routes?.map((r) => r.path).join(',') === '/same,/own');
+    await clients().networking.deleteNamespacedIngress({ namespace: ns, name: 'zz-first' });
+    await eventually('HTTPRoute serves /same now', async () => (await getGatewayRoute(ns, 'aa-second'))?.spec.routes?.map((r) => r.path).join(',') === '/same,/own');
     await eventually('PartiallyInvalid gone from the HTTPRoute', async () => {
-      const conditions = await parentStatus(ns, 'second');
+      const conditions = await parentStatus(ns, 'aa-second');
       return conditions && !conditions.some((c) => c.type === 'PartiallyInvalid');
     });
-    expect((await parentCondition(ns, 'second', 'Accepted', 'True', 'Accepted')).message).toBe('2 route(s) served by the hosted gateway');
+    expect((await parentCondition(ns, 'aa-second', 'Accepted', 'True', 'Accepted')).message).toBe('2 route(s) served by the hosted gateway');
   });
 
   it('an HTTPRoute whose GatewayRoute name is taken by an Ingress: NameConflict and a Warning Event; it takes the name once the Ingress goes', async () => {

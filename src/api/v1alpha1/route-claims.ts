@@ -1,6 +1,7 @@
-// Which GatewayRoute serves a host + path when several ask for it: the oldest (creationTimestamp, then
-// namespace/name). A later GatewayRoute translated from an Ingress or an HTTPRoute leaves the route out and
-// says why in its Accepted condition; hand-written GatewayRoutes are never rewritten, only counted.
+// Which GatewayRoute serves a host + path when several ask for it: the oldest (creationTimestamp; within one
+// second, the one already serving it; then namespace/name). A later GatewayRoute translated from an Ingress or
+// an HTTPRoute leaves the route out and says why in its Accepted condition; hand-written GatewayRoutes are
+// never rewritten, only counted.
 import type { Informer } from '../../operator/informer.js';
 import { objectKey } from '../../operator/kinds.js';
 import type { GatewayRoute, RouteSpec } from './types.js';
@@ -21,13 +22,6 @@ function created(route: GatewayRoute | undefined): number {
   return at === undefined ? Number.POSITIVE_INFINITY : new Date(at).getTime(); // not created yet: the newest
 }
 
-/** Whether `a` was there before `b`: creationTimestamp, then namespace/name, so every operator agrees. */
-export function olderThan(a: GatewayRoute, b: GatewayRoute | undefined, bKey: string): boolean {
-  const ta = created(a);
-  const tb = created(b);
-  return ta !== tb ? ta < tb : objectKey(a.metadata) < bKey;
-}
-
 /** One per source controller: it also remembers which of its own GatewayRoutes lost which routes. */
 export class RouteClaims {
   /** Route identity → keys of this controller's GatewayRoutes that left it out, for a route older one gives up. */
@@ -44,11 +38,19 @@ export class RouteClaims {
    */
   takenFor(key: string, current: GatewayRoute | undefined): (route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>) => string | undefined {
     this.forget(key);
+    const mine = new Set((current?.spec.routes ?? []).map(routeIdentity));
     return (route) => {
       const identity = routeIdentity(route);
       const holder = this.gatewayRoutes
         .byIndex(ROUTE_INDEX, identity)
-        .find((other) => objectKey(other.metadata) !== key && olderThan(other, current, key));
+        .find((other) => {
+          if (objectKey(other.metadata) === key) return false;
+          const [theirs, ours] = [created(other), created(current)];
+          if (theirs !== ours) return theirs < ours;
+          // Created in the same second (timestamps have whole seconds): the one already serving the route keeps
+          // it; if both do (a race), the smaller namespace/name, so every operator agrees.
+          return mine.has(identity) ? objectKey(other.metadata) < key : true;
+        });
       if (!holder) return undefined;
       this.remember(key, identity);
       const source = holder.spec.source ? ` (from ${holder.spec.source.kind} ${holder.spec.source.name})` : '';
