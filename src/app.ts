@@ -16,7 +16,7 @@ import * as gatewayApi from './gatewayapi/setup.js';
 import * as ingress from './ingress/controller.js';
 import type { Logger } from './log.js';
 import { EventRecorder } from './operator/events.js';
-import { SERVICE } from './operator/kinds.js';
+import { SERVICE, type ResourceKind } from './operator/kinds.js';
 import { LeaderElector } from './operator/leader-election.js';
 import { Manager } from './operator/manager.js';
 import { shareConnections } from './operator/connections.js';
@@ -228,7 +228,13 @@ export class GatewayOperator {
       return;
     }
     this.connectivityController.watchGateways(this.manager.informer(gatewayApi.GATEWAY));
+    let referenceGrant: ResourceKind | undefined;
+    for (const version of gatewayApi.REFERENCE_GRANT_VERSIONS) {
+      if (!referenceGrant && (await this.manager.serves([version]).catch(() => false))) referenceGrant = version;
+    }
+    if (!referenceGrant) this.logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted', { controller: 'manager' });
     gatewayApi.setup(this.manager, {
+      referenceGrant,
       controllerName: this.config.gatewayControllerName,
       allowCatchAll: this.config.allowCatchAll,
       concurrency: this.config.concurrency,

@@ -84,7 +84,7 @@ export class HTTPRouteController {
     let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
     const translation = translateHTTPRoute(route, attachedHosts(parents), {
       allowCatchAll: this.options.allowCatchAll,
-      referenceGrants: this.informers.referenceGrants.list(),
+      referenceGrants: this.informers.referenceGrants?.list() ?? [],
       service: (ns, service) => this.informers.services.get(`${ns}/${service}`),
       taken: this.claims.takenFor(key, mine),
     });

@@ -1,6 +1,7 @@
 // The caches the Gateway API feature reads, and its options.
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import type { Informer } from '../operator/informer.js';
+import type { ResourceKind } from '../operator/kinds.js';
 import type { ServiceLike } from '../routing/backends.js';
 import type { Gateway, GatewayClass, HTTPRoute, ReferenceGrant } from './types.js';
 
@@ -9,6 +10,8 @@ export interface GatewayApiOptions {
   controllerName: string;
   allowCatchAll: boolean;
   concurrency: number;
+  /** The served ReferenceGrant version; none: cross-namespace backendRefs are never permitted. */
+  referenceGrant?: ResourceKind;
 }
 
 export interface NamespaceLike {
@@ -19,7 +22,8 @@ export interface GatewayApiInformers {
   gatewayClasses: Informer<GatewayClass>;
   gateways: Informer<Gateway>;
   httpRoutes: Informer<HTTPRoute>;
-  referenceGrants: Informer<ReferenceGrant>;
+  /** None where the apiserver serves no ReferenceGrant. */
+  referenceGrants?: Informer<ReferenceGrant>;
   namespaces: Informer<NamespaceLike>;
   services: Informer<ServiceLike>;
   gatewayRoutes: Informer<GatewayRoute>;

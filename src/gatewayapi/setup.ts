@@ -9,13 +9,14 @@ import { parentGatewayKey } from './attach.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './informers.js';
-import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, REFERENCE_GRANT, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
+import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
 
 export type { GatewayApiOptions } from './informers.js';
 export { GATEWAY } from './types.js';
 
 /** The kinds the feature needs served (the Gateway API CRDs installed) before it is set up. */
-export const KINDS: readonly ResourceKind[] = [GATEWAY_CLASS, GATEWAY, HTTP_ROUTE, REFERENCE_GRANT];
+export const KINDS: readonly ResourceKind[] = [GATEWAY_CLASS, GATEWAY, HTTP_ROUTE];
+export { REFERENCE_GRANT_VERSIONS } from './types.js';
 
 const GATEWAY_CLASS_INDEX = 'gateway-class';
 const BACKEND_SERVICE_INDEX = 'backend-service';
@@ -38,7 +39,7 @@ export function setup(manager: Manager, options: GatewayApiOptions): { routes: H
     gatewayClasses: manager.informer<GatewayClass>(GATEWAY_CLASS),
     gateways: manager.informer<Gateway>(GATEWAY),
     httpRoutes: manager.informer<HTTPRoute>(HTTP_ROUTE, { watched: true }),
-    referenceGrants: manager.informer<ReferenceGrant>(REFERENCE_GRANT),
+    referenceGrants: options.referenceGrant ? manager.informer<ReferenceGrant>(options.referenceGrant) : undefined,
     namespaces: manager.informer<NamespaceLike>(NAMESPACE),
     services: manager.informer<ServiceLike>(SERVICE, { watched: true }),
     gatewayRoutes: manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true }),
@@ -77,7 +78,7 @@ export function setup(manager: Manager, options: GatewayApiOptions): { routes: H
     for (const route of httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) routes.enqueue(route);
   });
   // A grant changes what routes of other namespaces may use: look at the routes naming a Service there.
-  informers.referenceGrants.onChange((grant) => {
+  informers.referenceGrants?.onChange((grant) => {
     for (const route of httpRoutes.list()) {
       if (backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`))) routes.enqueue(route);
     }

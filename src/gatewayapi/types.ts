@@ -10,8 +10,13 @@ const v1 = (kind: string, plural: string, namespaced: boolean): ResourceKind => 
 export const GATEWAY_CLASS = v1('GatewayClass', 'gatewayclasses', false);
 export const GATEWAY = v1('Gateway', 'gateways', true);
 export const HTTP_ROUTE = v1('HTTPRoute', 'httproutes', true);
-// v1beta1: served by every Gateway API release that has ReferenceGrant (v1 only from 1.5 on).
-export const REFERENCE_GRANT: ResourceKind = { apiVersion: `${GATEWAY_API_GROUP}/v1beta1`, kind: 'ReferenceGrant', plural: 'referencegrants', namespaced: true };
+// ReferenceGrant is v1 from Gateway API 1.5 on and v1beta1 before: whichever the apiserver serves (v1 first).
+export const REFERENCE_GRANT_VERSIONS: readonly ResourceKind[] = ['v1', 'v1beta1'].map((version) => ({
+  apiVersion: `${GATEWAY_API_GROUP}/${version}`,
+  kind: 'ReferenceGrant',
+  plural: 'referencegrants',
+  namespaced: true,
+}));
 
 export interface GatewayClass {
   metadata: ObjectMeta;
