@@ -24,6 +24,27 @@ export function listenerCarriesHTTPRoutes(listener: Listener): boolean {
   return !kinds?.length || kinds.some((k) => (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP && k.kind === 'HTTPRoute');
 }
 
+/**
+ * Listeners whose port is shared in a way that cannot be served, by the Gateway API's Conflicted reasons:
+ * HTTP next to HTTPS on one port (ProtocolConflict), or two HTTP(S) listeners on one port with the same
+ * hostname (HostnameConflict, an absent hostname counting as one). Conflicted listeners carry no routes.
+ */
+export function listenerConflicts(listeners: readonly Listener[]): Map<string, { reason: 'ProtocolConflict' | 'HostnameConflict'; message: string }> {
+  const conflicts = new Map<string, { reason: 'ProtocolConflict' | 'HostnameConflict'; message: string }>();
+  for (const listener of listeners) {
+    if (!ROUTE_PROTOCOLS.has(listener.protocol)) continue;
+    const samePort = listeners.filter((other) => other !== listener && other.port === listener.port && ROUTE_PROTOCOLS.has(other.protocol));
+    const protocol = samePort.find((other) => other.protocol !== listener.protocol);
+    if (protocol) {
+      conflicts.set(listener.name, { reason: 'ProtocolConflict', message: `port ${listener.port} is also listener ${protocol.name}'s, with protocol ${protocol.protocol}` });
+      continue;
+    }
+    const hostname = samePort.find((other) => (other.hostname ?? '') === (listener.hostname ?? ''));
+    if (hostname) conflicts.set(listener.name, { reason: 'HostnameConflict', message: `listener ${hostname.name} has the same port ${listener.port} and hostname ${listener.hostname ?? '(none)'}` });
+  }
+  return conflicts;
+}
+
 export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return false; // from: Selector without a selector selects nothing
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
@@ -83,11 +104,12 @@ export function attachToGateway(
   const parent = describeParent(ref, routeNamespace);
   const named = gateway.spec.listeners.filter((l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port));
   if (named.length === 0) return { attached: false, reason: 'NoMatchingParent', message: `${parent} has no such listener` };
+  const conflicted = listenerConflicts(gateway.spec.listeners);
   const allowed = named.filter(
-    (l) => listenerCarriesHTTPRoutes(l) && namespaceAllowed(l, routeNamespace, gateway.metadata.namespace ?? '', namespaceLabels),
+    (l) => !conflicted.has(l.name) && listenerCarriesHTTPRoutes(l) && namespaceAllowed(l, routeNamespace, gateway.metadata.namespace ?? '', namespaceLabels),
   );
   if (allowed.length === 0) {
-    return { attached: false, reason: 'NotAllowedByListeners', message: `${parent}: no listener allows HTTPRoutes from namespace ${routeNamespace} (protocol, allowedRoutes)` };
+    return { attached: false, reason: 'NotAllowedByListeners', message: `${parent}: no listener allows HTTPRoutes from namespace ${routeNamespace} (protocol, allowedRoutes, conflicts)` };
   }
   const routeHosts = route.spec.hostnames?.length ? route.spec.hostnames : [''];
   const hosts = new Map<string, boolean>();

@@ -2,7 +2,7 @@
 // GatewayClass Accepted; Gateway Accepted / Programmed and per-listener Accepted / Programmed /
 // ResolvedRefs with attachedRoutes; an HTTPRoute parent's Accepted / ResolvedRefs / PartiallyInvalid. Pure.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
-import { listenerCarriesHTTPRoutes, type Attachment } from './attach.js';
+import { listenerCarriesHTTPRoutes, listenerConflicts, type Attachment } from './attach.js';
 import { routeResolvedRefs, type HTTPRouteTranslation } from './translate.js';
 import { GATEWAY_API_GROUP, type Gateway, type Listener } from './types.js';
 
@@ -19,8 +19,22 @@ export interface ListenerStatusInput {
   conditions: ConditionInput[];
 }
 
-export function listenerStatus(listener: Listener, attachedRoutes: number): ListenerStatusInput {
+const noConflicts = condition('Conflicted', false, 'NoConflicts', 'no conflicts');
+
+export function listenerStatus(listener: Listener, attachedRoutes: number, conflict?: { reason: string; message: string }): ListenerStatusInput {
   const base = { name: listener.name, attachedRoutes };
+  if (conflict) {
+    return {
+      ...base,
+      supportedKinds: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute' }],
+      conditions: [
+        condition('Accepted', true, 'Accepted', 'listener accepted'),
+        condition('Programmed', false, 'Invalid', `conflicted: ${conflict.message}`),
+        condition('ResolvedRefs', true, 'ResolvedRefs', 'no references to resolve'),
+        condition('Conflicted', true, conflict.reason, conflict.message),
+      ],
+    };
+  }
   if (listener.protocol !== 'HTTP' && listener.protocol !== 'HTTPS') {
     return {
       ...base,
@@ -29,6 +43,7 @@ export function listenerStatus(listener: Listener, attachedRoutes: number): List
         condition('Accepted', false, 'UnsupportedProtocol', `protocol ${listener.protocol} is not supported (HTTP and HTTPS are)`),
         condition('Programmed', false, 'Invalid', 'the listener is not accepted'),
         condition('ResolvedRefs', true, 'ResolvedRefs', 'no references to resolve'),
+        noConflicts,
       ],
     };
   }
@@ -40,6 +55,7 @@ export function listenerStatus(listener: Listener, attachedRoutes: number): List
         condition('Accepted', true, 'Accepted', 'listener accepted'),
         condition('Programmed', false, 'Invalid', 'no supported route kind is allowed'),
         condition('ResolvedRefs', false, 'InvalidRouteKinds', 'allowedRoutes.kinds names no supported kind (HTTPRoute)'),
+        noConflicts,
       ],
     };
   }
@@ -51,13 +67,15 @@ export function listenerStatus(listener: Listener, attachedRoutes: number): List
       condition('Programmed', true, 'Programmed', 'served by the hosted gateway through the tunnel'),
       // TLS is terminated by the hosted gateway: certificateRefs are not read in the cluster.
       condition('ResolvedRefs', true, 'ResolvedRefs', listener.protocol === 'HTTPS' ? 'TLS is terminated by the hosted gateway; certificateRefs are not read' : 'no references to resolve'),
+      noConflicts,
     ],
   };
 }
 
 export function gatewayStatus(gateway: Gateway & { spec: { addresses?: unknown[] } }, attachedRoutes: (listener: string) => number): { conditions: ConditionInput[]; listeners: ListenerStatusInput[] } {
-  const listeners = gateway.spec.listeners.map((l) => listenerStatus(l, attachedRoutes(l.name)));
-  const valid = listeners.filter((l) => l.conditions.every((c) => c.status === 'True')).length;
+  const conflicts = listenerConflicts(gateway.spec.listeners);
+  const listeners = gateway.spec.listeners.map((l) => listenerStatus(l, attachedRoutes(l.name), conflicts.get(l.name)));
+  const valid = listeners.filter((l) => l.conditions.every((c) => (c.type === 'Conflicted' ? c.status === 'False' : c.status === 'True'))).length;
   if (gateway.spec.addresses?.length) {
     return {
       listeners,

@@ -65,6 +65,13 @@ describe('attachToGateway', () => {
       { attached: true, listeners: ['http', 'https'], hosts: [{ host: 'a.com', tls: true }] },
     ],
     [
+      'a conflicted listener carries no routes (HTTP and HTTPS on one port)',
+      route('infra', ['a.com']),
+      gateway([listener('http', { port: 8443 }), listener('https', { protocol: 'HTTPS', port: 8443 })]),
+      undefined,
+      { attached: false, reason: 'NotAllowedByListeners' },
+    ],
+    [
       'listener hostname narrows a route without hostnames',
       route('infra'),
       gateway([listener('http', { hostname: 'shop.example.com' })]),

@@ -215,8 +215,8 @@ describe('gateway status', () => {
       {
         gateway: ['Accepted=True/Accepted', 'Programmed=True/Programmed'],
         listeners: [
-          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs',
-          'https:0:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs',
+          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
+          'https:0:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
         ],
       },
     ],
@@ -226,8 +226,8 @@ describe('gateway status', () => {
       {
         gateway: ['Accepted=True/Accepted', 'Programmed=True/Programmed'],
         listeners: [
-          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs',
-          'db:0::Accepted=False/UnsupportedProtocol,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs',
+          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
+          'db:0::Accepted=False/UnsupportedProtocol,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
         ],
       },
     ],
@@ -236,7 +236,34 @@ describe('gateway status', () => {
       gateway([{ name: 'grpc', port: 80, protocol: 'HTTP', allowedRoutes: { kinds: [{ kind: 'GRPCRoute' }] } }]),
       {
         gateway: ['Accepted=False/ListenersNotValid', 'Programmed=False/Invalid'],
-        listeners: ['grpc:0::Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=False/InvalidRouteKinds'],
+        listeners: ['grpc:0::Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=False/InvalidRouteKinds,Conflicted=False/NoConflicts'],
+      },
+    ],
+    [
+      'HTTP and HTTPS on one port: both conflicted (ProtocolConflict), nothing valid',
+      gateway([{ name: 'http', port: 8080, protocol: 'HTTP' }, { name: 'https', port: 8080, protocol: 'HTTPS' }]),
+      {
+        gateway: ['Accepted=False/ListenersNotValid', 'Programmed=False/Invalid'],
+        listeners: [
+          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=True/ProtocolConflict',
+          'https:0:HTTPRoute:Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=True/ProtocolConflict',
+        ],
+      },
+    ],
+    [
+      'two listeners on one port with the same hostname (HostnameConflict); a third with its own hostname is fine',
+      gateway([
+        { name: 'http', port: 80, protocol: 'HTTP', hostname: 'a.example.com' },
+        { name: 'again', port: 80, protocol: 'HTTP', hostname: 'a.example.com' },
+        { name: 'other', port: 80, protocol: 'HTTP', hostname: 'b.example.com' },
+      ]),
+      {
+        gateway: ['Accepted=True/Accepted', 'Programmed=True/Programmed'],
+        listeners: [
+          'http:2:HTTPRoute:Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=True/HostnameConflict',
+          'again:0:HTTPRoute:Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=True/HostnameConflict',
+          'other:0:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
+        ],
       },
     ],
     [
@@ -244,7 +271,7 @@ describe('gateway status', () => {
       gateway([{ name: 'http', port: 80, protocol: 'HTTP' }], [{ value: '10.0.0.1' }]),
       {
         gateway: ['Accepted=False/UnsupportedAddress', 'Programmed=False/Invalid'],
-        listeners: ['http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs'],
+        listeners: ['http:2:HTTPRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts'],
       },
     ],
   ])('%s', (_name, gw, expected) => {
