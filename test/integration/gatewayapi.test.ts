@@ -121,6 +121,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // DEBUG_GWAPI=1 prints the operator's log (info and above) after the file: the story behind a failure.
   if (process.env.DEBUG_GWAPI) console.log(operator.logs.filter((l) => l.level !== 'debug').map((l) => JSON.stringify(l)).join('\n'));
   await operators.stopAll();
   await gateway?.close();
