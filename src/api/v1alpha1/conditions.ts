@@ -65,28 +65,6 @@ export function conditionsChanged(a: readonly Condition[] | undefined, b: readon
   });
 }
 
-/**
- * The Ready summary: True when every listed condition is True; otherwise the first one that is not,
- * with its reason and message, False when it is False and also when it is Unknown (not ready yet).
- * A listed condition that is missing counts as Unknown with `missingReason`.
- */
-export function readySummary(
-  conditions: readonly Condition[] | undefined,
-  order: readonly string[],
-  missingReason = 'Pending',
-): ConditionInput {
-  for (const type of order) {
-    const condition = findCondition(conditions, type);
-    if (!condition) {
-      return { type: 'Ready', status: 'False', reason: missingReason, message: `${type} has not been reported yet` };
-    }
-    if (condition.status !== 'True') {
-      return { type: 'Ready', status: 'False', reason: condition.reason, message: `${type}: ${condition.message}` };
-    }
-  }
-  return { type: 'Ready', status: 'True', reason: 'Ready', message: 'all conditions are satisfied' };
-}
-
 /** RFC 3339 with second precision, the form metav1.Time serialises to. */
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -3,7 +3,6 @@ import {
   conditionsChanged,
   nextCondition,
   progressSummary,
-  readySummary,
   rfc3339,
   setConditions,
 } from '../../../src/api/v1alpha1/conditions.js';
@@ -68,7 +67,7 @@ describe('conditionsChanged', () => {
   });
 });
 
-describe('readySummary', () => {
+describe('progressSummary: the Ready condition', () => {
   const order = ['Accepted', 'ResolvedRefs', 'Synced'];
   const cases: Array<{ name: string; conditions: Condition[]; status: string; reason: string }> = [
     {
@@ -92,7 +91,7 @@ describe('readySummary', () => {
     { name: 'missing counts as pending', conditions: [condition('Accepted', 'True')], status: 'False', reason: 'Pending' },
   ];
   it.each(cases)('$name', ({ conditions, status, reason }) => {
-    const summary = readySummary(conditions, order);
+    const summary = progressSummary(conditions, order, 1).ready;
     expect([summary.type, summary.status, summary.reason]).toEqual(['Ready', status, reason]);
   });
 });
@@ -121,21 +120,19 @@ describe('conditionsChanged: each field counts', () => {
   });
 });
 
-describe('readySummary: the exact summary', () => {
+describe('progressSummary: the exact Ready condition', () => {
   it.each([
     { conditions: [condition('A', 'True'), condition('B', 'True')], ready: { type: 'Ready', status: 'True', reason: 'Ready', message: 'all conditions are satisfied' } },
     { conditions: [condition('A', 'True'), condition('B', 'Unknown', 'Waiting', 'soon')], ready: { type: 'Ready', status: 'False', reason: 'Waiting', message: 'B: soon' } },
     { conditions: [condition('A', 'False', 'Broken', 'why'), condition('B', 'False', 'Other', 'x')], ready: { type: 'Ready', status: 'False', reason: 'Broken', message: 'A: why' } },
-    { conditions: [condition('B', 'True')], ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A has not been reported yet' } },
-    { conditions: undefined, ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A has not been reported yet' } },
+    { conditions: [condition('B', 'True')], ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A: A has not been reported yet' } },
+    { conditions: undefined, ready: { type: 'Ready', status: 'False', reason: 'Pending', message: 'A: A has not been reported yet' } },
   ])('%#', ({ conditions, ready }) => {
-    expect(readySummary(conditions, ['A', 'B'])).toEqual(ready);
+    expect(progressSummary(conditions, ['A', 'B'], 1).ready).toEqual(ready);
   });
+});
 
-  it('names the reason for a missing condition when asked', () => {
-    expect(readySummary([], ['A'], 'NotYet').reason).toBe('NotYet');
-  });
-
+describe('rfc3339: whole seconds', () => {
   it('rfc3339 drops only the milliseconds', () => {
     expect(rfc3339(new Date('2026-02-02T10:20:30.456Z'))).toBe('2026-02-02T10:20:30Z');
     expect(rfc3339(new Date('2026-02-02T10:20:30Z'))).toBe('2026-02-02T10:20:30Z');
