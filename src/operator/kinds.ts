@@ -17,9 +17,14 @@ export const INGRESS_CLASS: ResourceKind = {
 };
 export const SERVICE: ResourceKind = { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true };
 
+/** The REST path of a group-version: /api/v1 for the core group, else /apis/group/version. */
+export function apiVersionPath(apiVersion: string): string {
+  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
 /** The REST collection path of `kind`, in one namespace or across all. */
 export function collectionPath(kind: ResourceKind, namespace?: string): string {
-  const base = kind.apiVersion.includes('/') ? `/apis/${kind.apiVersion}` : `/api/${kind.apiVersion}`;
+  const base = apiVersionPath(kind.apiVersion);
   return kind.namespaced && namespace ? `${base}/namespaces/${namespace}/${kind.plural}` : `${base}/${kind.plural}`;
 }
 

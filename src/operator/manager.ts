@@ -7,7 +7,7 @@ import { metrics } from '../metrics.js';
 import type { Controller } from './controller.js';
 import type { EventRecorder } from './events.js';
 import { Informer, type KubeObject } from './informer.js';
-import type { ResourceKind } from './kinds.js';
+import { apiVersionPath, type ResourceKind } from './kinds.js';
 import { getJson, KubeRequestError } from './rest.js';
 
 export interface ManagerOptions {
@@ -31,6 +31,7 @@ export class Manager {
   readonly logger: Logger;
   readonly controllers: Controller[] = [];
   private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly discovery = new Map<string, Promise<Set<string>>>();
 
   constructor(private readonly options: ManagerOptions) {
     this.custom = options.kc.makeApiClient(CustomObjectsApi);
@@ -64,15 +65,26 @@ export class Manager {
   /** Whether the apiserver serves every one of these kinds (a CRD may not be installed). */
   async serves(kinds: readonly ResourceKind[]): Promise<boolean> {
     for (const kind of kinds) {
-      try {
-        const list = await getJson<{ resources?: Array<{ name: string }> }>(this.options.kc, kind.apiVersion.includes('/') ? `/apis/${kind.apiVersion}` : `/api/${kind.apiVersion}`);
-        if (!list.resources?.some((r) => r.name === kind.plural)) return false;
-      } catch (err) {
-        if (err instanceof KubeRequestError && err.statusCode === 404) return false;
-        throw err;
-      }
+      if (!(await this.servedResources(kind.apiVersion)).has(kind.plural)) return false;
     }
     return true;
+  }
+
+  /** The resources one group-version serves, asked of the apiserver once per start (discovery). */
+  private servedResources(apiVersion: string): Promise<Set<string>> {
+    let served = this.discovery.get(apiVersion);
+    if (!served) {
+      served = getJson<{ resources?: Array<{ name: string }> }>(this.options.kc, apiVersionPath(apiVersion)).then(
+        (list) => new Set((list.resources ?? []).map((r) => r.name)),
+        (err: unknown) => {
+          if (err instanceof KubeRequestError && err.statusCode === 404) return new Set<string>();
+          this.discovery.delete(apiVersion); // a failure is not an answer: ask again next time
+          throw err;
+        },
+      );
+      this.discovery.set(apiVersion, served);
+    }
+    return served;
   }
 
   allInformers(): Informer<KubeObject>[] {
