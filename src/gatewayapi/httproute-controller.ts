@@ -2,7 +2,7 @@
 // it names, the ReferenceGrants and Services from the caches; writes the GatewayRoute (owned by the
 // HTTPRoute, same name) while the route is attached to at least one Gateway of this operator, and this
 // operator's entries of the HTTPRoute's status.parents. Other controllers' entries are kept as they are.
-import { resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
 import { RouteClaims } from '../api/v1alpha1/route-claims.js';
 import { conditionsChanged, setConditions } from '../api/v1alpha1/conditions.js';
@@ -85,7 +85,7 @@ export class HTTPRouteController {
     const translation = translateHTTPRoute(route, attachedHosts(parents), {
       allowCatchAll: this.options.allowCatchAll,
       referenceGrants: this.informers.referenceGrants?.list() ?? [],
-      service: (ns, service) => this.informers.services.get(`${ns}/${service}`),
+      service: lookupIn(this.informers.services),
       taken: this.claims.takenFor(key, mine),
     });
     const attached = parents.some((p) => p.attachment.attached);
@@ -109,7 +109,7 @@ export class HTTPRouteController {
         annotations: translation.annotations,
         spec: translation.spec,
         accepted: translation.accepted,
-        resolvedRefs: resolvedRefsCondition(routes, (service, backendNamespace) => this.informers.services.get(`${backendNamespace ?? namespace}/${service}`)),
+        resolvedRefs: resolvedRefsCondition(routes, namespace, lookupIn(this.informers.services)),
       });
     } else if (mine) {
       await this.writer.delete(mine, 'its HTTPRoute is attached to no Gateway of this operator');

@@ -24,7 +24,7 @@ import {
   type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
-import { gatewayRouteRef, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { gatewayRouteRef, lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
@@ -169,7 +169,7 @@ export class SyncController {
   private desiredState(route: GatewayRoute): WireGatewayRoute {
     const key = objectKey(route.metadata);
     const namespace = route.metadata.namespace ?? '';
-    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, (ns, name) => this.services.get(`${ns}/${name}`), this.outbox.lastSent(key));
+    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, lookupIn(this.services), this.outbox.lastSent(key));
     if (unresolved.length) this.unresolved.set(key, unresolved);
     else this.unresolved.delete(key);
     return gatewayRoute;
@@ -390,7 +390,7 @@ export class SyncController {
     if (!sourceOwner(route)) {
       // Nobody else reports on a hand-written GatewayRoute: the schema accepted it; check its backends.
       own.push({ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'written by hand; validated by the CRD schema' });
-      own.push(resolvedRefsCondition(route.spec.routes ?? [], (service, ns) => this.services.get(`${ns ?? namespace}/${service}`)));
+      own.push(resolvedRefsCondition(route.spec.routes ?? [], namespace, lookupIn(this.services)));
     }
     const withOwn = setConditions(route.status?.conditions, own, generation, now);
     // Ready, Reconciling and Stalled as kstatus and Argo CD read them; every input checked for this generation.

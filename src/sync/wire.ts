@@ -5,8 +5,7 @@
 // not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
-import { resolveBackendPort, type ServiceLike } from '../routing/backends.js';
-import { sourceOwner, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { resolveRouteBackend, sourceOwner, userAnnotations, type ServiceLookup } from '../api/v1alpha1/gatewayroute.js';
 import { jsonEqual } from '../operator/json.js';
 
 export interface WireTranslation {
@@ -29,7 +28,7 @@ function sourceOf(route: GatewayRoute): WireGatewayRoute['source'] {
 
 export function toWireGatewayRoute(
   route: GatewayRoute,
-  service: (namespace: string, name: string) => ServiceLike | undefined,
+  service: ServiceLookup,
   lastSent: readonly WireRoute[] = [],
 ): WireTranslation {
   const namespace = route.metadata.namespace ?? '';
@@ -46,8 +45,7 @@ export function toWireGatewayRoute(
       unresolved.push(`${key}: backend.namespace ${backendNamespace} is only honoured for GatewayRoutes translated from HTTPRoutes (a ReferenceGrant decides)`);
       continue;
     }
-    const serviceName = backendNamespace === namespace ? spec.backend.service : `${backendNamespace}/${spec.backend.service}`;
-    const resolved = resolveBackendPort(service(backendNamespace, spec.backend.service), serviceName, spec.backend.port);
+    const resolved = resolveRouteBackend(spec, namespace, service);
     const before = previous.get(key);
     let port: number | undefined;
     if (resolved.ok) port = resolved.port;

@@ -1,7 +1,7 @@
 // GatewayRoute helpers shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute) and by the
 // sync controller: the object reference, who owns one, and the status pieces computed the same way for all.
 import type { CustomObjectRef } from '../../operator/apply.js';
-import { resolveBackendPort, type ServiceLike } from '../../routing/backends.js';
+import { resolveBackendPort, type PortResolution, type ServiceLike } from '../../routing/backends.js';
 import type { ConditionInput } from './conditions.js';
 import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute, type OwnerReference, type RouteSpec } from './types.js';
 
@@ -46,15 +46,28 @@ export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: 
   return { type: 'Accepted', status: 'True', reason: 'Accepted', message: `${routeCount} route(s) accepted` };
 }
 
+export type ServiceLookup = (namespace: string, name: string) => ServiceLike | undefined;
+
+/** A ServiceLookup over a cache keyed "namespace/name" (the Services informer). */
+export function lookupIn(services: { get(key: string): ServiceLike | undefined }): ServiceLookup {
+  return (namespace, name) => services.get(`${namespace}/${name}`);
+}
+
+/**
+ * A route's backend port through its Service: in the GatewayRoute's `namespace`, or the one backend.namespace
+ * names (shown as namespace/name in messages then).
+ */
+export function resolveRouteBackend(route: RouteSpec, namespace: string, service: ServiceLookup): PortResolution {
+  const backendNamespace = route.backend.namespace ?? namespace;
+  const shown = backendNamespace === namespace ? route.backend.service : `${backendNamespace}/${route.backend.service}`;
+  return resolveBackendPort(service(backendNamespace, route.backend.service), shown, route.backend.port);
+}
+
 /** ResolvedRefs: every backend Service exists and has the referenced port. */
-export function resolvedRefsCondition(
-  routes: readonly RouteSpec[],
-  serviceByName: (name: string, namespace: string | undefined) => ServiceLike | undefined,
-): ConditionInput {
+export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, service: ServiceLookup): ConditionInput {
   const problems = new Map<string, string>(); // message -> reason, deduplicated
   for (const route of routes) {
-    const { service, namespace } = route.backend;
-    const result = resolveBackendPort(serviceByName(service, namespace), namespace ? `${namespace}/${service}` : service, route.backend.port);
+    const result = resolveRouteBackend(route, namespace, service);
     if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
   }
   if (problems.size === 0) {

@@ -224,7 +224,7 @@ describe('resolvedRefsCondition', () => {
       message: /port "http" not found on Service web/,
     },
   ])('$name', ({ services, status, reason, message }) => {
-    const result = resolvedRefsCondition(routes, (name) => (services as Record<string, typeof web>)[name]);
+    const result = resolvedRefsCondition(routes, 'ns', (_namespace, name) => (services as Record<string, typeof web>)[name]);
     expect([result.status, result.reason]).toEqual([status, reason]);
     expect(result.message).toMatch(message);
   });
@@ -373,13 +373,13 @@ describe('resolvedRefsCondition: several problems', () => {
     const route = (path: string, service: string, port: RouteSpec['backend']['port']): RouteSpec => ({ host: 'a', path, pathType: 'Prefix', backend: { service, port } });
     const routes = [route('/', 'x', { name: 'http' }), route('/2', 'x', { name: 'http' }), route('/3', 'y', { number: 1 }), route('/4', 'web', { name: 'grpc' })];
     const web = { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }] } };
-    expect(resolvedRefsCondition(routes, (name) => (name === 'web' ? web : undefined))).toEqual({
+    expect(resolvedRefsCondition(routes, 'ns', (_namespace, name) => (name === 'web' ? web : undefined))).toEqual({
       type: 'ResolvedRefs', status: 'False', reason: 'ServiceNotFound',
       message: 'Service x not found (and 2 more: Service y not found; port "grpc" not found on Service web)',
     });
   });
 
   it('all present: the exact True condition', () => {
-    expect(resolvedRefsCondition([], () => undefined)).toEqual({ type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' });
+    expect(resolvedRefsCondition([], 'ns', () => undefined)).toEqual({ type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' });
   });
 });
