@@ -1,8 +1,7 @@
 // Status of the GatewayClasses and Gateways this operator answers for: a GatewayClass whose controllerName
 // is ours is Accepted; a Gateway of such a class gets Accepted / Programmed and, per listener, its
 // conditions and the number of HTTPRoutes attached. Objects of other classes are never touched.
-import { conditionsChanged, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import type { Condition } from '../api/v1alpha1/types.js';
+import { conditionsChanged, ownConditions, setConditions } from '../api/v1alpha1/conditions.js';
 import { applyStatus, type CustomObjectRef } from '../operator/apply.js';
 import { Controller } from '../operator/controller.js';
 import { jsonEqual } from '../operator/json.js';
@@ -19,12 +18,6 @@ export const PARENT_GATEWAY_INDEX = 'parent-gateway';
 
 function ref(kind: typeof GATEWAY | typeof GATEWAY_CLASS, namespace: string, name: string): CustomObjectRef {
   return { group: GATEWAY_API_GROUP, version: 'v1', plural: kind.plural, kind: kind.kind, name, ...(namespace ? { namespace } : {}) };
-}
-
-/** Conditions for this generation, lastTransitionTime kept where the status did not flip; only the types given. */
-function nextConditions(previous: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined, now: Date): Condition[] {
-  const types = new Set(inputs.map((c) => c.type));
-  return setConditions(previous, inputs, generation, now).filter((c) => types.has(c.type));
 }
 
 export class GatewayController {
@@ -67,7 +60,7 @@ export class GatewayController {
     const conditions = setConditions(previous.conditions, computed.conditions, generation, now);
     const listeners = computed.listeners.map((l) => ({
       ...l,
-      conditions: nextConditions(previous.listeners?.find((p) => p.name === l.name)?.conditions, l.conditions, generation, now),
+      conditions: ownConditions(previous.listeners?.find((p) => p.name === l.name)?.conditions, l.conditions, generation, now),
     }));
     const listenersChanged =
       listeners.length !== (previous.listeners?.length ?? 0) ||

@@ -5,7 +5,7 @@
 import { lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
 import { RouteClaims } from '../api/v1alpha1/route-claims.js';
-import { conditionsChanged, setConditions } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, ownConditions } from '../api/v1alpha1/conditions.js';
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import { applyStatus } from '../operator/apply.js';
 import { Controller } from '../operator/controller.js';
@@ -126,8 +126,7 @@ export class HTTPRouteController {
     const now = new Date();
     const mine: RouteParentStatus[] = entries.map(({ ref, conditions }) => {
       const before = previousMine.find((p) => jsonEqual(p.parentRef, ref));
-      const types = new Set(conditions.map((c) => c.type));
-      return { parentRef: ref, controllerName, conditions: setConditions(before?.conditions, conditions, route.metadata.generation, now).filter((c) => types.has(c.type)) };
+      return { parentRef: ref, controllerName, conditions: ownConditions(before?.conditions, conditions, route.metadata.generation, now) };
     });
     const unchanged =
       mine.length === previousMine.length &&

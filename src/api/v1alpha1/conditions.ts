@@ -47,6 +47,20 @@ export function setConditions(
   return result;
 }
 
+/**
+ * Exactly the conditions `updates` name, for this generation, each keeping its lastTransitionTime from
+ * `previous` when its status did not flip: for a writer that owns these condition types and no others.
+ */
+export function ownConditions(
+  previous: readonly Condition[] | undefined,
+  updates: readonly ConditionInput[],
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  const types = new Set(updates.map((c) => c.type));
+  return setConditions(previous, updates, generation, now).filter((c) => types.has(c.type));
+}
+
 /** True when the conditions differ in anything but order. */
 export function conditionsChanged(a: readonly Condition[] | undefined, b: readonly Condition[] | undefined): boolean {
   const left = a ?? [];

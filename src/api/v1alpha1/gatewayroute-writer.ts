@@ -8,7 +8,7 @@ import { applyObject, applyStatus, deleteObject } from '../../operator/apply.js'
 import type { EventRecorder, InvolvedObject } from '../../operator/events.js';
 import type { Informer } from '../../operator/informer.js';
 import { jsonEqual } from '../../operator/json.js';
-import { conditionsChanged, findCondition, setConditions, type ConditionInput } from './conditions.js';
+import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from './conditions.js';
 import { gatewayRouteRef, hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from './gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, MANAGED_BY_LABEL, type GatewayRoute, type GatewayRouteSpec } from './types.js';
 
@@ -101,9 +101,7 @@ export class GatewayRouteWriter {
     const { namespace, name } = desired;
     const routes = desired.spec.routes ?? [];
     const previous = (current.status?.conditions ?? []).filter((c) => SOURCE_CONDITIONS.has(c.type));
-    const conditions = setConditions(current.status?.conditions, [desired.accepted, desired.resolvedRefs], current.metadata.generation, new Date()).filter((c) =>
-      SOURCE_CONDITIONS.has(c.type),
-    );
+    const conditions = ownConditions(current.status?.conditions, [desired.accepted, desired.resolvedRefs], current.metadata.generation, new Date());
     const status = { hosts: hostsSummary(routes), routeCount: routes.length };
     const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
     if (!changed) return;

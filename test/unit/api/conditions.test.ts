@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   conditionsChanged,
   nextCondition,
+  ownConditions,
   progressSummary,
   rfc3339,
   setConditions,
@@ -180,5 +181,16 @@ describe('progressSummary (Ready, Reconciling, Stalled as kstatus and Argo CD re
     expect(summary.observed).toBe(observed);
     if (stalled === 'True') expect(summary.stalled.reason).toBe(reason);
     if (reconciling === 'True') expect(summary.reconciling.reason).toBe(reason);
+  });
+});
+
+describe('ownConditions', () => {
+  it('keeps only the updated types, with their transition times where the status held', () => {
+    const previous = [condition('A', 'True'), condition('B', 'False'), condition('Other', 'True')];
+    const result = ownConditions(previous, [{ type: 'A', status: 'True', reason: 'A', message: 'a' }, { type: 'B', status: 'True', reason: 'B', message: 'b' }], 2, now);
+    expect(result).toEqual([
+      { type: 'A', status: 'True', reason: 'A', message: 'a', lastTransitionTime: earlier, observedGeneration: 2 },
+      { type: 'B', status: 'True', reason: 'B', message: 'b', lastTransitionTime: '2026-02-02T10:20:30Z', observedGeneration: 2 },
+    ]);
   });
 });
