@@ -2,14 +2,13 @@
 // do is dropped at the smallest unit that keeps the rest correct and named in the status: a match with
 // header, query or method conditions (its rule's other matches still route as written), a rule with
 // filters (they apply to the whole rule), a backendRef the route may not use. Never the whole route.
-import { acceptedCondition, userAnnotations, type ServiceLookup } from '../api/v1alpha1/gatewayroute.js';
+import { acceptedCondition, MAX_ROUTES, routeIdentity, userAnnotations, type ServiceLookup } from '../api/v1alpha1/gatewayroute.js';
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
 import type { AttachedHost } from './attach.js';
 import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
 import { GATEWAY_API_GROUP } from './types.js';
 
-const MAX_ROUTES = 1000;
 
 /** The Gateway API's ResolvedRefs reasons for a route. */
 export type BackendProblemReason = 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound';
@@ -126,7 +125,7 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
         return;
       }
       for (const { host, tls } of servedHosts) {
-        const identity = `${host}\u0000${path.path}\u0000${path.pathType}`;
+        const identity = routeIdentity({ host, ...path });
         if (seen.has(identity)) continue; // an earlier rule serves it: the Gateway API's precedence
         if (routes.length >= MAX_ROUTES) {
           dropped.push(`${where}.matches[${matchIndex}]: more than ${MAX_ROUTES} routes`);

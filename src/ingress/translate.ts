@@ -3,10 +3,9 @@
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
 import { PATH_TYPES } from '../api/v1alpha1/types.js';
-import { acceptedCondition, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { acceptedCondition, MAX_ROUTES, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
-const MAX_ROUTES = 1000;
 
 interface IngressBackend {
   service?: { name: string; port?: { number?: number; name?: string } };
@@ -92,7 +91,7 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
       dropped.push(`${where}: backend ${backend.service.name} must set exactly one of port.number or port.name`);
       return;
     }
-    const identity = `${host ?? ''}\u0000${path}\u0000${type}`;
+    const identity = routeIdentity({ host, path, pathType: type });
     if (seen.has(identity)) {
       dropped.push(`${where}: duplicate of an earlier ${type} path ${path} for ${host || 'every host'}`);
       return;

@@ -4,14 +4,10 @@
 // never rewritten, only counted.
 import type { Informer } from '../../operator/informer.js';
 import { objectKey } from '../../operator/kinds.js';
+import { routeIdentity } from './gatewayroute.js';
 import type { GatewayRoute, RouteSpec } from './types.js';
 
 const ROUTE_INDEX = 'route-identity';
-
-/** What identifies a route among all GatewayRoutes: host, path type and path. */
-export function routeIdentity(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
-  return `${route.host ?? ''} ${route.pathType} ${route.path}`;
-}
 
 export function describeRoute(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
   return `${route.host || '*'}${route.path} (${route.pathType})`;
