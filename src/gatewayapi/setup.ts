@@ -91,8 +91,8 @@ export function setup(manager: Manager, options: GatewayApiOptions): { routes: H
     }
   });
   // The GatewayRoute name may have been freed or taken, or a host + path claimed by another may change hands.
-  informers.gatewayRoutes.onChange((gatewayRoute, previous) => {
-    for (const key of [objectKey(gatewayRoute.metadata), ...routes.claims.affectedBy(gatewayRoute, previous)]) {
+  informers.gatewayRoutes.onChange((gatewayRoute, previous, deleted) => {
+    for (const key of [objectKey(gatewayRoute.metadata), ...routes.claims.affectedBy(gatewayRoute, previous, deleted)]) {
       const route = httpRoutes.get(key);
       if (route) routes.enqueue(route);
     }

@@ -80,8 +80,8 @@ export class IngressController {
     });
     // Also when another source's or a hand-written GatewayRoute of the same name goes (the name is free
     // again), or one that claims the same host + path changes (a route may change hands).
-    this.gatewayRoutes.onChange((route, previous) => {
-      for (const key of [objectKey(route.metadata), ...this.claims.affectedBy(route, previous)]) {
+    this.gatewayRoutes.onChange((route, previous, deleted) => {
+      for (const key of [objectKey(route.metadata), ...this.claims.affectedBy(route, previous, deleted)]) {
         if (this.ingresses.get(key)) this.controller.enqueue(key);
       }
     });

@@ -67,8 +67,10 @@ export class RouteClaims {
   /**
    * Keys to look at again after a GatewayRoute changed: the others claiming a route it claims or claimed
    * (one of them may now lose it) and this controller's ones that lost such a route (they may now win it).
+   * None when only its status changed (the same generation): claims follow the spec.
    */
-  affectedBy(route: GatewayRoute, previous?: GatewayRoute): string[] {
+  affectedBy(route: GatewayRoute, previous: GatewayRoute | undefined, deleted: boolean): string[] {
+    if (!deleted && previous && previous.metadata.generation === route.metadata.generation) return [];
     const self = objectKey(route.metadata);
     const identities = new Set([...(route.spec.routes ?? []), ...(previous?.spec.routes ?? [])].map(routeIdentity));
     const keys = new Set<string>();

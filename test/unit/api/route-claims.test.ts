@@ -48,9 +48,12 @@ describe('RouteClaims.takenFor', () => {
     const holder = gatewayRoute('zz', '2026-11-27T10:00:00Z', [api]);
     const made = claims(holder);
     expect(made.takenFor('ns/aa', undefined)(api)).toBeDefined();
-    const released = { ...holder, metadata: { ...holder.metadata, resourceVersion: String(++version) }, spec: { routes: [] } };
-    expect(made.affectedBy(released, holder)).toEqual(['ns/aa']);
+    const released = { ...holder, metadata: { ...holder.metadata, resourceVersion: String(++version), generation: 2 }, spec: { routes: [] } };
+    expect(made.affectedBy(released, holder, false)).toEqual(['ns/aa']);
+    expect(made.affectedBy(holder, holder, true)).toEqual(['ns/aa']); // deleted
+    const statusOnly = { ...holder, metadata: { ...holder.metadata, resourceVersion: String(++version) } };
+    expect(made.affectedBy(statusOnly, holder, false)).toEqual([]); // same generation: the spec did not change
     made.forget('ns/aa');
-    expect(made.affectedBy(released, holder)).toEqual([]);
+    expect(made.affectedBy(released, holder, false)).toEqual([]);
   });
 });
