@@ -72,7 +72,7 @@ export function listenerStatus(listener: Listener, attachedRoutes: number, confl
   };
 }
 
-export function gatewayStatus(gateway: Gateway & { spec: { addresses?: unknown[] } }, attachedRoutes: (listener: string) => number): { conditions: ConditionInput[]; listeners: ListenerStatusInput[] } {
+export function gatewayStatus(gateway: Gateway, attachedRoutes: (listener: string) => number): { conditions: ConditionInput[]; listeners: ListenerStatusInput[] } {
   const conflicts = listenerConflicts(gateway.spec.listeners);
   const listeners = gateway.spec.listeners.map((l) => listenerStatus(l, attachedRoutes(l.name), conflicts.get(l.name)));
   const valid = listeners.filter((l) => l.conditions.every((c) => (c.type === 'Conflicted' ? c.status === 'False' : c.status === 'True'))).length;

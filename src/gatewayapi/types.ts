@@ -49,7 +49,7 @@ export interface ListenerStatus {
 
 export interface Gateway {
   metadata: ObjectMeta;
-  spec: { gatewayClassName: string; listeners: Listener[] };
+  spec: { gatewayClassName: string; listeners: Listener[]; addresses?: Array<{ type?: string; value: string }> };
   status?: { addresses?: Array<{ type?: string; value: string }>; conditions?: Condition[]; listeners?: ListenerStatus[] };
 }
 

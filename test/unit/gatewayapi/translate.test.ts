@@ -200,7 +200,7 @@ describe('route parent conditions', () => {
 });
 
 describe('gateway status', () => {
-  const gateway = (listeners: Parameters<typeof listenerStatus>[0][], addresses?: unknown[]) => ({
+  const gateway = (listeners: Parameters<typeof listenerStatus>[0][], addresses?: Array<{ value: string }>) => ({
     metadata: { name: 'gw', namespace: 'infra' },
     spec: { gatewayClassName: 'tunnel', listeners, ...(addresses ? { addresses } : {}) },
   });
