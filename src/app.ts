@@ -233,6 +233,10 @@ export class GatewayOperator {
       if (!referenceGrant && (await this.manager.serves([version]).catch(() => false))) referenceGrant = version;
     }
     if (!referenceGrant) this.logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted', { controller: 'manager' });
+    if (referenceGrant) {
+      const { policy, onChange } = gatewayApi.crossNamespacePolicy(this.manager, referenceGrant);
+      this.sync.useCrossNamespacePolicy(policy, onChange);
+    }
     gatewayApi.setup(this.manager, {
       referenceGrant,
       controllerName: this.config.gatewayControllerName,

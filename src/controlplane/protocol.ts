@@ -179,6 +179,8 @@ export interface ProxyRequestPayload {
   service_name?: string;
   service_port?: number;
   timeout_ms?: number;
+  /** Who sent the request, as the gateway names it (its address): the tunnel's fair share is per client. */
+  client?: string;
 }
 
 /** Opens a WebSocket stream to a backend: the upgrade request, without its hop-by-hop and handshake headers. */
@@ -192,6 +194,8 @@ export interface WebSocketOpenPayload {
   namespace?: string;
   service_name?: string;
   service_port?: number;
+  /** As in proxy_request. */
+  client?: string;
 }
 
 /** One WebSocket message of a stream, either way (data: base64 in a JSON frame, bytes from a binary frame). */
@@ -261,20 +265,83 @@ export function checkFields(payload: unknown, schema: Schema, where: string): st
   return undefined;
 }
 
-const headersOk: FieldCheck = (v) =>
-  isObject(v) && Object.values(v as object).every((h) => typeof h === 'string' || (Array.isArray(h) && h.every(isString)));
+/**
+ * Limits every inbound field is held to at parse time (docs/protocol.md, "Limits"): a frame past one is
+ * refused as a whole, before any of it is acted on.
+ */
+export const LIMITS = {
+  /** request_id: printable ASCII; binary frames carry its length in one byte. */
+  requestIdChars: 128,
+  headerCount: 256,
+  headerBytes: 64 * 1024,
+  hostChars: 261,
+  methodChars: 32,
+  /** setTimeout's largest delay; a larger timeout_ms would fire at once. */
+  timeoutMs: 2_147_483_647,
+  subprotocols: 32,
+  /** A WebSocket close reason is cut to 123 bytes when passed on; a longer one is not worth parsing. */
+  closeReasonChars: 1024,
+  identifierChars: 253,
+  /**
+   * The highest resume_revision taken from a control plane: 2^52 leaves room for 2^52 more revisions below
+   * Number.MAX_SAFE_INTEGER (a revision that cannot grow would leave every change unacknowledgeable).
+   */
+  resumeRevision: 2 ** 52,
+} as const;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Header values: visible ASCII and Latin-1, spaces and tabs; no CR, LF or NUL.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+// A Host header: a DNS name or an IP literal, with an optional port; no userinfo, path or spaces.
+const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*)(:[0-9]{1,5})?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const isRequestId: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.requestIdChars && PRINTABLE.test(v);
+export const isHttpToken = (v: unknown, maxChars = 256): boolean => typeof v === 'string' && v.length <= maxChars && TOKEN.test(v);
+const isHost: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.hostChars && HOST.test(v);
+const isDnsLabel: FieldCheck = (v) => typeof v === 'string' && DNS_LABEL.test(v);
+const isPort: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+const isIdentifier: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.identifierChars && PRINTABLE.test(v);
+const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.timeoutMs;
+
+/** Header names are tokens, values hold no CR, LF or NUL, and there are not too many of them. */
+export const headersOk: FieldCheck = (v) => {
+  if (!isObject(v)) return false;
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > LIMITS.headerCount) return false;
+  let bytes = 0;
+  for (const [name, value] of entries) {
+    const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+    if (!values || !isHttpToken(name)) return false;
+    for (const one of values) {
+      if (typeof one !== 'string' || !HEADER_VALUE.test(one)) return false;
+      bytes += name.length + one.length;
+    }
+  }
+  return bytes <= LIMITS.headerBytes;
+};
+
+const subprotocolsOk: FieldCheck = (v) =>
+  isArray(v) && (v as unknown[]).length <= LIMITS.subprotocols && (v as unknown[]).every((p) => isHttpToken(p)) && new Set(v as string[]).size === (v as unknown[]).length;
+
+/** The backend a request names explicitly (all three or none; the tunnel checks it against the routes). */
+const EXPLICIT_TARGET: Schema = { namespace: optional(isDnsLabel), service_name: optional(isDnsLabel), service_port: optional(isPort) };
 
 /** WebSocket stream frames, the same both ways. */
 export const WEBSOCKET_MESSAGE_SCHEMA: Schema = { data: isString, binary: isBool };
-export const WEBSOCKET_CLOSE_SCHEMA: Schema = { code: optional((v) => Number.isInteger(v)), reason: optional(isString) };
+export const WEBSOCKET_CLOSE_SCHEMA: Schema = {
+  code: optional((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535),
+  reason: optional((v) => typeof v === 'string' && v.length <= LIMITS.closeReasonChars),
+};
 
 export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   register_success: {
-    cluster_id: nonEmptyString,
-    cluster_uuid: nonEmptyString,
+    cluster_id: (v) => nonEmptyString(v) && isIdentifier(v),
+    cluster_uuid: (v) => nonEmptyString(v) && isIdentifier(v),
     protocol_version: isNumber,
-    resume_revision: isRevision,
-    max_frame_bytes: optional((v) => isNumber(v) && (v as number) > 0),
+    resume_revision: (v) => isRevision(v) && (v as number) <= LIMITS.resumeRevision,
+    max_frame_bytes: optional((v) => Number.isInteger(v) && (v as number) >= 1024),
     binary_frames: optional(isBool),
   },
   heartbeat_ack: {},
@@ -287,16 +354,15 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   error: { code: isString, message: optional(isString) },
   ping: {},
   proxy_request: {
-    method: nonEmptyString,
+    method: (v) => isHttpToken(v, LIMITS.methodChars),
     path: isString,
     query: optional(isString),
     headers: headersOk,
     body: optional(isString),
-    host: isString,
-    namespace: optional(isString),
-    service_name: optional(isString),
-    service_port: optional(isNumber),
-    timeout_ms: optional(isNumber),
+    host: isHost,
+    ...EXPLICIT_TARGET,
+    timeout_ms: optional(isTimeout),
+    client: optional(isIdentifier),
   },
   proxy_request_chunk: { data: isString },
   proxy_request_end: {},
@@ -306,11 +372,10 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
     path: isString,
     query: optional(isString),
     headers: headersOk,
-    host: isString,
-    protocols: optional((v) => isArray(v) && (v as unknown[]).every(isString)),
-    namespace: optional(isString),
-    service_name: optional(isString),
-    service_port: optional(isNumber),
+    host: isHost,
+    protocols: optional(subprotocolsOk),
+    ...EXPLICIT_TARGET,
+    client: optional(isIdentifier),
   },
   ws_message: WEBSOCKET_MESSAGE_SCHEMA,
   ws_close: WEBSOCKET_CLOSE_SCHEMA,
@@ -327,11 +392,11 @@ export function parseFrame<T extends { type: string }>(text: string, schemas: Re
   }
   if (!isObject(value)) return { ok: false, code: 'bad_envelope', error: 'frame must be a JSON object' };
   const frame = value as Record<string, unknown>;
-  const requestId = typeof frame.request_id === 'string' ? frame.request_id : undefined;
+  const requestId = isRequestId(frame.request_id) ? (frame.request_id as string) : undefined;
   if (!nonEmptyString(frame.type)) return { ok: false, code: 'bad_envelope', error: 'field "type" must be a non-empty string', requestId };
   const type = frame.type as string;
-  if (frame.request_id !== undefined && !isString(frame.request_id)) {
-    return { ok: false, code: 'bad_envelope', error: 'field "request_id" must be a string', type, requestId };
+  if (frame.request_id !== undefined && !isRequestId(frame.request_id)) {
+    return { ok: false, code: 'bad_envelope', error: `field "request_id" must be a string of 1-${LIMITS.requestIdChars} printable ASCII characters`, type };
   }
   const schema = Object.prototype.hasOwnProperty.call(schemas, type) ? schemas[type] : undefined;
   if (!schema) return { ok: false, code: 'unknown_type', error: `unknown message type "${type}"`, type, requestId };
@@ -369,7 +434,8 @@ const KIND_BY_CODE = new Map(Object.entries(BINARY_KINDS).map(([kind, code]) => 
 
 export function encodeBinaryFrame(kind: BinaryKind, requestId: string, data: Uint8Array): Buffer {
   const id = Buffer.from(requestId, 'latin1');
-  if (id.length > 255) throw new Error(`request_id ${requestId.slice(0, 20)}… is longer than 255 bytes`);
+  // Inbound request_ids are held to LIMITS.requestIdChars at parse time, so only a bug gets here.
+  if (id.length > 255 || id.length === 0) throw new Error(`request_id ${requestId.slice(0, 20)}… must be 1-255 bytes`);
   const frame = Buffer.allocUnsafe(2 + id.length + data.length);
   frame[0] = BINARY_KINDS[kind];
   frame[1] = id.length;
@@ -387,7 +453,9 @@ export function decodeBinaryFrame(frame: Buffer): BinaryFrame {
   if (!kind) return { ok: false, error: `binary frame of unknown kind ${frame[0]}` };
   const idLength = frame[1] as number;
   if (idLength === 0 || frame.length < 2 + idLength) return { ok: false, error: 'binary frame with a missing or cut request_id' };
-  return { ok: true, kind, requestId: frame.toString('latin1', 2, 2 + idLength), data: frame.subarray(2 + idLength) };
+  const requestId = frame.toString('latin1', 2, 2 + idLength);
+  if (!isRequestId(requestId)) return { ok: false, error: `binary frame whose request_id is not 1-${LIMITS.requestIdChars} printable ASCII characters` };
+  return { ok: true, kind, requestId, data: frame.subarray(2 + idLength) };
 }
 
 /** The JSON message a binary frame stands for, for a peer that did not agree to binary frames (base64 data). */

@@ -15,7 +15,7 @@ import type { Manager } from '../operator/manager.js';
 import { attachToGateway, parentGatewayKey, type AttachedHost, type Attachment } from './attach.js';
 import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
 import { routeParentConditions } from './status.js';
-import { translateHTTPRoute } from './translate.js';
+import { referencePermitted, translateHTTPRoute } from './translate.js';
 import { GATEWAY_API_GROUP, HTTP_ROUTE, type HTTPRoute, type ParentReference, type RouteParentStatus } from './types.js';
 
 export const HTTPROUTE_STATUS_FIELD_MANAGER = 'gateway-operator-httproute';
@@ -109,7 +109,10 @@ export class HTTPRouteController {
         annotations: translation.annotations,
         spec: translation.spec,
         accepted: translation.accepted,
-        resolvedRefs: resolvedRefsCondition(routes, namespace, lookupIn(this.informers.services)),
+        resolvedRefs: resolvedRefsCondition(routes, namespace, {
+          service: lookupIn(this.informers.services),
+          crossNamespace: (from, to, service) => referencePermitted(this.informers.referenceGrants?.list() ?? [], from, to, service),
+        }),
       });
     } else if (mine) {
       await this.writer.delete(mine, 'its HTTPRoute is attached to no Gateway of this operator');

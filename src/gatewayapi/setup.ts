@@ -5,6 +5,8 @@ import { GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js'
 import { NAMESPACE, objectKey, SERVICE, type ResourceKind } from '../operator/kinds.js';
 import type { Manager } from '../operator/manager.js';
 import type { ServiceLike } from '../routing/backends.js';
+import type { CrossNamespacePolicy } from '../api/v1alpha1/gatewayroute.js';
+import { referencePermitted } from './translate.js';
 import { parentGatewayKey } from './attach.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
@@ -17,6 +19,18 @@ export { GATEWAY } from './types.js';
 /** The kinds the feature needs served (the Gateway API CRDs installed) before it is set up. */
 export const KINDS: readonly ResourceKind[] = [GATEWAY_CLASS, GATEWAY, HTTP_ROUTE];
 export { REFERENCE_GRANT_VERSIONS } from './types.js';
+
+/**
+ * The rule for backends in other namespaces, read from the ReferenceGrants (of the served version): what the
+ * sync controller applies to every GatewayRoute, hand-written ones included, and what re-checks them.
+ */
+export function crossNamespacePolicy(manager: Manager, referenceGrant: ResourceKind): { policy: CrossNamespacePolicy; onChange: (listener: () => void) => void } {
+  const grants = manager.informer<ReferenceGrant>(referenceGrant);
+  return {
+    policy: (from, to, service) => referencePermitted(grants.list(to), from, to, service),
+    onChange: (listener) => grants.onChange(() => listener()),
+  };
+}
 
 const GATEWAY_CLASS_INDEX = 'gateway-class';
 const BACKEND_SERVICE_INDEX = 'backend-service';

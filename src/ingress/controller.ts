@@ -2,7 +2,7 @@
 // the existing GatewayRoute from the caches, server-side applies the GatewayRoute when it differs, and
 // writes Accepted / ResolvedRefs (+ hosts, routeCount) to /status under its own field manager. A
 // GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
-import { lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { lookupIn, NO_CROSS_NAMESPACE, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
 import { RouteClaims } from '../api/v1alpha1/route-claims.js';
 import { EXCLUDE_ANNOTATION, GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
@@ -133,7 +133,7 @@ export class IngressController {
       annotations: translation.annotations,
       spec: translation.spec,
       accepted: translation.accepted,
-      resolvedRefs: resolvedRefsCondition(routes, namespace, lookupIn(this.services)),
+      resolvedRefs: resolvedRefsCondition(routes, namespace, { service: lookupIn(this.services), crossNamespace: NO_CROSS_NAMESPACE }),
     });
   }
 }

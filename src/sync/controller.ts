@@ -24,7 +24,7 @@ import {
   type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
-import { gatewayRouteRef, lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { gatewayRouteRef, lookupIn, NO_CROSS_NAMESPACE, resolvedRefsCondition, sourceOwner, type BackendContext, type CrossNamespacePolicy } from '../api/v1alpha1/gatewayroute.js';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
@@ -82,6 +82,8 @@ export class SyncController {
   /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
   private readonly unresolved = new Map<string, string[]>();
   private desiredRouteCount = 0;
+  /** Which other namespaces' Services a GatewayRoute may use: none until ReferenceGrants are watched. */
+  private crossNamespace: CrossNamespacePolicy = NO_CROSS_NAMESPACE;
 
   private readonly custom: CustomObjectsApi;
   private readonly gatewayRoutes: Informer<GatewayRoute>;
@@ -108,7 +110,9 @@ export class SyncController {
     const concurrency = options.concurrency;
     this.controller = new Controller({ name: 'sync', reconcile: (key) => this.reconcile(key), logger, concurrency });
     this.connectivity = connectivityOf(undefined);
-    gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [...new Set((route.spec.routes ?? []).map((r) => `${route.metadata.namespace}/${r.backend.service}`))]);
+    gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [
+      ...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`)),
+    ]);
     gatewayRoutes.onChange((route, previous, deleted) => {
       this.desiredRouteCount += (deleted ? 0 : (route.spec.routes?.length ?? 0)) - (previous?.spec.routes?.length ?? 0);
       this.controller.enqueue(objectKey(route.metadata));
@@ -130,6 +134,24 @@ export class SyncController {
       },
       onMessage: (message) => this.onMessage(message),
     });
+  }
+
+  /**
+   * Backends in other namespaces are allowed by `policy` (ReferenceGrants) from now on; `onChange` is how the
+   * caller says the grants changed, and every GatewayRoute naming another namespace is looked at again.
+   */
+  useCrossNamespacePolicy(policy: CrossNamespacePolicy, onChange: (listener: () => void) => void): void {
+    this.crossNamespace = policy;
+    onChange(() => {
+      for (const route of this.gatewayRoutes.list()) {
+        const namespace = route.metadata.namespace;
+        if ((route.spec.routes ?? []).some((r) => r.backend.namespace !== undefined && r.backend.namespace !== namespace)) this.controller.enqueue(objectKey(route.metadata));
+      }
+    });
+  }
+
+  private get backends(): BackendContext {
+    return { service: lookupIn(this.services), crossNamespace: this.crossNamespace };
   }
 
   get currentConnectivity(): Connectivity {
@@ -169,7 +191,7 @@ export class SyncController {
   private desiredState(route: GatewayRoute): WireGatewayRoute {
     const key = objectKey(route.metadata);
     const namespace = route.metadata.namespace ?? '';
-    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, lookupIn(this.services), this.outbox.lastSent(key));
+    const { gatewayRoute, unresolved } = toWireGatewayRoute(route, this.backends, this.outbox.lastSent(key));
     if (unresolved.length) this.unresolved.set(key, unresolved);
     else this.unresolved.delete(key);
     return gatewayRoute;
@@ -390,7 +412,7 @@ export class SyncController {
     if (!sourceOwner(route)) {
       // Nobody else reports on a hand-written GatewayRoute: the schema accepted it; check its backends.
       own.push({ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'written by hand; validated by the CRD schema' });
-      own.push(resolvedRefsCondition(route.spec.routes ?? [], namespace, lookupIn(this.services)));
+      own.push(resolvedRefsCondition(route.spec.routes ?? [], namespace, this.backends));
     }
     const withOwn = setConditions(route.status?.conditions, own, generation, now);
     // Ready, Reconciling and Stalled as kstatus and Argo CD read them; every input checked for this generation.

@@ -5,7 +5,7 @@
 // not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
-import { resolveRouteBackend, sourceOwner, userAnnotations, type ServiceLookup } from '../api/v1alpha1/gatewayroute.js';
+import { resolveRouteBackend, sourceOwner, userAnnotations, type BackendContext } from '../api/v1alpha1/gatewayroute.js';
 import { jsonEqual } from '../operator/json.js';
 
 export interface WireTranslation {
@@ -28,28 +28,24 @@ function sourceOf(route: GatewayRoute): WireGatewayRoute['source'] {
 
 export function toWireGatewayRoute(
   route: GatewayRoute,
-  service: ServiceLookup,
+  backends: BackendContext,
   lastSent: readonly WireRoute[] = [],
 ): WireTranslation {
   const namespace = route.metadata.namespace ?? '';
   const name = route.metadata.name ?? '';
   const previous = new Map(lastSent.map((r) => [r.key, r]));
-  const crossNamespaceAllowed = sourceOwner(route, 'HTTPRoute') !== undefined;
   const routes: WireRoute[] = [];
   const unresolved: string[] = [];
   for (const spec of route.spec.routes ?? []) {
     const key = routeKey(namespace, name, spec);
     const backendNamespace = spec.backend.namespace ?? namespace;
-    // Only the HTTPRoute translation names another namespace, after checking its ReferenceGrant.
-    if (backendNamespace !== namespace && !crossNamespaceAllowed) {
-      unresolved.push(`${key}: backend.namespace ${backendNamespace} is only honoured for GatewayRoutes translated from HTTPRoutes (a ReferenceGrant decides)`);
-      continue;
-    }
-    const resolved = resolveRouteBackend(spec, namespace, service);
+    // Another namespace only where a ReferenceGrant there allows it, whoever wrote the GatewayRoute.
+    const resolved = resolveRouteBackend(spec, namespace, backends);
     const before = previous.get(key);
     let port: number | undefined;
     if (resolved.ok) port = resolved.port;
-    else if (before && before.service === spec.backend.service && (before.service_namespace ?? namespace) === backendNamespace) port = before.port; // the key pins host, path and type
+    // A passing lookup failure keeps the port last sent; a refusal (ExternalName, no ReferenceGrant) never does.
+    else if (!('refused' in resolved) && before && before.service === spec.backend.service && (before.service_namespace ?? namespace) === backendNamespace) port = before.port; // the key pins host, path and type
     if (port === undefined) {
       unresolved.push(`${key}: ${resolved.ok ? '' : resolved.message}`);
       continue;

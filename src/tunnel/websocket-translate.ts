@@ -12,12 +12,24 @@ export function closeCodeToSend(code: number | undefined): number | undefined {
   return sendable ? code : 1011;
 }
 
-/** A close reason must fit a control frame (123 bytes of UTF-8): longer ones are cut on a character boundary. */
+/** The most bytes of UTF-8 a close reason may have: a control frame holds 125 bytes, 2 of them the code. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * A close reason must fit a control frame: longer ones are cut on a character boundary. Reads at most
+ * 123 characters of the input, whatever its length (a peer may send a long one).
+ */
 export function closeReasonToSend(reason: string | undefined): string {
   if (!reason) return '';
-  let out = reason;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
-  return out;
+  let bytes = 0;
+  let end = 0;
+  for (const char of reason) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    bytes += size;
+    end += char.length;
+  }
+  return reason.slice(0, end);
 }
 
 /** The headers of an upgrade request to pass on: hop-by-hop and the handshake's own (Sec-WebSocket-*) left out. */

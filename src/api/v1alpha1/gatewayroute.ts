@@ -62,20 +62,39 @@ export function lookupIn(services: { get(key: string): ServiceLike | undefined }
 }
 
 /**
- * A route's backend port through its Service: in the GatewayRoute's `namespace`, or the one backend.namespace
- * names (shown as namespace/name in messages then).
+ * Whether GatewayRoutes (and HTTPRoutes) of `from` may use Service `service` of namespace `to`: a
+ * ReferenceGrant in `to` decides, never who a GatewayRoute says it is owned by (a tenant writes that too).
  */
-export function resolveRouteBackend(route: RouteSpec, namespace: string, service: ServiceLookup): PortResolution {
-  const backendNamespace = route.backend.namespace ?? namespace;
-  const shown = backendNamespace === namespace ? route.backend.service : `${backendNamespace}/${route.backend.service}`;
-  return resolveBackendPort(service(backendNamespace, route.backend.service), shown, route.backend.port);
+export type CrossNamespacePolicy = (from: string, to: string, service: string) => boolean;
+
+/** No ReferenceGrants to read (the Gateway API is not installed): no backend in another namespace. */
+export const NO_CROSS_NAMESPACE: CrossNamespacePolicy = () => false;
+
+/** How backends are looked up and which namespaces a GatewayRoute may reach: what every resolution needs. */
+export interface BackendContext {
+  service: ServiceLookup;
+  crossNamespace: CrossNamespacePolicy;
 }
 
-/** ResolvedRefs: every backend Service exists and has the referenced port. */
-export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, service: ServiceLookup): ConditionInput {
+/**
+ * A route's backend port through its Service: in the GatewayRoute's `namespace`, or the one backend.namespace
+ * names (shown as namespace/name in messages then) when a ReferenceGrant there allows it.
+ */
+export function resolveRouteBackend(route: RouteSpec, namespace: string, { service, crossNamespace }: BackendContext): PortResolution {
+  const backendNamespace = route.backend.namespace ?? namespace;
+  const name = route.backend.service;
+  if (backendNamespace !== namespace && !crossNamespace(namespace, backendNamespace, name)) {
+    return { ok: false, reason: 'RefNotPermitted', message: `no ReferenceGrant in namespace ${backendNamespace} allows routes from ${namespace} to use Service ${name}`, refused: true };
+  }
+  const shown = backendNamespace === namespace ? name : `${backendNamespace}/${name}`;
+  return resolveBackendPort(service(backendNamespace, name), shown, route.backend.port);
+}
+
+/** ResolvedRefs: every backend Service exists, may be used, and has the referenced port. */
+export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, backends: BackendContext): ConditionInput {
   const problems = new Map<string, string>(); // message -> reason, deduplicated
   for (const route of routes) {
-    const result = resolveRouteBackend(route, namespace, service);
+    const result = resolveRouteBackend(route, namespace, backends);
     if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
   }
   if (problems.size === 0) {

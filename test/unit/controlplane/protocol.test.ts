@@ -47,6 +47,56 @@ describe('parseFrame', () => {
   });
 });
 
+// Every limit a hostile control plane could push past (docs/protocol.md, "Limits"), and the value just inside it.
+describe('parse-time limits of inbound frames', () => {
+  const request = (fields: Record<string, unknown>, id: unknown = 'r1') =>
+    JSON.stringify({ type: 'proxy_request', request_id: id, payload: { method: 'GET', path: '/', headers: {}, host: 'shop.example.com', ...fields } });
+  const wsOpen = (fields: Record<string, unknown>) => JSON.stringify({ type: 'ws_open', request_id: 'w1', payload: { path: '/', headers: {}, host: 'h', ...fields } });
+  const registered = (fields: Record<string, unknown>) =>
+    JSON.stringify({ type: 'register_success', payload: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 2, resume_revision: 0, ...fields } });
+  it.each([
+    { name: 'request_id of 129 characters', text: request({}, 'a'.repeat(129)), ok: false },
+    { name: 'request_id of 128 characters', text: request({}, 'a'.repeat(128)), ok: true },
+    { name: 'request_id of 300 characters (past a binary frame\'s one-byte length)', text: request({}, 'x'.repeat(300)), ok: false },
+    { name: 'empty request_id', text: request({}, ''), ok: false },
+    { name: 'request_id with a space', text: request({}, 'a b'), ok: false },
+    { name: 'request_id with non-ASCII', text: request({}, 'é'), ok: false },
+    { name: 'timeout_ms above 2^31-1', text: request({ timeout_ms: 2 ** 31 }), ok: false },
+    { name: 'timeout_ms of 2^31-1', text: request({ timeout_ms: 2 ** 31 - 1 }), ok: true },
+    { name: 'fractional timeout_ms', text: request({ timeout_ms: 1.5 }), ok: false },
+    { name: 'zero timeout_ms', text: request({ timeout_ms: 0 }), ok: false },
+    { name: 'method with a space', text: request({ method: 'GET /admin' }), ok: false },
+    { name: 'method of 33 characters', text: request({ method: 'A'.repeat(33) }), ok: false },
+    { name: 'header name with a colon', text: request({ headers: { 'x:y': '1' } }), ok: false },
+    { name: 'header value with CR LF', text: request({ headers: { x: 'a\r\nInjected: 1' } }), ok: false },
+    { name: 'header value with NUL', text: request({ headers: { x: 'a\u0000' } }), ok: false },
+    { name: '257 headers', text: request({ headers: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`h${i}`, 'v'])) }), ok: false },
+    { name: 'headers over 64 KiB', text: request({ headers: { big: 'v'.repeat(65 * 1024) } }), ok: false },
+    { name: 'host with userinfo', text: request({ host: 'evil@shop.example.com' }), ok: false },
+    { name: 'host with a path', text: request({ host: 'shop.example.com/x' }), ok: false },
+    { name: 'host with a port', text: request({ host: 'shop.example.com:8443' }), ok: true },
+    { name: 'service_port 0', text: request({ namespace: 'a', service_name: 'b', service_port: 0 }), ok: false },
+    { name: 'service_port 65536', text: request({ namespace: 'a', service_name: 'b', service_port: 65536 }), ok: false },
+    { name: 'namespace that is no DNS label', text: request({ namespace: '../kube-system', service_name: 'b', service_port: 80 }), ok: false },
+    { name: 'client of 300 characters', text: request({ client: 'c'.repeat(300) }), ok: false },
+    { name: 'duplicate subprotocols', text: wsOpen({ protocols: ['chat', 'chat'] }), ok: false },
+    { name: 'subprotocol with a comma', text: wsOpen({ protocols: ['a,b'] }), ok: false },
+    { name: '33 subprotocols', text: wsOpen({ protocols: Array.from({ length: 33 }, (_, i) => `p${i}`) }), ok: false },
+    { name: 'ws_close reason of 400,000 characters', text: JSON.stringify({ type: 'ws_close', request_id: 'w', payload: { code: 1000, reason: 'r'.repeat(400_000) } }), ok: false },
+    { name: 'ws_close code 70000', text: JSON.stringify({ type: 'ws_close', request_id: 'w', payload: { code: 70_000 } }), ok: false },
+    { name: 'resume_revision of 2^53-1', text: registered({ resume_revision: Number.MAX_SAFE_INTEGER }), ok: false },
+    { name: 'resume_revision of 2^52', text: registered({ resume_revision: 2 ** 52 }), ok: true },
+    { name: 'max_frame_bytes of 1', text: registered({ max_frame_bytes: 1 }), ok: false },
+  ])('$name: accepted $ok', ({ text, ok }) => {
+    expect(parse(text).ok).toBe(ok);
+  });
+
+  it('refuses a binary frame whose request_id is not printable ASCII', () => {
+    const frame = Buffer.concat([Buffer.from([1, 2]), Buffer.from([0x0a, 0x20]), Buffer.from('x')]);
+    expect(decodeBinaryFrame(frame)).toEqual({ ok: false, error: 'binary frame whose request_id is not 1-128 printable ASCII characters' });
+  });
+});
+
 describe('field checks', () => {
   const checks: Record<string, FieldCheck> = { isString, isNumber, isBool, isObject, isArray, nonEmptyString, isRoutingMode, optionalNumber: optional(isNumber) };
   const values: Array<[string, unknown]> = [
@@ -82,7 +132,7 @@ describe('parseFrame: what the error reply says', () => {
   it.each([
     { text: '[1]', error: { ok: false, code: 'bad_envelope', error: 'frame must be a JSON object' } },
     { text: '{"type":"","request_id":"r"}', error: { ok: false, code: 'bad_envelope', error: 'field "type" must be a non-empty string', requestId: 'r' } },
-    { text: '{"type":"ping","request_id":5}', error: { ok: false, code: 'bad_envelope', error: 'field "request_id" must be a string', type: 'ping', requestId: undefined } },
+    { text: '{"type":"ping","request_id":5}', error: { ok: false, code: 'bad_envelope', error: 'field "request_id" must be a string of 1-128 printable ASCII characters', type: 'ping' } },
     { text: '{"type":"nope","request_id":"r"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "nope"', type: 'nope', requestId: 'r' } },
     { text: '{"type":"toString"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "toString"', type: 'toString', requestId: undefined } },
     { text: '{"type":"routes_ack","payload":{"revision":1,"accepted":[1],"rejected":[]}}', error: { ok: false, code: 'bad_payload', error: 'routes_ack: field "accepted" is missing or of the wrong type', type: 'routes_ack', requestId: undefined } },
@@ -148,7 +198,7 @@ describe('binary frames', () => {
   ])('refuses $name', ({ frame, error }) => expect(decodeBinaryFrame(frame)).toEqual({ ok: false, error }));
 
   it('refuses a request_id longer than the one-byte length', () => {
-    expect(() => encodeBinaryFrame('proxy_request_chunk', 'a'.repeat(256), Buffer.alloc(1))).toThrow('longer than 255 bytes');
+    expect(() => encodeBinaryFrame('proxy_request_chunk', 'a'.repeat(256), Buffer.alloc(1))).toThrow('must be 1-255 bytes');
   });
 
   it('bytesOf takes base64 text or bytes', () => {

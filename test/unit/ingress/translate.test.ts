@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { translateIngress, wildcardMatches, type IngressLike } from '../../../src/ingress/translate.js';
-import { hostsSummary, resolvedRefsCondition } from '../../../src/api/v1alpha1/gatewayroute.js';
+import { hostsSummary, NO_CROSS_NAMESPACE, resolvedRefsCondition, type ServiceLookup } from '../../../src/api/v1alpha1/gatewayroute.js';
+
+const only = (service: ServiceLookup) => ({ service, crossNamespace: NO_CROSS_NAMESPACE });
 import type { RouteSpec } from '../../../src/api/v1alpha1/types.js';
 
 const svc = (name: string, port = 80) => ({ service: { name, port: { number: port } } });
@@ -217,6 +219,13 @@ describe('resolvedRefsCondition', () => {
     { name: 'all present', services: { web }, status: 'True', reason: 'ResolvedRefs', message: /exist/ },
     { name: 'service missing', services: {}, status: 'False', reason: 'ServiceNotFound', message: /Service web not found/ },
     {
+      name: 'ExternalName Service',
+      services: { web: { ...web, spec: { ...web.spec, type: 'ExternalName' } } },
+      status: 'False',
+      reason: 'UnsupportedBackend',
+      message: /Service web is of type ExternalName/,
+    },
+    {
       name: 'named port missing',
       services: { web: { ...web, spec: { ports: [{ name: 'grpc', port: 1 }, { port: 9090 }] } } },
       status: 'False',
@@ -224,7 +233,7 @@ describe('resolvedRefsCondition', () => {
       message: /port "http" not found on Service web/,
     },
   ])('$name', ({ services, status, reason, message }) => {
-    const result = resolvedRefsCondition(routes, 'ns', (_namespace, name) => (services as Record<string, typeof web>)[name]);
+    const result = resolvedRefsCondition(routes, 'ns', only((_namespace, name) => (services as Record<string, typeof web>)[name]));
     expect([result.status, result.reason]).toEqual([status, reason]);
     expect(result.message).toMatch(message);
   });
@@ -373,13 +382,13 @@ describe('resolvedRefsCondition: several problems', () => {
     const route = (path: string, service: string, port: RouteSpec['backend']['port']): RouteSpec => ({ host: 'a', path, pathType: 'Prefix', backend: { service, port } });
     const routes = [route('/', 'x', { name: 'http' }), route('/2', 'x', { name: 'http' }), route('/3', 'y', { number: 1 }), route('/4', 'web', { name: 'grpc' })];
     const web = { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 8080 }] } };
-    expect(resolvedRefsCondition(routes, 'ns', (_namespace, name) => (name === 'web' ? web : undefined))).toEqual({
+    expect(resolvedRefsCondition(routes, 'ns', only((_namespace, name) => (name === 'web' ? web : undefined)))).toEqual({
       type: 'ResolvedRefs', status: 'False', reason: 'ServiceNotFound',
       message: 'Service x not found (and 2 more: Service y not found; port "grpc" not found on Service web)',
     });
   });
 
   it('all present: the exact True condition', () => {
-    expect(resolvedRefsCondition([], 'ns', () => undefined)).toEqual({ type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' });
+    expect(resolvedRefsCondition([], 'ns', only(() => undefined))).toEqual({ type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' });
   });
 });

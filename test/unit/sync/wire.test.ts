@@ -2,10 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { GatewayRoute, RouteSpec } from '../../../src/api/v1alpha1/types.js';
 import { wireRouteBody, type WireGatewayRoute, type WireRoute } from '../../../src/controlplane/protocol.js';
 import { diffGatewayRoute, encodeSnapshot, sameGatewayRoute, toWireGatewayRoute } from '../../../src/sync/wire.js';
+import { NO_CROSS_NAMESPACE, type CrossNamespacePolicy, type ServiceLookup } from '../../../src/api/v1alpha1/gatewayroute.js';
 
 /** The v1-shaped view the older tables were written against: the routes of a translation. */
-const toWireRoutes = (route: GatewayRoute, lookup: Parameters<typeof toWireGatewayRoute>[1], lastSent: WireRoute[] = []) => {
-  const { gatewayRoute, unresolved } = toWireGatewayRoute(route, lookup, lastSent);
+const toWireRoutes = (route: GatewayRoute, lookup: ServiceLookup, lastSent: WireRoute[] = [], crossNamespace: CrossNamespacePolicy = NO_CROSS_NAMESPACE) => {
+  const { gatewayRoute, unresolved } = toWireGatewayRoute(route, { service: lookup, crossNamespace }, lastSent);
   return { routes: gatewayRoute.routes, unresolved, gatewayRoute };
 };
 
@@ -94,7 +95,7 @@ describe('toWireRoutes: where each field comes from', () => {
     expect(toWireRoutes(other, lookup).gatewayRoute.source).toEqual({ kind: 'HTTPRoute', name: 'r' });
   });
 
-  it("a backend in another namespace: sent with service_namespace for an HTTPRoute's GatewayRoute, never for a hand-written one", () => {
+  it('a backend in another namespace: sent with service_namespace where a ReferenceGrant allows it, whatever owner the GatewayRoute names', () => {
     const crossNamespace: RouteSpec = { host: 'shop.example.com', path: '/api', pathType: 'Prefix', backend: { service: 'api', namespace: 'backends', port: { number: 80 } } };
     const api = { metadata: { name: 'api', namespace: 'backends' }, spec: { ports: [{ port: 80 }] } };
     const byNamespace = (namespace: string, name: string) => (namespace === 'backends' && name === 'api' ? api : undefined);
@@ -102,13 +103,25 @@ describe('toWireRoutes: where each field comes from', () => {
       ...gatewayRoute({ ownerReferences: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: 'shop', uid: 'u', controller: true }] }),
       spec: { routes: [crossNamespace] },
     };
-    expect(toWireRoutes(fromHTTPRoute, byNamespace).routes).toEqual([
-      { key: 'prod/shop/Prefix:shop.example.com/api', host: 'shop.example.com', path: '/api', path_type: 'Prefix', service: 'api', service_namespace: 'backends', port: 80, tls: false },
-    ]);
+    const granted: CrossNamespacePolicy = (from, to, service) => from === 'prod' && to === 'backends' && service === 'api';
+    const sent = [{ key: 'prod/shop/Prefix:shop.example.com/api', host: 'shop.example.com', path: '/api', path_type: 'Prefix', service: 'api', service_namespace: 'backends', port: 80, tls: false }];
+    expect(toWireRoutes(fromHTTPRoute, byNamespace, [], granted).routes).toEqual(sent);
     const handWritten = { ...gatewayRoute({ ownerReferences: undefined }), spec: { routes: [crossNamespace] } };
-    const result = toWireRoutes(handWritten, byNamespace);
-    expect(result.routes).toEqual([]);
-    expect(result.unresolved).toEqual([expect.stringContaining('backend.namespace backends is only honoured for GatewayRoutes translated from HTTPRoutes')]);
+    expect(toWireRoutes(handWritten, byNamespace, [], granted).routes).toEqual(sent);
+    // No grant: refused for both, the HTTPRoute owner claimed by any GatewayRoute changes nothing; nor does a port sent before.
+    for (const route of [fromHTTPRoute, handWritten]) {
+      const result = toWireRoutes(route, byNamespace, sent as WireRoute[]);
+      expect(result.routes).toEqual([]);
+      expect(result.unresolved).toEqual(['prod/shop/Prefix:shop.example.com/api: no ReferenceGrant in namespace backends allows routes from prod to use Service api']);
+    }
+  });
+
+  it('an ExternalName Service is refused with its reason, even where its port was sent before', () => {
+    const alias = { metadata: { name: 'web' }, spec: { type: 'ExternalName', ports: [{ name: 'http', port: 8080 }, { port: 9090 }] } };
+    const lastSent: WireRoute[] = [{ key: 'prod/shop/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 8080, tls: true }];
+    const { routes, unresolved } = toWireRoutes(gatewayRoute(), (_namespace, name) => (name === 'web' ? alias : undefined), lastSent);
+    expect(routes).toEqual([]);
+    expect(unresolved).toContain('prod/shop/Prefix:shop.example.com/: Service web is of type ExternalName (a DNS alias that may lead outside the cluster): not served');
   });
 
   it('a GatewayRoute without routes, name or namespace translates to nothing, without throwing', () => {
