@@ -94,7 +94,12 @@ export const metrics = {
   }),
   tunnelRefused: new Counter({
     name: `${prefix}tunnel_refused_total`,
-    help: 'Tunnel requests refused (403) because their explicit target is not the backend of an exposed route.',
+    help: 'Tunnel requests refused at the boundary: an explicit target no route exposes (403), a malformed or refused request (400), a body sent past flow control.',
+    registers: [registry],
+  }),
+  backlogCutoffs: new Counter({
+    name: `${prefix}controlplane_backlog_cutoffs_total`,
+    help: 'Control-plane sockets dropped because the control plane left more than the backlog limit unread.',
     registers: [registry],
   }),
 };

@@ -69,6 +69,11 @@ export interface ControlPlaneClientOptions {
   reconnect?: BackoffOptions;
   /** Past this many buffered bytes the socket is "congested": bulk data (tunnel bodies) waits. */
   highWaterMark?: number;
+  /**
+   * Bytes written or queued and not yet sent past which the control plane counts as not reading its socket:
+   * the socket is dropped (and dialled again), so a peer that ignores its socket cannot grow this process.
+   */
+  maxBacklogBytes?: number;
   /** A connection must stay up this long before the reconnect backoff starts again from its minimum. */
   stableAfterMs?: number;
   /** PEM files for wss://: CAs trusted besides the system ones, and a client certificate + key. */
@@ -98,6 +103,10 @@ function proxyAgent(proxyUrl: string, target: string, tls: { ca?: string[]; cert
   return new URL(target).protocol === 'wss:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options);
 }
 
+function frameBytes(frame: string | Buffer): number {
+  return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+}
+
 export function agentSocketUrl(base: string): string {
   const url = new URL(base);
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
@@ -123,6 +132,8 @@ export class ControlPlaneClient {
   private tokenPoll?: NodeJS.Timeout;
   /** Bulk frames (tunnel bodies) waiting for the socket's buffer to drain; control frames never wait. */
   private bulk: Array<{ type: string; frame: string | Buffer }> = [];
+  /** Bytes of the frames in `bulk`. */
+  private bulkBytes = 0;
   private bulkTimer?: NodeJS.Timeout;
   private readonly writableWaiters: Array<() => void> = [];
   /** The largest frame sent on the current socket, and the limit learnt from a 1009 close. */
@@ -169,6 +180,22 @@ export class ControlPlaneClient {
 
   private buffered(): number {
     return this.socket?.bufferedAmount ?? 0;
+  }
+
+  /** Bytes written or queued towards the control plane and not yet sent (see maxBacklogBytes). */
+  get backlogBytes(): number {
+    return this.buffered() + this.bulkBytes;
+  }
+
+  /** Drops a socket whose peer stopped reading: past maxBacklogBytes, waiting longer only grows memory. */
+  private checkBacklog(socket: WebSocket): void {
+    const limit = this.options.maxBacklogBytes ?? 64 * 1024 * 1024;
+    if (this.backlogBytes <= limit || socket !== this.socket) return;
+    this.lastError = `the control plane left ${this.backlogBytes} bytes unread (limit ${limit}); dropped the socket`;
+    this.options.logger.error(this.lastError, { controller: 'controlplane' });
+    metrics.backlogCutoffs.inc();
+    this.dropBulk();
+    socket.terminate();
   }
 
   /** The largest frame the control plane takes: what it announced, lowered by what a 1009 close taught. */
@@ -250,7 +277,9 @@ export class ControlPlaneClient {
   private queueBulk(type: string, frame: string | Buffer): boolean {
     if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeFrame(type, frame);
     this.bulk.push({ type, frame });
+    this.bulkBytes += frameBytes(frame);
     this.scheduleBulkDrain();
+    if (this.socket) this.checkBacklog(this.socket);
     return true;
   }
 
@@ -266,6 +295,7 @@ export class ControlPlaneClient {
       }
       while (this.bulk.length && this.buffered() <= this.highWaterMark) {
         const { type, frame } = this.bulk.shift() as { type: string; frame: string | Buffer };
+        this.bulkBytes -= frameBytes(frame);
         this.transmit(socket, type, frame);
       }
       if (!this.congested) for (const resolve of this.writableWaiters.splice(0)) resolve();
@@ -281,6 +311,7 @@ export class ControlPlaneClient {
   /** The socket is gone: queued bulk frames belong to requests that are aborted with it. */
   private dropBulk(): void {
     this.bulk = [];
+    this.bulkBytes = 0;
     clearTimeout(this.bulkTimer);
     this.bulkTimer = undefined;
     for (const resolve of this.writableWaiters.splice(0)) resolve();
@@ -293,17 +324,18 @@ export class ControlPlaneClient {
   private writeFrame(type: string, frame: string | Buffer): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    const bytes = frameBytes(frame);
     if (bytes > this.maxOutgoingFrameBytes) {
       this.options.logger.error('a frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
       return false;
     }
     this.transmit(socket, type, frame, bytes);
+    this.checkBacklog(socket);
     return true;
   }
 
   /** Sends one frame and counts it (bytes, the largest frame of this socket). */
-  private transmit(socket: WebSocket, type: string, frame: string | Buffer, bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length): void {
+  private transmit(socket: WebSocket, type: string, frame: string | Buffer, bytes = frameBytes(frame)): void {
     socket.send(frame);
     this.largestSent = Math.max(this.largestSent, bytes);
     metrics.messages.inc({ direction: 'out', type });
@@ -433,6 +465,13 @@ export class ControlPlaneClient {
     const parsed = parseFrame<InboundMessage>(text, INBOUND_SCHEMAS);
     if (!parsed.ok) {
       metrics.messages.inc({ direction: 'in', type: 'invalid' });
+      // A request or stream the tunnel cannot take is answered as one, so the gateway's client is not left waiting.
+      if (parsed.code === 'bad_payload' && parsed.requestId && (parsed.type === 'proxy_request' || parsed.type === 'ws_open')) {
+        metrics.tunnelRefused.inc();
+        this.options.logger.warn('refused a malformed tunnel request', { controller: 'tunnel', requestId: parsed.requestId, err: parsed.error });
+        this.write(envelope(parsed.type === 'ws_open' ? 'ws_error' : 'proxy_error', { status: 400, error: parsed.error }, parsed.requestId));
+        return;
+      }
       if (parsed.code === 'unknown_type') {
         if (this.repliedUnknownTypes.has(parsed.type ?? '')) return;
         this.repliedUnknownTypes.add(parsed.type ?? '');

@@ -5,7 +5,7 @@
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, listWithin, MAX_CONDITION_MESSAGE, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY_NAME,
@@ -42,6 +42,8 @@ const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
 const BACKEND_SERVICE_INDEX = 'backend-service';
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
+/** Room for the lists in Synced messages: the CRD's limit less the words around them. */
+const MESSAGE_BUDGET = MAX_CONDITION_MESSAGE - 256;
 
 /** The control plane's answer (acknowledged or rejected) for this generation is already in the status. */
 function answeredFor(synced: Condition | undefined, generation: number | undefined): boolean {
@@ -365,8 +367,8 @@ export class SyncController {
     // Routes that were never sent are not at the control plane, whatever it acknowledged of the others.
     const unresolved = this.unresolved.get(key);
     if (unresolved) {
-      const listed = unresolved.slice(0, 5).join('; ') + (unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : '');
-      return { type: 'Synced', status: 'False', reason: 'BackendUnresolved', message: `${unresolved.length} route(s) not sent, their backend port cannot be resolved: ${listed}` };
+      const listed = listWithin(unresolved.slice(0, 5), MESSAGE_BUDGET) + (unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : '');
+      return { type: 'Synced', status: 'False', reason: 'BackendUnresolved', message: `${unresolved.length} route(s) not sent, their backend cannot be used: ${listed}` };
     }
     const acked = this.outbox.acked(key);
     const generation = route.metadata.generation;
@@ -388,7 +390,7 @@ export class SyncController {
     // included, which change no generation), never the generation alone.
     if (acked && this.outbox.inSync(key)) {
       if (acked.rejected.length) {
-        const reasons = acked.rejected.map((r) => `${r.key}: ${r.reason}`).join('; ');
+        const reasons = listWithin(acked.rejected.map((r) => `${r.key}: ${r.reason}`), MESSAGE_BUDGET);
         return { type: 'Synced', status: 'False', reason: 'Rejected', message: `the control plane rejected ${acked.rejected.length} route(s): ${reasons}` };
       }
       return { type: 'Synced', status: 'True', reason: 'Synced', message: 'the control plane acknowledged these routes' };

@@ -2,12 +2,16 @@
 // in-cluster Service (explicit target, else the route that matches Host + path), and its answer goes
 // back as proxy_response, or as header/chunk/end for large or streamed bodies, pausing the upstream
 // while the socket's send buffer is past its high-water mark. Limits answer with an error status; no
-// error ever ends the process.
+// error ever ends the process. Every buffer is bounded: a request body the gateway keeps sending after
+// proxy_flow paused it is cut off past a grace, all request bodies together have a ceiling, new requests
+// are refused while the control plane leaves answers unread, and one client holds a fair share of slots.
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { bytesOf, type ExposedRoute, type InboundMessage, type ProxyRequestPayload } from '../controlplane/protocol.js';
 import { matchRoute } from '../routing/match.js';
+import { checkRequestTarget } from '../routing/request-path.js';
+import { FairShare } from './fair-share.js';
 import { stripHopByHop } from './headers.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
 
@@ -23,6 +27,14 @@ export interface TunnelOptions {
   defaultTimeoutMs: number;
   /** Bodies up to this size (with a known length) go back in one proxy_response. */
   inlineBodyBytes: number;
+  /** Requests (and, separately, streams) one client of the gateway may hold at once. */
+  maxPerClient: number;
+  /** Request-body bytes waiting for backends, all requests together; past it the request adding more fails. */
+  maxUploadBufferBytes: number;
+  /** Bytes one request's body may grow by after proxy_flow paused it before the request is cut off. */
+  flowGraceBytes: number;
+  /** Answers queued towards the control plane past which new requests are refused (503) until it reads them. */
+  maxBacklogBytes: number;
   websocket: WebSocketStreamOptions;
 }
 
@@ -33,6 +45,10 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   maxConcurrent: 256,
   defaultTimeoutMs: 120_000,
   inlineBodyBytes: 256 * 1024,
+  maxPerClient: 64,
+  maxUploadBufferBytes: 64 * 1024 * 1024,
+  flowGraceBytes: 4 * 1024 * 1024,
+  maxBacklogBytes: 16 * 1024 * 1024,
   websocket: DEFAULT_WEBSOCKET_OPTIONS,
 };
 
@@ -44,6 +60,9 @@ interface Pending {
   response?: IncomingMessage;
   timer?: NodeJS.Timeout;
   bodyBytes: number;
+  /** Of the request body, bytes handed to the backend connection and not yet written (counted in uploadBuffered). */
+  buffered: number;
+  client?: string;
   done: boolean;
   /** The gateway was asked to stop sending this request's body until the backend drains. */
   pausedSender: boolean;
@@ -60,6 +79,9 @@ export class Tunnel {
    */
   private readonly backends: Agent;
   private readonly websockets: WebSocketStreams;
+  private readonly share: FairShare;
+  /** Request-body bytes waiting in backend connections, all requests together. */
+  private uploadBuffered = 0;
 
   constructor(
     private readonly socket: TunnelSocket,
@@ -68,7 +90,8 @@ export class Tunnel {
     private readonly logger: Logger,
   ) {
     this.backends = new Agent({ keepAlive: true, maxSockets: options.maxConcurrent, maxFreeSockets: 64, scheduling: 'lifo' });
-    this.websockets = new WebSocketStreams(socket, (id, payload) => this.resolve(id, payload), options.websocket, logger);
+    this.share = new FairShare(options.maxPerClient);
+    this.websockets = new WebSocketStreams(socket, (id, payload) => this.admit(id, payload), options.websocket, logger);
   }
 
   get inFlight(): number {
@@ -127,8 +150,17 @@ export class Tunnel {
     return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}` };
   }
 
-  /** target(), with a refusal at the boundary counted and logged. */
-  private resolve(id: string, payload: Parameters<Tunnel['target']>[0]): StreamTarget {
+  /**
+   * Whether a request or stream may start, and where it goes: its path must pass the rule both ends apply,
+   * the control plane must be reading its answers, and the target must be exposed. Refusals at the
+   * boundary are counted and logged.
+   */
+  private admit(id: string, payload: Parameters<Tunnel['target']>[0] & { query?: string }): StreamTarget {
+    const checked = checkRequestTarget(payload.path, payload.query);
+    if (!checked.ok) return { status: 400, error: `refused: ${checked.error}` };
+    if (this.socket.backlogBytes > this.options.maxBacklogBytes) {
+      return { status: 503, error: `the control plane has ${this.socket.backlogBytes} bytes of answers unread; refusing new requests until it reads them` };
+    }
     const target = this.target(payload);
     if ('error' in target && target.status === 403) {
       metrics.tunnelRefused.inc();
@@ -140,12 +172,15 @@ export class Tunnel {
   private start(id: string, payload: ProxyRequestPayload): void {
     if (this.pending.has(id)) return void this.fail(id, 400, `request_id ${id} is already in flight`, false);
     if (this.pending.size >= this.options.maxConcurrent) return void this.fail(id, 503, `more than ${this.options.maxConcurrent} requests in flight`, false);
-    const target = this.resolve(id, payload);
+    const target = this.admit(id, payload);
     if ('error' in target) return void this.fail(id, target.status, target.error, false);
     const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
     if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
+    if (!this.share.take(payload.client)) {
+      return void this.fail(id, 429, `client ${payload.client} already has ${this.options.maxPerClient} requests in flight through this cluster`, false);
+    }
 
-    const pending: Pending = { bodyBytes: body?.length ?? 0, done: false, pausedSender: false, pausedByGateway: false };
+    const pending: Pending = { bodyBytes: body?.length ?? 0, buffered: 0, client: payload.client, done: false, pausedSender: false, pausedByGateway: false };
     this.pending.set(id, pending);
     const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
     // Until the answer begins; restarted by every chunk of a request body still arriving (see chunk()).
@@ -160,10 +195,12 @@ export class Tunnel {
     headers.host = payload.host; // the backend sees the original Host
     const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
     const streamed = body === undefined && (headers['content-length'] !== undefined || /chunked/i.test(String(payload.headers['transfer-encoding'] ?? '')));
+    // Built from parts: the path was checked above and is never joined to the address.
     const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: this.backends });
     pending.upstream = upstream;
     upstream.on('error', (err) => this.fail(id, 502, `backend ${target.address} unreachable: ${err.message}`));
-    upstream.on('response', (res) => {
+    upstream.on('drain', () => this.unbuffer(pending));
+    upstream.on('response', this.guard(id, (res: IncomingMessage) => {
       if (this.pending.get(id) !== pending) return void res.destroy();
       pending.response = res;
       // The timeout is for the answer to begin: a stream (a download, server-sent events) may last longer.
@@ -176,15 +213,15 @@ export class Tunnel {
       if (Number.isFinite(length) && length <= this.options.inlineBodyBytes) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
+        res.on('end', this.guard(id, () => {
           this.socket.sendBulk('proxy_response', { status, headers: responseHeaders, body: Buffer.concat(chunks).toString('base64') }, id);
           this.finish(id, status);
-        });
+        }));
         res.on('error', (err) => this.fail(id, 502, err.message));
         return;
       }
       this.socket.send('proxy_response_header', { status, headers: responseHeaders }, id);
-      res.on('data', (c: Buffer) => {
+      res.on('data', this.guard(id, (c: Buffer) => {
         this.socket.sendBody('proxy_response_chunk', id, c);
         // Past the high-water mark: stop reading the backend until the socket drains.
         if (this.socket.congested) {
@@ -193,14 +230,14 @@ export class Tunnel {
             if (this.pending.get(id) === pending && !pending.pausedByGateway) res.resume();
           });
         }
-      });
-      res.on('end', () => {
+      }));
+      res.on('end', this.guard(id, () => {
         // Behind the body's last chunk, which may still be queued.
         this.socket.sendBulk('proxy_response_end', {}, id);
         this.finish(id, status);
-      });
+      }));
       res.on('error', (err) => this.fail(id, 502, err.message));
-    });
+    }));
     if (body) upstream.end(body);
     else if (!streamed) upstream.end();
   }
@@ -211,8 +248,19 @@ export class Tunnel {
     const bytes = bytesOf(data);
     pending.bodyBytes += bytes.length;
     if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
+    const waiting = pending.upstream.writableLength + bytes.length;
+    if (pending.pausedSender && waiting > UPLOAD_HIGH_WATER_MARK + this.options.flowGraceBytes) {
+      this.logger.warn('the control plane sent a request body past proxy_flow paused; cutting the request off', { controller: 'tunnel', requestId: id, bytes: waiting });
+      metrics.tunnelRefused.inc();
+      return void this.fail(id as string, 503, `the request body went on ${waiting - UPLOAD_HIGH_WATER_MARK} bytes past proxy_flow paused`);
+    }
+    if (this.uploadBuffered - pending.buffered + waiting > this.options.maxUploadBufferBytes) {
+      return void this.fail(id as string, 503, `request bodies waiting for backends would pass ${this.options.maxUploadBufferBytes} bytes`);
+    }
     if (!pending.response) pending.armTimeout?.();
     pending.upstream.write(bytes);
+    this.uploadBuffered += pending.upstream.writableLength - pending.buffered;
+    pending.buffered = pending.upstream.writableLength;
     // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast backend.
     if (pending.pausedSender || pending.upstream.writableLength <= UPLOAD_HIGH_WATER_MARK) return;
     // The backend reads slower than the gateway sends: hold the gateway until it drains.
@@ -243,11 +291,34 @@ export class Tunnel {
     else metrics.tunnelRequests.inc({ status: `${Math.floor(status / 100)}xx` });
   }
 
+  /**
+   * An event handler of request `id` that cannot end the process: what it throws fails the request (502)
+   * and is logged, as handle() does for what a frame throws.
+   */
+  private guard<A extends unknown[]>(id: string, handler: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        handler(...args);
+      } catch (err) {
+        this.logger.error('tunnel request failed in an event handler', { controller: 'tunnel', requestId: id, err });
+        this.fail(id, 502, (err as Error).message);
+      }
+    };
+  }
+
+  /** The backend connection wrote what it held of this request's body. */
+  private unbuffer(pending: Pending): void {
+    this.uploadBuffered -= pending.buffered;
+    pending.buffered = 0;
+  }
+
   private finish(id: string, status?: number, abortReason?: string): void {
     const pending = this.pending.get(id);
     if (!pending) return;
     pending.done = true;
     this.pending.delete(id);
+    this.unbuffer(pending);
+    this.share.release(pending.client);
     clearTimeout(pending.timer);
     if (abortReason) pending.upstream?.destroy(new Error(abortReason));
     metrics.tunnelRequests.inc({ status: status ? `${Math.floor(status / 100)}xx` : 'cancelled' });

@@ -2,11 +2,13 @@
 // same route matching (and tunnel boundary) picks for HTTP, then messages flow both ways as ws_message
 // (text or binary, whole messages: fragments are joined by the WebSocket layer), ws_close carries the close
 // code and reason across, and ws_flow pauses the other side when one side's buffer is past its high-water
-// mark. Limits: concurrent streams and message size.
+// mark. Limits: concurrent streams, streams per client and message size. The backend's URL is built from
+// parts (the path passed the same check as HTTP requests), never by joining strings.
 import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { bytesOf, type BinaryKind, type InboundMessage, type WebSocketOpenPayload } from '../controlplane/protocol.js';
+import { FairShare } from './fair-share.js';
 import { closeCodeToSend, closeReasonToSend, upgradeHeaders } from './websocket-translate.js';
 
 /** How the tunnel's socket is used by the streams (a subset of the control-plane client). */
@@ -16,11 +18,15 @@ export interface StreamSocket {
   /** Bytes of a body or stream: a binary frame where agreed, else base64 in the JSON message. */
   sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean;
   readonly congested: boolean;
+  /** Bytes written or queued towards the control plane and not yet sent: what it leaves unread. */
+  readonly backlogBytes: number;
   whenWritable(): Promise<void>;
 }
 
 export interface WebSocketStreamOptions {
   maxStreams: number;
+  /** Streams one client of the gateway may hold open at once. */
+  maxStreamsPerClient: number;
   maxMessageBytes: number;
   /** Bytes queued towards one backend past which the gateway is asked to pause that stream's client. */
   highWaterMark: number;
@@ -29,6 +35,7 @@ export interface WebSocketStreamOptions {
 
 export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
   maxStreams: 256,
+  maxStreamsPerClient: 64,
   maxMessageBytes: 16 * 1024 * 1024,
   highWaterMark: 1024 * 1024,
   handshakeTimeoutMs: 10_000,
@@ -71,8 +78,23 @@ export function sendHeld(ws: WebSocket, data: Buffer, binary: boolean, { backlog
 /** Where a stream goes: "host:port" of the backend, or why it may not go anywhere. */
 export type StreamTarget = { address: string } | { status: number; error: string };
 
+/**
+ * The backend's WebSocket URL from its parts: "host:port" (IPv6 in brackets), then the checked path and
+ * query set as URL fields, so nothing in them can become a userinfo, host or port.
+ */
+export function backendWebSocketUrl(address: string, path: string, query: string | undefined): URL {
+  const colon = address.lastIndexOf(':');
+  const url = new URL('ws://backend.invalid/');
+  url.hostname = address.slice(0, colon);
+  url.port = address.slice(colon + 1);
+  url.pathname = path;
+  url.search = query ?? '';
+  return url;
+}
+
 interface Stream {
   backend: WebSocket;
+  client?: string;
   open: boolean;
   /** Towards the backend; holding: the gateway was asked to pause the client. */
   backlog: Backlog;
@@ -80,13 +102,16 @@ interface Stream {
 
 export class WebSocketStreams {
   private readonly streams = new Map<string, Stream>();
+  private readonly share: FairShare;
 
   constructor(
     private readonly socket: StreamSocket,
     private readonly resolve: (id: string, payload: WebSocketOpenPayload) => StreamTarget,
     private readonly options: WebSocketStreamOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.share = new FairShare(options.maxStreamsPerClient);
+  }
 
   /** Handles a ws_* message; false for any other type. */
   handle(message: InboundMessage): boolean {
@@ -103,7 +128,7 @@ export class WebSocketStreams {
       case 'ws_close': {
         const stream = this.streams.get(id);
         if (!stream) return true;
-        this.streams.delete(id);
+        this.forget(id, stream);
         const code = closeCodeToSend(message.payload.code);
         if (stream.open) stream.backend.close(code, code === undefined ? undefined : closeReasonToSend(message.payload.reason));
         else stream.backend.terminate();
@@ -122,8 +147,17 @@ export class WebSocketStreams {
 
   /** Closes every stream (the socket to the control plane is gone, or the operator stops). */
   abortAll(): void {
-    for (const stream of this.streams.values()) stream.backend.terminate();
-    this.streams.clear();
+    for (const [id, stream] of [...this.streams]) {
+      this.forget(id, stream);
+      stream.backend.terminate();
+    }
+  }
+
+  /** The stream is over on this side: its slot and its client's share are free again. */
+  private forget(id: string, stream: Stream): void {
+    if (this.streams.get(id) !== stream) return;
+    this.streams.delete(id);
+    this.share.release(stream.client);
   }
 
   private refuse(id: string, status: number, error: string): void {
@@ -138,22 +172,31 @@ export class WebSocketStreams {
     const target = this.resolve(id, payload);
     if ('error' in target) return this.refuse(id, target.status, target.error);
     const headers: Record<string, string | string[]> = { ...upgradeHeaders(payload.headers), host: payload.host };
-    const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
-    const backend = new WebSocket(`ws://${target.address}${path}`, payload.protocols ?? [], {
-      headers,
-      maxPayload: this.options.maxMessageBytes,
-      perMessageDeflate: false,
-      handshakeTimeout: this.options.handshakeTimeoutMs,
-      followRedirects: false,
-    });
-    const stream: Stream = { backend, open: false, backlog: { queued: 0, holding: false } };
+    if (!this.share.take(payload.client)) {
+      return this.refuse(id, 429, `client ${payload.client} already has ${this.options.maxStreamsPerClient} WebSocket streams open through this cluster`);
+    }
+    let backend: WebSocket;
+    try {
+      backend = new WebSocket(backendWebSocketUrl(target.address, payload.path, payload.query), payload.protocols ?? [], {
+        headers,
+        maxPayload: this.options.maxMessageBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: this.options.handshakeTimeoutMs,
+        followRedirects: false,
+      });
+    } catch (err) {
+      // ws refuses some inputs by throwing (an invalid subprotocol, a header it will not send): answer now.
+      this.share.release(payload.client);
+      return this.refuse(id, 400, `cannot open a WebSocket to ${target.address}: ${(err as Error).message}`);
+    }
+    const stream: Stream = { backend, client: payload.client, open: false, backlog: { queued: 0, holding: false } };
     this.streams.set(id, stream);
     const current = (): boolean => this.streams.get(id) === stream;
     backend.on('unexpected-response', (_req, res) => {
       res.resume();
       backend.terminate();
       if (!current()) return;
-      this.streams.delete(id);
+      this.forget(id, stream);
       this.refuse(id, res.statusCode ?? 502, `the backend ${target.address} answered the upgrade with HTTP ${res.statusCode}`);
     });
     backend.on('open', () => {
@@ -164,28 +207,41 @@ export class WebSocketStreams {
     });
     backend.on('message', (data, isBinary) => {
       if (!current()) return;
-      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      this.socket.sendBody(isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
-      if (this.socket.congested) {
-        backend.pause(); // read nothing more from this backend until the socket drains
-        void this.socket.whenWritable().then(() => {
-          if (current()) backend.resume();
-        });
+      try {
+        this.fromBackend(id, backend, current, data, isBinary);
+      } catch (err) {
+        // Never out of a ws event handler, where a throw would end the process: end this stream instead.
+        this.logger.error('WebSocket stream failed', { controller: 'tunnel', requestId: id, err });
+        this.forget(id, stream);
+        backend.terminate();
+        this.socket.send('ws_close', { code: 1011 }, id);
       }
     });
     backend.on('close', (code, reason) => {
       if (!current()) return;
-      this.streams.delete(id);
+      this.forget(id, stream);
       // Behind the stream's last messages, which may still be queued.
       this.socket.sendBulk('ws_close', { code, reason: reason.toString() }, id);
     });
     backend.on('error', (err) => {
       if (!current()) return;
       if (!stream.open) {
-        this.streams.delete(id);
+        this.forget(id, stream);
         this.refuse(id, 502, `backend ${target.address} unreachable: ${err.message}`);
       } else this.logger.debug('WebSocket stream error', { controller: 'tunnel', requestId: id, err });
     });
+  }
+
+  /** A message from the backend to the gateway; reads from the backend stop while the socket is congested. */
+  private fromBackend(id: string, backend: WebSocket, current: () => boolean, data: WebSocket.RawData, isBinary: boolean): void {
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    this.socket.sendBody(isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
+    if (this.socket.congested) {
+      backend.pause(); // read nothing more from this backend until the socket drains
+      void this.socket.whenWritable().then(() => {
+        if (current()) backend.resume();
+      });
+    }
   }
 
   private toBackend(id: string, stream: Stream, data: Buffer, binary: boolean): void {

@@ -162,7 +162,7 @@ describe('truthful Synced', () => {
       const c = condition(await getGatewayRoute(ns, 'early'), 'Synced');
       return c?.reason === 'BackendUnresolved' ? c : undefined;
     });
-    expect(synced).toMatchObject({ status: 'False', message: `1 route(s) not sent, their backend port cannot be resolved: ${ns}/early/Prefix:early.example.com/: Service later not found` });
+    expect(synced).toMatchObject({ status: 'False', message: `1 route(s) not sent, their backend cannot be used: ${ns}/early/Prefix:early.example.com/: Service later not found` });
     // The resolvable route went out; the other did not.
     await waitForRoutes(suite.cp, ns, [route('early.example.com', '/ok')]);
     expect(condition(await getGatewayRoute(ns, 'early'), 'Synced')?.reason).toBe('BackendUnresolved');

@@ -17,6 +17,35 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
  * Returns the condition to store for `next`, keeping the previous lastTransitionTime when the status
  * did not change (reason or message changes are not transitions).
  */
+/** The CRDs' maxLength of a condition message (characters). */
+export const MAX_CONDITION_MESSAGE = 32_768;
+
+/**
+ * Items joined with "; " within `budget` characters, the rest counted as "and N more", each item cut to
+ * `itemChars`: a message built from many peer-supplied parts still fits the CRD.
+ */
+export function listWithin(items: readonly string[], budget: number, itemChars = 512): string {
+  const shown: string[] = [];
+  let used = 0;
+  for (const [index, item] of items.entries()) {
+    const text = item.length > itemChars ? `${item.slice(0, itemChars)}…` : item;
+    const rest = items.length - index - 1;
+    // Room for this item, its separator, and the "; and N more" that may follow it.
+    if (used + text.length + 2 + (rest ? 24 : 0) > budget) {
+      shown.push(`and ${items.length - index} more`);
+      break;
+    }
+    shown.push(text);
+    used += text.length + 2;
+  }
+  return shown.join('; ');
+}
+
+/** A message the CRD accepts: what is past its maxLength is cut (callers list with listWithin first). */
+function fitted(message: string): string {
+  return message.length <= MAX_CONDITION_MESSAGE ? message : `${message.slice(0, MAX_CONDITION_MESSAGE - 16)}… (truncated)`;
+}
+
 export function nextCondition(
   previous: Condition | undefined,
   next: ConditionInput,
@@ -25,7 +54,7 @@ export function nextCondition(
 ): Condition {
   const lastTransitionTime =
     previous && previous.status === next.status ? previous.lastTransitionTime : rfc3339(now);
-  const condition: Condition = { ...next, lastTransitionTime };
+  const condition: Condition = { ...next, message: fitted(next.message), lastTransitionTime };
   if (generation !== undefined) condition.observedGeneration = generation;
   return condition;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   conditionsChanged,
+  listWithin,
+  MAX_CONDITION_MESSAGE,
   nextCondition,
   ownConditions,
   progressSummary,
@@ -192,5 +194,31 @@ describe('ownConditions', () => {
       { type: 'A', status: 'True', reason: 'A', message: 'a', lastTransitionTime: earlier, observedGeneration: 2 },
       { type: 'B', status: 'True', reason: 'B', message: 'b', lastTransitionTime: '2026-02-02T10:20:30Z', observedGeneration: 2 },
     ]);
+  });
+});
+
+// A message made of parts a peer chose (rejection reasons) must still fit the CRD (maxLength 32768).
+describe('listWithin and the message limit', () => {
+  it.each([
+    { name: 'all fit', items: ['a', 'b', 'c'], budget: 100, expected: 'a; b; c' },
+    { name: 'the rest counted', items: ['aaaa', 'bbbb', 'cccc', 'dddd'], budget: 30, expected: 'aaaa; and 3 more' },
+    { name: 'nothing fits', items: ['x'.repeat(50)], budget: 10, expected: 'and 1 more' },
+    { name: 'a long item is cut', items: ['y'.repeat(20)], budget: 100, itemChars: 5, expected: 'yyyyy…' },
+    { name: 'none', items: [], budget: 10, expected: '' },
+  ])('$name', ({ items, budget, itemChars, expected }) => {
+    expect(listWithin(items, budget, itemChars)).toBe(expected);
+  });
+
+  it('250 rejections of 200 characters each stay within the CRD limit, counted', () => {
+    const reasons = Array.from({ length: 250 }, (_, i) => `ns/route-${i}/Prefix:h${i}.example.com/: ${'refused by policy '.repeat(10)}`);
+    const message = `the control plane rejected 250 route(s): ${listWithin(reasons, MAX_CONDITION_MESSAGE - 256)}`;
+    expect(message.length).toBeLessThanOrEqual(MAX_CONDITION_MESSAGE);
+    expect(message).toMatch(/; and \d+ more$/);
+  });
+
+  it('setConditions cuts any message past the limit, so a status write is never refused for it', () => {
+    const [condition] = setConditions([], [{ type: 'Synced', status: 'False', reason: 'Rejected', message: 'm'.repeat(100_000) }], 1, new Date(0));
+    expect(condition?.message.length).toBeLessThanOrEqual(MAX_CONDITION_MESSAGE);
+    expect(condition?.message.endsWith('… (truncated)')).toBe(true);
   });
 });

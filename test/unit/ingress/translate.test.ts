@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { translateIngress, wildcardMatches, type IngressLike } from '../../../src/ingress/translate.js';
 import { hostsSummary, NO_CROSS_NAMESPACE, resolvedRefsCondition, type ServiceLookup } from '../../../src/api/v1alpha1/gatewayroute.js';
+import type { RouteSpec } from '../../../src/api/v1alpha1/types.js';
 
 const only = (service: ServiceLookup) => ({ service, crossNamespace: NO_CROSS_NAMESPACE });
-import type { RouteSpec } from '../../../src/api/v1alpha1/types.js';
 
 const svc = (name: string, port = 80) => ({ service: { name, port: { number: port } } });
 

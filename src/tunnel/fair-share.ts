@@ -1,0 +1,30 @@
+// A fair share of the tunnel's slots per client: one client of the gateway (the address it names in
+// proxy_request.client / ws_open.client) may hold at most so many requests or streams at once, so a single
+// client holding slow uploads cannot take every slot of the cluster. Requests without a client name are
+// counted only against the overall limit.
+export class FairShare {
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly perClient: number) {}
+
+  /** Takes a slot for `client`; false when it already holds its share. */
+  take(client: string | undefined): boolean {
+    if (client === undefined) return true;
+    const count = this.held.get(client) ?? 0;
+    if (count >= this.perClient) return false;
+    this.held.set(client, count + 1);
+    return true;
+  }
+
+  release(client: string | undefined): void {
+    if (client === undefined) return;
+    const count = (this.held.get(client) ?? 0) - 1;
+    if (count > 0) this.held.set(client, count);
+    else this.held.delete(client);
+  }
+
+  /** Clients holding at least one slot (bounded by the overall limit). */
+  get clients(): number {
+    return this.held.size;
+  }
+}
