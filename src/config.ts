@@ -222,7 +222,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
       // reported below
     }
     if (!proxy || !['http:', 'https:'].includes(proxy.protocol)) {
-      throw new ConfigError('--proxy-url', `must be an http:// or https:// URL, got "${config.proxyUrl}"`);
+      throw new ConfigError('--proxy-url', `must be an http:// or https:// URL, got "${redactUserinfo(config.proxyUrl)}"`);
     }
   }
   if ((config.clientCertFile === undefined) !== (config.clientKeyFile === undefined)) {
@@ -253,4 +253,9 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   }
   if (!DNS_LABEL.test(config.namespace)) throw new ConfigError('--namespace', `"${config.namespace}" is not a valid namespace name`);
   return config;
+}
+
+/** A URL as it may be shown in an error or a log: any "user:password@" replaced, even where the URL does not parse. */
+export function redactUserinfo(url: string): string {
+  return url.replace(/^([^:/?#]*:\/\/)?[^/?#@]*@/, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }

@@ -40,8 +40,20 @@ export const CONTROLLER_LABELS: ReadonlyArray<{ label: string; value?: string; t
   { label: 'io.cilium.gateway/owning-gateway', type: 'cilium' },
 ];
 
-/** The kind of controller a Service's labels say it belongs to, if any. */
+/**
+ * The namespaces whose labelled Services are trusted as the ingress controller's: where ingress controllers
+ * and Gateway data planes are installed, never a tenant's namespace (a tenant's LoadBalancer labelled
+ * ingress-nginx must not decide the cluster's routing). Anything else is named in spec.ingressService.
+ */
+export const TRUSTED_NAMESPACES: ReadonlySet<string> = new Set([...CANDIDATES.map((c) => c.namespace), 'envoy-gateway-system', 'gateway-system']);
+
+/** The kind of controller a Service's labels say it belongs to, if any; only in TRUSTED_NAMESPACES. */
 export function labelledController(service: IngressServiceLike): string | undefined {
+  if (!TRUSTED_NAMESPACES.has(service.metadata?.namespace ?? '')) return undefined;
+  return labelledType(service);
+}
+
+function labelledType(service: IngressServiceLike): string | undefined {
   const labels = service.metadata?.labels ?? {};
   return CONTROLLER_LABELS.find((m) => m.label in labels && (m.value === undefined || labels[m.label] === m.value))?.type;
 }
@@ -68,7 +80,7 @@ export function isPrivateAddress(address: string): boolean {
 
 export function controllerType(service: IngressServiceLike): string {
   if (service.kind === 'Gateway') return 'gateway-api';
-  const labelled = labelledController(service);
+  const labelled = labelledType(service);
   if (labelled) return labelled;
   const name = service.metadata?.name ?? '';
   if (name.includes('istio')) return 'istio';
@@ -114,11 +126,14 @@ export function decide(service: IngressServiceLike | undefined, waitedMs: number
   }
   const hostnames = ingress.flatMap((i) => (i.hostname ? [i.hostname] : []));
   const judged = hostnames.map((hostname) => ({ hostname, addresses: resolved(hostname) }));
-  const publicName = judged.find((h) => h.addresses === undefined || h.addresses.some((a) => !isPrivateAddress(a)));
+  const publicName = judged.find((h) => h.addresses?.some((a) => !isPrivateAddress(a)));
   if (publicName) {
-    const how = publicName.addresses === undefined ? ' (not resolvable from here; taken as public)' : ` (resolves to ${publicName.addresses.join(', ')})`;
+    const how = ` (resolves to ${publicName.addresses?.join(', ')})`;
     return { isPrivate: false, routingMode: 'direct', publicEndpoint: publicEndpoint(publicName.hostname, service.spec?.ports), reason: `${what} ${where} has public address ${publicName.hostname}${how}`, waiting: false };
   }
+  // A name that does not resolve proves nothing: the tunnel works either way, a wrong "direct" does not.
+  const unresolved = judged.find((h) => h.addresses === undefined);
+  if (unresolved) return priv(`${what} ${where} has hostname ${unresolved.hostname}, not resolvable from here; kept private (tunnel) until it resolves to a public address`);
   if (judged.length) {
     const [first] = judged as [{ hostname: string; addresses: readonly string[] }];
     return priv(`${what} ${where} has hostname ${first.hostname} resolving only to private addresses (${first.addresses.join(', ')})`);

@@ -477,6 +477,13 @@ export class ControlPlaneClient {
         this.repliedUnknownTypes.add(parsed.type ?? '');
       }
       this.reject(parsed.code, parsed.error, parsed.type, parsed.requestId);
+      // A registration answer out of bounds (a resume_revision the clock could never pass, say) is not taken:
+      // this socket cannot be used, so do not wait for the register timeout.
+      if (parsed.type === 'register_success' && this.state === 'registering') {
+        this.lastError = `the control plane's register_success was refused: ${parsed.error}`;
+        this.options.logger.error(this.lastError, { controller: 'controlplane' });
+        socket.terminate();
+      }
       return;
     }
     const message = parsed.message;

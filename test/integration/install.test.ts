@@ -175,6 +175,16 @@ describe('Helm chart', () => {
     expect(missing.stderr).toContain('clusterName is required');
   });
 
+  it('takes a proxy URL with credentials only from a Secret, never as a plain value in the Deployment', () => {
+    const plain = helm(['template', RELEASE, CHART, '--set', 'clusterName=p', '--set', 'controlPlane.proxyUrl=http://alice:s3cret@proxy:3128']);
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain('controlPlane.proxyUrl holds credentials');
+    const yaml = renderChart(RELEASE, 'default', { clusterName: 'p', 'controlPlane.proxySecret.name': 'proxy', 'controlPlane.proxyUrl': 'http://ignored:3128' });
+    const deployment = objectsOf(yaml).find((o) => o.kind === 'Deployment')!;
+    const proxy = (deployment.spec.template.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: unknown }>).find((e) => e.name === 'GATEWAY_PROXY_URL');
+    expect(proxy).toEqual({ name: 'GATEWAY_PROXY_URL', valueFrom: { secretKeyRef: { name: 'proxy', key: 'proxy-url' } } });
+  });
+
   it('renders every optional part (ServiceMonitor aside, its CRD is not installed) and the apiserver accepts it', async () => {
     const ns = await namespace('helm-all');
     const yaml = renderChart(RELEASE, ns, {

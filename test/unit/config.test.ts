@@ -109,6 +109,7 @@ describe('parseConfig', () => {
     { argv: ['--control-plane-url', 'ftp://x'], error: '--control-plane-url: must use http, https, ws or wss, got "ftp:"' },
     { argv: ['--control-plane-url', 'wss://cp.example.com'], value: { controlPlaneUrl: 'wss://cp.example.com' } },
     { argv: ['--proxy-url', 'not a url'], error: '--proxy-url: must be an http:// or https:// URL, got "not a url"' },
+    { argv: ['--proxy-url', 'socks5://alice:s3cret@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
     { argv: ['--proxy-url', 'https://proxy:3128'], value: { proxyUrl: 'https://proxy:3128' } },
     { argv: ['--namespace', 'Ops'], error: '--namespace: "Ops" is not a valid namespace name' },
     { argv: ['--namespace', 'ops-1'], value: { namespace: 'ops-1' } },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { controllerType, decide, gatewayCandidate, isPrivateAddress, publicEndpoint, type GatewayLike, type IngressServiceLike } from '../../src/connectivity/detect.js';
+import { controllerType, decide, labelledController, gatewayCandidate, isPrivateAddress, publicEndpoint, type GatewayLike, type IngressServiceLike } from '../../src/connectivity/detect.js';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -36,7 +36,7 @@ describe('decide', () => {
     { name: 'LB timed out', service: svc('LoadBalancer'), waited: 120_000, isPrivate: true, waiting: false, reason: /no address within 120 s/ },
     { name: 'LB private IP', service: svc('LoadBalancer', [{ ip: '10.0.0.5' }]), waited: 0, isPrivate: true, waiting: false, reason: /private address 10.0.0.5/ },
     { name: 'LB public IP', service: svc('LoadBalancer', [{ ip: '203.0.113.7' }]), waited: 0, isPrivate: false, waiting: false, reason: /public address 203.0.113.7/ },
-    { name: 'LB hostname', service: svc('LoadBalancer', [{ hostname: 'lb.example.com' }]), waited: 0, isPrivate: false, waiting: false, reason: /lb.example.com/ },
+    { name: 'LB hostname that does not resolve here', service: svc('LoadBalancer', [{ hostname: 'lb.example.com' }]), waited: 0, isPrivate: true, waiting: false, reason: /lb.example.com, not resolvable from here/ },
   ])('$name', ({ service, waited, isPrivate, waiting, reason }) => {
     const d = decide(service, waited, 120_000);
     expect([d.isPrivate, d.routingMode, d.waiting]).toEqual([isPrivate, isPrivate ? 'tunnel' : 'direct', waiting]);
@@ -46,7 +46,7 @@ describe('decide', () => {
     { name: 'hostname resolving to a public address', addresses: ['203.0.113.9'], isPrivate: false, reason: /public address lb.example.com \(resolves to 203.0.113.9\)/ },
     { name: 'hostname resolving to private and public', addresses: ['10.0.0.1', '203.0.113.9'], isPrivate: false, reason: /resolves to 10.0.0.1, 203.0.113.9/ },
     { name: 'hostname resolving only to private addresses (an internal load balancer)', addresses: ['10.0.0.1', 'fd00::1'], isPrivate: true, reason: /hostname lb.example.com resolving only to private addresses \(10.0.0.1, fd00::1\)/ },
-    { name: 'hostname not resolvable here', addresses: undefined, isPrivate: false, reason: /not resolvable from here; taken as public/ },
+    { name: 'hostname not resolvable here: kept private', addresses: undefined, isPrivate: true, reason: /not resolvable from here; kept private \(tunnel\)/ },
   ])('$name', ({ addresses, isPrivate, reason }) => {
     const d = decide(svc('LoadBalancer', [{ hostname: 'lb.example.com' }]), 0, 120_000, (h) => (h === 'lb.example.com' ? addresses : undefined));
     expect(d.isPrivate).toBe(isPrivate);
@@ -83,6 +83,17 @@ describe('findPrometheus', () => {
   it('only in the configured namespaces', () => {
     expect(findPrometheus([svc('other', 'prometheus-server', [{ port: 80 }])], ['monitoring'])).toBeUndefined();
   });
+});
+
+describe('labelledController: labels are trusted only in the ingress controllers\' namespaces', () => {
+  const labelled = (namespace: string): IngressServiceLike => ({ metadata: { namespace, name: 'x', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } } });
+  it.each([
+    ['ingress-nginx', 'ingress-nginx'],
+    ['kube-system', 'ingress-nginx'],
+    ['envoy-gateway-system', 'ingress-nginx'],
+    ['tenant-a', undefined],
+    ['default', undefined],
+  ])('%s → %s', (namespace, type) => expect(labelledController(labelled(namespace))).toBe(type));
 });
 
 describe('controllerType', () => {

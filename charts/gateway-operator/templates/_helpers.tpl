@@ -69,9 +69,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - name: GATEWAY_CLIENT_KEY_FILE
   value: /var/run/secrets/gateway-operator/client/tls.key
 {{- end }}
-{{- with .Values.controlPlane.proxyUrl }}
+{{- if .Values.controlPlane.proxySecret.name }}
 - name: GATEWAY_PROXY_URL
-  value: {{ . | quote }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.controlPlane.proxySecret.name | quote }}
+      key: {{ .Values.controlPlane.proxySecret.key | quote }}
+{{- else if .Values.controlPlane.proxyUrl }}
+{{- if regexMatch "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@]*@" .Values.controlPlane.proxyUrl }}
+{{- fail "controlPlane.proxyUrl holds credentials: put the URL in a Secret and set controlPlane.proxySecret.name (and .key) instead, so it is not stored in the Deployment" }}
+{{- end }}
+- name: GATEWAY_PROXY_URL
+  value: {{ .Values.controlPlane.proxyUrl | quote }}
 {{- end }}
 {{- end -}}
 
