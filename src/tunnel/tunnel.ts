@@ -47,7 +47,8 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   inlineBodyBytes: 256 * 1024,
   maxPerClient: 64,
   maxUploadBufferBytes: 64 * 1024 * 1024,
-  flowGraceBytes: 4 * 1024 * 1024,
+  // Above what an honest gateway still has in flight when the pause reaches it (socket buffers on both ends).
+  flowGraceBytes: 16 * 1024 * 1024,
   maxBacklogBytes: 16 * 1024 * 1024,
   websocket: DEFAULT_WEBSOCKET_OPTIONS,
 };
