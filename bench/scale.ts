@@ -123,7 +123,7 @@ async function converge(kc: KubeConfig, cp: ReferenceControlPlane, operator: Ope
 }
 
 function startOperator(ns: string): OperatorProcess {
-  return new OperatorProcess(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', process.env.BENCH_CP_URL!, '--token', TOKEN, '--cluster-name', ns], {
+  return new OperatorProcess(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', process.env.BENCH_CP_URL!, '--token', cp.agentToken(ns), '--cluster-name', ns], {
     LOG_LEVEL: 'info',
     // e.g. BENCH_OPERATOR_NODE_ARGS="--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=.local/prof" to profile it
     ...(process.env.BENCH_OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.BENCH_OPERATOR_NODE_ARGS } : {}),

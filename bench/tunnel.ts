@@ -140,7 +140,7 @@ try {
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ name: 'http', port: 8080 }]) });
   await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
   operator = new OperatorProcess(
-    ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
+    ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', cp.agentToken(NS), '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
     // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
     { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
   );

@@ -95,7 +95,7 @@ try {
   process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
   operator = new OperatorProcess(
     ['--control-plane-url', `http://127.0.0.1:${cpPort}`, '--cluster-name', 'demo', ...SERVICES.flatMap((s) => ['--service-address', `${NS}/${s}=127.0.0.1:${backendPort}`])],
-    { GATEWAY_TOKEN: TOKEN, LOG_LEVEL: 'info' },
+    { GATEWAY_TOKEN: cp.agentToken('demo'), LOG_LEVEL: 'info' },
   );
   await operator.ready(60_000);
   await waitFor('four routes at the control plane', async () => (cp.store.clusters()[0]?.routes.size ?? 0) === 4, { timeoutMs: 30_000 });

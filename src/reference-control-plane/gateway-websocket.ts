@@ -2,63 +2,108 @@
 // agent as ws_open; once the agent has the backend's WebSocket open (ws_opened, with the subprotocol the
 // backend chose) the client's upgrade completes and messages flow both ways as ws_message, a close on either
 // side is passed on as ws_close, and ws_flow pauses the side that writes faster than the other reads.
+// An agent that answers out of order (a second ws_opened, a message before it) or ignores ws_flow fails
+// its stream (502 before the upgrade, the connection dropped after it); nothing it sends may throw here.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
+import type { Logger } from '../log.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
 import { sendHeld, type Backlog } from '../tunnel/websocket.js';
 import type { ReferenceControlPlane } from './server.js';
+import type { SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
 
 const HIGH_WATER_MARK = 1024 * 1024;
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Past this many bytes held for a slow client, the agent ignored ws_flow: the stream is closed. */
+export const MAX_STREAM_BACKLOG = 2 * MAX_MESSAGE_BYTES;
+/** The close code for a stream the agent broke (an internal error, as far as the client can tell). */
+const BROKEN_STREAM = 1011;
+
+export interface GatewayWebSocketsOptions {
+  /** The cluster serving a host. */
+  owner: (host: string) => ClusterRecord | undefined;
+  /** Shared with the HTTP side: streams count against the client address's limit. */
+  limiter: SourceLimiter;
+  logger: Logger;
+  /** How long the agent may take to answer ws_open. */
+  openTimeoutMs?: number;
+}
 
 interface Stream {
   uuid: string;
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
+  /** Subprotocols the client offered: the backend's choice must be one of them. */
+  offered: string[];
   timer?: NodeJS.Timeout;
+  /** ws_opened arrived: a second one is out of order. */
+  opened: boolean;
   client?: WebSocket;
   /** Towards the client; holding: the agent was asked to pause the backend. */
   backlog: Backlog;
 }
 
+type StreamHandler = (stream: Stream, id: string, payload: Record<string, unknown>) => void;
+
 export class GatewayWebSockets {
   private readonly streams = new Map<string, Stream>();
   private readonly wss: WebSocketServer;
+  private readonly logger: Logger;
+  private readonly openTimeoutMs: number;
 
   constructor(
     private readonly cp: ReferenceControlPlane,
-    private readonly owner: (host: string) => ClusterRecord | undefined,
-    private readonly openTimeoutMs = 10_000,
+    private readonly options: GatewayWebSocketsOptions,
   ) {
+    this.logger = options.logger;
+    this.openTimeoutMs = options.openTimeoutMs ?? 10_000;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
-      maxPayload: 16 * 1024 * 1024,
-      // The backend chose (ws_opened); the client gets exactly that one.
+      maxPayload: MAX_MESSAGE_BYTES,
+      // The backend chose (ws_opened, checked against what the client offered); the client gets exactly that one.
       handleProtocols: (_offered, req) => (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol || false,
     });
-    const on = (type: string, handle: (stream: Stream, id: string, payload: Record<string, unknown>) => void): void =>
-      void cp.agentMessageHandlers.set(type, (_cluster, message) => {
+    const handlers: Record<string, StreamHandler> = {
+      ws_opened: (stream, id, payload) => this.opened(stream, id, (payload.protocol as string | undefined) ?? ''),
+      ws_error: (stream, id, payload) => {
+        if (stream.opened) return this.breakStream(stream, id, 'ws_error after ws_opened');
+        this.end(id);
+        this.reject(stream.socket, payload.status as number, payload.error as string);
+      },
+      ws_message: (stream, id, payload) => {
+        if (!stream.client) return this.breakStream(stream, id, 'ws_message before ws_opened');
+        this.toClient(stream, id, bytesOf(payload.data as string | Buffer), payload.binary === true);
+      },
+      ws_close: (stream, id, payload) => {
+        this.end(id);
+        if (!stream.client) return this.reject(stream.socket, 502, 'the cluster closed the stream before it opened');
+        const code = closeCodeToSend(payload.code as number | undefined);
+        stream.client.close(code, code === undefined ? undefined : closeReasonToSend(payload.reason as string | undefined));
+      },
+      ws_flow: (stream, _id, payload) => (payload.paused ? stream.client?.pause() : stream.client?.resume()),
+    };
+    for (const [type, handle] of Object.entries(handlers)) {
+      cp.agentMessageHandlers.set(type, (cluster, message) => {
         const id = message.request_id ?? '';
-        const stream = this.streams.get(id);
-        if (stream) handle(stream, id, message.payload);
+        const stream = this.streamOf(cluster, id);
+        if (!stream) return;
+        try {
+          handle(stream, id, message.payload);
+        } catch (err) {
+          this.breakStream(stream, id, `${type} could not be passed on: ${(err as Error).message}`);
+        }
       });
-    on('ws_opened', (stream, id, payload) => this.opened(stream, id, String(payload.protocol ?? '')));
-    on('ws_error', (stream, id, payload) => {
-      this.end(id);
-      this.reject(stream.socket, Number(payload.status) || 502, String(payload.error ?? 'refused'));
+    }
+    cp.refusedReplyListeners.add((cluster, refused) => {
+      const stream = this.streamOf(cluster, refused.requestId);
+      if (stream) this.breakStream(stream, refused.requestId, `${refused.type}: ${refused.problem}`);
     });
-    on('ws_message', (stream, id, payload) => this.toClient(stream, id, bytesOf((payload.data ?? '') as string | Buffer), payload.binary === true));
-    on('ws_close', (stream, id, payload) => {
-      this.end(id);
-      const code = closeCodeToSend(payload.code as number | undefined);
-      stream.client?.close(code, code === undefined ? undefined : closeReasonToSend(payload.reason as string | undefined));
-    });
-    on('ws_flow', (stream, _id, payload) => (payload.paused ? stream.client?.pause() : stream.client?.resume()));
   }
 
   get open(): number {
@@ -66,20 +111,28 @@ export class GatewayWebSockets {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined); // a client gone mid-handshake; the close below cleans up
+    try {
+      this.start(req, socket, head);
+    } catch (err) {
+      this.logger.error('a WebSocket upgrade failed', { controller: 'gateway', err, host: req.headers.host });
+      this.reject(socket, 502, 'the gateway failed on this upgrade');
+    }
+  }
+
+  private start(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const release = this.options.limiter.acquire(req.socket.remoteAddress ?? '');
+    if (!release) return this.reject(socket, 429, `more than ${this.options.limiter.maxPerSource} requests at once from this address`);
+    socket.once('close', release);
     const host = req.headers.host ?? '';
-    const cluster = this.owner(host);
+    const cluster = this.options.owner(host);
     if (!cluster) return this.reject(socket, 404, `unknown host ${host}`);
     const uuid = cluster.cluster_uuid;
     const url = new URL(req.url ?? '/', 'http://gateway');
     const id = randomUUID();
-    const stream: Stream = { uuid, req, socket, head, backlog: { queued: 0, holding: false } };
-    const payload = {
-      path: url.pathname,
-      query: url.search.slice(1),
-      headers: upgradeHeaders(req.headers),
-      host,
-      protocols: offeredProtocols(req.headers['sec-websocket-protocol']),
-    };
+    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
+    const stream: Stream = { uuid, req, socket, head, offered, opened: false, backlog: { queued: 0, holding: false } };
+    const payload = { path: url.pathname, query: url.search.slice(1), headers: upgradeHeaders(req.headers), host, protocols: offered };
     this.streams.set(id, stream);
     socket.on('error', () => this.end(id));
     socket.on('close', () => {
@@ -97,6 +150,9 @@ export class GatewayWebSockets {
   }
 
   private opened(stream: Stream, id: string, protocol: string): void {
+    if (stream.opened) return this.breakStream(stream, id, 'a second ws_opened');
+    if (protocol && !stream.offered.includes(protocol)) return this.breakStream(stream, id, `ws_opened chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
+    stream.opened = true;
     clearTimeout(stream.timer);
     (stream.req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol = protocol;
     this.wss.handleUpgrade(stream.req, stream.socket, stream.head, (client) => {
@@ -130,6 +186,23 @@ export class GatewayWebSockets {
     // The client reads slower than the backend writes: hold the backend.
     const hold = (paused: boolean): boolean => this.send(stream.uuid, 'ws_flow', { paused }, id);
     sendHeld(client, data, binary, { backlog: stream.backlog, highWaterMark: HIGH_WATER_MARK, hold, current: () => this.streams.get(id) === stream });
+    // A compliant agent stops within about a message of ws_flow; one that goes on would fill this process.
+    if (stream.backlog.queued > MAX_STREAM_BACKLOG) this.breakStream(stream, id, `over ${MAX_STREAM_BACKLOG} bytes are held for the client: the agent did not pause for ws_flow`);
+  }
+
+  /** The open stream `id` of this cluster: an agent answers only its own cluster's streams. */
+  private streamOf(cluster: ClusterRecord, id: string): Stream | undefined {
+    const stream = this.streams.get(id);
+    return stream?.uuid === cluster.cluster_uuid ? stream : undefined;
+  }
+
+  /** The agent broke the stream's protocol: the stream ends on both sides, and the log says why. */
+  private breakStream(stream: Stream, id: string, problem: string): void {
+    this.logger.warn('closed a WebSocket stream the cluster broke', { controller: 'gateway', cluster: stream.uuid, request_id: id, err: problem });
+    if (!this.end(id)) return;
+    this.send(stream.uuid, 'ws_close', { code: BROKEN_STREAM, reason: closeReasonToSend(problem) }, id);
+    if (stream.client) stream.client.terminate();
+    else this.reject(stream.socket, 502, `the cluster broke the stream: ${problem}`);
   }
 
   /** Forgets a stream; true when it was still open. */
@@ -147,7 +220,7 @@ export class GatewayWebSockets {
   private reject(socket: Duplex, status: number, error: string): void {
     if (socket.destroyed) return;
     const body = JSON.stringify({ error });
-    socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
   closeAll(): void {

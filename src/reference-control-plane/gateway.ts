@@ -1,26 +1,48 @@
 // The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
 // its Host, sends proxy_request through that cluster's socket (the agent matches the path itself), streams
 // the request body after it as proxy_request_chunk … proxy_request_end, and streams the answer back.
-// 404 for a host no cluster serves, 502 when the cluster is disconnected, 504 on timeout. WebSocket
-// upgrades go through as streams (gateway-websocket.ts).
+// 404 for a host no cluster serves, 502 when the cluster is disconnected or its answer is malformed or out
+// of order, 504 when the answer does not begin in time, 429 past the per-address limit. Nothing a client or
+// an agent sends may end the process: it serves every cluster. WebSocket upgrades go through as streams
+// (gateway-websocket.ts).
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
-import { hostRank } from '../routing/match.js';
+import type { Logger } from '../log.js';
+import { hostRank, normalizeHost } from '../routing/match.js';
 import { stripHopByHop } from '../tunnel/headers.js';
-import type { ReferenceControlPlane } from './server.js';
-import type { ClusterRecord } from './store.js';
+import { answerStep, type AnswerState } from './agent-replies.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
+import { failRequest, type ReferenceControlPlane } from './server.js';
+import { SourceLimiter } from './source-limiter.js';
+import type { ClusterRecord } from './store.js';
 
 const MAX_BODY = 100 * 1024 * 1024;
 /** Past this many bytes buffered towards the agent (or a client), the sender is held. */
 const HIGH_WATER_MARK = 1024 * 1024;
+/** Past this many bytes held for a slow client, the agent ignored proxy_flow: its answer is cut. */
+export const MAX_CLIENT_BACKLOG = 16 * HIGH_WATER_MARK;
+const REPLY_TYPES = ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow'];
+
+export interface GatewayOptions {
+  /** How long the answer may take to begin (proxy_response or proxy_response_header); a begun one is not cut. */
+  timeoutMs?: number;
+  /** Concurrent exchanges (HTTP requests and WebSocket streams) per client address; past it: 429. Default 64. */
+  maxExchangesPerSource?: number;
+  /** How long the agent may take to open a WebSocket stream (ws_opened). */
+  wsOpenTimeoutMs?: number;
+  /** Defaults to the control plane's logger. */
+  logger?: Logger;
+}
 
 interface Exchange {
+  id: string;
   uuid: string;
   res: ServerResponse;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
+  /** How far the agent's answer is (agent-replies.ts answerStep). */
+  state: AnswerState;
   /** The agent asked to hold the request body (its backend reads slower). */
   paused: boolean;
   resume?: () => void;
@@ -31,20 +53,29 @@ interface Exchange {
 export class Gateway {
   private readonly server: Server;
   private readonly exchanges = new Map<string, Exchange>();
-
-  constructor(private readonly cp: ReferenceControlPlane, private readonly timeoutMs = 130_000) {
-    this.server = createServer((req, res) => void this.serve(req, res));
-    const reply = (type: string) => (_cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) =>
-      this.onReply(type, message.request_id ?? '', message.payload);
-    for (const type of ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow']) {
-      cp.agentMessageHandlers.set(type, reply(type));
-    }
-    this.websockets = new GatewayWebSockets(cp, (host) => this.owner(host)?.cluster);
-    this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
-  }
-
+  private readonly limiter: SourceLimiter;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
   /** WebSocket streams passed through to clusters. */
   readonly websockets: GatewayWebSockets;
+  /** Counts proxy_request_chunk frames sent (tests check that bodies are streamed, not buffered). */
+  requestChunksSent = 0;
+  /** The most body bytes held here at once, towards a client or the agent (tests check it stays bounded). */
+  peakBacklogBytes = 0;
+
+  constructor(private readonly cp: ReferenceControlPlane, options: GatewayOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 130_000;
+    this.logger = options.logger ?? cp.logger;
+    this.limiter = new SourceLimiter(options.maxExchangesPerSource);
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message) => this.onReply(cluster, type, message.request_id ?? '', message.payload));
+    cp.refusedReplyListeners.add((cluster, refused) => {
+      const exchange = this.exchangeOf(cluster, refused.requestId);
+      if (exchange) this.refuseAnswer(exchange, `${refused.type}: ${refused.problem}`);
+    });
+    this.websockets = new GatewayWebSockets(cp, { owner: (host) => this.owner(host), limiter: this.limiter, logger: this.logger, openTimeoutMs: options.wsOpenTimeoutMs });
+    this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
+  }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
@@ -57,126 +88,167 @@ export class Gateway {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Counts proxy_request_chunk frames sent (tests check that bodies are streamed, not buffered). */
-  requestChunksSent = 0;
-  /** The most body bytes held here at once, towards a client or the agent (tests check it stays bounded). */
-  peakBacklogBytes = 0;
+  /** Exchanges (HTTP requests and WebSocket streams) open from one client address now. */
+  openFrom(address: string): number {
+    return this.limiter.held(address);
+  }
 
-  private owner(host: string): { cluster: ClusterRecord } | undefined {
+  /** The cluster serving `host` (as a client sent it: any case, maybe with a :port). */
+  private owner(host: string): ClusterRecord | undefined {
+    const requestHost = normalizeHost(host);
     for (const cluster of this.cp.store.clusters()) {
-      for (const route of cluster.routes.values()) if (hostRank(route.host, host) > 0) return { cluster };
+      for (const route of cluster.routes.values()) if (hostRank(route.host, requestHost) > 0) return cluster;
     }
     return undefined;
   }
 
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const release = this.limiter.acquire(req.socket.remoteAddress ?? '');
+    if (!release) return failRequest(res, 429, `more than ${this.limiter.maxPerSource} requests at once from this address`);
+    res.once('close', release);
+    this.serve(req, res).catch((err: unknown) => {
+      this.logger.error('proxying a request failed', { controller: 'gateway', err, host: req.headers.host });
+      if (!res.destroyed) failRequest(res, 502, 'the gateway failed on this request');
+    });
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const json = (status: number, error: string): void => {
-      if (res.headersSent) return void res.destroy();
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error }));
-    };
     const host = req.headers.host ?? '';
+    const cluster = this.owner(host);
+    if (!cluster) return failRequest(res, 404, `unknown host ${host}`);
+    if (!this.cp.socketOf(cluster.cluster_uuid)) return failRequest(res, 502, `cluster ${cluster.name} is not connected`);
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const owner = this.owner(host);
-    if (!owner) return json(404, `unknown host ${host}`);
-    const uuid = owner.cluster.cluster_uuid;
-    if (!this.cp.socketOf(uuid)) return json(502, `cluster ${owner.cluster.name} is not connected`);
-    const id = randomUUID();
     const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
     const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
     const headers = stripHopByHop(req.headers);
     // Hop-by-hop, but it tells the agent that a chunked body follows this frame.
     if (chunked) headers['transfer-encoding'] = 'chunked';
-    const payload: Record<string, unknown> = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host };
-    const send = (type: string, body: unknown = {}): boolean => this.cp.sendRaw(uuid, JSON.stringify(envelope(type, body, id)));
-    /** Ends the exchange from this side; true when it was still open. */
-    const abandon = (): boolean => {
-      clearTimeout(timer);
-      this.exchanges.get(id)?.resume?.();
-      return this.exchanges.delete(id);
-    };
-    const timer = setTimeout(() => {
-      abandon();
-      send('proxy_cancel');
-      json(504, 'the cluster did not answer in time');
-    }, this.timeoutMs);
-    const exchange: Exchange = { uuid, res, timer, paused: false, pausedAgent: false };
-    this.exchanges.set(id, exchange);
+    const exchange: Exchange = { id: randomUUID(), uuid: cluster.cluster_uuid, res, state: 'awaiting', paused: false, pausedAgent: false };
+    exchange.timer = setTimeout(() => this.fail(exchange, 504, 'the cluster did not answer in time'), this.timeoutMs);
+    this.exchanges.set(exchange.id, exchange);
     res.on('close', () => {
-      if (abandon()) send('proxy_cancel'); // the client went away
+      if (this.forget(exchange)) this.send(exchange, 'proxy_cancel'); // the client went away
     });
-    if (!send('proxy_request', payload)) {
-      abandon();
-      return json(502, `cluster ${owner.cluster.name} is not connected`);
+    if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host })) {
+      return this.fail(exchange, 502, `cluster ${cluster.name} is not connected`);
     }
-    if (!hasBody) return;
-    // The body follows as it arrives, never buffered whole.
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      // Held while the agent's backend drains, or while the agent's socket is backed up.
-      while (exchange.paused && this.exchanges.has(id)) await new Promise<void>((resolve) => (exchange.resume = resolve));
-      while ((this.cp.socketOf(uuid)?.bufferedAmount ?? 0) > HIGH_WATER_MARK && this.exchanges.has(id)) await new Promise((r) => setTimeout(r, 2));
-      if (!this.exchanges.has(id)) return; // answered or cancelled meanwhile
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        abandon();
-        send('proxy_cancel');
-        return json(413, `request body over ${MAX_BODY} bytes`);
-      }
-      this.cp.sendBody(uuid, 'proxy_request_chunk', id, chunk);
-      this.requestChunksSent++;
-      this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.cp.socketOf(uuid)?.bufferedAmount ?? 0);
-    }
-    send('proxy_request_end');
+    if (hasBody) await this.forwardBody(exchange, req);
   }
 
-  private onReply(type: string, id: string, payload: Record<string, unknown>): void {
-    const exchange = this.exchanges.get(id);
+  /** The request body, as it arrives (never buffered whole), held while the agent or its socket is behind. */
+  private async forwardBody(exchange: Exchange, req: IncomingMessage): Promise<void> {
+    let size = 0;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        while (exchange.paused && this.isOpen(exchange)) await new Promise<void>((resolve) => (exchange.resume = resolve));
+        while ((this.cp.socketOf(exchange.uuid)?.bufferedAmount ?? 0) > HIGH_WATER_MARK && this.isOpen(exchange)) await new Promise((r) => setTimeout(r, 2));
+        if (!this.isOpen(exchange)) return; // answered or cancelled meanwhile
+        size += chunk.length;
+        if (size > MAX_BODY) return this.fail(exchange, 413, `request body over ${MAX_BODY} bytes`);
+        this.cp.sendBody(exchange.uuid, 'proxy_request_chunk', exchange.id, chunk);
+        this.requestChunksSent++;
+        this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.cp.socketOf(exchange.uuid)?.bufferedAmount ?? 0);
+      }
+    } catch (err) {
+      // The client aborted its upload (or sent a body the parser refused): the agent stops too.
+      return this.fail(exchange, 400, `the request body could not be read: ${(err as Error).message}`);
+    }
+    if (this.isOpen(exchange)) this.send(exchange, 'proxy_request_end');
+  }
+
+  private onReply(cluster: ClusterRecord, type: string, id: string, payload: Record<string, unknown>): void {
+    const exchange = this.exchangeOf(cluster, id);
     if (!exchange) return;
+    if (type === 'proxy_flow') {
+      exchange.paused = payload.paused === true;
+      if (!exchange.paused) exchange.resume?.();
+      return;
+    }
+    const step = answerStep(exchange.state, type);
+    if (!step.ok) return this.refuseAnswer(exchange, step.problem);
+    try {
+      this.passOn(exchange, type, payload);
+    } catch (err) {
+      // Validated at parse time, so not expected; still, one exchange fails, never the process.
+      return this.refuseAnswer(exchange, `it could not be passed on: ${(err as Error).message}`);
+    }
+    if (step.next === 'done') this.forget(exchange);
+    else exchange.state = step.next;
+  }
+
+  /** Writes one frame of the agent's answer (schema and order already checked) to the client. */
+  private passOn(exchange: Exchange, type: string, payload: Record<string, unknown>): void {
     const { res } = exchange;
-    const done = (): void => {
-      clearTimeout(exchange.timer);
-      exchange.resume?.();
-      this.exchanges.delete(id);
-    };
     switch (type) {
-      case 'proxy_flow':
-        exchange.paused = payload.paused === true;
-        if (!exchange.paused) exchange.resume?.();
-        return;
       case 'proxy_response':
-        done();
-        res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
-        res.end(Buffer.from(String(payload.body ?? ''), 'base64'));
+        res.writeHead(payload.status as number, payload.headers as OutgoingHttpHeaders);
+        res.end(bytesOf(payload.body as string));
         return;
       case 'proxy_error':
-        done();
-        if (res.headersSent) return void res.destroy();
-        res.writeHead(Number(payload.status) || 502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: payload.error }));
-        return;
+        return failRequest(res, payload.status as number, payload.error as string);
       case 'proxy_response_header':
-        res.writeHead(Number(payload.status) || 502, (payload.headers ?? {}) as Record<string, string>);
+        // The timeout is for the answer to begin: a begun response (a download, server-sent events) may last.
+        clearTimeout(exchange.timer);
+        res.writeHead(payload.status as number, payload.headers as OutgoingHttpHeaders);
         return;
-      case 'proxy_response_chunk': {
-        res.write(bytesOf((payload.data ?? '') as string | Buffer));
-        this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
-        // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast client.
-        if (res.writableLength > HIGH_WATER_MARK && !exchange.pausedAgent) {
-          // The client reads slower than the backend writes: hold the agent until it drains.
-          exchange.pausedAgent = true;
-          this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope('proxy_flow', { paused: true }, id)));
-          res.once('drain', () => {
-            exchange.pausedAgent = false;
-            if (this.exchanges.get(id) === exchange) this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope('proxy_flow', { paused: false }, id)));
-          });
-        }
-        return;
-      }
+      case 'proxy_response_chunk':
+        return this.toClient(exchange, bytesOf(payload.data as string | Buffer));
       case 'proxy_response_end':
-        done();
         res.end();
         return;
     }
+  }
+
+  private toClient(exchange: Exchange, data: Buffer): void {
+    const { res } = exchange;
+    res.write(data);
+    this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
+    if (res.writableLength > MAX_CLIENT_BACKLOG) {
+      return this.refuseAnswer(exchange, `over ${MAX_CLIENT_BACKLOG} bytes are held for the client: the agent did not pause for proxy_flow`);
+    }
+    // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast client.
+    if (res.writableLength > HIGH_WATER_MARK && !exchange.pausedAgent) {
+      // The client reads slower than the backend writes: hold the agent until it drains.
+      exchange.pausedAgent = true;
+      this.send(exchange, 'proxy_flow', { paused: true });
+      res.once('drain', () => {
+        exchange.pausedAgent = false;
+        if (this.isOpen(exchange)) this.send(exchange, 'proxy_flow', { paused: false });
+      });
+    }
+  }
+
+  /** The open exchange `id` of this cluster: an agent answers only its own cluster's requests. */
+  private exchangeOf(cluster: ClusterRecord, id: string): Exchange | undefined {
+    const exchange = this.exchanges.get(id);
+    return exchange?.uuid === cluster.cluster_uuid ? exchange : undefined;
+  }
+
+  private isOpen(exchange: Exchange): boolean {
+    return this.exchanges.get(exchange.id) === exchange;
+  }
+
+  /** Forgets an exchange; true when it was still open. */
+  private forget(exchange: Exchange): boolean {
+    clearTimeout(exchange.timer);
+    exchange.resume?.();
+    return this.isOpen(exchange) && this.exchanges.delete(exchange.id);
+  }
+
+  /** Ends an exchange from this side: the agent is told to stop, the client gets `status` (or a cut response once it began). */
+  private fail(exchange: Exchange, status: number, error: string): void {
+    if (!this.forget(exchange)) return;
+    this.send(exchange, 'proxy_cancel');
+    failRequest(exchange.res, status, error);
+  }
+
+  /** The agent's answer cannot be passed on: 502 for the client, and a line in the log naming the cluster. */
+  private refuseAnswer(exchange: Exchange, problem: string): void {
+    this.logger.warn("refused a cluster's answer to a proxied request", { controller: 'gateway', cluster: exchange.uuid, request_id: exchange.id, err: problem });
+    this.fail(exchange, 502, `the cluster's answer was refused: ${problem}`);
+  }
+
+  private send(exchange: Exchange, type: string, body: unknown = {}): boolean {
+    return this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope(type, body, exchange.id)));
   }
 }

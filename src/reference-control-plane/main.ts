@@ -1,16 +1,29 @@
 // `npm run control-plane -- --port 8090 --gateway-port 8091 --token T`
+// `npm run --silent control-plane -- agent-token --token T --cluster-name NAME` prints an agent's token.
 import { createLogger } from '../log.js';
+import { agentToken } from './credentials.js';
 import { Gateway } from './gateway.js';
 import { ReferenceControlPlane } from './server.js';
+
+const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all]
+       control-plane agent-token --token T --cluster-name NAME
+
+  --token T            the admin secret (or CONTROL_PLANE_TOKEN): the admin API takes only it as its bearer
+                       token. Agents never get it: each dials with the token of its cluster name (below), and
+                       may register only under that name. Without it nothing is authenticated (local runs).
+  --port, --gateway-port  the control plane's port (agents, admin API) and the gateway's (user traffic)
+  --allow-catch-all    accept routes without a host
+  agent-token          print the agent token of cluster NAME for secret T (the operator's --token) and exit`;
 
 interface Flags {
   port: number;
   gatewayPort?: number;
   token?: string;
   allowCatchAll: boolean;
+  clusterName?: string;
 }
 
-function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
+function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): Flags {
   const flags: Flags = { port: Number(env.CONTROL_PLANE_PORT ?? 8090), token: env.CONTROL_PLANE_TOKEN, allowCatchAll: false };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = (argv[i] as string).split(/=(.*)/s, 2) as [string, string | undefined];
@@ -25,16 +38,17 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
       if (!/^\d+$/.test(raw) || n > 65535) fail(`${name}: must be a port number 0-65535, got "${raw}"`);
       return n;
     };
+    if (name === '--help') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (!allowed.has(name)) fail(`${name}: unknown flag (see --help)`);
     switch (name) {
       case '--port': flags.port = port(); break;
       case '--gateway-port': flags.gatewayPort = port(); break;
       case '--token': flags.token = value(); break;
       case '--allow-catch-all': flags.allowCatchAll = true; break;
-      case '--help':
-        console.log('Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all]');
-        process.exit(0);
-      // eslint-disable-next-line no-fallthrough
-      default: fail(`${name}: unknown flag (see --help)`);
+      case '--cluster-name': flags.clusterName = value(); break;
     }
   }
   return flags;
@@ -45,7 +59,16 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const flags = parseFlags(process.argv.slice(2), process.env);
+const argv = process.argv.slice(2);
+if (argv[0] === 'agent-token') {
+  const flags = parseFlags(argv.slice(1), process.env, new Set(['--token', '--cluster-name']));
+  if (!flags.token) fail('agent-token: needs --token (the admin secret the control plane runs with)');
+  if (!flags.clusterName) fail('agent-token: needs --cluster-name (the operator\'s --cluster-name)');
+  console.log(agentToken(flags.token as string, flags.clusterName as string));
+  process.exit(0);
+}
+
+const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all']));
 const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
 const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, logger });
 const port = await controlPlane.listen();

@@ -2,9 +2,12 @@
 // demo and the tests. It accepts agent sockets on /api/v1/clusters/agent/ws, validates every frame
 // strictly, keeps routes per cluster, answers every route message by its request_id (routes_ack or
 // routes_nack), and serves the admin API. Test hooks drop sockets, inject frames, delay or refuse answers.
+// With a secret (`token`), the admin API takes only the secret and each agent only the token bound to its
+// cluster name (credentials.ts); without one everything is open, for local runs.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import {
   AGENT_WS_PATH,
@@ -24,20 +27,23 @@ import {
   isRevision,
   parseFrame,
   PROTOCOL_VERSION,
-  WEBSOCKET_CLOSE_SCHEMA,
-  WEBSOCKET_MESSAGE_SCHEMA,
   type BinaryKind,
   type RoutesChangePayload,
   type RoutesNackPayload,
   type Schema,
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
+import { AGENT_REPLY_SCHEMAS } from './agent-replies.js';
+import { agentToken, bearerToken, secretMatches, verifyAgentToken } from './credentials.js';
 import { invalidMeta, RouteStore, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
 
 export interface ReceivedMessage {
+  /** Position among all messages ever received (see receivedCount, receivedSince). */
+  seq: number;
   cluster?: string;
   type: string;
   request_id?: string;
+  /** As received, except bodies: a body or stream message is kept as its size in bytes (see withoutBodies). */
   payload: Record<string, unknown>;
   at: number;
   /** Size of the frame, for tests of frame budgets. */
@@ -47,6 +53,7 @@ export interface ReceivedMessage {
 export interface ReferenceControlPlaneOptions {
   port?: number;
   host?: string;
+  /** The admin secret: the admin API takes only it; agents take tokens derived from it (agentToken). */
   token?: string;
   allowCatchAll?: boolean;
   maxFrameBytes?: number;
@@ -84,18 +91,22 @@ const AGENT_SCHEMAS = {
   },
   pong: {},
   error: { code: isString },
-  proxy_response: {},
-  proxy_error: {},
-  proxy_response_header: {},
-  proxy_response_chunk: {},
-  proxy_response_end: {},
-  proxy_flow: { paused: isBool },
-  ws_opened: { protocol: optional(isString) },
-  ws_error: { status: isNumber, error: isString },
-  ws_message: WEBSOCKET_MESSAGE_SCHEMA,
-  ws_close: WEBSOCKET_CLOSE_SCHEMA,
-  ws_flow: { paused: isBool },
+  ...AGENT_REPLY_SCHEMAS,
 };
+
+/** How many received messages are kept for tests: the newest ones. */
+const RECEIVED_KEPT = 5_000;
+/** The field that holds the bytes of a body or stream message, per message type. */
+const BODY_FIELDS: Record<string, string> = { proxy_response: 'body', proxy_response_chunk: 'data', proxy_request_chunk: 'data', ws_message: 'data' };
+
+/** A payload as kept in `received`: a body (base64 text or bytes) is replaced by its size, `<field>_bytes`. */
+export function withoutBodies(type: string, payload: Record<string, unknown>): Record<string, unknown> {
+  const field = BODY_FIELDS[type];
+  if (!field || !(field in payload)) return payload;
+  const { [field]: body, ...rest } = payload;
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body, 'base64') : Buffer.isBuffer(body) ? body.length : 0;
+  return { ...rest, [`${field}_bytes`]: bytes };
+}
 
 const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRoutingMode, gateway_routes: isNumber, k8s_version: isString, agent_version: isString };
 
@@ -103,8 +114,10 @@ interface AgentSocket {
   socket: WebSocket;
   /** Bodies and WebSocket data go as binary frames (the agent offered them and this control plane agreed). */
   binary?: boolean;
-  /** Digest of the bearer token this socket presented. */
+  /** What the cluster's identity is bound to: the verified cluster name, or (no secret) the bearer token, as a digest. */
   credential: string;
+  /** The cluster name this socket's token is bound to; undefined when agents are not authenticated. */
+  boundName?: string;
   cluster?: ClusterRecord;
   /** A snapshot being received: applied at its end, all at once. */
   snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: ReceivedGatewayRoute[]; chunks: number; routes: number };
@@ -113,10 +126,24 @@ interface AgentSocket {
 /** What a test hook may answer instead of an acknowledgement. */
 export type Refusal = Pick<RoutesNackPayload, 'code' | 'message' | 'retryable'>;
 
+/** A gateway reply (proxy_*, ws_*) refused at parse time: its exchange can be failed at once. */
+export interface RefusedReply {
+  type: string;
+  requestId: string;
+  problem: string;
+}
+
+type Authentication = { ok: true; credential: string; boundName?: string } | { ok: false };
+
+const digest = (value: string): string => createHash('sha256').update(value).digest('hex');
+
 export class ReferenceControlPlane {
   readonly store: RouteStore;
+  /** The newest messages received (about RECEIVED_KEPT), without bodies. */
   readonly received: ReceivedMessage[] = [];
-  /** Handshakes refused for a wrong token (tests count redials with it). */
+  /** How many messages were received in all: a mark for receivedSince (older ones leave `received`). */
+  receivedCount = 0;
+  /** Handshakes refused for a missing or wrong agent token (tests count redials with it). */
   refusedHandshakes = 0;
   /** Test hook: answer route messages this much later (a slow control plane); 0 answers at once. */
   answerDelayMs = 0;
@@ -134,30 +161,31 @@ export class ReferenceControlPlane {
   private readonly listeners = new Set<(m: ReceivedMessage) => void>();
   /** Extra handlers for message types this module does not own (the gateway's proxy replies). */
   readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) => void>();
+  /** Told of gateway replies refused at parse time (a malformed answer fails its exchange instead of timing out). */
+  readonly refusedReplyListeners = new Set<(cluster: ClusterRecord, refused: RefusedReply) => void>();
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
     this.store = new RouteStore(options.allowCatchAll ?? false);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
-    this.http = createServer((req, res) => this.admin(req, res));
-    this.http.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== AGENT_WS_PATH) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
-        this.refusedHandshakes++;
-        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      const credential = createHash('sha256').update(req.headers.authorization ?? '').digest('hex');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, credential));
-    });
+    this.http = createServer((req, res) => this.guarded('admin request', () => this.admin(req, res), () => failRequest(res, 500, 'internal error')));
+    this.http.on('upgrade', (req, socket: Duplex, head) => this.guarded('agent handshake', () => this.upgrade(req, socket, head), () => socket.destroy()));
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
   }
 
   async listen(): Promise<number> {
     await new Promise<void>((resolve) => this.http.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve));
+    if (!this.options.token) {
+      this.options.logger.warn('no token set: agents are not authenticated and the admin API is open; for local runs only', { controller: 'reference-control-plane' });
+    }
     return (this.http.address() as AddressInfo).port;
+  }
+
+  /** The token the agent of `clusterName` dials with ('' when no secret is set: agents are not authenticated). */
+  agentToken(clusterName: string): string {
+    return this.options.token ? agentToken(this.options.token, clusterName) : '';
   }
 
   get port(): number {
@@ -229,10 +257,55 @@ export class ReferenceControlPlane {
     return this.options.maxFrameBytes ?? 16 * 1024 * 1024;
   }
 
-  private accept(socket: WebSocket, credential: string): void {
-    const agent: AgentSocket = { socket, credential };
+  /**
+   * Runs an I/O handler so that nothing it throws ends the process (every cluster's gateway lives in it):
+   * the error is logged and `recover` answers what can still be answered.
+   */
+  private guarded(what: string, handle: () => void, recover: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.options.logger.error(`${what} failed`, { controller: 'reference-control-plane', err });
+      try {
+        recover();
+      } catch {
+        // Nothing more can be answered.
+      }
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== AGENT_WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const auth = this.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      this.refusedHandshakes++;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth));
+  }
+
+  /**
+   * Who an agent is. With a secret, only a token bound to a cluster name is taken, and the identity is that
+   * name (a rotated secret keeps every cluster); without one, any token is taken and is itself the identity.
+   */
+  private authenticate(authorization: string | undefined): Authentication {
+    if (!this.options.token) return { ok: true, credential: digest(authorization ?? '') };
+    const checked = verifyAgentToken(this.options.token, bearerToken(authorization) ?? '');
+    return checked.ok ? { ok: true, credential: digest(`agent:${checked.clusterName}`), boundName: checked.clusterName } : { ok: false };
+  }
+
+  private accept(socket: WebSocket, auth: { credential: string; boundName?: string }): void {
+    const agent: AgentSocket = { socket, credential: auth.credential, boundName: auth.boundName };
     this.agents.add(agent);
-    socket.on('message', (data, isBinary) => (isBinary ? this.onBinaryFrame(agent, data as Buffer) : this.onFrame(agent, data.toString())));
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => (isBinary ? this.onBinaryFrame(agent, data as Buffer) : this.onFrame(agent, data.toString()));
+    socket.on('message', (data, isBinary) =>
+      this.guarded('agent frame', () => onMessage(data, isBinary), () => this.refuse(agent, 'internal', 'the control plane failed on this frame')),
+    );
     socket.on('close', () => {
       this.agents.delete(agent);
       if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) agent.cluster.connected = false;
@@ -258,12 +331,15 @@ export class ReferenceControlPlane {
         return;
       }
       this.refuse(agent, parsed.code, parsed.error, parsed.requestId, parsed.type);
+      // A malformed answer to a proxied request or stream fails that exchange now, not at its timeout.
+      const cluster = agent.cluster;
+      if (cluster && parsed.code === 'bad_payload' && parsed.type && parsed.requestId !== undefined && this.agentMessageHandlers.has(parsed.type)) {
+        for (const listener of this.refusedReplyListeners) listener(cluster, { type: parsed.type, requestId: parsed.requestId, problem: parsed.error });
+      }
       return;
     }
     const { type, payload, request_id: requestId } = parsed.message;
-    const received: ReceivedMessage = { cluster: agent.cluster?.cluster_uuid, type, payload, at: Date.now(), bytes: Buffer.byteLength(text) };
-    if (requestId !== undefined) received.request_id = requestId;
-    this.record(received);
+    const received = this.record({ cluster: agent.cluster?.cluster_uuid, type, request_id: requestId, payload, bytes: Buffer.byteLength(text) });
 
     if (type === 'register') {
       this.register(agent, payload, requestId, received);
@@ -304,11 +380,21 @@ export class ReferenceControlPlane {
     }
   }
 
-  /** Keeps a received message for tests (the newest 40,000 to 50,000) and tells the listeners. */
-  private record(received: ReceivedMessage): void {
+  /** Messages received since `mark` (a receivedCount read earlier), as far as they are still kept. */
+  receivedSince(mark: number): ReceivedMessage[] {
+    const first = this.received.findIndex((m) => m.seq >= mark);
+    return first === -1 ? [] : this.received.slice(first);
+  }
+
+  /** Keeps a received message for tests (the newest RECEIVED_KEPT or a few more, bodies left out) and tells the listeners. */
+  private record(message: Omit<ReceivedMessage, 'seq' | 'at'>): ReceivedMessage {
+    const received: ReceivedMessage = { seq: this.receivedCount++, at: Date.now(), ...message, payload: withoutBodies(message.type, message.payload) };
+    if (received.request_id === undefined) delete received.request_id;
     this.received.push(received);
-    if (this.received.length > 50_000) this.received.splice(0, 10_000);
+    // Trimmed in steps, not one message at a time.
+    if (this.received.length > RECEIVED_KEPT + RECEIVED_KEPT / 10) this.received.splice(0, this.received.length - RECEIVED_KEPT);
     for (const listener of this.listeners) listener(received);
+    return received;
   }
 
   /** A binary frame from an agent: the bytes of a response body or a stream message, to the gateway. */
@@ -321,17 +407,23 @@ export class ReferenceControlPlane {
     const [type, payload]: [string, Record<string, unknown>] =
       kind === 'proxy_response_chunk' ? [kind, { data }] : kind.startsWith('ws_message') ? ['ws_message', { data, binary: kind === 'ws_message_binary' }] : ['', {}];
     if (!type) return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
-    // Recorded without the bytes: the log of received messages must not hold bodies.
-    this.record({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload: { bytes: data.length }, at: Date.now(), bytes: frame.length });
+    this.record({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload, bytes: frame.length });
     this.agentMessageHandlers.get(type)?.(cluster, { request_id: requestId, payload });
   }
 
   /**
-   * Identity is cluster_id + credential, never the name. One socket per cluster: a newer registration
-   * replaces the older socket, which is closed (4000) and whose later frames are refused as unregistered,
-   * so two agents are never both accepted for one cluster.
+   * Identity is cluster_id + credential, never the name alone. With a secret, the credential is the cluster
+   * name the socket's token is bound to, and a register under any other name is refused: an agent that
+   * learnt another cluster's id or name cannot take over its socket and its users' requests. One socket per
+   * cluster: a newer registration replaces the older socket, which is closed (4000) and whose later frames
+   * are refused as unregistered, so two agents are never both accepted for one cluster.
    */
   private register(agent: AgentSocket, payload: Record<string, unknown>, requestId: string | undefined, received: ReceivedMessage): void {
+    if (agent.boundName !== undefined && payload.cluster_name !== agent.boundName) {
+      const message = `this socket's token is for cluster name "${agent.boundName}", not "${String(payload.cluster_name)}": dial with the agent token of "${String(payload.cluster_name)}"`;
+      this.refuse(agent, 'identity_mismatch', message, requestId, 'register');
+      return;
+    }
     const offered = (payload.protocol_versions as number[] | undefined) ?? [1];
     if (!offered.includes(PROTOCOL_VERSION)) {
       this.refuse(
@@ -476,10 +568,11 @@ export class ReferenceControlPlane {
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}` && url.pathname !== '/healthz') {
+    if (this.options.token && url.pathname !== '/healthz' && !secretMatches(this.options.token, bearerToken(req.headers.authorization) ?? '')) {
       send(401, { error: 'unauthorized' });
       return;
     }
+    const segment = (match: RegExpExecArray): string | undefined => decodePathSegment(match[1] as string);
     const routesMatch = /^\/api\/v1\/gateway\/routes\/cluster\/([^/]+)$/.exec(url.pathname);
     const dropMatch = /^\/api\/v1\/test\/clusters\/([^/]+)\/drop$/.exec(url.pathname);
     if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok' });
@@ -497,14 +590,37 @@ export class ReferenceControlPlane {
       });
     }
     if (req.method === 'GET' && routesMatch) {
-      const cluster = this.store.cluster(decodeURIComponent(routesMatch[1] as string));
+      const uuid = segment(routesMatch);
+      if (uuid === undefined) return send(400, { error: `malformed percent-encoding in ${url.pathname}` });
+      const cluster = this.store.cluster(uuid);
       if (!cluster) return send(404, { error: 'unknown cluster' });
       return send(200, { routes: [...cluster.routes.values()].sort((a, b) => a.key.localeCompare(b.key, 'en')) });
     }
     if (req.method === 'POST' && dropMatch) {
-      const target = decodeURIComponent(dropMatch[1] as string);
+      const target = segment(dropMatch);
+      if (target === undefined) return send(400, { error: `malformed percent-encoding in ${url.pathname}` });
       return send(200, { dropped: this.dropConnections(target === 'all' ? undefined : target) });
     }
     send(404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
   }
+}
+
+/** A percent-encoded path segment, decoded; undefined when its encoding is malformed (e.g. `%E0%A4%A`). */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers a request that failed in the middle with a JSON error, or cuts it when its answer had begun. */
+export function failRequest(res: ServerResponse, status: number, error: string): void {
+  if (res.destroyed || res.writableEnded) return; // the client is gone, or was answered
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ error }));
 }

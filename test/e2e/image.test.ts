@@ -58,7 +58,7 @@ if (!image) {
         '-v', `${dirname(kubeconfig)}:/config:ro`,
         image,
         '--kubeconfig', '/config/kubeconfig', '--namespace', ns, '--leader-elect=true', '--lease-name', `${RELEASE}-gateway-operator`,
-        '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', ns, '--health-port', String(healthPort),
+        '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns, '--health-port', String(healthPort),
       ]);
       expect(started.stderr).toBe('');
       expect(started.status).toBe(0);

@@ -168,7 +168,7 @@ beforeAll(async () => {
   await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
   operator = operators.start([
-    '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 'e2e', '--cluster-name', ns,
+    '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
     '--service-address', `${ns}/secret=127.0.0.1:${forbiddenPort}`, '--service-address', `default/kubernetes=127.0.0.1:${forbiddenPort}`,
     '--tunnel-timeout-ms', '1500',

@@ -73,7 +73,7 @@ beforeAll(async () => {
   await kube.core.createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 80 }]) });
   await kube.networking.createNamespacedIngress({ namespace: ns, body: ingressObject(ns, 'app', [{ host: 'app.example.com', paths: [{ service: 'web', port: 80 }] }]) });
   cp = await startControlPlane({ token: 't' });
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', ns, '--heartbeat-interval-ms', '500'], { KUBECONFIG: info.kubeconfig });
+  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns, '--heartbeat-interval-ms', '500'], { KUBECONFIG: info.kubeconfig });
   await operator.registered();
 }, 60_000);
 
@@ -104,8 +104,8 @@ it('heartbeats do not rewrite ClusterConnectivity: its status changes only when 
   const writes = await countWrites(async (before) => {
     // Heartbeats (every 500 ms here), and then a periodic connectivity reconcile (every 10 s) after them.
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const mark = cp.received.length;
-    await eventually('4 heartbeats', async () => cp.received.slice(mark).filter((m) => m.cluster === uuid && m.type === 'heartbeat').length >= 4);
+    const mark = cp.receivedCount;
+    await eventually('4 heartbeats', async () => cp.receivedSince(mark).filter((m) => m.cluster === uuid && m.type === 'heartbeat').length >= 4);
     const connectivityReconciles = () => operator.metric('gateway_operator_reconcile_total', { controller: 'connectivity', result: 'success' });
     const reconciled = await connectivityReconciles();
     await eventually('a connectivity reconcile after them', async () => (await connectivityReconciles()) > reconciled, 15_000);
@@ -220,7 +220,7 @@ it('a second installation in the same cluster does not start a write war over th
   // Its own namespace (state ConfigMap) and name: another identity, so the two disagree on status.controlPlane.
   const home = `${ns}-second`;
   await kube.core.createNamespace({ body: { metadata: { name: home } } });
-  const second = operators.start(['--watch-namespaces', ns, '--namespace', home, '--control-plane-url', cp.url, '--token', 't', '--cluster-name', home], { KUBECONFIG: cluster.kubeconfig });
+  const second = operators.start(['--watch-namespaces', ns, '--namespace', home, '--control-plane-url', cp.url, '--token', cp.agentToken(home), '--cluster-name', home], { KUBECONFIG: cluster.kubeconfig });
   await second.registered();
   await second.waitForLog('its status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
   const warned = await operator.waitForLog('the first one names the other writer', (l) => typeof l.msg === 'string' && l.msg.startsWith('ClusterConnectivity was written for another cluster id'));

@@ -82,7 +82,7 @@ afterAll(async () => {
 });
 
 const operatorArgs = (cluster: string, url: string, extra: string[]) => [
-  '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', url, '--token', TOKEN, '--cluster-name', cluster, '--reconnect-max-ms', '1000', ...extra,
+  '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', url, '--token', cp.agentToken(cluster), '--cluster-name', cluster, '--reconnect-max-ms', '1000', ...extra,
 ];
 
 describe('reaching the control plane', () => {

@@ -113,7 +113,7 @@ beforeAll(async () => {
     },
   });
   operator = operators.start([
-    '--watch-namespaces', `${ns},${backendsNs},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--token', 'gwapi', '--cluster-name', ns,
+    '--watch-namespaces', `${ns},${backendsNs},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
     '--gateway-controller-name', controllerName,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${backendsNs}/db=127.0.0.1:${backendPort}`,
   ]);

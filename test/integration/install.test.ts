@@ -124,7 +124,7 @@ describe('kustomize: config/default', () => {
     await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
     await createIngress(ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const op = operators.start(
-      ['--namespace', SYSTEM, '--leader-elect=true', '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', cluster],
+      ['--namespace', SYSTEM, '--leader-elect=true', '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(cluster), '--cluster-name', cluster],
       { KUBECONFIG: kubeconfig },
     );
     const leader = await op.waitForLog('became leader', (l) => l.msg === 'became leader');
@@ -153,7 +153,7 @@ describe('kustomize: config/default', () => {
     const { path: deregisterKubeconfig } = await serviceAccountKubeconfig(SYSTEM, 'gateway-operator-deregister');
     // Asynchronously: the control plane answering it lives in this process.
     const run = await runOperatorCommand(
-      ['deregister', '--namespace', SYSTEM, '--stop-deployment', 'gateway-operator', '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', cluster, '--deregister-timeout-ms', '20000'],
+      ['deregister', '--namespace', SYSTEM, '--stop-deployment', 'gateway-operator', '--control-plane-url', cp.url, '--token', cp.agentToken(cluster), '--cluster-name', cluster, '--deregister-timeout-ms', '20000'],
       { KUBECONFIG: deregisterKubeconfig },
     );
     expect(run.output).toContain('the control plane removed every route of this cluster');

@@ -28,7 +28,7 @@ async function manyPathIngresses(ns: string, count: number, pathsEach: number, n
   return names.flatMap((name) => Array.from({ length: pathsEach }, (_, i) => route(`${name}.${ns}.example.com`, `/p${i}`)));
 }
 
-const mine = (uuid: string, type: string, since = 0) => suite.cp.received.slice(since).filter((m) => m.cluster === uuid && m.type === type);
+const mine = (uuid: string, type: string, since = 0) => suite.cp.receivedSince(since).filter((m) => m.cluster === uuid && m.type === type);
 
 describe('answers per message', () => {
   it('a refused (NACKed) change stays Synced=False when a later change of another GatewayRoute is acknowledged', async () => {
@@ -99,7 +99,7 @@ describe('changes', () => {
     await eventually('Synced', async () => condition(await getGatewayRoute(ns, 'paths'), 'Synced')?.status === 'True');
     await op.settled();
     const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
-    const mark = suite.cp.received.length;
+    const mark = suite.cp.receivedCount;
     const ingress = await networking.readNamespacedIngress({ namespace: ns, name: 'paths' });
     ingress.spec!.rules![0]!.http!.paths.unshift({ path: '/first', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } });
     await networking.replaceNamespacedIngress({ namespace: ns, name: 'paths', body: ingress });
@@ -156,7 +156,7 @@ describe('changes', () => {
     await op.settled();
     // A reconnect sends everything as one snapshot (about 130 KB here): in frames under the budget.
     const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
-    const mark = suite.cp.received.length;
+    const mark = suite.cp.receivedCount;
     suite.cp.dropConnections(uuid);
     await eventually('the snapshot applied', async () => mine(uuid, 'routes_sync_end', mark).length === 1);
     await waitForRoutes(suite.cp, ns, expected);
@@ -254,7 +254,7 @@ describe('the reference control plane', () => {
       socket.send(JSON.stringify({ type: 'register', request_id: 'reg', payload: { agent_id: 'raw', cluster_name: 'raw-agent', agent_version: 't', k8s_version: 't', features: {}, metadata: {}, ...payload }, timestamp: new Date().toISOString() }));
     });
   const open = async (): Promise<WebSocket> => {
-    const socket = new WebSocket(`${suite.cp.url.replace('http', 'ws')}/api/v1/clusters/agent/ws`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const socket = new WebSocket(`${suite.cp.url.replace('http', 'ws')}/api/v1/clusters/agent/ws`, { headers: { Authorization: `Bearer ${suite.cp.agentToken('raw-agent')}` } });
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     return socket;
   };
@@ -284,7 +284,7 @@ describe('flow control', () => {
   it('route and control messages overtake bulk data queued behind a congested socket', async () => {
     const client = new ControlPlaneClient({
       url: suite.cp.url,
-      token: TOKEN,
+      token: suite.cp.agentToken('flow-control'),
       clusterName: 'flow-control',
       agentId: 'flow',
       agentVersion: 'test',

@@ -20,7 +20,7 @@ beforeAll(async () => {
   ns = await createTestNamespace('scale');
   cp = await startControlPlane({ token: TOKEN });
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 80 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', TOKEN, '--cluster-name', ns]);
+  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns]);
   await operator.registered();
 });
 
@@ -72,10 +72,10 @@ it(`a reconnect at ${COUNT} GatewayRoutes writes none of them: the snapshot re-c
   const versions = async () => new Map((await listGatewayRoutes(ns)).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
   const before = await versions();
   const uuid = clusterByName(cp, ns)!.cluster_uuid;
-  const mark = cp.received.length;
+  const mark = cp.receivedCount;
   cp.dropConnections(uuid);
   await eventually('the reconnect snapshot acknowledged', async () =>
-    cp.received.slice(mark).some((m) => m.cluster === uuid && m.type === 'routes_sync_end') && (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0, 60_000);
+    cp.receivedSince(mark).some((m) => m.cluster === uuid && m.type === 'routes_sync_end') && (await operator.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0, 60_000);
   await operator.settled(120_000);
   const after = await versions();
   const written = [...after].filter(([name, version]) => before.get(name) !== version).map(([name]) => name);

@@ -18,7 +18,7 @@ const namespaces: string[] = [];
 async function startOperator(namespace: string): Promise<OperatorProcess> {
   const op = operators.start(
     ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--cluster-name', namespace, '--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300'],
-    { GATEWAY_TOKEN: TOKEN },
+    { GATEWAY_TOKEN: cp.agentToken(namespace) },
   );
   // A standby counts as ready: wait for leadership first, then for the leader's own readiness.
   await op.waitForLog('became leader', (l) => l.msg === 'became leader');
@@ -73,7 +73,7 @@ it('serves /healthz, /readyz, /metrics, the detailed health and runtime endpoint
   expect(await operator.get('/nope')).toEqual({ status: 404, body: { error: 'no such endpoint: /nope' } });
 
   for (const path of ['/healthz', '/readyz', '/metrics', '/api/health/detailed', '/api/metrics/runtime']) {
-    expect(JSON.stringify((await operator.get(path)).body)).not.toContain(TOKEN);
+    expect(JSON.stringify((await operator.get(path)).body)).not.toContain(cp.agentToken(ns));
   }
 });
 

@@ -211,12 +211,12 @@ describe('resilience', () => {
     const versionsBefore = await versions();
     const before = clusterByName(suite.cp, ns)!;
     const held = heldRoutes(suite.cp, ns);
-    const mark = suite.cp.received.length;
+    const mark = suite.cp.receivedCount;
     expect(await operator.stop()).toBe(0);
     operator = operators.start(operatorArgs(ns, suite.cp.url));
     await operator.registered();
     await operator.settled();
-    const after = suite.cp.received.slice(mark).filter((m) => m.cluster === before.cluster_uuid);
+    const after = suite.cp.receivedSince(mark).filter((m) => m.cluster === before.cluster_uuid);
     expect(clusterByName(suite.cp, ns)!.cluster_id).toBe(before.cluster_id);
     expect(suite.cp.store.clusters().filter((c) => c.name === ns)).toHaveLength(1);
     expect(after.filter((m) => m.type === 'register')).toHaveLength(1);
@@ -233,7 +233,7 @@ describe('resilience', () => {
   it('survives hundreds of random and malformed frames', () => withRandom(async (noise) => {
     const { ns, operator } = await syncedNamespace('noise');
     const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
-    const mark = suite.cp.received.length;
+    const mark = suite.cp.receivedCount;
     const frames = [
       '', '{', 'null', '[]', '42', '"text"', '{"type":""}', '{"type":"routes_ack","payload":{"revision":"x"}}',
       '{"type":"routes_ack","payload":{"revision":1e400,"accepted":[],"rejected":[]}}', '{"type":"nope","payload":{}}',
@@ -245,7 +245,7 @@ describe('resilience', () => {
       const random = Buffer.from(Array.from({ length: 1 + (i % 64) }, () => noise.int(256))).toString(i % 2 ? 'latin1' : 'base64');
       suite.cp.sendRaw(uuid, i % 3 === 0 ? random : pick);
     }
-    await eventually('error replies from the operator', async () => suite.cp.received.slice(mark).some((m) => m.type === 'error'));
+    await eventually('error replies from the operator', async () => suite.cp.receivedSince(mark).some((m) => m.type === 'error'));
     await createIngress(ingressObject(ns, 'after-noise', [{ host: 'after-noise.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     await eventually('still syncing', async () => heldRoutes(suite.cp, ns).includes(route('after-noise.example.com', '/')));
     expect(operator.running).toBe(true);
@@ -329,7 +329,7 @@ describe('control plane availability', () => {
     expect(op.logs.filter((l) => l.msg.includes('refused the token'))).toHaveLength(1);
 
     // A mounted Secret is rotated by swapping the file: the operator dials again, without a restart.
-    writeFileSync(`${tokenFile}.new`, `${TOKEN}\n`);
+    writeFileSync(`${tokenFile}.new`, `${suite.cp.agentToken(ns3)}\n`);
     renameSync(`${tokenFile}.new`, tokenFile);
     await op.waitForLog('dialling with the new token', (l) => l.msg.includes('token file changed'));
     await eventually('registered with the rotated token', async () => clusterByName(suite.cp, ns3)?.connected === true);

@@ -45,7 +45,7 @@ export function syncSuite(token: string): SyncSuite {
       return ns;
     },
     operatorArgs(namespace: string, url = current().url, clusterName = namespace): string[] {
-      return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', token, '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
+      return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', current().agentToken(clusterName), '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
     },
   };
 }
