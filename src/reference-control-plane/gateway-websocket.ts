@@ -10,10 +10,11 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
+import { checkRequestTarget } from '../routing/request-path.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
 import { sendHeld, type Backlog } from '../tunnel/websocket.js';
 import type { ReferenceControlPlane } from './server.js';
-import type { SourceLimiter } from './source-limiter.js';
+import { clientOf, type SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
 
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -129,10 +130,12 @@ export class GatewayWebSockets {
     if (!cluster) return this.reject(socket, 404, `unknown host ${host}`);
     const uuid = cluster.cluster_uuid;
     const url = new URL(req.url ?? '/', 'http://gateway');
+    const checked = checkRequestTarget(url.pathname, url.search.slice(1));
+    if (!checked.ok) return this.reject(socket, 400, `refused: ${checked.error}`);
     const id = randomUUID();
     const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
     const stream: Stream = { uuid, req, socket, head, offered, opened: false, backlog: { queued: 0, holding: false } };
-    const payload = { path: url.pathname, query: url.search.slice(1), headers: upgradeHeaders(req.headers), host, protocols: offered };
+    const payload = { path: url.pathname, query: url.search.slice(1), headers: upgradeHeaders(req.headers), host, protocols: offered, client: clientOf(req) };
     this.streams.set(id, stream);
     socket.on('error', () => this.end(id));
     socket.on('close', () => {

@@ -11,11 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { hostRank, normalizeHost } from '../routing/match.js';
+import { checkRequestTarget } from '../routing/request-path.js';
 import { stripHopByHop } from '../tunnel/headers.js';
 import { answerStep, type AnswerState } from './agent-replies.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
 import { failRequest, type ReferenceControlPlane } from './server.js';
-import { SourceLimiter } from './source-limiter.js';
+import { clientOf, SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
 
 const MAX_BODY = 100 * 1024 * 1024;
@@ -118,6 +119,9 @@ export class Gateway {
     if (!cluster) return failRequest(res, 404, `unknown host ${host}`);
     if (!this.cp.socketOf(cluster.cluster_uuid)) return failRequest(res, 502, `cluster ${cluster.name} is not connected`);
     const url = new URL(req.url ?? '/', 'http://gateway');
+    // The rule the agent applies too: refused here already, so a client learns it at the edge.
+    const checked = checkRequestTarget(url.pathname, url.search.slice(1));
+    if (!checked.ok) return failRequest(res, 400, `refused: ${checked.error}`);
     const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
     const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
     const headers = stripHopByHop(req.headers);
@@ -129,7 +133,7 @@ export class Gateway {
     res.on('close', () => {
       if (this.forget(exchange)) this.send(exchange, 'proxy_cancel'); // the client went away
     });
-    if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host })) {
+    if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) })) {
       return this.fail(exchange, 502, `cluster ${cluster.name} is not connected`);
     }
     if (hasBody) await this.forwardBody(exchange, req);

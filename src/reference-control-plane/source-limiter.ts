@@ -31,3 +31,8 @@ export class SourceLimiter {
     return this.open.get(source) ?? 0;
   }
 }
+
+/** How the gateway names a client to the agent (proxy_request.client): its address, which the agent's fair share counts. */
+export function clientOf(req: { socket: { remoteAddress?: string } }): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
