@@ -29,7 +29,7 @@ const REPLY_TYPES = ['proxy_response', 'proxy_error', 'proxy_response_header', '
 export interface GatewayOptions {
   /** How long the answer may take to begin (proxy_response or proxy_response_header); a begun one is not cut. */
   timeoutMs?: number;
-  /** Concurrent exchanges (HTTP requests and WebSocket streams) per client address; past it: 429. Default 64. */
+  /** Concurrent exchanges (HTTP requests and WebSocket streams) per client address; past it: 429. Default 128. */
   maxExchangesPerSource?: number;
   /** How long the agent may take to open a WebSocket stream (ws_opened). */
   wsOpenTimeoutMs?: number;

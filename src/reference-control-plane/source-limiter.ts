@@ -1,7 +1,7 @@
 // Concurrent exchanges per client address at the gateway: one client cannot hold every cluster's share of
 // sockets, timers and buffers. HTTP requests and WebSocket streams count alike. Pure.
 
-export const DEFAULT_MAX_EXCHANGES_PER_SOURCE = 64;
+export const DEFAULT_MAX_EXCHANGES_PER_SOURCE = 128;
 
 export class SourceLimiter {
   private readonly open = new Map<string, number>();

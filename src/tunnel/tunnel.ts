@@ -45,7 +45,7 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   maxConcurrent: 256,
   defaultTimeoutMs: 120_000,
   inlineBodyBytes: 256 * 1024,
-  maxPerClient: 64,
+  maxPerClient: 128,
   maxUploadBufferBytes: 64 * 1024 * 1024,
   // Above what an honest gateway still has in flight when the pause reaches it (socket buffers on both ends).
   flowGraceBytes: 16 * 1024 * 1024,

@@ -35,7 +35,7 @@ export interface WebSocketStreamOptions {
 
 export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
   maxStreams: 256,
-  maxStreamsPerClient: 64,
+  maxStreamsPerClient: 128,
   maxMessageBytes: 16 * 1024 * 1024,
   highWaterMark: 1024 * 1024,
   handshakeTimeoutMs: 10_000,

@@ -256,10 +256,10 @@ it('a request body sent on 16 MiB past proxy_flow paused is cut off with 503, no
   await stillServes();
 });
 
-it('one client holds at most 64 requests: the 65th is answered 429, another client is still served', async () => {
-  const ids = Array.from({ length: 64 }, () => randomUUID());
+it('one client holds at most 128 requests: the 129th is answered 429, another client is still served', async () => {
+  const ids = Array.from({ length: 128 }, () => randomUUID());
   for (const id of ids) cp.sendRaw(uuid(), JSON.stringify(request({ path: '/hang', client: '203.0.113.9', timeout_ms: 60_000 }, id).frame));
-  await eventually('64 requests at the backend', async () => backendHits.filter((h) => h === '/hang').length >= 64);
+  await eventually('128 requests at the backend', async () => backendHits.filter((h) => h === '/hang').length >= 128);
   const { id, frame } = request({ path: '/hang', client: '203.0.113.9' });
   const refused = await answerTo(frame, id, ['proxy_error', 'proxy_response']);
   expect(refused.payload).toMatchObject({ status: 429 });
