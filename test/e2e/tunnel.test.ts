@@ -158,7 +158,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
   const forbiddenPort = (forbidden.address() as AddressInfo).port;
   cp = await startControlPlane({ token: 'e2e' });
-  gateway = new Gateway(cp);
+  // Every client of this file is one address (127.0.0.1), and one test opens 100 streams at once.
+  gateway = new Gateway(cp, { maxExchangesPerSource: 1_000 });
   gatewayPort = await gateway.listen();
   ns = await createTestNamespace('tunnel');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));

@@ -1,0 +1,484 @@
+// Hostile peers against the reference control plane and its gateway (the model for a hosted gateway, which
+// serves every cluster from one process): an agent that sends crafted frames, a client that aborts, an
+// agent that registers as another cluster. Whatever they send, the process keeps serving everyone else,
+// no rejection or exception goes unhandled, and the client gets an error status instead of a hang.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { AGENT_WS_PATH, encodeBinaryFrame, envelope } from '../../src/controlplane/protocol.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { Gateway, MAX_CLIENT_BACKLOG, type GatewayOptions } from '../../src/reference-control-plane/gateway.js';
+import { MAX_STREAM_BACKLOG } from '../../src/reference-control-plane/gateway-websocket.js';
+import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { waitFor } from '../support/processes.js';
+
+const SECRET = 'hostile-admin-secret';
+const HOST = 'shop.example.com';
+const MiB = 1024 * 1024;
+
+interface Frame {
+  type: string;
+  request_id?: string;
+  payload: Record<string, unknown>;
+}
+
+/** Rejects with `what` unless `promise` settles within `ms`: a broken server fails the test, not hangs it. */
+function within<T>(what: string, promise: Promise<T>, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An agent written against docs/protocol.md: it registers, sends a snapshot of the hosts it serves, answers
+ * GETs of /ok itself and keeps every other frame for the test, which then answers with whatever it likes.
+ */
+class FakeAgent {
+  readonly socket: WebSocket;
+  readonly closed: Promise<number>;
+  private readonly inbox: Frame[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(url: string, token: string) {
+    this.socket = new WebSocket(`${url.replace('http', 'ws')}${AGENT_WS_PATH}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    this.closed = new Promise((resolve) => this.socket.once('close', (code) => resolve(code)));
+    this.socket.on('error', () => undefined);
+    this.socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const frame = JSON.parse(data.toString()) as Frame;
+      if (frame.type === 'proxy_request' && String(frame.payload.path).startsWith('/ok')) {
+        this.send('proxy_response', { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok').toString('base64') }, frame.request_id);
+        return;
+      }
+      this.inbox.push(frame);
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  /** The handshake's answer: true when the socket opened, else the HTTP status it was refused with. */
+  opened(): Promise<true | number> {
+    return within('the handshake', new Promise((resolve) => {
+      this.socket.once('open', () => resolve(true));
+      this.socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    }));
+  }
+
+  send(type: string, payload: unknown, requestId?: string): void {
+    this.socket.send(JSON.stringify(envelope(type, payload, requestId)));
+  }
+
+  sendBinary(data: Buffer): void {
+    this.socket.send(data, { binary: true });
+  }
+
+  /** The first frame (received or still to come) that `match` takes; it is taken out of the inbox. */
+  next(match: (f: Frame) => boolean, what = 'a frame'): Promise<Frame> {
+    return within(what, new Promise<Frame>((resolve) => {
+      const look = (): void => {
+        const index = this.inbox.findIndex(match);
+        if (index === -1) return;
+        this.waiters.delete(look);
+        resolve(this.inbox.splice(index, 1)[0]!);
+      };
+      this.waiters.add(look);
+      look();
+    }), 10_000);
+  }
+
+  nextOf(type: string, requestId?: string): Promise<Frame> {
+    return this.next((f) => f.type === type && (requestId === undefined || f.request_id === requestId), `${type}${requestId ? ` of ${requestId}` : ''}`);
+  }
+
+  async register(clusterName: string, extra: Record<string, unknown> = {}): Promise<Frame> {
+    this.send('register', { agent_id: `agent-${clusterName}`, cluster_name: clusterName, agent_version: 'hostile', k8s_version: 'test', protocol_versions: [2], features: {}, metadata: {}, ...extra }, `reg-${clusterName}`);
+    return this.next((f) => f.request_id === `reg-${clusterName}`, 'the answer to register');
+  }
+
+  /**
+   * Registers (resuming `clusterId` when given) with binary frames and sends a snapshot serving `hosts`;
+   * resolves with the cluster's id once the snapshot is acknowledged.
+   */
+  async serve(clusterName: string, hosts: string[], clusterId?: string): Promise<string> {
+    const answer = await this.register(clusterName, { features: { binary_frames: true }, ...(clusterId ? { cluster_id: clusterId } : {}) });
+    if (answer.type !== 'register_success') throw new Error(`register refused: ${JSON.stringify(answer.payload)}`);
+    const uuid = answer.payload.cluster_uuid as string;
+    const revision = (answer.payload.resume_revision as number) + 1;
+    const routes = hosts.map((host) => ({ host, path: '/', path_type: 'Prefix', service: 'web', port: 80, tls: false }));
+    this.send('routes_sync_begin', { cluster_uuid: uuid, revision, routing_mode: 'tunnel' }, 'snap');
+    this.send('routes_sync_chunk', { revision, gateway_routes: [{ namespace: 'shop', name: clusterName, annotations: {}, routes }] }, 'snap');
+    this.send('routes_sync_end', { revision, chunks: 1, routes: routes.length }, 'snap');
+    const ack = await this.nextOf('routes_ack', 'snap');
+    expect(ack.payload.rejected).toEqual([]);
+    return answer.payload.cluster_id as string;
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** The response was cut after it began (the connection dropped). */
+  cut: boolean;
+}
+
+interface CallOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Called when the response begins (its status and headers arrived). */
+  onResponse?: () => void;
+}
+
+/** An HTTP request to `port` with this Host (fetch() may not set Host); `body` is sent whole. */
+function call(port: number, host: string, path: string, { method = 'GET', headers = {}, body, onResponse }: CallOptions = {}): Promise<Answer> {
+  return within(`${method} ${host}${path}`, new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { Host: host, ...headers }, agent: false }, (res) => {
+      onResponse?.();
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, cut: false }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, cut: true }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  }));
+}
+
+let cp: ReferenceControlPlane;
+let gateway: Gateway;
+let gatewayPort: number;
+let agent: FakeAgent;
+/** The cluster every test's agent resumes (a new one each time would find HOST claimed by the last). */
+let shopClusterId: string | undefined;
+const crashes: unknown[] = [];
+const recordCrash = (err: unknown): void => void crashes.push(err);
+
+/** What every crash test ends with: both servers answer, and nothing went unhandled. */
+async function stillServes(): Promise<void> {
+  expect((await call(cp.port, '127.0.0.1', '/healthz')).status).toBe(200);
+  expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+  expect(crashes).toEqual([]);
+}
+
+/** A GET through the gateway that the agent does not answer itself: the test answers it from `agent`. */
+async function proxied(path: string): Promise<{ answer: Promise<Answer>; id: string; began: Promise<void> }> {
+  let begin = (): void => undefined;
+  const began = new Promise<void>((resolve) => (begin = resolve));
+  const answer = call(gatewayPort, HOST, path, { onResponse: () => begin() });
+  answer.catch(() => undefined); // awaited by the test; a failure there is the test's
+  const requested = await agent.next((f) => f.type === 'proxy_request' && f.payload.path === path, `proxy_request ${path}`);
+  return { answer, id: requested.request_id!, began };
+}
+
+beforeAll(async () => {
+  process.on('unhandledRejection', recordCrash);
+  process.on('uncaughtException', recordCrash);
+  cp = new ReferenceControlPlane({ token: SECRET, logger: silentLogger() });
+  await cp.listen();
+  gateway = new Gateway(cp, { timeoutMs: 5_000, maxExchangesPerSource: 8 });
+  gatewayPort = await gateway.listen();
+});
+
+beforeEach(async () => {
+  agent = new FakeAgent(cp.url, cp.agentToken('shop'));
+  expect(await agent.opened()).toBe(true);
+  shopClusterId = await agent.serve('shop', [HOST], shopClusterId);
+});
+
+/**
+ * A control plane and gateway of the test's own (a control plane feeds one gateway), with an agent serving
+ * HOST: for tests of the gateway's options.
+ */
+async function ownGateway(options: GatewayOptions): Promise<{ port: number; agent: FakeAgent; gateway: Gateway; close: () => Promise<void> }> {
+  const own = new ReferenceControlPlane({ token: SECRET, logger: silentLogger() });
+  await own.listen();
+  const ownGatewayServer = new Gateway(own, options);
+  const port = await ownGatewayServer.listen();
+  const ownAgent = new FakeAgent(own.url, own.agentToken('shop'));
+  expect(await ownAgent.opened()).toBe(true);
+  await ownAgent.serve('shop', [HOST]);
+  return {
+    port,
+    agent: ownAgent,
+    gateway: ownGatewayServer,
+    close: async () => {
+      ownAgent.close();
+      await ownGatewayServer.close();
+      await own.close();
+    },
+  };
+}
+
+afterEach(() => {
+  agent.close();
+  crashes.length = 0;
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await cp?.close();
+  process.off('unhandledRejection', recordCrash);
+  process.off('uncaughtException', recordCrash);
+});
+
+describe('inputs that used to end the process', () => {
+  it('a client that aborts its upload midway', async () => {
+    const client: Socket = connect(gatewayPort, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(`POST /upload HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(1000)}`);
+    const chunksBefore = gateway.requestChunksSent;
+    const requested = await agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/upload', 'the upload');
+    // The body is being forwarded (as binary frames), so the gateway is inside its read loop when the client goes.
+    await waitFor('the first body chunk forwarded', async () => gateway.requestChunksSent > chunksBefore, { timeoutMs: 5_000, intervalMs: 10 });
+    client.destroy();
+    await agent.nextOf('proxy_cancel', requested.request_id);
+    await stillServes();
+  });
+
+  it.each([
+    { name: 'proxy_response with status 1000', frames: [['proxy_response', { status: 1000, headers: {}, body: '' }]] },
+    { name: 'proxy_response_header with status 1000', frames: [['proxy_response_header', { status: 1000, headers: {} }]] },
+    { name: 'proxy_error with status 1000', frames: [['proxy_error', { status: 1000, error: 'x' }]] },
+    { name: 'proxy_response with status 101', frames: [['proxy_response', { status: 101, headers: {}, body: '' }]] },
+    { name: 'proxy_response with a header name Node will not write', frames: [['proxy_response', { status: 200, headers: { 'bad header': 'x' }, body: '' }]] },
+    { name: 'proxy_response_header with CR LF in a value', frames: [['proxy_response_header', { status: 200, headers: { 'x-a': 'v\r\nset-cookie: stolen=1' } }]] },
+    { name: 'proxy_response_chunk before any header', frames: [['proxy_response_chunk', { data: 'aGk=' }]] },
+  ])('an agent answering with $name: the client gets 502', async ({ frames }) => {
+    const { answer, id } = await proxied('/hostile');
+    for (const [type, payload] of frames) agent.send(type as string, payload, id);
+    const got = await answer;
+    expect(got.status).toBe(502);
+    expect(got.body).toContain("the cluster's answer was refused");
+    await agent.nextOf('proxy_cancel', id);
+    await stillServes();
+  });
+
+  it.each([
+    { name: 'a second proxy_response_header', frame: ['proxy_response_header', { status: 200, headers: {} }] },
+    { name: 'a proxy_response_chunk whose data is a number', frame: ['proxy_response_chunk', { data: 5 }] },
+    { name: 'a proxy_response_chunk whose data is an object', frame: ['proxy_response_chunk', { data: { length: 3 } }] },
+    { name: 'a proxy_response after the header', frame: ['proxy_response', { status: 200, headers: {}, body: '' }] },
+  ])('an agent sending $name once its answer began: the response is cut', async ({ frame }) => {
+    const { answer, id, began } = await proxied('/hostile-stream');
+    agent.send('proxy_response_header', { status: 200, headers: { 'content-type': 'text/plain' } }, id);
+    agent.send('proxy_response_chunk', { data: Buffer.from('first ').toString('base64') }, id);
+    await within('the response to begin', began);
+    agent.send(frame[0] as string, frame[1], id);
+    const got = await answer;
+    expect(got).toMatchObject({ status: 200, cut: true });
+    await agent.nextOf('proxy_cancel', id);
+    await stillServes();
+  });
+
+  it('a malformed percent-encoding on the admin API is a 400', async () => {
+    const got = await call(cp.port, '127.0.0.1', '/api/v1/gateway/routes/cluster/%E0%A4%A', { headers: { Authorization: `Bearer ${SECRET}` } });
+    expect(got.status).toBe(400);
+    expect(JSON.parse(got.body).error).toContain('percent-encoding');
+    const drop = await call(cp.port, '127.0.0.1', '/api/v1/test/clusters/%E0%A4%A/drop', { method: 'POST', headers: { Authorization: `Bearer ${SECRET}` } });
+    expect(drop.status).toBe(400);
+    await stillServes();
+  });
+
+  describe('WebSocket streams', () => {
+    /** A client upgrade through the gateway; resolves with the agent's ws_open and the client's outcome. */
+    async function openStream(): Promise<{ client: WebSocket; id: string; outcome: Promise<string> }> {
+      const client = new WebSocket(`ws://127.0.0.1:${gatewayPort}/live`, { headers: { Host: HOST } });
+      const outcome = new Promise<string>((resolve) => {
+        client.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+        client.once('close', (code) => resolve(`closed ${code}`));
+        client.once('error', () => undefined);
+      });
+      const open = await agent.nextOf('ws_open');
+      return { client, id: open.request_id!, outcome };
+    }
+
+    it('a second ws_opened drops the stream, not the process', async () => {
+      const { client, id, outcome } = await openStream();
+      const upgraded = new Promise((resolve) => client.once('open', resolve));
+      agent.send('ws_opened', {}, id);
+      await within('the client upgrade', upgraded);
+      agent.send('ws_opened', {}, id);
+      expect(await within('the stream to end', outcome)).toMatch(/^closed/);
+      expect((await agent.nextOf('ws_close', id)).payload.code).toBe(1011);
+      await stillServes();
+    });
+
+    it('a ws_message whose data is not a string ends the stream', async () => {
+      const { client, id, outcome } = await openStream();
+      const upgraded = new Promise((resolve) => client.once('open', resolve));
+      agent.send('ws_opened', {}, id);
+      await within('the client upgrade', upgraded);
+      agent.send('ws_message', { data: 42, binary: false }, id);
+      expect(await within('the stream to end', outcome)).toMatch(/^closed/);
+      await agent.nextOf('ws_close', id);
+      await stillServes();
+    });
+
+    it('a subprotocol the client did not offer is refused with 502', async () => {
+      const { id, outcome } = await openStream();
+      agent.send('ws_opened', { protocol: 'x\r\nSet-Cookie: stolen=1' }, id);
+      expect(await within('the refusal', outcome)).toBe('refused 502');
+      await stillServes();
+    });
+
+    it(`an agent that ignores ws_flow towards a client that does not read is cut past ${MAX_STREAM_BACKLOG / MiB} MiB`, async () => {
+      const { client, id } = await openStream();
+      const upgraded = new Promise((resolve) => client.once('open', resolve));
+      agent.send('ws_opened', {}, id);
+      await within('the client upgrade', upgraded);
+      client.pause(); // reads nothing more: everything sent to it is held at the gateway
+      const message = encodeBinaryFrame('ws_message_binary', id, Buffer.alloc(MiB));
+      // Past the limit by more than the kernel's socket buffers can take off the gateway's hands.
+      for (let i = 0; i < MAX_STREAM_BACKLOG / MiB + 24; i++) agent.sendBinary(message);
+      expect((await agent.nextOf('ws_flow', id)).payload).toEqual({ paused: true });
+      expect((await agent.nextOf('ws_close', id)).payload.code).toBe(1011);
+      await stillServes();
+    }, 60_000);
+  });
+});
+
+describe('agent credentials', () => {
+  it('the admin secret does not open an agent socket: 401, counted', async () => {
+    const before = cp.refusedHandshakes;
+    const impostor = new FakeAgent(cp.url, SECRET);
+    expect(await impostor.opened()).toBe(401);
+    expect(cp.refusedHandshakes - before).toBe(1);
+  });
+
+  it('an agent token does not open the admin API', async () => {
+    expect((await call(cp.port, '127.0.0.1', '/api/v1/clusters', { headers: { Authorization: `Bearer ${cp.agentToken('shop')}` } })).status).toBe(401);
+    expect((await call(cp.port, '127.0.0.1', '/api/v1/clusters', { headers: { Authorization: `Bearer ${SECRET}` } })).status).toBe(200);
+  });
+
+  it("an agent that learnt another cluster's id cannot register as it, nor take its socket or its users' requests", async () => {
+    const victim = cp.store.clusters().find((c) => c.name === 'shop' && c.connected)!;
+    let replaced = false;
+    void agent.closed.then(() => (replaced = true));
+    const attacker = new FakeAgent(cp.url, cp.agentToken('attacker'));
+    expect(await attacker.opened()).toBe(true);
+    // Under the victim's name (with or without its id): refused, whatever the id.
+    for (const extra of [{ cluster_id: victim.cluster_id }, {}]) {
+      const answer = await attacker.register('shop', extra);
+      expect(answer).toMatchObject({ type: 'error', payload: { code: 'identity_mismatch' } });
+      expect(answer.payload.message).toContain('"attacker"');
+    }
+    // Under its own name with the victim's id: the id stays bound to the victim's name.
+    expect(await attacker.register('attacker', { cluster_id: victim.cluster_id })).toMatchObject({ type: 'error', payload: { code: 'identity_mismatch' } });
+    // The victim kept its socket, and its users' requests still go to it.
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+    expect(replaced).toBe(false);
+    attacker.close();
+  });
+
+  it('an agent resuming its own cluster with its own token is taken, and replaces its older socket (4000)', async () => {
+    const own = cp.store.clusters().find((c) => c.name === 'shop' && c.connected)!;
+    const again = new FakeAgent(cp.url, cp.agentToken('shop'));
+    expect(await again.opened()).toBe(true);
+    expect(await again.register('shop', { cluster_id: own.cluster_id })).toMatchObject({ type: 'register_success', payload: { cluster_id: own.cluster_id } });
+    expect(await within('the older socket to close', agent.closed)).toBe(4000);
+    again.close();
+  });
+
+  it('without a secret nothing is authenticated, and the start says so in the log', async () => {
+    const warnings: string[] = [];
+    const ignore = (): void => undefined;
+    const logger = { warn: (message: string) => void warnings.push(message), info: ignore, error: ignore, debug: ignore } as unknown as Logger;
+    const open = new ReferenceControlPlane({ logger });
+    await open.listen();
+    try {
+      expect(open.agentToken('any')).toBe('');
+      expect(warnings.join('\n')).toContain('agents are not authenticated');
+      const anyone = new FakeAgent(open.url, '');
+      expect(await anyone.opened()).toBe(true);
+      expect((await anyone.register('any')).type).toBe('register_success');
+      anyone.close();
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('the gateway', () => {
+  it('routes a Host given in upper case and with a port', async () => {
+    expect(await call(gatewayPort, `SHOP.Example.COM:${gatewayPort}`, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+  });
+
+  it('does not cut a streamed response that began before the timeout', async () => {
+    const quick = await ownGateway({ timeoutMs: 300 });
+    try {
+      const answer = call(quick.port, HOST, '/events');
+      const requested = await quick.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/events', 'proxy_request /events');
+      const id = requested.request_id!;
+      quick.agent.send('proxy_response_header', { status: 200, headers: { 'content-type': 'text/event-stream' } }, id);
+      quick.agent.send('proxy_response_chunk', { data: Buffer.from('data: first\n\n').toString('base64') }, id);
+      // Outlasts the begin-timeout three times over: a timer still running would have cut the stream by now.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      quick.agent.send('proxy_response_chunk', { data: Buffer.from('data: last\n\n').toString('base64') }, id);
+      quick.agent.send('proxy_response_end', {}, id);
+      expect(await answer).toMatchObject({ status: 200, cut: false, body: 'data: first\n\ndata: last\n\n' });
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('answers 429 past the concurrent exchanges of one address, HTTP and WebSocket alike', async () => {
+    const limited = await ownGateway({ maxExchangesPerSource: 2 });
+    try {
+      const held = call(limited.port, HOST, '/held');
+      held.catch(() => undefined);
+      const heldId = (await limited.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/held', 'the held request')).request_id!;
+      const stream = new WebSocket(`ws://127.0.0.1:${limited.port}/live`, { headers: { Host: HOST } });
+      stream.on('error', () => undefined);
+      await limited.agent.nextOf('ws_open');
+      const refused = await call(limited.port, HOST, '/ok');
+      expect(refused.status).toBe(429);
+      expect(JSON.parse(refused.body).error).toContain('at once from this address');
+      // One ends: the address may start another.
+      limited.agent.send('proxy_response', { status: 204, headers: {}, body: '' }, heldId);
+      expect((await held).status).toBe(204);
+      await waitFor('the slot given back', async () => limited.gateway.openFrom('127.0.0.1') === 1, { timeoutMs: 5_000, intervalMs: 10 });
+      expect(await call(limited.port, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+      stream.terminate();
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('cuts the answer of an agent that ignores proxy_flow towards a client that does not read', async () => {
+    const client: Socket = connect(gatewayPort, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(`GET /flood HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    client.pause(); // reads nothing: everything sent to it is held at the gateway
+    const id = (await agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/flood', 'the flood request')).request_id!;
+    agent.send('proxy_response_header', { status: 200, headers: {} }, id);
+    const chunk = encodeBinaryFrame('proxy_response_chunk', id, Buffer.alloc(MiB));
+    // Past the limit by more than the kernel's socket buffers can take off the gateway's hands.
+    for (let i = 0; i < MAX_CLIENT_BACKLOG / MiB + 24; i++) agent.sendBinary(chunk);
+    expect((await agent.nextOf('proxy_flow', id)).payload).toEqual({ paused: true });
+    await agent.nextOf('proxy_cancel', id);
+    client.destroy();
+    await stillServes();
+  }, 60_000);
+});
+
+describe('what the control plane keeps of received messages', () => {
+  it('keeps sizes instead of bodies, and only the newest messages', async () => {
+    const { answer, id } = await proxied('/body');
+    agent.send('proxy_response', { status: 200, headers: {}, body: Buffer.from('a secret body').toString('base64') }, id);
+    expect((await answer).body).toBe('a secret body');
+    const kept = cp.received.find((m) => m.request_id === id && m.type === 'proxy_response')!;
+    expect(kept.payload).toEqual({ status: 200, headers: {}, body_bytes: 13 });
+    const mark = cp.receivedCount;
+    for (let i = 0; i < 6_000; i++) agent.send('pong', {});
+    await waitFor('6,000 pongs received', async () => cp.receivedCount >= mark + 6_000, { timeoutMs: 20_000, intervalMs: 20 });
+    expect(cp.received.length).toBeLessThanOrEqual(5_500);
+    expect(cp.receivedSince(mark).length).toBe(cp.received.length);
+    expect(cp.received.at(-1)!.seq).toBe(cp.receivedCount - 1);
+  });
+});
