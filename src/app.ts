@@ -4,13 +4,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { CLUSTER_CONNECTIVITY_KIND, GATEWAY_ROUTE_KIND, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
+import { API_VERSION, CLUSTER_CONNECTIVITY_KIND, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE_KIND, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
 import { ConnectivityController } from './connectivity/controller.js';
 import type { IngressServiceLike } from './connectivity/detect.js';
 import { PrometheusDiscovery } from './connectivity/prometheus.js';
 import { ControlPlaneClient } from './controlplane/client.js';
-import { ConfigMapIdentityStore } from './controlplane/identity.js';
+import { clusterFingerprint, ConfigMapIdentityStore } from './controlplane/identity.js';
 import type { HeartbeatPayload } from './controlplane/protocol.js';
 import * as gatewayApi from './gatewayapi/setup.js';
 import * as ingress from './ingress/controller.js';
@@ -97,6 +97,7 @@ export class GatewayOperator {
         ...controlPlaneConnection(config, kc),
         k8sVersion: () => this.k8sVersion,
         identity: new ConfigMapIdentityStore(core, config.namespace),
+        fingerprint: clusterFingerprint(core, (err) => logger.warn('cannot read the cluster fingerprint; registering without it', { controller: 'controlplane', err })),
         heartbeat: () => this.heartbeatMetadata(),
         logger,
       });
@@ -136,6 +137,7 @@ export class GatewayOperator {
         if (!client.ready) tunnel.abortAll();
       });
       this.tunnel = tunnel;
+      this.reportUncachedIdentity(client, new EventRecorder(core, 'gateway-operator', identity, 'default', logger));
     }
 
     if (config.leaderElect) {
@@ -156,6 +158,21 @@ export class GatewayOperator {
     if (connectivity.publicEndpoint) metadata.public_endpoint = connectivity.publicEndpoint;
     if (this.prometheus.current) metadata.prometheus = this.prometheus.current;
     return metadata;
+  }
+
+  /**
+   * A Warning Event on ClusterConnectivity (cluster-scoped: its Events live in "default") each time the cluster
+   * id cannot be cached for a new reason: the ConfigMap is a cache, but a missing one should be seen and fixed.
+   */
+  private reportUncachedIdentity(client: ControlPlaneClient, events: EventRecorder): void {
+    let reported: string | undefined;
+    client.onStateChange(() => {
+      const { cached, problem, fingerprint } = client.identityStatus;
+      if (cached !== false || problem === reported) return;
+      reported = problem;
+      const resumes = fingerprint ? 'restarts resume this cluster by its fingerprint' : 'no fingerprint either: a restart registers a new cluster';
+      events.record({ apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY_KIND.kind, name: CLUSTER_CONNECTIVITY_NAME }, 'Warning', 'IdentityNotCached', `${problem}; ${resumes}`);
+    });
   }
 
   /**
@@ -183,6 +200,7 @@ export class GatewayOperator {
             lastHeartbeat: this.client.lastHeartbeatAt?.toISOString(),
             reconnects: this.client.reconnects,
             lastError: this.client.lastError,
+            identity: this.client.identityStatus,
           }
         : { state: 'not configured' },
       routingMode: this.sync.currentConnectivity.routingMode,

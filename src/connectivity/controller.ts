@@ -136,6 +136,7 @@ export class ConnectivityController {
         ? { type: 'Detected', status: 'Unknown', reason: 'WaitingForAddress', message: decision.reason }
         : { type: 'Detected', status: 'True', reason: decision.isPrivate ? 'Private' : 'Public', message: decision.reason },
       this.controlPlaneCondition(),
+      ...(this.client ? [identityCondition(this.client.identityStatus)] : []),
     ];
     const generation = current.metadata?.generation;
     const withOwn = setConditions(previous.conditions, conditionInputs, generation, now);
@@ -208,4 +209,15 @@ export class ConnectivityController {
     if (this.client.state === 'unauthorized') return { type: 'ControlPlaneConnected', status: 'False', reason: 'Unauthorized', message: this.client.lastError ?? 'the control plane refused the token' };
     return { type: 'ControlPlaneConnected', status: 'False', reason: 'Disconnected', message: this.client.lastError ?? 'connecting' };
   }
+}
+
+/**
+ * IdentityCached: whether the cluster id is cached in the state ConfigMap. Not part of Ready: without the cache
+ * the fingerprint still resumes the same cluster; this says why the cache is missing, so it can be fixed.
+ */
+export function identityCondition({ cached, problem, fingerprint }: ControlPlaneClient['identityStatus']): ConditionInput {
+  if (cached) return { type: 'IdentityCached', status: 'True', reason: 'Cached', message: 'the cluster id is cached in the state ConfigMap' };
+  if (cached === undefined) return { type: 'IdentityCached', status: 'Unknown', reason: 'NotRegistered', message: 'not registered with the control plane yet' };
+  const resumes = fingerprint ? `restarts resume this cluster by its fingerprint (kube-system UID ${fingerprint})` : 'the cluster fingerprint cannot be read either: a restart registers a new cluster';
+  return { type: 'IdentityCached', status: 'False', reason: 'NotCached', message: `${problem ?? 'the state ConfigMap could not be written'}; ${resumes}` };
 }

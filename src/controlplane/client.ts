@@ -58,6 +58,8 @@ export interface ControlPlaneClientOptions {
   agentVersion: string;
   k8sVersion: () => string;
   identity: IdentityStore;
+  /** The cluster's fingerprint, sent at registration (see identity.ts); undefined when it cannot be read. */
+  fingerprint?: () => Promise<string | undefined>;
   heartbeat: () => HeartbeatPayload['metadata'] & { status?: HeartbeatPayload['status'] };
   logger: Logger;
   maxFrameBytes?: number;
@@ -120,6 +122,8 @@ export class ControlPlaneClient {
   lastHeartbeatAt?: Date;
   reconnects = 0;
   lastError?: string;
+  /** What the cluster identity rests on: its fingerprint, and whether the ConfigMap cache holds it (why not). */
+  identityStatus: { fingerprint?: string; cached?: boolean; problem?: string } = {};
   private socket?: WebSocket;
   private readonly backoff: Backoff;
   private timers: NodeJS.Timeout[] = [];
@@ -415,9 +419,13 @@ export class ControlPlaneClient {
     try {
       identity = await this.options.identity.load();
     } catch (err) {
-      this.options.logger.warn('could not load the cached cluster identity; registering without it', { controller: 'controlplane', err });
+      this.identityStatus.problem = (err as Error).message;
+      this.options.logger.warn('could not load the cached cluster identity; registering with the fingerprint alone', { controller: 'controlplane', err });
       identity = {};
     }
+    const fingerprint = await this.options.fingerprint?.();
+    this.identityStatus.fingerprint = fingerprint;
+    if (socket !== this.socket || socket.readyState !== WebSocket.OPEN) return; // closed meanwhile
     const payload: RegisterPayload = {
       agent_id: this.options.agentId,
       cluster_name: this.options.clusterName,
@@ -428,6 +436,7 @@ export class ControlPlaneClient {
       metadata: {},
     };
     if (identity.clusterId) payload.cluster_id = identity.clusterId;
+    if (fingerprint) payload.cluster_fingerprint = fingerprint;
     const requestId = randomUUID();
     this.write(envelope('register', payload, requestId));
     const timeout = setTimeout(() => {
@@ -564,8 +573,20 @@ export class ControlPlaneClient {
       clusterId: payload.cluster_id,
     });
     this.connectedOnce = true;
-    this.options.identity.save({ clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid }).catch((err: unknown) =>
-      this.options.logger.warn('could not save the cluster identity', { controller: 'controlplane', err }),
+    this.options.identity.save({ clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid }).then(
+      () => {
+        const changed = this.identityStatus.cached !== true;
+        this.identityStatus = { fingerprint: this.identityStatus.fingerprint, cached: true };
+        if (changed) this.stateChanged();
+      },
+      (err: unknown) => {
+        const problem = (err as Error).message;
+        const changed = this.identityStatus.problem !== problem || this.identityStatus.cached !== false;
+        this.identityStatus = { fingerprint: this.identityStatus.fingerprint, cached: false, problem };
+        const resumesBy = this.identityStatus.fingerprint ? 'restarts resume this cluster by its fingerprint' : 'no fingerprint either: a restart registers a new cluster';
+        this.options.logger.warn(`could not cache the cluster identity; ${resumesBy}`, { controller: 'controlplane', err });
+        if (changed) this.stateChanged();
+      },
     );
     this.sendHeartbeat();
     this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));

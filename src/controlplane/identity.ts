@@ -1,5 +1,8 @@
 // The cluster identity the control plane gave us, kept in a ConfigMap in the operator's namespace so a
-// restarted (or newly elected) operator resumes as the same cluster instead of registering a new one.
+// restarted (or newly elected) operator resumes as the same cluster instead of registering a new one. The
+// ConfigMap is a cache: the cluster's fingerprint (its kube-system Namespace's UID, which lives as long as
+// the cluster) is sent at every registration too, so a missing or unwritable ConfigMap (no namespace, RBAC,
+// a read-only apiserver) still resumes the same cluster.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { apiErrorCode, apiErrorMessage } from '../operator/apply.js';
 
@@ -14,6 +17,26 @@ export interface IdentityStore {
 }
 
 export const STATE_CONFIGMAP = 'gateway-operator-state';
+
+/** The Namespace whose UID fingerprints the cluster: every cluster has it, and it is never recreated. */
+export const FINGERPRINT_NAMESPACE = 'kube-system';
+
+/**
+ * The cluster's fingerprint, read once and kept (a UID never changes); undefined while it cannot be read
+ * (RBAC, the apiserver down), asked again at the next registration.
+ */
+export function clusterFingerprint(core: Pick<CoreV1Api, 'readNamespace'>, onError: (err: Error) => void): () => Promise<string | undefined> {
+  let known: string | undefined;
+  return async () => {
+    if (known) return known;
+    try {
+      known = (await core.readNamespace({ name: FINGERPRINT_NAMESPACE })).metadata?.uid;
+    } catch (err) {
+      onError(new Error(`Namespace ${FINGERPRINT_NAMESPACE}: read: ${apiErrorMessage(err)}`));
+    }
+    return known;
+  };
+}
 
 export class ConfigMapIdentityStore implements IdentityStore {
   constructor(private readonly core: CoreV1Api, private readonly namespace: string) {}

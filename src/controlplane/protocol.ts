@@ -77,6 +77,11 @@ export interface RegisterPayload {
   agent_id: string;
   cluster_name: string;
   cluster_id?: string;
+  /**
+   * What this cluster is as long as it exists (the UID of its kube-system Namespace): with the same credential
+   * the control plane resumes the same cluster for it, even when the cached cluster_id is lost.
+   */
+  cluster_fingerprint?: string;
   agent_version: string;
   k8s_version: string;
   protocol_versions: number[];

@@ -62,6 +62,7 @@ describe('decide', () => {
 });
 
 import { findPrometheus } from '../../src/connectivity/prometheus.js';
+import { identityCondition } from '../../src/connectivity/controller.js';
 
 describe('findPrometheus', () => {
   const svc = (namespace: string, name: string, ports: Array<{ name?: string; port: number }>, labels?: Record<string, string>) => ({
@@ -132,5 +133,18 @@ describe('a Gateway as a candidate', () => {
     const decision = decide(candidate, 0, 120_000, (h) => (h === 'internal.lb' ? ['10.0.0.5'] : undefined));
     expect([decision.isPrivate, decision.reason]).toEqual([isPrivate, reason]);
     if (!isPrivate) expect(decision.publicEndpoint).toBe('198.51.100.30:443');
+  });
+});
+
+describe('identityCondition', () => {
+  it.each([
+    { name: 'cached', status: { cached: true, fingerprint: 'u1' }, expected: ['True', 'Cached', /cached in the state ConfigMap/] },
+    { name: 'not registered yet', status: {}, expected: ['Unknown', 'NotRegistered', /not registered/] },
+    { name: 'not cached, resumed by fingerprint', status: { cached: false, fingerprint: 'u1', problem: 'ConfigMap x/y: create: namespaces "x" not found' }, expected: ['False', 'NotCached', /namespaces "x" not found; restarts resume this cluster by its fingerprint \(kube-system UID u1\)/] },
+    { name: 'not cached, no fingerprint', status: { cached: false, problem: 'forbidden' }, expected: ['False', 'NotCached', /forbidden; the cluster fingerprint cannot be read either/] },
+  ])('$name', ({ status, expected: [conditionStatus, reason, message] }) => {
+    const condition = identityCondition(status);
+    expect([condition.type, condition.status, condition.reason]).toEqual(['IdentityCached', conditionStatus, reason]);
+    expect(condition.message).toMatch(message as RegExp);
   });
 });
