@@ -187,18 +187,23 @@ it('a GatewayRoute claiming an HTTPRoute owner cannot use another namespace with
 });
 
 // Finding 5 and its near variants: oversized or malformed fields are refused at parse time; the process lives.
+// A frame whose request_id is unusable is answered `error`; one with a usable id, as the request it is (400).
 it.each([
-  { name: 'proxy_request id of 300 bytes', frame: () => JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: 'web.example.com' }, 'x'.repeat(300))) },
-  { name: 'ws_open id of 256 bytes', frame: () => JSON.stringify(envelope('ws_open', { path: '/echo', headers: {}, host: 'web.example.com' }, 'y'.repeat(256))) },
-  { name: 'request_id with control characters', frame: () => JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: 'web.example.com' }, 'a\nb')) },
-  { name: 'header value with CR LF', frame: () => JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: { x: 'a\r\nInjected: 1' }, host: 'web.example.com' }, 'crlf')) },
-  { name: 'method that is no token', frame: () => JSON.stringify(envelope('proxy_request', { method: 'GET /', path: '/', headers: {}, host: 'web.example.com' }, 'method')) },
-  { name: 'host with userinfo', frame: () => JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: `x@127.0.0.1:${forbiddenPort}` }, 'userinfo')) },
-])('$name: refused, the process lives on', async ({ frame }) => {
+  { name: 'proxy_request id of 300 bytes', id: 'x'.repeat(300), fields: {}, answer: { type: 'error', code: 'bad_envelope' } },
+  { name: 'ws_open id of 256 bytes', id: 'y'.repeat(256), type: 'ws_open', fields: {}, answer: { type: 'error', code: 'bad_envelope' } },
+  { name: 'request_id with control characters', id: 'a\nb', fields: {}, answer: { type: 'error', code: 'bad_envelope' } },
+  { name: 'header value with CR LF', id: 'crlf', fields: { headers: { x: 'a\r\nInjected: 1' } }, answer: { type: 'proxy_error', status: 400 } },
+  { name: 'method that is no token', id: 'method', fields: { method: 'GET /' }, answer: { type: 'proxy_error', status: 400 } },
+  { name: 'host with userinfo', id: 'userinfo', fields: { host: 'x@127.0.0.1:1' }, answer: { type: 'proxy_error', status: 400 } },
+  { name: 'explicit target namespace that is no DNS label', id: 'target', fields: { namespace: '../x', service_name: 'web', service_port: 8080 }, answer: { type: 'proxy_error', status: 400 } },
+])('$name: refused at parse time, the process lives on', async ({ id, type, fields, answer }) => {
   const before = forbiddenConnections;
-  const errorsBefore = cp.received.filter((m) => m.type === 'error' || m.type === 'proxy_error').length;
-  cp.sendRaw(uuid(), frame());
-  await eventually('the refusal', async () => cp.received.filter((m) => m.type === 'error' || m.type === 'proxy_error').length > errorsBefore);
+  const mark = cp.receivedCount;
+  const payload = type === 'ws_open' ? { path: '/echo', headers: {}, host: 'web.example.com', ...fields } : { method: 'GET', path: '/', headers: {}, host: 'web.example.com', ...fields };
+  cp.sendRaw(uuid(), JSON.stringify(envelope(type ?? 'proxy_request', payload, id)));
+  const reply = await eventually('the refusal', async () => cp.receivedSince(mark).find((m) => m.type === answer.type));
+  if (answer.type === 'error') expect(reply.payload).toMatchObject({ code: answer.code });
+  else expect(reply).toMatchObject({ request_id: id, payload: { status: answer.status, error: expect.stringContaining('proxy_request: field') } });
   expect(forbiddenConnections).toBe(before);
   await stillServes();
 });
