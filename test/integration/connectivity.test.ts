@@ -38,8 +38,18 @@ async function waitForStatus(what: string, check: (s: NonNullable<ClusterConnect
 
 /** Puts the inputs of the decision in the state a test needs, whatever an earlier test left. */
 async function givenInputs(inputs: { spec?: ClusterConnectivitySpec; service?: V1ServiceSpec; loadBalancer?: V1LoadBalancerStatus }): Promise<void> {
-  const current = await eventually('ClusterConnectivity/cluster created by the operator', connectivity);
-  await kube.custom.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster', body: { ...current, spec: inputs.spec ?? {} } });
+  await eventually('ClusterConnectivity/cluster created by the operator', connectivity);
+  // Read, change, write; the operator writes the status meanwhile (a 409 conflict): read again and retry.
+  await eventually('spec replaced', async () => {
+    const current = await connectivity();
+    return kube.custom.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, name: 'cluster', body: { ...current, spec: inputs.spec ?? {} } }).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as { code?: number }).code === 409) return false;
+        throw err;
+      },
+    );
+  });
   await kube.core.deleteNamespacedService({ namespace: NGINX_NS, name: NGINX_SERVICE }).catch(() => undefined);
   if (!inputs.service) return;
   const created = await kube.core.createNamespacedService({ namespace: NGINX_NS, body: { metadata: { name: NGINX_SERVICE, namespace: NGINX_NS }, spec: inputs.service } });
@@ -167,6 +177,31 @@ it.each<{ kind: string; namespace: string; name: string; labels: Record<string, 
     expect(status.publicEndpoint).toBe('198.51.100.20:443');
   } finally {
     await kube.core.deleteNamespacedService({ namespace, name });
+  }
+});
+
+it("a tenant's LoadBalancer labelled as ingress-nginx, in the tenant's namespace, does not decide: the cluster stays private", async () => {
+  await givenInputs({});
+  await waitForStatus('settled on no Service', (s) => s.reason === 'no ingress controller Service found');
+  const namespace = `${ns}-tenant`;
+  await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+  const name = 'fake-ingress-nginx';
+  const created = await kube.core.createNamespacedService({ namespace, body: { metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } }, spec: LOAD_BALANCER } });
+  await kube.core.replaceNamespacedServiceStatus({ namespace, name, body: { ...created, status: { loadBalancer: { ingress: [{ ip: '198.51.100.66' }] } } } });
+  try {
+    // The same Service in a trusted namespace decides at once (the control): the tenant's one must not.
+    const trusted = await kube.core.createNamespacedService({ namespace: 'kube-system', body: { metadata: { name, namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'ingress-nginx' } }, spec: LOAD_BALANCER } });
+    await kube.core.replaceNamespacedServiceStatus({ namespace: 'kube-system', name, body: { ...trusted, status: { loadBalancer: { ingress: [{ ip: '198.51.100.77' }] } } } });
+    const decided = await waitForStatus('decided by the trusted Service', (s) => s.isPrivate === false);
+    expect(decided.ingressController).toMatchObject({ namespace: 'kube-system', name });
+    expect(decided.publicEndpoint).toBe('198.51.100.77:443');
+    await kube.core.deleteNamespacedService({ namespace: 'kube-system', name });
+    const status = await waitForStatus('private again without the trusted Service', (s) => s.reason === 'no ingress controller Service found');
+    expect(status.isPrivate).toBe(true);
+    expect(JSON.stringify(status)).not.toContain('198.51.100.66');
+  } finally {
+    await kube.core.deleteNamespacedService({ namespace, name }).catch(() => undefined);
+    await kube.core.deleteNamespacedService({ namespace: 'kube-system', name }).catch(() => undefined);
   }
 });
 
