@@ -30,6 +30,8 @@ export interface WebSocketStreamOptions {
   maxMessageBytes: number;
   /** Bytes queued towards one backend past which the gateway is asked to pause that stream's client. */
   highWaterMark: number;
+  /** Bytes the gateway may still send a held stream past the high-water mark before the stream is closed (1008). */
+  flowGraceBytes: number;
   handshakeTimeoutMs: number;
 }
 
@@ -38,6 +40,7 @@ export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
   maxStreamsPerClient: 128,
   maxMessageBytes: 16 * 1024 * 1024,
   highWaterMark: 1024 * 1024,
+  flowGraceBytes: 16 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
 };
 
@@ -245,6 +248,15 @@ export class WebSocketStreams {
   }
 
   private toBackend(id: string, stream: Stream, data: Buffer, binary: boolean): void {
+    if (stream.backlog.holding && stream.backlog.queued + data.length > this.options.highWaterMark + this.options.flowGraceBytes) {
+      // The gateway goes on sending a stream it was asked to hold: end the stream rather than buffer without bound.
+      this.logger.warn('the control plane sent a WebSocket stream past ws_flow paused; closing it', { controller: 'tunnel', requestId: id, bytes: stream.backlog.queued });
+      metrics.tunnelRefused.inc();
+      this.forget(id, stream);
+      stream.backend.terminate();
+      this.socket.send('ws_close', { code: 1008, reason: 'sent past ws_flow paused' }, id);
+      return;
+    }
     // The backend reads slower than the client writes: hold the client.
     const hold = (paused: boolean): boolean => this.socket.send('ws_flow', { paused }, id);
     sendHeld(stream.backend, data, binary, { backlog: stream.backlog, highWaterMark: this.options.highWaterMark, hold, current: () => this.streams.get(id) === stream });

@@ -39,7 +39,11 @@ function startBackend(): Promise<Server> {
     res.end('ok');
   });
   const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
+  wss.on('connection', (ws, req) => {
+    // /stall reads nothing: what the tunnel sends it backs up in the tunnel.
+    if (req.url === '/stall') return void (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    ws.on('message', (data, binary) => ws.send(data, { binary }));
+  });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
@@ -258,6 +262,21 @@ it('a request body sent on 16 MiB past proxy_flow paused is cut off with 503, no
   const answer = await eventually('the cut-off', async () => cp.received.find((m) => m.request_id === id && m.type === 'proxy_error'));
   expect(cp.received.some((m) => m.request_id === id && m.type === 'proxy_flow' && m.payload.paused === true)).toBe(true);
   expect(answer.payload).toMatchObject({ status: 503, error: expect.stringContaining('past proxy_flow paused') });
+  await stillServes();
+});
+
+it('a WebSocket stream sent on 16 MiB past ws_flow paused is closed (1008), not buffered without bound', async () => {
+  const { id, frame } = wsOpen({ path: '/stall' });
+  await answerTo(frame, id, ['ws_opened']);
+  const message = Buffer.alloc(256 * 1024, 5);
+  for (let sent = 0; sent < 64 * 1024 * 1024; sent += message.length) {
+    if (cp.received.some((m) => m.request_id === id && m.type === 'ws_close')) break;
+    cp.sendBody(uuid(), 'ws_message_binary', id, message);
+    await new Promise((r) => setImmediate(r));
+  }
+  const closed = await eventually('the stream closed by the operator', async () => cp.received.find((m) => m.request_id === id && m.type === 'ws_close'));
+  expect(cp.received.some((m) => m.request_id === id && m.type === 'ws_flow' && m.payload.paused === true)).toBe(true);
+  expect(closed.payload).toMatchObject({ code: 1008, reason: 'sent past ws_flow paused' });
   await stillServes();
 });
 
