@@ -11,20 +11,26 @@ export type HostTarget =
 
 type Serving = Pick<ClusterRecord, 'connected' | 'routes'>;
 
-function serves(cluster: Serving, requestHost: string): boolean {
-  for (const route of cluster.routes.values()) if (hostRank(route.host, requestHost) > 0) return true;
-  return false;
+/** How well the cluster's best route matches the host: 2 exact, 1 wildcard, 0 none (catch-alls are not routed by Host). */
+function rank(cluster: Serving, requestHost: string): number {
+  let best = 0;
+  for (const route of cluster.routes.values()) best = Math.max(best, hostRank(route.host, requestHost));
+  return best;
 }
 
-/** The cluster serving `requestHost` (normalised): a connected one if any does, else a disconnected one. */
+/**
+ * The cluster serving `requestHost` (normalised): a connected one if any does, else a disconnected one;
+ * among those, an exact host beats a wildcard, and the first listed wins a tie.
+ */
 export function servingCluster<C extends Serving>(clusters: Iterable<C>, requestHost: string): C | undefined {
-  let disconnected: C | undefined;
+  let best: { cluster: C; score: number } | undefined;
   for (const cluster of clusters) {
-    if (!serves(cluster, requestHost)) continue;
-    if (cluster.connected) return cluster;
-    disconnected ??= cluster;
+    const hostScore = rank(cluster, requestHost);
+    if (hostScore === 0) continue;
+    const score = (cluster.connected ? 10 : 0) + hostScore;
+    if (!best || score > best.score) best = { cluster, score };
   }
-  return disconnected;
+  return best?.cluster;
 }
 
 /** The 503 answer for a host only `cluster`, disconnected, serves: who it is and since when. */

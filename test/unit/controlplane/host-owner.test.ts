@@ -34,6 +34,8 @@ describe('servingCluster', () => {
     { name: 'a connected cluster, listed before a disconnected one', clusters: [live, ghost], host: 'shop.example.com', serving: 'live' },
     { name: 'a connected wildcard over a disconnected exact host', clusters: [ghost, wildcard], host: 'shop.example.com', serving: 'wild' },
     { name: 'a disconnected cluster when no connected one serves the host', clusters: [ghost, other], host: 'shop.example.com', serving: 'ghost' },
+    { name: 'an exact host over a wildcard listed first, both connected', clusters: [wildcard, live], host: 'shop.example.com', serving: 'live' },
+    { name: 'the first listed of two that match alike', clusters: [live, cluster('twin', ['shop.example.com'])], host: 'shop.example.com', serving: 'live' },
     { name: 'none when no cluster serves the host', clusters: [ghost, other], host: 'unknown.test', serving: undefined },
   ])('$name', ({ clusters, host, serving }) => {
     expect(servingCluster(clusters, host)?.name).toBe(serving);
