@@ -435,9 +435,10 @@ export class ReferenceControlPlane {
   }
 
   /**
-   * Identity is the credential with cluster_id and fingerprint (RouteStore.register), never the name alone. With a secret, the credential is the cluster
-   * name the socket's token is bound to, and a register under any other name is refused: an agent that
-   * learnt another cluster's id or name cannot take over its socket and its users' requests. One socket per
+   * Identity is the credential with cluster_id and fingerprint (RouteStore.register), never the name alone.
+   * With a secret, the credential is the cluster name the socket's token is bound to, and a register under
+   * any other name is refused: an agent that learnt another cluster's id or name cannot take over its socket
+   * and its users' requests. One socket per
    * cluster: a newer registration replaces the older socket, which is closed (4000) and whose later frames
    * are refused as unregistered, so two agents are never both accepted for one cluster.
    */
@@ -466,8 +467,9 @@ export class ReferenceControlPlane {
     }
     const cluster = registration.cluster;
     if (clusterId !== undefined && cluster.cluster_id !== clusterId) {
-      // Its cached id is another cluster's (a state ConfigMap copied from elsewhere), or this store lost it.
-      this.options.logger.info('a register named a cluster_id of another cluster: not resumed', { controller: 'reference-control-plane', cluster: cluster.name, presented: clusterId, cluster_id: cluster.cluster_id, by: registration.by });
+      // Its cached id is another cluster's (a state ConfigMap copied from elsewhere), or this store lost that
+      // id and found the cluster by its fingerprint: the agent keeps the id it is answered with.
+      this.options.logger.info('registered under another cluster_id than the one presented', { controller: 'reference-control-plane', cluster: cluster.name, presented: clusterId, cluster_id: cluster.cluster_id, by: registration.by });
     }
     for (const other of this.agents) {
       if (other !== agent && other.cluster === cluster) {
