@@ -151,15 +151,21 @@ export class RouteStore {
     if (known && known.credential !== credential) {
       return { ok: false, code: 'identity_mismatch', message: `cluster_id ${clusterId} was registered with another credential` };
     }
-    const byFingerprint = fingerprint === undefined ? undefined : this.byFingerprint.get(fingerprintKey(credential, fingerprint));
-    const [cluster, by]: [ClusterRecord, RegisteredBy] =
-      known && fingerprintsAgree(known, fingerprint) ? [known, 'cluster_id'] : byFingerprint ? [byFingerprint, 'fingerprint'] : [this.create(known ? undefined : clusterId, credential), 'new'];
+    const resumed = this.resumable(known, credential, fingerprint);
+    const cluster = resumed?.cluster ?? this.create(known ? undefined : clusterId, credential);
     cluster.name = name;
     if (fingerprint !== undefined && cluster.fingerprint === undefined) {
       cluster.fingerprint = fingerprint;
       this.byFingerprint.set(fingerprintKey(credential, fingerprint), cluster);
     }
-    return { ok: true, cluster, by };
+    return { ok: true, cluster, by: resumed?.by ?? 'new' };
+  }
+
+  /** The cluster a registration resumes: its cluster_id's unless the fingerprints disagree, else the one of its credential + fingerprint. */
+  private resumable(known: ClusterRecord | undefined, credential: string, fingerprint: string | undefined): { cluster: ClusterRecord; by: RegisteredBy } | undefined {
+    if (known && fingerprintsAgree(known, fingerprint)) return { cluster: known, by: 'cluster_id' };
+    const sameCluster = fingerprint === undefined ? undefined : this.byFingerprint.get(fingerprintKey(credential, fingerprint));
+    return sameCluster ? { cluster: sameCluster, by: 'fingerprint' } : undefined;
   }
 
   private create(clusterId: string | undefined, credential: string): ClusterRecord {
