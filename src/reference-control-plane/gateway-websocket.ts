@@ -14,6 +14,7 @@ import { checkRequestTarget } from '../routing/request-path.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
 import { sendHeld, type Backlog } from '../tunnel/websocket.js';
 import type { ReferenceControlPlane } from './server.js';
+import type { HostTarget } from './host-owner.js';
 import { clientOf, type SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
 
@@ -25,8 +26,8 @@ export const MAX_STREAM_BACKLOG = 2 * MAX_MESSAGE_BYTES;
 const BROKEN_STREAM = 1011;
 
 export interface GatewayWebSocketsOptions {
-  /** The cluster serving a host. */
-  owner: (host: string) => ClusterRecord | undefined;
+  /** The connected cluster serving a host, or the answer when there is none (host-owner.ts). */
+  target: (host: string) => HostTarget;
   /** Shared with the HTTP side: streams count against the client address's limit. */
   limiter: SourceLimiter;
   logger: Logger;
@@ -126,8 +127,9 @@ export class GatewayWebSockets {
     if (!release) return this.reject(socket, 429, `more than ${this.options.limiter.maxPerSource} requests at once from this address`);
     socket.once('close', release);
     const host = req.headers.host ?? '';
-    const cluster = this.options.owner(host);
-    if (!cluster) return this.reject(socket, 404, `unknown host ${host}`);
+    const target = this.options.target(host);
+    if (!target.ok) return this.reject(socket, target.status, target.error, target.details);
+    const { cluster } = target;
     const uuid = cluster.cluster_uuid;
     const url = new URL(req.url ?? '/', 'http://gateway');
     const checked = checkRequestTarget(url.pathname, url.search.slice(1));
@@ -220,9 +222,9 @@ export class GatewayWebSockets {
     return this.cp.sendRaw(uuid, JSON.stringify(envelope(type, payload, id)));
   }
 
-  private reject(socket: Duplex, status: number, error: string): void {
+  private reject(socket: Duplex, status: number, error: string, details: Record<string, unknown> = {}): void {
     if (socket.destroyed) return;
-    const body = JSON.stringify({ error });
+    const body = JSON.stringify({ error, ...details });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 

@@ -1,8 +1,9 @@
 // The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
 // its Host, sends proxy_request through that cluster's socket (the agent matches the path itself), streams
 // the request body after it as proxy_request_chunk … proxy_request_end, and streams the answer back.
-// 404 for a host no cluster serves, 502 when the cluster is disconnected or its answer is malformed or out
-// of order, 504 when the answer does not begin in time, 429 past the per-address limit. Nothing a client or
+// A connected cluster is always preferred (host-owner.ts). 404 for a host no cluster serves, 503 when only a
+// disconnected cluster does, 502 when the cluster's answer is malformed or out of order (or its socket closes
+// as the request goes out), 504 when the answer does not begin in time, 429 past the per-address limit. Nothing a client or
 // an agent sends may end the process: it serves every cluster. WebSocket upgrades go through as streams
 // (gateway-websocket.ts).
 import { randomUUID } from 'node:crypto';
@@ -10,11 +11,11 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
-import { hostRank, normalizeHost } from '../routing/match.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { stripHopByHop } from '../tunnel/headers.js';
 import { answerStep, type AnswerState } from './agent-replies.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
+import { hostTarget, type HostTarget } from './host-owner.js';
 import { failRequest, type ReferenceControlPlane } from './server.js';
 import { clientOf, SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
@@ -74,7 +75,7 @@ export class Gateway {
       const exchange = this.exchangeOf(cluster, refused.requestId);
       if (exchange) this.refuseAnswer(exchange, `${refused.type}: ${refused.problem}`);
     });
-    this.websockets = new GatewayWebSockets(cp, { owner: (host) => this.owner(host), limiter: this.limiter, logger: this.logger, openTimeoutMs: options.wsOpenTimeoutMs });
+    this.websockets = new GatewayWebSockets(cp, { target: (host) => this.target(host), limiter: this.limiter, logger: this.logger, openTimeoutMs: options.wsOpenTimeoutMs });
     this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
   }
 
@@ -94,13 +95,9 @@ export class Gateway {
     return this.limiter.held(address);
   }
 
-  /** The cluster serving `host` (as a client sent it: any case, maybe with a :port). */
-  private owner(host: string): ClusterRecord | undefined {
-    const requestHost = normalizeHost(host);
-    for (const cluster of this.cp.store.clusters()) {
-      for (const route of cluster.routes.values()) if (hostRank(route.host, requestHost) > 0) return cluster;
-    }
-    return undefined;
+  /** The connected cluster serving `host`, or the answer when there is none. */
+  private target(host: string): HostTarget {
+    return hostTarget(this.cp.store.clusters(), host, new Date());
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -115,9 +112,9 @@ export class Gateway {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = req.headers.host ?? '';
-    const cluster = this.owner(host);
-    if (!cluster) return failRequest(res, 404, `unknown host ${host}`);
-    if (!this.cp.socketOf(cluster.cluster_uuid)) return failRequest(res, 502, `cluster ${cluster.name} is not connected`);
+    const target = this.target(host);
+    if (!target.ok) return failRequest(res, target.status, target.error, target.details);
+    const { cluster } = target;
     const url = new URL(req.url ?? '/', 'http://gateway');
     // The rule the agent applies too: refused here already, so a client learns it at the edge.
     const checked = checkRequestTarget(url.pathname, url.search.slice(1));

@@ -5,7 +5,7 @@ import { agentToken } from './credentials.js';
 import { Gateway } from './gateway.js';
 import { ReferenceControlPlane } from './server.js';
 
-const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all]
+const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all] [--disconnected-grace-seconds 300]
        control-plane agent-token --token T --cluster-name NAME
 
   --token T            the admin secret (or CONTROL_PLANE_TOKEN): the admin API takes only it as its bearer
@@ -13,6 +13,9 @@ const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token
                        may register only under that name. Without it nothing is authenticated (local runs).
   --port, --gateway-port  the control plane's port (agents, admin API) and the gateway's (user traffic)
   --allow-catch-all    accept routes without a host
+  --disconnected-grace-seconds S  how long a disconnected cluster keeps its routes (default 300): its hosts
+                       answer 503 meanwhile, unless a connected cluster serves them; then 404. A cluster
+                       that reconnects within it loses nothing; one that comes back later resends them.
   agent-token          print the agent token of cluster NAME for secret T (the operator's --token) and exit`;
 
 interface Flags {
@@ -21,6 +24,7 @@ interface Flags {
   token?: string;
   allowCatchAll: boolean;
   clusterName?: string;
+  disconnectedGraceMs?: number;
 }
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): Flags {
@@ -38,6 +42,12 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       if (!/^\d+$/.test(raw) || n > 65535) fail(`${name}: must be a port number 0-65535, got "${raw}"`);
       return n;
     };
+    const seconds = (): number => {
+      const raw = value();
+      // Timers overflow past 2^31-1 ms (and would then fire at once).
+      if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) * 1000 > 2 ** 31 - 1) fail(`${name}: must be 0-2147483 seconds, got "${raw}"`);
+      return Number(raw);
+    };
     if (name === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -49,6 +59,7 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       case '--token': flags.token = value(); break;
       case '--allow-catch-all': flags.allowCatchAll = true; break;
       case '--cluster-name': flags.clusterName = value(); break;
+      case '--disconnected-grace-seconds': flags.disconnectedGraceMs = seconds() * 1000; break;
     }
   }
   return flags;
@@ -68,9 +79,9 @@ if (argv[0] === 'agent-token') {
   process.exit(0);
 }
 
-const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all']));
+const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds']));
 const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
-const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, logger });
+const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, disconnectedGraceMs: flags.disconnectedGraceMs, logger });
 const port = await controlPlane.listen();
 logger.info('reference control plane listening', { controller: 'reference-control-plane', port, url: `http://127.0.0.1:${port}` });
 const gateway = new Gateway(controlPlane);

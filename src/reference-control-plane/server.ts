@@ -35,7 +35,7 @@ import {
 import type { Logger } from '../log.js';
 import { AGENT_REPLY_SCHEMAS } from './agent-replies.js';
 import { agentToken, bearerToken, secretMatches, verifyAgentToken } from './credentials.js';
-import { invalidMeta, RouteStore, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
+import { invalidMeta, isClusterFingerprint, RouteStore, type ApplyResult, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
 
 export interface ReceivedMessage {
   /** Position among all messages ever received (see receivedCount, receivedSince). */
@@ -57,8 +57,15 @@ export interface ReferenceControlPlaneOptions {
   token?: string;
   allowCatchAll?: boolean;
   maxFrameBytes?: number;
+  /**
+   * How long a disconnected cluster keeps its routes and host + path claims (its hosts answer 503 meanwhile,
+   * unless a connected cluster takes them over); then they are released and its hosts answer 404. Default 300 s.
+   */
+  disconnectedGraceMs?: number;
   logger: Logger;
 }
+
+export const DEFAULT_DISCONNECTED_GRACE_MS = 300_000;
 
 const ROUTE_MESSAGES = new Set(['routes_sync_begin', 'routes_sync_chunk', 'routes_sync_end', 'routes_change']);
 const isStringList = (v: unknown): boolean => isArray(v) && (v as unknown[]).every(isString);
@@ -68,6 +75,7 @@ const AGENT_SCHEMAS = {
     agent_id: nonEmptyString,
     cluster_name: nonEmptyString,
     cluster_id: optional(isString),
+    cluster_fingerprint: optional(isClusterFingerprint),
     agent_version: isString,
     k8s_version: isString,
     protocol_versions: optional((v: unknown) => isArray(v) && (v as unknown[]).every(isNumber)),
@@ -159,6 +167,9 @@ export class ReferenceControlPlane {
   private readonly wss: WebSocketServer;
   private readonly agents = new Set<AgentSocket>();
   private readonly listeners = new Set<(m: ReceivedMessage) => void>();
+  private readonly releaseListeners = new Set<(cluster: ClusterRecord) => void>();
+  /** One per disconnected cluster that still holds routes: when it fires, they are released. */
+  private readonly graceTimers = new Map<ClusterRecord, NodeJS.Timeout>();
   /** Extra handlers for message types this module does not own (the gateway's proxy replies). */
   readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) => void>();
   /** Told of gateway replies refused at parse time (a malformed answer fails its exchange instead of timing out). */
@@ -197,6 +208,8 @@ export class ReferenceControlPlane {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
     for (const agent of this.agents) agent.socket.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
@@ -205,6 +218,16 @@ export class ReferenceControlPlane {
   onMessage(listener: (m: ReceivedMessage) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Told when a disconnected cluster's grace ends and its routes are released. */
+  onRoutesReleased(listener: (cluster: ClusterRecord) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
+  }
+
+  get disconnectedGraceMs(): number {
+    return this.options.disconnectedGraceMs ?? DEFAULT_DISCONNECTED_GRACE_MS;
   }
 
   /** Test hook: drops the sockets of one cluster (by uuid), or all. */
@@ -308,7 +331,7 @@ export class ReferenceControlPlane {
     );
     socket.on('close', () => {
       this.agents.delete(agent);
-      if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) agent.cluster.connected = false;
+      if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) this.clusterDisconnected(agent.cluster);
     });
     socket.on('error', () => undefined);
   }
@@ -412,9 +435,10 @@ export class ReferenceControlPlane {
   }
 
   /**
-   * Identity is cluster_id + credential, never the name alone. With a secret, the credential is the cluster
-   * name the socket's token is bound to, and a register under any other name is refused: an agent that
-   * learnt another cluster's id or name cannot take over its socket and its users' requests. One socket per
+   * Identity is the credential with cluster_id and fingerprint (RouteStore.register), never the name alone.
+   * With a secret, the credential is the cluster name the socket's token is bound to, and a register under
+   * any other name is refused: an agent that learnt another cluster's id or name cannot take over its socket
+   * and its users' requests. One socket per
    * cluster: a newer registration replaces the older socket, which is closed (4000) and whose later frames
    * are refused as unregistered, so two agents are never both accepted for one cluster.
    */
@@ -435,12 +459,18 @@ export class ReferenceControlPlane {
       );
       return;
     }
-    const registration = this.store.register(payload.cluster_name as string, (payload.cluster_id as string | undefined) || undefined, agent.credential);
+    const clusterId = (payload.cluster_id as string | undefined) || undefined;
+    const registration = this.store.register({ name: payload.cluster_name as string, credential: agent.credential, clusterId, fingerprint: payload.cluster_fingerprint as string | undefined });
     if (!registration.ok) {
       this.refuse(agent, registration.code, registration.message, requestId, 'register');
       return;
     }
     const cluster = registration.cluster;
+    if (clusterId !== undefined && cluster.cluster_id !== clusterId) {
+      // Its cached id is another cluster's (a state ConfigMap copied from elsewhere), or this store lost that
+      // id and found the cluster by its fingerprint: the agent keeps the id it is answered with.
+      this.options.logger.info('registered under another cluster_id than the one presented', { controller: 'reference-control-plane', cluster: cluster.name, presented: clusterId, cluster_id: cluster.cluster_id, by: registration.by });
+    }
     for (const other of this.agents) {
       if (other !== agent && other.cluster === cluster) {
         other.cluster = undefined;
@@ -450,7 +480,7 @@ export class ReferenceControlPlane {
     agent.cluster = cluster;
     agent.snapshot = undefined;
     agent.binary = this.binaryFrames && (payload.features as Record<string, unknown>).binary_frames === true;
-    cluster.connected = true;
+    this.clusterConnected(cluster);
     received.cluster = cluster.cluster_uuid;
     this.reply(
       agent,
@@ -458,6 +488,40 @@ export class ReferenceControlPlane {
       { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, binary_frames: agent.binary, ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}) },
       requestId,
     );
+  }
+
+  /** Within its grace nothing of a cluster is dropped: a reconnect finds its routes as it left them. */
+  private clusterConnected(cluster: ClusterRecord): void {
+    clearTimeout(this.graceTimers.get(cluster));
+    this.graceTimers.delete(cluster);
+    this.store.markConnected(cluster);
+  }
+
+  /**
+   * The cluster's last socket closed: its hosts answer 503 (or go to a connected cluster that takes them
+   * over) for the grace period, then its routes are released so its hosts stop answering for a ghost.
+   */
+  private clusterDisconnected(cluster: ClusterRecord): void {
+    this.store.markDisconnected(cluster, new Date());
+    clearTimeout(this.graceTimers.get(cluster));
+    const timer = setTimeout(() => this.releaseDisconnected(cluster), this.disconnectedGraceMs);
+    timer.unref(); // a process ends without waiting for a grace
+    this.graceTimers.set(cluster, timer);
+  }
+
+  private releaseDisconnected(cluster: ClusterRecord): void {
+    this.graceTimers.delete(cluster);
+    if (cluster.connected) return;
+    const routes = cluster.routes.size;
+    this.store.releaseRoutes(cluster);
+    this.options.logger.info('released the routes of a disconnected cluster after its grace', {
+      controller: 'reference-control-plane',
+      cluster: cluster.name,
+      cluster_id: cluster.cluster_id,
+      disconnected_at: cluster.disconnected_at,
+      routes,
+    });
+    for (const listener of this.releaseListeners) listener(cluster);
   }
 
   private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, type: string, payload: Record<string, unknown>, requestId: string | undefined): void {
@@ -535,7 +599,7 @@ export class ReferenceControlPlane {
     payload: Record<string, unknown>,
     requestId: string,
     revision: number,
-    apply: () => { accepted: string[]; rejected: Array<{ key: string; reason: string }> },
+    apply: () => ApplyResult,
   ): void {
     const refusal = this.refuseRouteMessage?.(type, payload);
     const send = (answer: () => void): void => {
@@ -547,10 +611,21 @@ export class ReferenceControlPlane {
       return;
     }
     cluster.lastRevision = revision;
-    const result = apply();
+    const { accepted, rejected, takenOver } = apply();
+    for (const { host, path, from } of takenOver) {
+      this.options.logger.info('a connected cluster took over a host + path from a disconnected one', {
+        controller: 'reference-control-plane',
+        cluster: cluster.name,
+        host,
+        path,
+        from: from.name,
+        from_cluster_id: from.cluster_id,
+        disconnected_at: from.disconnected_at,
+      });
+    }
     send(() => {
       this.answered++;
-      this.reply(agent, 'routes_ack', { revision, ...result }, requestId);
+      this.reply(agent, 'routes_ack', { revision, accepted, rejected }, requestId);
     });
   }
 
@@ -582,7 +657,9 @@ export class ReferenceControlPlane {
           cluster_id: c.cluster_id,
           cluster_uuid: c.cluster_uuid,
           name: c.name,
+          fingerprint: c.fingerprint ?? null,
           connected: c.connected,
+          disconnected_at: c.disconnected_at,
           last_heartbeat: c.last_heartbeat,
           is_private: c.is_private,
           routing_mode: c.routing_mode,
@@ -615,12 +692,12 @@ export function decodePathSegment(segment: string): string | undefined {
 }
 
 /** Answers a request that failed in the middle with a JSON error, or cuts it when its answer had begun. */
-export function failRequest(res: ServerResponse, status: number, error: string): void {
+export function failRequest(res: ServerResponse, status: number, error: string, details: Record<string, unknown> = {}): void {
   if (res.destroyed || res.writableEnded) return; // the client is gone, or was answered
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ error }));
+  res.end(JSON.stringify({ error, ...details }));
 }

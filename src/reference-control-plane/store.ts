@@ -1,6 +1,6 @@
-// The reference control plane's route store: clusters by identity (cluster_id + the credential it
-// registered with; a name is only a label), and per cluster the GatewayRoutes and routes it holds. It
-// validates everything an agent sends, as a strict conformance peer must. Pure.
+// The reference control plane's route store: clusters by identity (the credential a cluster registered
+// with, with its cluster_id and its fingerprint; a name is only a label), and per cluster the GatewayRoutes
+// and routes it holds. It validates everything an agent sends, as a strict conformance peer must. Pure.
 import { randomUUID } from 'node:crypto';
 import { wireRouteBody, wireRouteKey, type RoutesChangePayload, type WireGatewayRouteMeta, type WireRoute, type WireRouteBody } from '../controlplane/protocol.js';
 
@@ -18,7 +18,11 @@ export interface ClusterRecord {
   name: string;
   /** Digest of the credential the cluster registered with; resuming needs the same one. */
   credential: string;
+  /** What the agent says outlives its cached cluster_id (its kube-system Namespace's UID); absent from older agents. */
+  fingerprint?: string;
   connected: boolean;
+  /** When its last socket closed (RFC 3339); null while connected, or before it ever was. */
+  disconnected_at: string | null;
   last_heartbeat: string | null;
   is_private: boolean | null;
   routing_mode: string | null;
@@ -77,9 +81,49 @@ export function invalidRoute(route: unknown, allowCatchAll: boolean): string | u
 export interface ApplyResult {
   accepted: string[];
   rejected: Array<{ key: string; reason: string }>;
+  /** Host + path claims taken from disconnected clusters for accepted routes (for the log, not the ack). */
+  takenOver: Array<{ host: string; path: string; from: ClusterRecord }>;
 }
 
-export type Registration = { ok: true; cluster: ClusterRecord } | { ok: false; code: string; message: string };
+const emptyResult = (): ApplyResult => ({ accepted: [], rejected: [], takenOver: [] });
+
+/** What an agent presents to register: its credential, and what it knows of its identity. */
+export interface RegistrationRequest {
+  /** A label: two clusters may share one. */
+  name: string;
+  /** Digest of the credential the socket authenticated with. */
+  credential: string;
+  /** The cluster_id the agent kept from an earlier registration, if it could. */
+  clusterId?: string;
+  /** The register's cluster_fingerprint, if the agent sends one. */
+  fingerprint?: string;
+}
+
+/** How a registration found its cluster: by the cluster_id sent, by the fingerprint, or not at all (a new one). */
+export type RegisteredBy = 'cluster_id' | 'fingerprint' | 'new';
+
+export type Registration = { ok: true; cluster: ClusterRecord; by: RegisteredBy } | { ok: false; code: string; message: string };
+
+/** A cluster_fingerprint as accepted on the wire: 1-128 printable ASCII characters (0x21-0x7E). */
+export const isClusterFingerprint = (v: unknown): boolean => typeof v === 'string' && /^[\x21-\x7e]{1,128}$/.test(v);
+
+/**
+ * Whether a cluster_id's record may be resumed by an agent presenting `fingerprint`: unless both are known
+ * and differ, in which case the id was copied from another cluster (its state ConfigMap restored elsewhere).
+ */
+export function fingerprintsAgree(record: Pick<ClusterRecord, 'fingerprint'>, fingerprint: string | undefined): boolean {
+  return record.fingerprint === undefined || fingerprint === undefined || record.fingerprint === fingerprint;
+}
+
+/** A host + path claim: the cluster serving it and which of its routes do (one host + path, one cluster). */
+interface Claim {
+  cluster: ClusterRecord;
+  keys: Set<string>;
+}
+
+const hostPath = (route: Pick<WireRoute, 'host' | 'path'>): string => `${route.host}\n${route.path}`;
+// A credential is a hex digest, so the newline cannot be part of it.
+const fingerprintKey = (credential: string, fingerprint: string): string => `${credential}\n${fingerprint}`;
 
 function held(meta: WireGatewayRouteMeta, route: WireRoute): HeldRoute {
   const ingressName = meta.source?.kind === 'Ingress' ? meta.source.name : '';
@@ -88,32 +132,51 @@ function held(meta: WireGatewayRouteMeta, route: WireRoute): HeldRoute {
 
 export class RouteStore {
   private readonly byId = new Map<string, ClusterRecord>();
-  /** host + path → the cluster serving it and how many of its routes do: one host + path, one cluster. */
-  private readonly claims = new Map<string, { cluster: ClusterRecord; count: number }>();
+  /** credential + fingerprint → the cluster: a restarted agent that lost its cluster_id finds its cluster here. */
+  private readonly byFingerprint = new Map<string, ClusterRecord>();
+  /** host + path → the cluster serving it: one host + path, one cluster. */
+  private readonly claims = new Map<string, Claim>();
 
   constructor(private readonly allowCatchAll = false) {}
 
   /**
-   * Registers or resumes a cluster. A known cluster_id resumes only with the credential it registered with;
-   * an unknown one (this store lost its state) is taken as given; none gets a fresh identity. The name is
-   * a label: two clusters of the same name are two clusters.
+   * Registers or resumes a cluster (docs/protocol.md, "Identity"). A known cluster_id resumes only with the
+   * credential it registered with, and only when the fingerprints do not disagree; otherwise the cluster with
+   * the same credential and fingerprint is resumed, if there is one. Else a new cluster: under the cluster_id
+   * sent when this store does not know it (it lost its state), else under a fresh one. The name is a label:
+   * two clusters of the same name are two clusters.
    */
-  register(name: string, clusterId: string | undefined, credential: string): Registration {
+  register({ name, credential, clusterId, fingerprint }: RegistrationRequest): Registration {
     const known = clusterId ? this.byId.get(clusterId) : undefined;
-    if (known) {
-      if (known.credential !== credential) {
-        return { ok: false, code: 'identity_mismatch', message: `cluster_id ${clusterId} was registered with another credential` };
-      }
-      known.name = name;
-      return { ok: true, cluster: known };
+    if (known && known.credential !== credential) {
+      return { ok: false, code: 'identity_mismatch', message: `cluster_id ${clusterId} was registered with another credential` };
     }
+    const resumed = this.resumable(known, credential, fingerprint);
+    const cluster = resumed?.cluster ?? this.create(known ? undefined : clusterId, credential);
+    cluster.name = name;
+    if (fingerprint !== undefined && cluster.fingerprint === undefined) {
+      cluster.fingerprint = fingerprint;
+      this.byFingerprint.set(fingerprintKey(credential, fingerprint), cluster);
+    }
+    return { ok: true, cluster, by: resumed?.by ?? 'new' };
+  }
+
+  /** The cluster a registration resumes: its cluster_id's unless the fingerprints disagree, else the one of its credential + fingerprint. */
+  private resumable(known: ClusterRecord | undefined, credential: string, fingerprint: string | undefined): { cluster: ClusterRecord; by: RegisteredBy } | undefined {
+    if (known && fingerprintsAgree(known, fingerprint)) return { cluster: known, by: 'cluster_id' };
+    const sameCluster = fingerprint === undefined ? undefined : this.byFingerprint.get(fingerprintKey(credential, fingerprint));
+    return sameCluster ? { cluster: sameCluster, by: 'fingerprint' } : undefined;
+  }
+
+  private create(clusterId: string | undefined, credential: string): ClusterRecord {
     const id = clusterId || randomUUID();
     const record: ClusterRecord = {
       cluster_id: id,
       cluster_uuid: id,
-      name,
+      name: '',
       credential,
       connected: false,
+      disconnected_at: null,
       last_heartbeat: null,
       is_private: null,
       routing_mode: null,
@@ -122,7 +185,25 @@ export class RouteStore {
       lastRevision: 0,
     };
     this.byId.set(id, record);
-    return { ok: true, cluster: record };
+    return record;
+  }
+
+  /** A socket of the cluster registered. */
+  markConnected(cluster: ClusterRecord): void {
+    cluster.connected = true;
+    cluster.disconnected_at = null;
+  }
+
+  /** The cluster's last socket closed at `at`: its routes stay (and its claims may be taken over) until it resumes or they are released. */
+  markDisconnected(cluster: ClusterRecord, at: Date): void {
+    cluster.connected = false;
+    cluster.disconnected_at = at.toISOString();
+  }
+
+  /** Drops every route and GatewayRoute the cluster holds, freeing its claims; the cluster itself stays, to be resumed. */
+  releaseRoutes(cluster: ClusterRecord): void {
+    for (const key of [...cluster.routes.keys()]) this.drop(cluster, key);
+    cluster.gatewayRoutes.clear();
   }
 
   cluster(uuid: string): ClusterRecord | undefined {
@@ -135,9 +216,8 @@ export class RouteStore {
 
   /** A snapshot (its parts merged by GatewayRoute) replaces everything the cluster held. */
   replaceAll(cluster: ClusterRecord, parts: readonly ReceivedGatewayRoute[]): ApplyResult {
-    for (const key of [...cluster.routes.keys()]) this.drop(cluster, key);
-    cluster.gatewayRoutes.clear();
-    const result: ApplyResult = { accepted: [], rejected: [] };
+    this.releaseRoutes(cluster);
+    const result = emptyResult();
     for (const part of parts) {
       const owner = `${part.namespace}/${part.name}`;
       const known = cluster.gatewayRoutes.get(owner);
@@ -155,7 +235,7 @@ export class RouteStore {
     if (change.deleted) {
       for (const key of entry?.keys ?? []) this.drop(cluster, key);
       cluster.gatewayRoutes.delete(owner);
-      return { accepted: [], rejected: [] };
+      return emptyResult();
     }
     const meta: WireGatewayRouteMeta = {
       namespace: change.namespace,
@@ -166,7 +246,7 @@ export class RouteStore {
     const keys = entry?.keys ?? new Set<string>();
     cluster.gatewayRoutes.set(owner, { meta, keys });
     for (const key of change.remove) this.drop(cluster, key);
-    const result: ApplyResult = { accepted: [], rejected: [] };
+    const result = emptyResult();
     this.admit(cluster, meta, change.upsert, result, true);
     // New data for the routes kept: they share the GatewayRoute's annotations and source.
     if (change.annotations !== undefined || change.source !== undefined) {
@@ -192,8 +272,8 @@ export class RouteStore {
       }
       if (replace) this.drop(cluster, key);
       const route: WireRoute = { ...wireRouteBody(raw as WireRoute), key }; // only the contract's fields
-      const claim = this.claims.get(`${route.host}\n${route.path}`);
-      if (claim && claim.cluster !== cluster) {
+      const claim = this.claims.get(hostPath(route));
+      if (claim && claim.cluster !== cluster && !mayTakeOver(cluster, claim.cluster)) {
         result.rejected.push({ key, reason: `${route.host}${route.path} is already served by cluster ${claim.cluster.name}` });
         continue;
       }
@@ -201,9 +281,13 @@ export class RouteStore {
         result.rejected.push({ key, reason: `duplicate key ${key}` });
         continue;
       }
+      if (claim && claim.cluster !== cluster) {
+        for (const staleKey of [...claim.keys]) this.drop(claim.cluster, staleKey);
+        result.takenOver.push({ host: route.host, path: route.path, from: claim.cluster });
+      }
       cluster.routes.set(key, held(meta, route));
       keys.add(key);
-      this.claim(cluster, route, 1);
+      this.claim(cluster, route);
       result.accepted.push(key);
     }
   }
@@ -213,14 +297,27 @@ export class RouteStore {
     if (!route) return;
     cluster.routes.delete(key);
     cluster.gatewayRoutes.get(`${route.namespace}/${route.gateway_route}`)?.keys.delete(key);
-    this.claim(cluster, route, -1);
+    this.unclaim(cluster, route);
   }
 
-  private claim(cluster: ClusterRecord, route: WireRoute, delta: 1 | -1): void {
-    const hostPath = `${route.host}\n${route.path}`;
-    const claim = this.claims.get(hostPath) ?? { cluster, count: 0 };
-    claim.count += delta;
-    if (claim.count <= 0) this.claims.delete(hostPath);
-    else this.claims.set(hostPath, claim);
+  private claim(cluster: ClusterRecord, route: WireRoute): void {
+    const claim = this.claims.get(hostPath(route)) ?? { cluster, keys: new Set<string>() };
+    claim.keys.add(route.key);
+    this.claims.set(hostPath(route), claim);
   }
+
+  private unclaim(cluster: ClusterRecord, route: WireRoute): void {
+    const claim = this.claims.get(hostPath(route));
+    if (claim?.cluster !== cluster) return;
+    claim.keys.delete(route.key);
+    if (claim.keys.size === 0) this.claims.delete(hostPath(route));
+  }
+}
+
+/**
+ * Whether `taker` may take a host + path claim from `holder`: a connected cluster takes it from a
+ * disconnected one, whose requests would fail anyway (a ghost left by a restart must not hold a host).
+ */
+export function mayTakeOver(taker: Pick<ClusterRecord, 'connected'>, holder: Pick<ClusterRecord, 'connected'>): boolean {
+  return taker.connected && !holder.connected;
 }

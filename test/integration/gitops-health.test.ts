@@ -3,6 +3,7 @@
 // (stalled: the control plane rejected it), Progressing / InProgress (waiting for a control plane, or a
 // generation not yet processed).
 import { describe, expect, it } from '@jest/globals';
+import { clusterHolding } from '../support/control-plane.js';
 import { condition, createIngress, getGatewayRoute, ingressObject } from '../support/fixtures.js';
 import { eventually } from '../support/kube.js';
 import { kstatus } from '../support/kstatus.js';
@@ -34,10 +35,8 @@ describe('config/argocd/health.lua and kstatus', () => {
   it('reads a GatewayRoute the control plane rejected as Degraded, with the reason', async () => {
     const ns = await suite.ownNamespace('argo-degraded');
     await suite.operators.start(suite.operatorArgs(ns)).registered();
-    const other = suite.cp.store.register(`holder-${ns}`, undefined, 'another-credential');
-    if (!other.ok) throw new Error(other.message);
     const host = `taken.${ns}.example.com`;
-    suite.cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [{ host, path: '/', path_type: 'Prefix', service: 's', port: 80, tls: false }] }]);
+    clusterHolding(suite.cp, `holder-${ns}`, [{ host, path: '/', path_type: 'Prefix', service: 's', port: 80, tls: false }]);
     await createIngress(ingressObject(ns, 'taken', [{ host, paths: [{ service: 'web', port: 'http' }] }]));
     const stalled = await eventually('Stalled', async () => {
       const route = await getGatewayRoute(ns, 'taken');

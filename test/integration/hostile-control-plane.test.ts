@@ -3,152 +3,19 @@
 // agent that registers as another cluster. Whatever they send, the process keeps serving everyone else,
 // no rejection or exception goes unhandled, and the client gets an error status instead of a hang.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, encodeBinaryFrame, envelope } from '../../src/controlplane/protocol.js';
+import { encodeBinaryFrame } from '../../src/controlplane/protocol.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Gateway, MAX_CLIENT_BACKLOG, type GatewayOptions } from '../../src/reference-control-plane/gateway.js';
 import { MAX_STREAM_BACKLOG } from '../../src/reference-control-plane/gateway-websocket.js';
 import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import { call, FakeAgent, within, type Answer } from '../support/fake-agent.js';
 import { waitFor } from '../support/processes.js';
 
 const SECRET = 'hostile-admin-secret';
 const HOST = 'shop.example.com';
 const MiB = 1024 * 1024;
-
-interface Frame {
-  type: string;
-  request_id?: string;
-  payload: Record<string, unknown>;
-}
-
-/** Rejects with `what` unless `promise` settles within `ms`: a broken server fails the test, not hangs it. */
-function within<T>(what: string, promise: Promise<T>, ms = 5_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-/**
- * An agent written against docs/protocol.md: it registers, sends a snapshot of the hosts it serves, answers
- * GETs of /ok itself and keeps every other frame for the test, which then answers with whatever it likes.
- */
-class FakeAgent {
-  readonly socket: WebSocket;
-  readonly closed: Promise<number>;
-  private readonly inbox: Frame[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  constructor(url: string, token: string) {
-    this.socket = new WebSocket(`${url.replace('http', 'ws')}${AGENT_WS_PATH}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-    this.closed = new Promise((resolve) => this.socket.once('close', (code) => resolve(code)));
-    this.socket.on('error', () => undefined);
-    this.socket.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const frame = JSON.parse(data.toString()) as Frame;
-      if (frame.type === 'proxy_request' && String(frame.payload.path).startsWith('/ok')) {
-        this.send('proxy_response', { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('ok').toString('base64') }, frame.request_id);
-        return;
-      }
-      this.inbox.push(frame);
-      for (const wake of this.waiters) wake();
-    });
-  }
-
-  /** The handshake's answer: true when the socket opened, else the HTTP status it was refused with. */
-  opened(): Promise<true | number> {
-    return within('the handshake', new Promise((resolve) => {
-      this.socket.once('open', () => resolve(true));
-      this.socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    }));
-  }
-
-  send(type: string, payload: unknown, requestId?: string): void {
-    this.socket.send(JSON.stringify(envelope(type, payload, requestId)));
-  }
-
-  sendBinary(data: Buffer): void {
-    this.socket.send(data, { binary: true });
-  }
-
-  /** The first frame (received or still to come) that `match` takes; it is taken out of the inbox. */
-  next(match: (f: Frame) => boolean, what = 'a frame'): Promise<Frame> {
-    return within(what, new Promise<Frame>((resolve) => {
-      const look = (): void => {
-        const index = this.inbox.findIndex(match);
-        if (index === -1) return;
-        this.waiters.delete(look);
-        resolve(this.inbox.splice(index, 1)[0]!);
-      };
-      this.waiters.add(look);
-      look();
-    }), 10_000);
-  }
-
-  nextOf(type: string, requestId?: string): Promise<Frame> {
-    return this.next((f) => f.type === type && (requestId === undefined || f.request_id === requestId), `${type}${requestId ? ` of ${requestId}` : ''}`);
-  }
-
-  async register(clusterName: string, extra: Record<string, unknown> = {}): Promise<Frame> {
-    this.send('register', { agent_id: `agent-${clusterName}`, cluster_name: clusterName, agent_version: 'hostile', k8s_version: 'test', protocol_versions: [2], features: {}, metadata: {}, ...extra }, `reg-${clusterName}`);
-    return this.next((f) => f.request_id === `reg-${clusterName}`, 'the answer to register');
-  }
-
-  /**
-   * Registers (resuming `clusterId` when given) with binary frames and sends a snapshot serving `hosts`;
-   * resolves with the cluster's id once the snapshot is acknowledged.
-   */
-  async serve(clusterName: string, hosts: string[], clusterId?: string): Promise<string> {
-    const answer = await this.register(clusterName, { features: { binary_frames: true }, ...(clusterId ? { cluster_id: clusterId } : {}) });
-    if (answer.type !== 'register_success') throw new Error(`register refused: ${JSON.stringify(answer.payload)}`);
-    const uuid = answer.payload.cluster_uuid as string;
-    const revision = (answer.payload.resume_revision as number) + 1;
-    const routes = hosts.map((host) => ({ host, path: '/', path_type: 'Prefix', service: 'web', port: 80, tls: false }));
-    this.send('routes_sync_begin', { cluster_uuid: uuid, revision, routing_mode: 'tunnel' }, 'snap');
-    this.send('routes_sync_chunk', { revision, gateway_routes: [{ namespace: 'shop', name: clusterName, annotations: {}, routes }] }, 'snap');
-    this.send('routes_sync_end', { revision, chunks: 1, routes: routes.length }, 'snap');
-    const ack = await this.nextOf('routes_ack', 'snap');
-    expect(ack.payload.rejected).toEqual([]);
-    return answer.payload.cluster_id as string;
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  /** The response was cut after it began (the connection dropped). */
-  cut: boolean;
-}
-
-interface CallOptions {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Called when the response begins (its status and headers arrived). */
-  onResponse?: () => void;
-}
-
-/** An HTTP request to `port` with this Host (fetch() may not set Host); `body` is sent whole. */
-function call(port: number, host: string, path: string, { method = 'GET', headers = {}, body, onResponse }: CallOptions = {}): Promise<Answer> {
-  return within(`${method} ${host}${path}`, new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { Host: host, ...headers }, agent: false }, (res) => {
-      onResponse?.();
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, cut: false }));
-      res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, cut: true }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  }));
-}
 
 let cp: ReferenceControlPlane;
 let gateway: Gateway;
@@ -188,7 +55,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   agent = new FakeAgent(cp.url, cp.agentToken('shop'));
   expect(await agent.opened()).toBe(true);
-  shopClusterId = await agent.serve('shop', [HOST], shopClusterId);
+  shopClusterId = await agent.serve('shop', [HOST], { clusterId: shopClusterId });
 });
 
 /**

@@ -5,7 +5,7 @@ import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/
 import { clients, eventually } from '../support/kube.js';
 import { churnStep, syncSuite } from '../support/sync-suite.js';
 import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
-import { clusterByName, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
+import { clusterByName, clusterHolding, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import type { OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 import { withRandom } from '../support/random.js';
@@ -133,10 +133,7 @@ describe('mirroring', () => {
   it('reports a route the control plane rejects as Synced=False Rejected', async () => {
     const { ns } = await syncedNamespace('sync-rejected');
     // Another cluster already serves this host + path.
-    const other = suite.cp.store.register(`someone-else-${ns}`, undefined, 'another-credential');
-    if (!other.ok) throw new Error(other.message);
-    const claimed = { key: 'x/y/Prefix:claimed/', host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix' as const, service: 's', port: 80, tls: false };
-    suite.cp.store.replaceAll(other.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes: [claimed] }]);
+    clusterHolding(suite.cp, `someone-else-${ns}`, [{ host: `claimed.${ns}.example.com`, path: '/', path_type: 'Prefix', service: 's', port: 80, tls: false }]);
     await createIngress(ingressObject(ns, 'claimed', [{ host: `claimed.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const synced = await eventually('Rejected', async () => {
       const c = condition(await getGatewayRoute(ns, 'claimed'), 'Synced');

@@ -1,6 +1,7 @@
 // The reference control plane in the test process, plus readers that compare what it holds with
 // what the test put in the cluster.
 import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import type { ClusterRecord } from '../../src/reference-control-plane/store.js';
 import type { WireRoute } from '../../src/controlplane/protocol.js';
 import { silentLogger } from '../../src/log.js';
 import { eventually } from './kube.js';
@@ -13,6 +14,18 @@ export async function startControlPlane(options: { token?: string; port?: number
 
 export function clusterByName(cp: ReferenceControlPlane, name: string) {
   return cp.store.clusters().find((c) => c.name === name);
+}
+
+/**
+ * Another cluster (its own credential) holding `routes` under GatewayRoute x/y, and connected as far as the
+ * store knows, so its host + path claims stand (a disconnected one's are taken over).
+ */
+export function clusterHolding(cp: ReferenceControlPlane, name: string, routes: unknown[]): ClusterRecord {
+  const registered = cp.store.register({ name, credential: `another-credential-${name}` });
+  if (!registered.ok) throw new Error(registered.message);
+  cp.store.markConnected(registered.cluster);
+  cp.store.replaceAll(registered.cluster, [{ namespace: 'x', name: 'y', annotations: {}, routes }]);
+  return registered.cluster;
 }
 
 /** The routes a cluster holds, as sorted "host path → service:port" lines (easy to diff). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { WireGatewayRoute, WireRoute } from '../../../src/controlplane/protocol.js';
-import { invalidMeta, invalidRoute, RouteStore, type ClusterRecord } from '../../../src/reference-control-plane/store.js';
+import { fingerprintsAgree, invalidMeta, invalidRoute, isClusterFingerprint, mayTakeOver, RouteStore, type ClusterRecord, type RegistrationRequest } from '../../../src/reference-control-plane/store.js';
 
 function route(owner: string, host: string, path = '/'): WireRoute {
   return { key: `${owner}/Prefix:${host}${path}`, host, path, path_type: 'Prefix', service: 'web', port: 80, tls: false };
@@ -11,10 +11,17 @@ function gr(owner: string, routes: WireRoute[], annotations: Record<string, stri
   return { namespace, name, source: { kind: 'Ingress', name }, annotations, routes };
 }
 
-function registered(store: RouteStore, name: string, id?: string, credential = 'token-a'): ClusterRecord {
-  const result = store.register(name, id, credential);
+function registered(store: RouteStore, name: string, request: Partial<RegistrationRequest> = {}): ClusterRecord {
+  const result = store.register({ name, credential: 'token-a', ...request });
   if (!result.ok) throw new Error(result.message);
   return result.cluster;
+}
+
+/** A cluster as registered by an agent whose socket is open. */
+function connected(store: RouteStore, name: string, request: Partial<RegistrationRequest> = {}): ClusterRecord {
+  const cluster = registered(store, name, request);
+  store.markConnected(cluster);
+  return cluster;
 }
 
 describe('invalidRoute', () => {
@@ -64,14 +71,164 @@ describe('RouteStore identity', () => {
 
   it('resumes a cluster_id only with the credential it registered with', () => {
     const store = new RouteStore();
-    const first = registered(store, 'prod', undefined, 'token-a');
-    expect(registered(store, 'renamed', first.cluster_id, 'token-a')).toBe(first);
-    expect(store.register('prod', first.cluster_id, 'token-b')).toEqual({ ok: false, code: 'identity_mismatch', message: `cluster_id ${first.cluster_id} was registered with another credential` });
+    const first = registered(store, 'prod', { credential: 'token-a' });
+    expect(registered(store, 'renamed', { clusterId: first.cluster_id, credential: 'token-a' })).toBe(first);
+    expect(first.name).toBe('renamed');
+    expect(store.register({ name: 'prod', clusterId: first.cluster_id, credential: 'token-b' })).toEqual({ ok: false, code: 'identity_mismatch', message: `cluster_id ${first.cluster_id} was registered with another credential` });
   });
 
   it('takes an unknown cluster_id as given (a control plane that lost its state)', () => {
     const store = new RouteStore();
-    expect(registered(store, 'prod', 'known-before').cluster_id).toBe('known-before');
+    expect(registered(store, 'prod', { clusterId: 'known-before' }).cluster_id).toBe('known-before');
+  });
+
+  interface Known {
+    clusterId: string;
+    credential: string;
+    fingerprint?: string;
+  }
+  /** What a registration should come to: a known cluster resumed (by its id), or a new one (`fresh`: not under the id sent). */
+  type Outcome = { resumes: string; by: 'cluster_id' | 'fingerprint' } | { creates: string | 'fresh' };
+
+  it.each<{ name: string; known: Known[]; request: Omit<RegistrationRequest, 'name'>; outcome: Outcome }>([
+    {
+      name: 'a restart that lost its cluster_id resumes by credential + fingerprint',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', fingerprint: 'uid-1' },
+      outcome: { resumes: 'id-a', by: 'fingerprint' },
+    },
+    {
+      name: 'the same fingerprint with another credential is another cluster',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-b', fingerprint: 'uid-1' },
+      outcome: { creates: 'fresh' },
+    },
+    {
+      name: 'the same credential with another fingerprint is another cluster',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', fingerprint: 'uid-2' },
+      outcome: { creates: 'fresh' },
+    },
+    {
+      name: 'a known cluster_id and the same fingerprint resume by cluster_id',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', fingerprint: 'uid-1', clusterId: 'id-a' },
+      outcome: { resumes: 'id-a', by: 'cluster_id' },
+    },
+    {
+      name: "a known cluster_id with another fingerprint (a copied state ConfigMap) is not resumed: a new cluster, under a fresh id",
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', fingerprint: 'uid-2', clusterId: 'id-a' },
+      outcome: { creates: 'fresh' },
+    },
+    {
+      name: 'a known cluster_id with another fingerprint resumes the cluster of that fingerprint',
+      known: [
+        { clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' },
+        { clusterId: 'id-b', credential: 'token-a', fingerprint: 'uid-2' },
+      ],
+      request: { credential: 'token-a', fingerprint: 'uid-2', clusterId: 'id-a' },
+      outcome: { resumes: 'id-b', by: 'fingerprint' },
+    },
+    {
+      name: 'an unknown cluster_id is taken as given, with its fingerprint',
+      known: [],
+      request: { credential: 'token-a', fingerprint: 'uid-1', clusterId: 'id-lost' },
+      outcome: { creates: 'id-lost' },
+    },
+    {
+      name: 'an unknown cluster_id defers to the cluster of the same credential + fingerprint',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', fingerprint: 'uid-1', clusterId: 'id-other' },
+      outcome: { resumes: 'id-a', by: 'fingerprint' },
+    },
+    {
+      name: 'a cluster first registered without a fingerprint (an older agent) is resumed by cluster_id when it sends one',
+      known: [{ clusterId: 'id-a', credential: 'token-a' }],
+      request: { credential: 'token-a', fingerprint: 'uid-1', clusterId: 'id-a' },
+      outcome: { resumes: 'id-a', by: 'cluster_id' },
+    },
+    {
+      name: 'an older agent (no fingerprint) resumes its cluster_id whatever fingerprint it has',
+      known: [{ clusterId: 'id-a', credential: 'token-a', fingerprint: 'uid-1' }],
+      request: { credential: 'token-a', clusterId: 'id-a' },
+      outcome: { resumes: 'id-a', by: 'cluster_id' },
+    },
+    {
+      name: 'neither cluster_id nor fingerprint: a new cluster',
+      known: [{ clusterId: 'id-a', credential: 'token-a' }],
+      request: { credential: 'token-a' },
+      outcome: { creates: 'fresh' },
+    },
+  ])('$name', ({ known, request, outcome }) => {
+    const store = new RouteStore();
+    for (const k of known) registered(store, 'prod', k);
+    const result = store.register({ name: 'prod', ...request });
+    if (!result.ok) throw new Error(result.message);
+    if ('resumes' in outcome) {
+      expect({ cluster_id: result.cluster.cluster_id, by: result.by }).toEqual({ cluster_id: outcome.resumes, by: outcome.by });
+      expect(store.clusters()).toHaveLength(known.length);
+    } else {
+      expect(result.by).toBe('new');
+      if (outcome.creates === 'fresh') expect(known.map((k) => k.clusterId).concat(request.clusterId ?? [])).not.toContain(result.cluster.cluster_id);
+      else expect(result.cluster.cluster_id).toBe(outcome.creates);
+      expect(store.clusters()).toHaveLength(known.length + 1);
+    }
+    // Whatever it came to, the cluster now carries the fingerprint, and a restart without its id finds it.
+    if (request.fingerprint !== undefined) {
+      expect(result.cluster.fingerprint).toBe(request.fingerprint);
+      expect(store.register({ name: 'prod', credential: request.credential, fingerprint: request.fingerprint })).toMatchObject({ ok: true, cluster: result.cluster, by: 'fingerprint' });
+    }
+  });
+
+  it.each([
+    { record: undefined, sent: undefined, agree: true },
+    { record: 'uid-1', sent: undefined, agree: true },
+    { record: undefined, sent: 'uid-1', agree: true },
+    { record: 'uid-1', sent: 'uid-1', agree: true },
+    { record: 'uid-1', sent: 'uid-2', agree: false },
+  ])('fingerprintsAgree(record $record, sent $sent) is $agree', ({ record, sent, agree }) => {
+    expect(fingerprintsAgree({ fingerprint: record }, sent)).toBe(agree);
+  });
+
+  it.each([
+    { name: 'a Namespace UID', value: '0f3c2a9e-8b1d-4c6e-9a7f-2d5b8e1c4a3f', ok: true },
+    { name: 'one character', value: 'x', ok: true },
+    { name: '128 characters', value: 'x'.repeat(128), ok: true },
+    { name: '129 characters', value: 'x'.repeat(129), ok: false },
+    { name: 'empty', value: '', ok: false },
+    { name: 'a space', value: 'has space', ok: false },
+    { name: 'a newline', value: 'new\nline', ok: false },
+    { name: 'non-ASCII', value: 'ünïcode', ok: false },
+    { name: 'a number', value: 42, ok: false },
+  ])('isClusterFingerprint: $name → $ok', ({ value, ok }) => {
+    expect(isClusterFingerprint(value)).toBe(ok);
+  });
+});
+
+describe('RouteStore connection state', () => {
+  it('records when a cluster disconnected, and forgets it when it reconnects', () => {
+    const store = new RouteStore();
+    const c = connected(store, 'c');
+    expect(c).toMatchObject({ connected: true, disconnected_at: null });
+    store.markDisconnected(c, new Date('2030-01-02T03:04:05.000Z'));
+    expect(c).toMatchObject({ connected: false, disconnected_at: '2030-01-02T03:04:05.000Z' });
+    store.markConnected(c);
+    expect(c).toMatchObject({ connected: true, disconnected_at: null });
+  });
+
+  it('releasing a cluster\'s routes frees its claims and keeps the cluster (and its revision) to be resumed', () => {
+    const store = new RouteStore();
+    const gone = connected(store, 'gone', { fingerprint: 'uid-1' });
+    store.replaceAll(gone, [gr('ns/a', [route('ns/a', 'a.example.com')])]);
+    gone.lastRevision = 7;
+    store.markDisconnected(gone, new Date());
+    store.releaseRoutes(gone);
+    expect({ routes: gone.routes.size, gatewayRoutes: gone.gatewayRoutes.size }).toEqual({ routes: 0, gatewayRoutes: 0 });
+    // Its claim is free: another connected cluster may serve the host + path.
+    const other = connected(store, 'other', { credential: 'token-b' });
+    expect(store.replaceAll(other, [gr('ns/b', [route('ns/b', 'a.example.com')])]).rejected).toEqual([]);
+    expect(registered(store, 'gone', { fingerprint: 'uid-1' })).toMatchObject({ cluster_id: gone.cluster_id, lastRevision: 7 });
   });
 });
 
@@ -86,14 +243,49 @@ describe('RouteStore routes', () => {
 
   it('rejects a host + path served by another cluster, and frees it when that cluster drops it', () => {
     const store = new RouteStore();
-    const a = registered(store, 'a');
-    const b = registered(store, 'b');
+    const a = connected(store, 'a');
+    const b = connected(store, 'b');
     expect(store.replaceAll(a, [gr('ns/x', [route('ns/x', 'shared.example.com')])]).accepted).toEqual(['ns/x/Prefix:shared.example.com/']);
     const result = store.replaceAll(b, [gr('ns/y', [route('ns/y', 'shared.example.com'), route('ns/y', 'own.example.com')])]);
     expect(result.accepted).toEqual(['ns/y/Prefix:own.example.com/']);
     expect(result.rejected).toEqual([{ key: 'ns/y/Prefix:shared.example.com/', reason: 'shared.example.com/ is already served by cluster a' }]);
     store.applyChange(a, { namespace: 'ns', name: 'x', deleted: true, upsert: [], remove: [] });
     expect(store.applyChange(b, { namespace: 'ns', name: 'y', upsert: [route('ns/y', 'shared.example.com')], remove: [] }).accepted).toEqual(['ns/y/Prefix:shared.example.com/']);
+  });
+
+  it.each([
+    { name: 'a connected holder keeps its host + path: the newcomer is rejected', holderConnected: true, takenOver: false },
+    { name: 'a disconnected holder loses it to a connected newcomer, with the routes it held there', holderConnected: false, takenOver: true },
+  ])('$name', ({ holderConnected, takenOver }) => {
+    const store = new RouteStore();
+    const holder = connected(store, 'holder', { credential: 'token-a', fingerprint: 'uid-1' });
+    // Two routes of the holder on the same host + path (two path types), and one elsewhere.
+    const shared = [route('ns/x', 'shared.example.com'), { ...route('ns/x', 'shared.example.com'), path_type: 'Exact' as const }];
+    store.replaceAll(holder, [gr('ns/x', [...shared, route('ns/x', 'own.example.com')])]);
+    if (!holderConnected) store.markDisconnected(holder, new Date());
+    const newcomer = connected(store, 'newcomer', { credential: 'token-a', fingerprint: 'uid-2' });
+    const result = store.replaceAll(newcomer, [gr('ns/y', [route('ns/y', 'shared.example.com')])]);
+    if (takenOver) {
+      expect(result).toEqual({ accepted: ['ns/y/Prefix:shared.example.com/'], rejected: [], takenOver: [{ host: 'shared.example.com', path: '/', from: holder }] });
+      expect([...holder.routes.keys()]).toEqual(['ns/x/Prefix:own.example.com/']);
+      expect([...(holder.gatewayRoutes.get('ns/x')?.keys ?? [])]).toEqual(['ns/x/Prefix:own.example.com/']);
+    } else {
+      expect(result).toEqual({ accepted: [], rejected: [{ key: 'ns/y/Prefix:shared.example.com/', reason: 'shared.example.com/ is already served by cluster holder' }], takenOver: [] });
+      expect(holder.routes.size).toBe(3);
+    }
+    // The holder (reconnected or not) cannot take back what the connected newcomer now serves, nor the reverse.
+    store.markConnected(holder);
+    const again = store.replaceAll(holder, [gr('ns/x', [...shared, route('ns/x', 'own.example.com')])]);
+    expect(again.rejected.map((r) => r.key)).toEqual(takenOver ? ['ns/x/Prefix:shared.example.com/', 'ns/x/Exact:shared.example.com/'] : []);
+  });
+
+  it.each([
+    { taker: true, holder: false, may: true },
+    { taker: true, holder: true, may: false },
+    { taker: false, holder: false, may: false },
+    { taker: false, holder: true, may: false },
+  ])('mayTakeOver(taker connected $taker, holder connected $holder) is $may', ({ taker, holder, may }) => {
+    expect(mayTakeOver({ connected: taker }, { connected: holder })).toBe(may);
   });
 
   it('a snapshot merges the parts of a GatewayRoute and replaces everything held before', () => {

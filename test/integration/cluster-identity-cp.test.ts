@@ -1,0 +1,216 @@
+// The control plane's side of a stable cluster identity (docs/protocol.md, "Identity"): an operator that
+// restarts without its cached cluster_id (its state ConfigMap could not be written) resumes its cluster by
+// credential + fingerprint instead of leaving a disconnected ghost behind, and a ghost never takes a host
+// from a connected cluster: its hosts answer 503 while only it serves them, and 404 once its grace is over.
+// Fake agents (test/support/fake-agent.ts) against an in-process reference control plane and gateway.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
+import { silentLogger } from '../../src/log.js';
+import { Gateway } from '../../src/reference-control-plane/gateway.js';
+import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
+import type { ClusterRecord } from '../../src/reference-control-plane/store.js';
+import { call, FakeAgent, within, type Answer, type ServeOptions } from '../support/fake-agent.js';
+import { waitFor } from '../support/processes.js';
+
+const SECRET = 'identity-admin-secret';
+const HOST = 'shop.example.com';
+
+interface Stack {
+  cp: ReferenceControlPlane;
+  gatewayPort: number;
+  /** A new agent of cluster `name` (its own token), its handshake done. */
+  agent: (name: string, okBody?: string) => Promise<FakeAgent>;
+  /** The admin API's cluster list. */
+  clusters: () => Promise<Array<Record<string, unknown>>>;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function stack(disconnectedGraceMs?: number): Promise<Stack> {
+  const cp = new ReferenceControlPlane({ token: SECRET, disconnectedGraceMs, logger: silentLogger() });
+  await cp.listen();
+  const gateway = new Gateway(cp, { timeoutMs: 5_000 });
+  const gatewayPort = await gateway.listen();
+  cleanups.push(() => cp.close(), () => gateway.close());
+  return {
+    cp,
+    gatewayPort,
+    agent: async (name, okBody) => {
+      const agent = new FakeAgent(cp.url, cp.agentToken(name), { okBody });
+      cleanups.push(() => agent.close());
+      expect(await agent.opened()).toBe(true);
+      return agent;
+    },
+    clusters: async () => {
+      const answer = await call(cp.port, '127.0.0.1', '/api/v1/clusters', { headers: { Authorization: `Bearer ${SECRET}` } });
+      expect(answer.status).toBe(200);
+      return (JSON.parse(answer.body) as { clusters: Array<Record<string, unknown>> }).clusters;
+    },
+  };
+}
+
+/** Closes the agent's socket and waits until the control plane has taken the cluster as disconnected. */
+async function disconnect(cp: ReferenceControlPlane, agent: FakeAgent, clusterId: string): Promise<void> {
+  agent.close();
+  await waitFor(`cluster ${clusterId} disconnected`, async () => cp.store.cluster(clusterId)?.disconnected_at != null, { timeoutMs: 5_000, intervalMs: 10 });
+}
+
+/** Resolves with the first cluster whose routes the control plane releases (its grace ended). */
+function nextRelease(cp: ReferenceControlPlane): Promise<ClusterRecord> {
+  return new Promise((resolve) => {
+    const stop = cp.onRoutesReleased((cluster) => {
+      stop();
+      resolve(cluster);
+    });
+  });
+}
+
+/** A WebSocket upgrade through the gateway: the status it was refused with and the body, or 101. */
+function upgrade(port: number, host: string): Promise<Answer> {
+  return within(`an upgrade of ${host}`, new Promise((resolve) => {
+    const client = new WebSocket(`ws://127.0.0.1:${port}/live`, { headers: { Host: host } });
+    client.on('error', () => undefined);
+    client.once('open', () => {
+      client.terminate();
+      resolve({ status: 101, headers: {}, body: '', cut: false });
+    });
+    client.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cut: false }));
+    });
+  }));
+}
+
+describe('identity', () => {
+  it('a restarted agent without its cached cluster_id resumes its cluster by token + fingerprint', async () => {
+    const { cp, gatewayPort, agent, clusters } = await stack();
+    const fingerprint: ServeOptions = { fingerprint: 'kube-system-uid-1' };
+    const first = await agent('shop');
+    const clusterId = await first.serve('shop', [HOST], fingerprint);
+    await disconnect(cp, first, clusterId);
+
+    const restarted = await agent('shop');
+    const registration = await restarted.registered('shop', fingerprint); // no cluster_id: it could not keep it
+    expect(registration.payload).toMatchObject({ cluster_id: clusterId, resume_revision: 1 });
+    expect(await clusters()).toEqual([expect.objectContaining({ cluster_id: clusterId, name: 'shop', fingerprint: 'kube-system-uid-1', connected: true, disconnected_at: null })]);
+    // Its host is its own again: no ghost holds it.
+    expect((await restarted.snapshot(registration, 'shop', [HOST])).payload.rejected).toEqual([]);
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+  });
+
+  it('the same token with another fingerprint is another cluster, even with the first one\'s cluster_id', async () => {
+    const { agent, clusters } = await stack();
+    const original = await agent('shop');
+    const clusterId = await original.serve('shop', ['a.example.com'], { fingerprint: 'uid-a' });
+    // A state ConfigMap copied into another cluster that runs with the same cluster name (so the same token).
+    const copy = await agent('shop');
+    const registration = await copy.registered('shop', { clusterId, fingerprint: 'uid-b' });
+    expect(registration.payload.cluster_id).not.toBe(clusterId);
+    const listed = await clusters();
+    expect(listed.map((c) => c.fingerprint).sort()).toEqual(['uid-a', 'uid-b']);
+    // Two clusters, so the original keeps its socket: nothing replaced it.
+    expect(listed.every((c) => c.connected)).toBe(true);
+  });
+
+  it.each([
+    { name: 'empty', fingerprint: '' },
+    { name: '129 characters', fingerprint: 'u'.repeat(129) },
+    { name: 'a space', fingerprint: 'kube system' },
+    { name: 'not a string', fingerprint: 42 },
+  ])('a cluster_fingerprint that is $name is refused as bad_payload', async ({ fingerprint }) => {
+    const { agent, clusters } = await stack();
+    const answer = await (await agent('shop')).register('shop', { cluster_fingerprint: fingerprint });
+    expect(answer).toMatchObject({ type: 'error', payload: { code: 'bad_payload' } });
+    expect(String(answer.payload.message)).toContain('cluster_fingerprint');
+    expect(await clusters()).toEqual([]);
+  });
+});
+
+describe('no ghost routing', () => {
+  it('a disconnected cluster never takes a host from a connected one, before or after it comes back', async () => {
+    const { cp, gatewayPort, agent } = await stack();
+    // The ghost serves the host and, listed first, a wildcard that also matches it.
+    const ghost = await agent('shop', 'ghost');
+    const ghostId = await ghost.serve('shop', [HOST, '*.example.com'], { fingerprint: 'uid-old' });
+    await disconnect(cp, ghost, ghostId);
+
+    const live = await agent('shop', 'live');
+    const liveRegistration = await live.registered('shop', { fingerprint: 'uid-new' });
+    expect(liveRegistration.payload.cluster_id).not.toBe(ghostId);
+    // The host + path the disconnected ghost claimed is taken over.
+    expect((await live.snapshot(liveRegistration, 'shop', [HOST])).payload).toMatchObject({ accepted: [`shop/shop/Prefix:${HOST}/`], rejected: [] });
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'live' });
+    expect([...cp.store.cluster(ghostId)!.routes.values()].map((r) => r.host)).toEqual(['*.example.com']);
+
+    // The ghost comes back: the host stays with the connected cluster that serves it now.
+    const back = await agent('shop', 'ghost');
+    const backRegistration = await back.registered('shop', { fingerprint: 'uid-old' });
+    expect(backRegistration.payload.cluster_id).toBe(ghostId);
+    const ack = await back.snapshot(backRegistration, 'shop', [HOST, '*.example.com']);
+    expect(ack.payload.rejected).toEqual([{ key: `shop/shop/Prefix:${HOST}/`, reason: `${HOST}/ is already served by cluster shop` }]);
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'live' });
+    await disconnect(cp, back, ghostId);
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'live' });
+  });
+
+  it('a host only a disconnected cluster serves answers 503 naming it and since when, for requests and upgrades', async () => {
+    const { cp, gatewayPort, agent } = await stack();
+    const gone = await agent('gone');
+    const clusterId = await gone.serve('gone', ['gone.example.com'], { fingerprint: 'uid-gone' });
+    await disconnect(cp, gone, clusterId);
+    for (const answer of [await call(gatewayPort, 'gone.example.com', '/ok'), await upgrade(gatewayPort, 'gone.example.com')]) {
+      expect(answer.status).toBe(503);
+      const body = JSON.parse(answer.body) as Record<string, unknown>;
+      expect(body).toMatchObject({ cluster: 'gone', cluster_id: clusterId, disconnected_at: cp.store.cluster(clusterId)!.disconnected_at });
+      expect(body.disconnected_seconds).toEqual(expect.any(Number));
+      expect(body.error).toMatch(new RegExp(`^cluster gone \\(${clusterId}\\) serves this host but disconnected \\d+ s ago`));
+    }
+  });
+});
+
+describe('the grace of a disconnected cluster', () => {
+  it('past it, its routes are released (404) and the cluster stays, to be resumed and refilled', async () => {
+    const { cp, gatewayPort, agent, clusters } = await stack(200);
+    const first = await agent('shop');
+    const clusterId = await first.serve('shop', [HOST], { fingerprint: 'uid-shop' });
+    const released = nextRelease(cp);
+    await disconnect(cp, first, clusterId);
+    expect((await within('the grace to end', released)).cluster_id).toBe(clusterId);
+
+    expect((await call(gatewayPort, HOST, '/ok')).status).toBe(404);
+    expect(await clusters()).toEqual([expect.objectContaining({ cluster_id: clusterId, connected: false, disconnected_at: expect.any(String) })]);
+    const back = await agent('shop');
+    const registration = await back.registered('shop', { fingerprint: 'uid-shop' });
+    expect(registration.payload).toMatchObject({ cluster_id: clusterId, resume_revision: 1 });
+    expect((await back.snapshot(registration, 'shop', [HOST])).payload.rejected).toEqual([]);
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+  });
+
+  it('a cluster that reconnects within it keeps its routes', async () => {
+    const { cp, gatewayPort, agent } = await stack(1_500);
+    const released: string[] = [];
+    cp.onRoutesReleased((cluster) => void released.push(cluster.name));
+    const first = await agent('shop');
+    const clusterId = await first.serve('shop', [HOST], { fingerprint: 'uid-shop' });
+    // A second cluster, to disconnect later: its grace ends after the first one's would have.
+    const later = await agent('later');
+    const laterId = await later.serve('later', ['later.example.com'], { fingerprint: 'uid-later' });
+
+    await disconnect(cp, first, clusterId);
+    const back = await agent('shop');
+    expect((await back.registered('shop', { fingerprint: 'uid-shop' })).payload.cluster_id).toBe(clusterId); // no snapshot sent
+    const laterReleased = nextRelease(cp);
+    await disconnect(cp, later, laterId);
+    expect((await within('the second grace to end', laterReleased, 10_000)).name).toBe('later');
+
+    expect(released).toEqual(['later']);
+    expect([...cp.store.cluster(clusterId)!.routes.values()].map((r) => r.host)).toEqual([HOST]);
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+  });
+});
