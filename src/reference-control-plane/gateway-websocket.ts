@@ -37,6 +37,8 @@ export interface GatewayWebSocketsOptions {
 
 interface Stream {
   uuid: string;
+  /** The agent socket the stream goes through: when it closes, the stream is over. */
+  agentSocket?: WebSocket;
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
@@ -143,6 +145,7 @@ export class GatewayWebSockets {
     socket.on('close', () => {
       if (!stream.client && this.end(id)) this.send(uuid, 'ws_close', {}, id); // gone before the upgrade completed
     });
+    stream.agentSocket = this.cp.socketOf(uuid);
     if (!this.send(uuid, 'ws_open', payload, id)) {
       this.end(id);
       return this.reject(socket, 502, `cluster ${cluster.name} is not connected`);
@@ -226,6 +229,16 @@ export class GatewayWebSockets {
     if (socket.destroyed) return;
     const body = JSON.stringify({ error, ...details });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+
+  /** The agent socket closed: its streams end now (1011 for an open one, 502 for an upgrade still waiting). */
+  agentSocketClosed(socket: WebSocket): void {
+    for (const [id, stream] of [...this.streams]) {
+      if (stream.agentSocket !== socket) continue;
+      this.end(id);
+      if (stream.client) stream.client.close(1011, "the cluster's connection closed");
+      else this.reject(stream.socket, 502, "the cluster's connection closed before the stream opened");
+    }
   }
 
   closeAll(): void {

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WebSocket } from 'ws';
 import { bytesOf, envelope } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
 interface Exchange {
   id: string;
   uuid: string;
+  /** The agent socket the request went out on: when it closes, no answer will come. */
+  socket?: WebSocket;
   res: ServerResponse;
   timer?: NodeJS.Timeout;
   /** How far the agent's answer is (agent-replies.ts answerStep). */
@@ -76,6 +79,12 @@ export class Gateway {
       if (exchange) this.refuseAnswer(exchange, `${refused.type}: ${refused.problem}`);
     });
     this.websockets = new GatewayWebSockets(cp, { target: (host) => this.target(host), limiter: this.limiter, logger: this.logger, openTimeoutMs: options.wsOpenTimeoutMs });
+    cp.socketClosedListeners.add((socket) => {
+      for (const exchange of [...this.exchanges.values()]) {
+        if (exchange.socket === socket) this.fail(exchange, 502, "the cluster's connection closed before it answered");
+      }
+      this.websockets.agentSocketClosed(socket);
+    });
     this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
   }
 
@@ -130,6 +139,7 @@ export class Gateway {
     res.on('close', () => {
       if (this.forget(exchange)) this.send(exchange, 'proxy_cancel'); // the client went away
     });
+    exchange.socket = this.cp.socketOf(cluster.cluster_uuid);
     if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) })) {
       return this.fail(exchange, 502, `cluster ${cluster.name} is not connected`);
     }

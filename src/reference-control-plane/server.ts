@@ -174,6 +174,11 @@ export class ReferenceControlPlane {
   readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) => void>();
   /** Told of gateway replies refused at parse time (a malformed answer fails its exchange instead of timing out). */
   readonly refusedReplyListeners = new Set<(cluster: ClusterRecord, refused: RefusedReply) => void>();
+  /**
+   * Told when an agent socket closes: what the gateway sent through it will never be answered (a killed or
+   * replaced agent), so its exchanges fail at once instead of waiting for their timeout.
+   */
+  readonly socketClosedListeners = new Set<(socket: WebSocket) => void>();
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
     this.store = new RouteStore(options.allowCatchAll ?? false);
@@ -332,6 +337,7 @@ export class ReferenceControlPlane {
     socket.on('close', () => {
       this.agents.delete(agent);
       if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) this.clusterDisconnected(agent.cluster);
+      for (const listener of this.socketClosedListeners) this.guarded('socket closed', () => listener(socket), () => undefined);
     });
     socket.on('error', () => undefined);
   }

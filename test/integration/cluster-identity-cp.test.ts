@@ -174,6 +174,28 @@ describe('no ghost routing', () => {
   });
 });
 
+describe('requests in flight when an agent goes', () => {
+  it('fail at once with 502 when the agent socket closes, not after the answer timeout', async () => {
+    const { cp, gatewayPort, agent } = await stack();
+    const first = await agent('shop');
+    await first.serve('shop', [HOST], { fingerprint: 'fp-shop' });
+    // The gateway's answer timeout is 5 s here: a 502 well before it is the socket's close, not the timeout.
+    const started = Date.now();
+    const pending = call(gatewayPort, HOST, '/never-answered');
+    await first.nextOf('proxy_request');
+    first.close(); // killed with the request in flight
+    const answer = await pending;
+    expect(answer.status).toBe(502);
+    expect(answer.body).toContain("the cluster's connection closed before it answered");
+    expect(Date.now() - started).toBeLessThan(4_000);
+    // The cluster is back (a restart): requests are served again.
+    const second = await agent('shop');
+    await second.serve('shop', [HOST], { fingerprint: 'fp-shop' });
+    expect((await call(gatewayPort, HOST, '/ok')).status).toBe(200);
+    expect(cp.store.clusters()).toHaveLength(1);
+  });
+});
+
 describe('the grace of a disconnected cluster', () => {
   it('past it, its routes are released (404) and the cluster stays, to be resumed and refilled', async () => {
     const { cp, gatewayPort, agent, clusters } = await stack(200);
