@@ -22,6 +22,7 @@ let ns: string;
 let otherNs: string;
 let cp: ReferenceControlPlane;
 let backend: Server;
+let backendSockets: WebSocketServer;
 let backendHits: string[] = [];
 /** Stands for anything outside the exposed routes: counts every connection made to it. */
 let forbidden: NetServer;
@@ -39,6 +40,7 @@ function startBackend(): Promise<Server> {
     res.end('ok');
   });
   const wss = new WebSocketServer({ server });
+  backendSockets = wss;
   wss.on('connection', (ws, req) => {
     // /stall reads nothing: what the tunnel sends it backs up in the tunnel.
     if (req.url === '/stall') return void (ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -97,12 +99,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
+  // Upgraded sockets (the stalled one included) are not the HTTP server's to close: end them first.
+  for (const client of backendSockets?.clients ?? []) client.terminate();
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await new Promise((r) => forbidden?.close(r));
   await deleteTestNamespace(ns);
   await deleteTestNamespace(otherNs);
-});
+}, 60_000);
 
 // Finding 1: the backend address must not be steerable through the path (ws://address + "@host:port/x").
 it.each([

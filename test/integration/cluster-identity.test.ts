@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { startControlPlane } from '../support/control-plane.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl } from '../support/kube.js';
+import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl, testKubeConfig } from '../support/kube.js';
 import { condition, createIngress, createService, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { serviceAccountKubeconfig } from '../support/install.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
@@ -144,12 +144,21 @@ it('two operators with the same credential on two clusters (two fingerprints) st
     const here = operators.start(operatorArgs(ns, ns, name));
     await here.registered();
     await eventually('served', async () => (await get(host)) === 200);
-    // The same name (so the same token), no cached id, another apiserver: another kube-system UID.
+    // The same name (so the same token), no cached id, another apiserver: another kube-system UID, and an
+    // Ingress of its own in a namespace of the same name.
+    const otherKube = clients(testKubeConfig(info.kubeconfig));
+    await otherKube.core.createNamespace({ body: { metadata: { name: ns } } });
+    await otherKube.core.createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 8080 }]) });
+    await otherKube.networking.createNamespacedIngress({ namespace: ns, body: ingressObject(ns, 'web', [{ host: `there-${host}`, paths: [{ service: 'web', port: 8080 }] }]) });
     const there = operators.start(operatorArgs(ns, 'default', name), { KUBECONFIG: info.kubeconfig });
     await there.registered();
     const clusters = clustersNamed(name);
     expect(clusters).toHaveLength(2);
     expect(new Set(clusters.map((c) => c.cluster_id)).size).toBe(2);
+    // Each holds its own routes, and both stay connected.
+    const held = () => clustersNamed(name).map((c) => [...c.routes.values()].map((r) => r.host)).sort();
+    await eventually('each cluster holds its own route', async () => JSON.stringify(held()) === JSON.stringify([[host], [`there-${host}`]]));
+    expect(clustersNamed(name).filter((c) => c.connected)).toHaveLength(2);
     // Each keeps its own socket: the first is not replaced (4000) by the second.
     expect((await here.get('/api/health/detailed')).body.connection.state).toBe('ready');
     expect(await get(host)).toBe(200);

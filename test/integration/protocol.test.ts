@@ -226,25 +226,6 @@ describe('revisions and identity', () => {
       await eventually('every GatewayRoute Synced', async () => (await listGatewayRoutes(ns)).every((r) => condition(r, 'Synced')?.status === 'True'));
     }), 120_000);
 
-  it('two clusters registering with the same name keep separate identities and routes', async () => {
-    const first = await ownNamespace('twin-a');
-    const second = await ownNamespace('twin-b');
-    const name = `twin-${first}`;
-    const a = operators.start(operatorArgs(first, name));
-    const b = operators.start(operatorArgs(second, name));
-    await Promise.all([a.registered(), b.registered()]);
-    await createIngress(ingressObject(first, 'site', [{ host: `a.${first}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
-    await createIngress(ingressObject(second, 'site', [{ host: `b.${second}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
-    const held = (): string[][] =>
-      suite.cp.store
-        .clusters()
-        .filter((c) => c.name === name)
-        .map((c) => [...c.routes.values()].map((r) => `${r.host}${r.path}`))
-        .sort();
-    await eventually('each cluster holds its own route', async () => JSON.stringify(held()) === JSON.stringify([[`a.${first}.example.com/`], [`b.${second}.example.com/`]]));
-    // Both stay connected: neither replaced the other.
-    expect(suite.cp.store.clusters().filter((c) => c.name === name && c.connected)).toHaveLength(2);
-  });
 });
 
 describe('the reference control plane', () => {
