@@ -243,8 +243,9 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     if (!DNS_LABEL.test(ns)) throw new ConfigError('--watch-namespaces', `"${ns}" is not a valid namespace name`);
   }
   for (const entry of config.serviceAddresses) {
-    if (!/^[a-z0-9-]+\/[a-z0-9-]+=[^=:\s]+:\d{1,5}$/.test(entry)) {
-      throw new ConfigError('--service-address', `"${entry}" is not namespace/service=host:port`);
+    const port = Number(/:(\d{1,5})$/.exec(entry)?.[1] ?? 0);
+    if (!/^[a-z0-9-]+\/[a-z0-9-]+=[^=:\s]+:\d{1,5}$/.test(entry) || port < 1 || port > 65535) {
+      throw new ConfigError('--service-address', `"${entry}" is not namespace/service=host:port (port 1-65535)`);
     }
   }
   // The Gateway API's ControllerName: a domain-prefixed path.

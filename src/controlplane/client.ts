@@ -105,6 +105,11 @@ function proxyAgent(proxyUrl: string, target: string, tls: { ca?: string[]; cert
   return new URL(target).protocol === 'wss:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options);
 }
 
+/** Requests, bodies and streams of the tunnel, as opposed to registration, heartbeats and route answers. */
+function isTunnelMessage(type: string): boolean {
+  return type.startsWith('proxy_') || type.startsWith('ws_');
+}
+
 function frameBytes(frame: string | Buffer): number {
   return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
 }
@@ -279,9 +284,15 @@ export class ControlPlaneClient {
   }
 
   private queueBulk(type: string, frame: string | Buffer): boolean {
+    const bytes = frameBytes(frame);
+    if (bytes > this.maxOutgoingFrameBytes) {
+      // Never queued: the control plane would close the socket (1009) and every request on it would be lost.
+      this.options.logger.warn('a tunnel frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
+      return false;
+    }
     if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeFrame(type, frame);
     this.bulk.push({ type, frame });
-    this.bulkBytes += frameBytes(frame);
+    this.bulkBytes += bytes;
     this.scheduleBulkDrain();
     if (this.socket) this.checkBacklog(this.socket);
     return true;
@@ -483,7 +494,8 @@ export class ControlPlaneClient {
       }
       if (parsed.code === 'unknown_type') {
         if (this.repliedUnknownTypes.has(parsed.type ?? '')) return;
-        this.repliedUnknownTypes.add(parsed.type ?? '');
+        // Bounded: a peer inventing types must not grow this set; past it every unknown type is answered.
+        if (this.repliedUnknownTypes.size < 64) this.repliedUnknownTypes.add(parsed.type ?? '');
       }
       this.reject(parsed.code, parsed.error, parsed.type, parsed.requestId);
       // A registration answer out of bounds (a resume_revision the clock could never pass, say) is not taken:
@@ -497,6 +509,7 @@ export class ControlPlaneClient {
     }
     const message = parsed.message;
     metrics.messages.inc({ direction: 'in', type: message.type });
+    if (isTunnelMessage(message.type) && this.state !== 'ready') return; // no request is taken before registration
     switch (message.type) {
       case 'ping':
         this.write(envelope('pong', {}, message.request_id));
@@ -521,6 +534,7 @@ export class ControlPlaneClient {
 
   /** A binary frame: bytes for a request or stream, as the JSON message it stands for would carry them. */
   private onBinaryFrame(frame: Buffer): void {
+    if (this.state !== 'ready') return; // the session (and its binary frames) is the previous socket's
     if (!this.session?.binaryFrames) return this.reject('bad_envelope', 'binary frames were not agreed on this socket');
     const decoded = decodeBinaryFrame(frame);
     if (!decoded.ok) return this.reject('bad_envelope', decoded.error);

@@ -292,6 +292,10 @@ export const LIMITS = {
    * Number.MAX_SAFE_INTEGER (a revision that cannot grow would leave every change unacknowledgeable).
    */
   resumeRevision: 2 ** 52,
+  /** A message type: the longest is 21 characters. */
+  typeChars: 64,
+  /** Keys in one routes_ack (accepted + rejected): a GatewayRoute holds at most 1,000 routes, a snapshot more. */
+  ackKeys: 1_000_000,
 } as const;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -352,10 +356,18 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   heartbeat_ack: {},
   routes_ack: {
     revision: isRevision,
-    accepted: (v) => isArray(v) && (v as unknown[]).every(isString),
-    rejected: (v) => isArray(v) && (v as unknown[]).every((r) => isObject(r) && isString((r as { key?: unknown }).key) && isString((r as { reason?: unknown }).reason)),
+    accepted: (v) => isArray(v) && (v as unknown[]).length <= LIMITS.ackKeys && (v as unknown[]).every(isString),
+    rejected: (v) =>
+      isArray(v) && (v as unknown[]).length <= LIMITS.ackKeys && (v as unknown[]).every((r) => isObject(r) && isString((r as { key?: unknown }).key) && isString((r as { reason?: unknown }).reason)),
   },
-  routes_nack: { revision: isRevision, code: nonEmptyString, message: isString, retryable: isBool, current_revision: optional(isRevision) },
+  routes_nack: {
+    revision: isRevision,
+    code: nonEmptyString,
+    message: isString,
+    retryable: isBool,
+    // Bounded like resume_revision: a revision the clock jumps to must leave it room to grow.
+    current_revision: optional((v) => isRevision(v) && (v as number) <= LIMITS.resumeRevision),
+  },
   error: { code: isString, message: optional(isString) },
   ping: {},
   proxy_request: {
@@ -398,7 +410,9 @@ export function parseFrame<T extends { type: string }>(text: string, schemas: Re
   if (!isObject(value)) return { ok: false, code: 'bad_envelope', error: 'frame must be a JSON object' };
   const frame = value as Record<string, unknown>;
   const requestId = isRequestId(frame.request_id) ? (frame.request_id as string) : undefined;
-  if (!nonEmptyString(frame.type)) return { ok: false, code: 'bad_envelope', error: 'field "type" must be a non-empty string', requestId };
+  if (!nonEmptyString(frame.type) || (frame.type as string).length > LIMITS.typeChars) {
+    return { ok: false, code: 'bad_envelope', error: `field "type" must be a string of 1-${LIMITS.typeChars} characters`, requestId };
+  }
   const type = frame.type as string;
   if (frame.request_id !== undefined && !isRequestId(frame.request_id)) {
     return { ok: false, code: 'bad_envelope', error: `field "request_id" must be a string of 1-${LIMITS.requestIdChars} printable ASCII characters`, type };

@@ -5,7 +5,9 @@
 //   - every "%" starts a valid escape;
 //   - no segment that is, or decodes to, "." or ".." (also with ";params" after it, as Tomcat, Jetty and
 //     Spring read "..;"): a route for /api must not serve /api/..;/admin;
-//   - no encoded "/" or "\" (%2F, %5C) inside a segment: routing and the backend would split it differently.
+//   - no encoded "/" or "\" (%2F, %5C) inside a segment: routing and the backend would split it differently;
+//   - no encoded control character (%00 …) and nothing encoded twice (%252e): backends that trim or decode
+//     again would read another path.
 // Refused paths are answered 400; nothing is rewritten, so what is matched is what the backend sees.
 
 /** The longest path (and, separately, query) accepted, in characters: well above what browsers send. */
@@ -36,7 +38,11 @@ export function checkRequestPath(path: string): PathCheck {
     const decoded = decodeSegment(segment);
     if (decoded === undefined) return { ok: false, error: `path segment "${segment}" has an escape that is not UTF-8` };
     if (decoded.includes('/') || decoded.includes('\\')) return { ok: false, error: `path segment "${segment}" holds an encoded "/" or "\\"` };
-    const bare = decoded.split(';')[0];
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(decoded)) return { ok: false, error: `path segment "${segment}" holds an encoded control character` };
+    if (/%[0-9a-fA-F]{2}/.test(decoded)) return { ok: false, error: `path segment "${segment}" is encoded twice` };
+    // Backends that trim spaces read "..%20" as "..".
+    const bare = (decoded.split(';')[0] ?? '').trim();
     if (bare === '.' || bare === '..') return { ok: false, error: `path segment "${segment}" is a dot segment` };
   }
   return { ok: true };

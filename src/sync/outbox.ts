@@ -189,7 +189,9 @@ export class Outbox {
     const rejectedBy = new Map<string, Array<{ key: string; reason: string }>>();
     for (const item of payload.rejected) {
       const owner = gatewayRouteOfKey(item.key);
-      rejectedBy.set(owner, [...(rejectedBy.get(owner) ?? []), item]);
+      const list = rejectedBy.get(owner);
+      if (list) list.push(item);
+      else rejectedBy.set(owner, [item]);
     }
     const changed: string[] = [];
     for (const key of message.keys) {

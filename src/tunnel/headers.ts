@@ -15,3 +15,18 @@ export function stripHopByHop(headers: Record<string, string | string[] | undefi
   }
   return out;
 }
+
+/**
+ * How a request's body is framed, from its headers: one decimal Content-Length, or chunked, never both and never
+ * two lengths (the ways a request is smuggled past a proxy). Pure.
+ */
+export function requestFraming(headers: Record<string, string | string[]>): { length?: number; chunked: boolean } | { error: string } {
+  // Header names in any case: a peer may send both "Content-Length" and "content-length".
+  const lengths = Object.entries(headers).filter(([name]) => name.toLowerCase() === 'content-length').flatMap(([, value]) => [value].flat());
+  const chunked = Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'transfer-encoding' && /chunked/i.test(String(value)));
+  if (lengths.length === 0) return { chunked };
+  const [length] = lengths;
+  if (lengths.length > 1 || !/^\d{1,15}$/.test(length ?? '')) return { error: 'Content-Length must be one decimal number' };
+  if (chunked) return { error: 'a request may not have both Content-Length and chunked Transfer-Encoding' };
+  return { length: Number(length), chunked: false };
+}

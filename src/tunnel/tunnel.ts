@@ -12,7 +12,7 @@ import { bytesOf, type ExposedRoute, type InboundMessage, type ProxyRequestPaylo
 import { matchRoute } from '../routing/match.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { FairShare } from './fair-share.js';
-import { stripHopByHop } from './headers.js';
+import { requestFraming, stripHopByHop } from './headers.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
 
 /** How the tunnel uses the control-plane socket: small frames at once, bodies as bulk (see client.sendBulk). */
@@ -61,6 +61,8 @@ interface Pending {
   response?: IncomingMessage;
   timer?: NodeJS.Timeout;
   bodyBytes: number;
+  /** The request's Content-Length, when it has one: the body may be neither longer nor shorter. */
+  declared?: number;
   /** Of the request body, bytes handed to the backend connection and not yet written (counted in uploadBuffered). */
   buffered: number;
   client?: string;
@@ -110,7 +112,7 @@ export class Tunnel {
         case 'proxy_request_chunk':
           return this.chunk(id, message.payload.data);
         case 'proxy_request_end':
-          return void this.pending.get(id ?? '')?.upstream?.end();
+          return this.end(id ?? '');
         case 'proxy_cancel':
           return this.finish(id ?? '', undefined, 'cancelled by the control plane');
         case 'proxy_flow':
@@ -175,13 +177,15 @@ export class Tunnel {
     if (this.pending.size >= this.options.maxConcurrent) return void this.fail(id, 503, `more than ${this.options.maxConcurrent} requests in flight`, false);
     const target = this.admit(id, payload);
     if ('error' in target) return void this.fail(id, target.status, target.error, false);
+    const framing = requestFraming(payload.headers);
+    if ('error' in framing) return void this.fail(id, 400, framing.error, false);
     const body = payload.body !== undefined ? Buffer.from(payload.body, 'base64') : undefined;
     if (body && body.length > this.options.maxBodyBytes) return void this.fail(id, 413, `request body over ${this.options.maxBodyBytes} bytes`, false);
     if (!this.share.take(payload.client)) {
       return void this.fail(id, 429, `client ${payload.client} already has ${this.options.maxPerClient} requests in flight through this cluster`, false);
     }
 
-    const pending: Pending = { bodyBytes: body?.length ?? 0, buffered: 0, client: payload.client, done: false, pausedSender: false, pausedByGateway: false };
+    const pending: Pending = { bodyBytes: body?.length ?? 0, declared: body ? undefined : framing.length, buffered: 0, client: payload.client, done: false, pausedSender: false, pausedByGateway: false };
     this.pending.set(id, pending);
     const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
     // Until the answer begins; restarted by every chunk of a request body still arriving (see chunk()).
@@ -194,8 +198,11 @@ export class Tunnel {
     const [hostname, portText] = splitAddress(target.address);
     const headers = stripHopByHop(payload.headers);
     headers.host = payload.host; // the backend sees the original Host
+    // An inline body is framed by Node from its own length: a Content-Length that disagreed would let the rest
+    // of the body reach the kept-alive backend connection as a request of its own.
+    if (body) delete headers['content-length'];
     const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
-    const streamed = body === undefined && (headers['content-length'] !== undefined || /chunked/i.test(String(payload.headers['transfer-encoding'] ?? '')));
+    const streamed = body === undefined && ((framing.length ?? 0) > 0 || framing.chunked);
     // Built from parts: the path was checked above and is never joined to the address.
     const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: this.backends });
     pending.upstream = upstream;
@@ -249,6 +256,9 @@ export class Tunnel {
     const bytes = bytesOf(data);
     pending.bodyBytes += bytes.length;
     if (pending.bodyBytes > this.options.maxBodyBytes) return void this.fail(id as string, 413, `request body over ${this.options.maxBodyBytes} bytes`);
+    if (pending.declared !== undefined && pending.bodyBytes > pending.declared) {
+      return void this.fail(id as string, 400, `the request body is longer than its Content-Length ${pending.declared}`);
+    }
     const waiting = pending.upstream.writableLength + bytes.length;
     if (pending.pausedSender && waiting > UPLOAD_HIGH_WATER_MARK + this.options.flowGraceBytes) {
       this.logger.warn('the control plane sent a request body past proxy_flow paused; cutting the request off', { controller: 'tunnel', requestId: id, bytes: waiting });
@@ -271,6 +281,16 @@ export class Tunnel {
       pending.pausedSender = false;
       if (this.pending.get(id as string) === pending) this.socket.send('proxy_flow', { paused: false }, id);
     });
+  }
+
+  /** The request body is complete: as long as it said it would be, or refused. */
+  private end(id: string): void {
+    const pending = this.pending.get(id);
+    if (!pending?.upstream) return;
+    if (pending.declared !== undefined && pending.bodyBytes !== pending.declared) {
+      return void this.fail(id, 400, `the request body is ${pending.bodyBytes} bytes, its Content-Length ${pending.declared}`);
+    }
+    pending.upstream.end();
   }
 
   /** The gateway's client reads slower than the backend writes: pause (or resume) reading the backend. */

@@ -98,6 +98,8 @@ export function backendWebSocketUrl(address: string, path: string, query: string
 interface Stream {
   backend: WebSocket;
   client?: string;
+  /** The gateway asked to hold this stream (ws_flow): a drained socket does not resume it. */
+  pausedByGateway: boolean;
   open: boolean;
   /** Towards the backend; holding: the gateway was asked to pause the client. */
   backlog: Backlog;
@@ -139,8 +141,11 @@ export class WebSocketStreams {
       }
       case 'ws_flow': {
         const stream = this.streams.get(id);
-        if (message.payload.paused) stream?.backend.pause();
-        else stream?.backend.resume();
+        if (!stream) return true;
+        stream.pausedByGateway = message.payload.paused;
+        if (message.payload.paused) stream.backend.pause();
+        else if (!this.socket.congested) stream.backend.resume();
+        else void this.socket.whenWritable().then(() => this.streams.get(id) === stream && !stream.pausedByGateway && stream.backend.resume());
         return true;
       }
       default:
@@ -192,7 +197,7 @@ export class WebSocketStreams {
       this.share.release(payload.client);
       return this.refuse(id, 400, `cannot open a WebSocket to ${target.address}: ${(err as Error).message}`);
     }
-    const stream: Stream = { backend, client: payload.client, open: false, backlog: { queued: 0, holding: false } };
+    const stream: Stream = { backend, client: payload.client, pausedByGateway: false, open: false, backlog: { queued: 0, holding: false } };
     this.streams.set(id, stream);
     const current = (): boolean => this.streams.get(id) === stream;
     backend.on('unexpected-response', (_req, res) => {
@@ -211,7 +216,7 @@ export class WebSocketStreams {
     backend.on('message', (data, isBinary) => {
       if (!current()) return;
       try {
-        this.fromBackend(id, backend, current, data, isBinary);
+        this.fromBackend(id, stream, current, data, isBinary);
       } catch (err) {
         // Never out of a ws event handler, where a throw would end the process: end this stream instead.
         this.logger.error('WebSocket stream failed', { controller: 'tunnel', requestId: id, err });
@@ -236,13 +241,20 @@ export class WebSocketStreams {
   }
 
   /** A message from the backend to the gateway; reads from the backend stop while the socket is congested. */
-  private fromBackend(id: string, backend: WebSocket, current: () => boolean, data: WebSocket.RawData, isBinary: boolean): void {
+  private fromBackend(id: string, stream: Stream, current: () => boolean, data: WebSocket.RawData, isBinary: boolean): void {
+    const { backend } = stream;
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    this.socket.sendBody(isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
+    if (!this.socket.sendBody(isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes)) {
+      // Larger than a frame the control plane takes (or the socket is gone): end the stream, never skip a message.
+      this.forget(id, stream);
+      backend.close(1009, 'message too big for the tunnel');
+      this.socket.send('ws_close', { code: 1009, reason: 'message too big for the tunnel' }, id);
+      return;
+    }
     if (this.socket.congested) {
       backend.pause(); // read nothing more from this backend until the socket drains
       void this.socket.whenWritable().then(() => {
-        if (current()) backend.resume();
+        if (current() && !stream.pausedByGateway) backend.resume();
       });
     }
   }

@@ -225,6 +225,43 @@ it('a binary chunk frame with a request_id that is not printable is refused; the
   await stillServes();
 });
 
+// Request smuggling: a body longer than its Content-Length must not reach the kept-alive backend connection
+// as a request of its own (it would skip the path rule and answer the next client).
+it.each([
+  { name: 'an inline body longer than its Content-Length', inline: true },
+  { name: 'a streamed body longer than its Content-Length', inline: false },
+])('$name never reaches the backend as a second request', async ({ inline }) => {
+  backendHits = [];
+  const smuggled = Buffer.from('hello' + 'GET /smuggled HTTP/1.1\r\nHost: web.example.com\r\n\r\n');
+  const id = randomUUID();
+  const payload = { method: 'POST', path: '/upload', headers: { 'content-length': '5' }, host: 'web.example.com', ...(inline ? { body: smuggled.toString('base64') } : {}) };
+  cp.sendRaw(uuid(), JSON.stringify(envelope('proxy_request', payload, id)));
+  if (!inline) {
+    cp.sendBody(uuid(), 'proxy_request_chunk', id, smuggled);
+    cp.sendRaw(uuid(), JSON.stringify(envelope('proxy_request_end', {}, id)));
+  }
+  const answer = await eventually('the answer', async () => cp.received.find((m) => m.request_id === id && (m.type === 'proxy_error' || m.type.startsWith('proxy_response'))));
+  if (!inline) expect(answer).toMatchObject({ type: 'proxy_error', payload: { status: 400, error: expect.stringContaining('longer than its Content-Length') } });
+  for (let i = 0; i < 3; i++) await stillServes(); // over the same kept-alive connections
+  expect(backendHits.filter((h) => h === '/smuggled')).toEqual([]);
+});
+
+it.each([
+  { name: 'two Content-Length values', headers: { 'content-length': ['5', '40'] } },
+  { name: 'Content-Length in two spellings', headers: { 'content-length': '5', 'Content-Length': '40' } },
+  { name: 'Content-Length and chunked', headers: { 'content-length': '5', 'transfer-encoding': 'chunked' } },
+])('a request with $name is refused with 400', async ({ headers }) => {
+  const { id, frame } = request({ method: 'POST', path: '/upload', headers });
+  const answer = await answerTo(frame, id, ['proxy_error', 'proxy_response']);
+  expect(answer).toMatchObject({ type: 'proxy_error', payload: { status: 400 } });
+});
+
+it('an empty POST (Content-Length: 0, no chunks, no end) is answered at once, not after the timeout', async () => {
+  const { id, frame } = request({ method: 'POST', path: '/logout', headers: { 'content-length': '0' } });
+  const answer = await answerTo(frame, id, ['proxy_error', 'proxy_response'], 5_000);
+  expect(answer.payload.status).toBe(200);
+});
+
 // Findings 6, 7, 8: a huge close reason, a ws_open ws would throw on, and a timeout past setTimeout's range.
 it('a ws_close reason of 400,000 characters is refused at once', async () => {
   const { id, frame } = wsOpen({ path: '/echo' });

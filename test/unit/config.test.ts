@@ -115,8 +115,8 @@ describe('parseConfig', () => {
     { argv: ['--namespace', 'ops-1'], value: { namespace: 'ops-1' } },
     { argv: ['--watch-namespaces', 'a,b-c'], value: { watchNamespaces: ['a', 'b-c'] } },
     { argv: ['--service-address', 'shop/web=127.0.0.1:8080', '--service-address', 'a-1/b-2=localhost:1'], value: { serviceAddresses: ['shop/web=127.0.0.1:8080', 'a-1/b-2=localhost:1'] } },
-    ...['web=127.0.0.1:8080', 'shop/web=127.0.0.1', 'shop/web=h:123456', 'shop/web=:80', 'shop/web=h:8a', 'Shop/web=h:1', 'x shop/web=h:1', 'shop/=h:1', '/web=h:1', 'shop/web=a b:1', 'shop/web=h=1:1']
-      .map((entry) => ({ argv: ['--service-address', entry], error: `--service-address: "${entry}" is not namespace/service=host:port` })),
+    ...['web=127.0.0.1:8080', 'shop/web=127.0.0.1', 'shop/web=h:123456', 'shop/web=:80', 'shop/web=h:8a', 'Shop/web=h:1', 'x shop/web=h:1', 'shop/=h:1', '/web=h:1', 'shop/web=a b:1', 'shop/web=h=1:1', 'shop/web=h:99999', 'shop/web=h:0']
+      .map((entry) => ({ argv: ['--service-address', entry], error: `--service-address: "${entry}" is not namespace/service=host:port (port 1-65535)` })),
     { argv: ['--log-level', 'info', 'run'], error: 'run: unexpected argument (see --help)' },
     { argv: ['--bogus'], error: '--bogus: unknown flag (see --help)' },
     { argv: ['deregister', '--control-plane-url', 'http://cp'], value: { command: 'deregister' } },

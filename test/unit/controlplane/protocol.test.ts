@@ -87,6 +87,9 @@ describe('parse-time limits of inbound frames', () => {
     { name: 'resume_revision of 2^53-1', text: registered({ resume_revision: Number.MAX_SAFE_INTEGER }), ok: false },
     { name: 'resume_revision of 2^52', text: registered({ resume_revision: 2 ** 52 }), ok: true },
     { name: 'max_frame_bytes of 1', text: registered({ max_frame_bytes: 1 }), ok: false },
+    { name: 'a type of 65 characters', text: JSON.stringify({ type: 't'.repeat(65), payload: {} }), ok: false },
+    { name: 'stale_revision current_revision of 2^53-1', text: JSON.stringify({ type: 'routes_nack', payload: { revision: 1, code: 'stale_revision', message: 'm', retryable: true, current_revision: Number.MAX_SAFE_INTEGER } }), ok: false },
+    { name: 'stale_revision current_revision of 2^52', text: JSON.stringify({ type: 'routes_nack', payload: { revision: 1, code: 'stale_revision', message: 'm', retryable: true, current_revision: 2 ** 52 } }), ok: true },
   ])('$name: accepted $ok', ({ text, ok }) => {
     expect(parse(text).ok).toBe(ok);
   });
@@ -131,7 +134,7 @@ describe('field checks', () => {
 describe('parseFrame: what the error reply says', () => {
   it.each([
     { text: '[1]', error: { ok: false, code: 'bad_envelope', error: 'frame must be a JSON object' } },
-    { text: '{"type":"","request_id":"r"}', error: { ok: false, code: 'bad_envelope', error: 'field "type" must be a non-empty string', requestId: 'r' } },
+    { text: '{"type":"","request_id":"r"}', error: { ok: false, code: 'bad_envelope', error: 'field "type" must be a string of 1-64 characters', requestId: 'r' } },
     { text: '{"type":"ping","request_id":5}', error: { ok: false, code: 'bad_envelope', error: 'field "request_id" must be a string of 1-128 printable ASCII characters', type: 'ping' } },
     { text: '{"type":"nope","request_id":"r"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "nope"', type: 'nope', requestId: 'r' } },
     { text: '{"type":"toString"}', error: { ok: false, code: 'unknown_type', error: 'unknown message type "toString"', type: 'toString', requestId: undefined } },

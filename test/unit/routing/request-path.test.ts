@@ -42,6 +42,12 @@ describe('checkRequestPath', () => {
     ['/a%', false],
     ['/a%zz', false],
     ['/a%C0%AE%C0%AE/x', false],
+    ['/api/..%00/admin', false],
+    ['/api/..%20/admin', false],
+    ['/api/.%252e/admin', false],
+    ['/api/%252f', false],
+    ['/a%20b', true],
+    ['/100%25', true],
     [`/${'a'.repeat(8192)}`, false],
   ])('%j → %s', (path, ok) => {
     expect(checkRequestPath(path).ok).toBe(ok);

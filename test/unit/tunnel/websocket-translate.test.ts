@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../../../src/tunnel/websocket-translate.js';
+import { requestFraming } from '../../../src/tunnel/headers.js';
 
 describe('closeCodeToSend', () => {
   it.each([
@@ -61,4 +62,21 @@ describe('offeredProtocols', () => {
     [['a,b', ' c '], ['a', 'b', 'c']],
     [' , ', []],
   ])('%p → %p', (header, protocols) => expect(offeredProtocols(header)).toEqual(protocols));
+});
+
+// How a tunnelled request's body is framed: the ways a request is smuggled to a kept-alive backend are refused.
+describe('requestFraming', () => {
+  it.each<[string, Record<string, string | string[]>, unknown]>([
+    ['no body headers', {}, { chunked: false }],
+    ['a length', { 'content-length': '12' }, { length: 12, chunked: false }],
+    ['a zero length', { 'content-length': '0' }, { length: 0, chunked: false }],
+    ['chunked', { 'transfer-encoding': 'chunked' }, { chunked: true }],
+    ['two lengths in one header', { 'content-length': ['1', '2'] }, { error: 'Content-Length must be one decimal number' }],
+    ['two lengths in two spellings', { 'content-length': '5', 'Content-Length': '50' }, { error: 'Content-Length must be one decimal number' }],
+    ['a length that is no number', { 'content-length': '5, 5' }, { error: 'Content-Length must be one decimal number' }],
+    ['a negative length', { 'content-length': '-1' }, { error: 'Content-Length must be one decimal number' }],
+    ['length and chunked', { 'content-length': '5', 'Transfer-Encoding': 'chunked' }, { error: 'a request may not have both Content-Length and chunked Transfer-Encoding' }],
+  ])('%s', (_name, headers, expected) => {
+    expect(requestFraming(headers)).toEqual(expected);
+  });
 });
