@@ -201,6 +201,7 @@ export class GatewayOperator {
             reconnects: this.client.reconnects,
             lastError: this.client.lastError,
             identity: this.client.identityStatus,
+            backlogBytes: this.client.backlogBytes,
           }
         : { state: 'not configured' },
       routingMode: this.sync.currentConnectivity.routingMode,
