@@ -30,7 +30,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function stack(disconnectedGraceMs?: number, more: { maxSnapshotRoutes?: number; maxClustersPerCredential?: number } = {}): Promise<Stack> {
+async function stack(disconnectedGraceMs?: number, more: { maxSnapshotRoutes?: number; maxSnapshotBytes?: number; maxClustersPerCredential?: number } = {}): Promise<Stack> {
   const cp = new ReferenceControlPlane({ token: SECRET, disconnectedGraceMs, ...more, logger: silentLogger() });
   await cp.listen();
   const gateway = new Gateway(cp, { timeoutMs: 5_000 });
@@ -206,6 +206,20 @@ describe('bounds', () => {
     expect((await shop.nextOf('routes_nack', 'snap')).payload).toMatchObject({ code: 'too_large', retryable: false });
     expect(cp.store.clusters()[0]!.routes.size).toBe(0);
     expect((await call(gatewayPort, 'h1-1.example.com', '/ok')).status).toBe(404);
+  });
+
+  it('a snapshot past the byte limit is refused (too_large, not retryable)', async () => {
+    const { cp, agent } = await stack(undefined, { maxSnapshotBytes: 4_096 });
+    const shop = await agent('shop');
+    const registration = await shop.registered('shop', { fingerprint: 'uid-shop' });
+    const revision = (registration.payload.resume_revision as number) + 1;
+    const route = { host: 'big.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 80, tls: false };
+    const part = { namespace: 'shop', name: 'big', annotations: { pad: 'x'.repeat(3_000) }, routes: [route] };
+    shop.send('routes_sync_begin', { cluster_uuid: registration.payload.cluster_uuid, revision, routing_mode: 'tunnel' }, 'snap');
+    shop.send('routes_sync_chunk', { revision, gateway_routes: [part] }, 'snap'); // about 3 KiB: under the limit
+    shop.send('routes_sync_chunk', { revision, gateway_routes: [{ ...part, name: 'big2' }] }, 'snap'); // past it
+    expect((await shop.nextOf('routes_nack', 'snap')).payload).toMatchObject({ code: 'too_large', retryable: false });
+    expect(cp.store.clusters()[0]!.routes.size).toBe(0);
   });
 });
 
