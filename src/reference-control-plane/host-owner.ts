@@ -33,16 +33,19 @@ export function servingCluster<C extends Serving>(clusters: Iterable<C>, request
   return best?.cluster;
 }
 
-/** The 503 answer for a host only `cluster`, disconnected, serves: who it is and since when. */
-export function disconnectedAnswer(cluster: Pick<ClusterRecord, 'name' | 'cluster_id' | 'disconnected_at'>, now: Date): Extract<HostTarget, { ok: false }> {
+/**
+ * The 503 answer for a host only `cluster`, disconnected, serves: its name and since when. Its cluster_id is
+ * left out: the answer goes to anonymous clients, and the id is what its agent presents to resume it.
+ */
+export function disconnectedAnswer(cluster: Pick<ClusterRecord, 'name' | 'disconnected_at'>, now: Date): Extract<HostTarget, { ok: false }> {
   const since = cluster.disconnected_at === null ? undefined : Date.parse(cluster.disconnected_at);
   const seconds = since === undefined ? undefined : Math.max(0, Math.round((now.getTime() - since) / 1000));
   const when = seconds === undefined ? 'is not connected' : `disconnected ${seconds} s ago (at ${cluster.disconnected_at})`;
   return {
     ok: false,
     status: 503,
-    error: `cluster ${cluster.name} (${cluster.cluster_id}) serves this host but ${when}; it is served again once that cluster reconnects`,
-    details: { cluster: cluster.name, cluster_id: cluster.cluster_id, disconnected_at: cluster.disconnected_at, disconnected_seconds: seconds ?? null },
+    error: `cluster ${cluster.name} serves this host but ${when}; it is served again once that cluster reconnects`,
+    details: { cluster: cluster.name, disconnected_at: cluster.disconnected_at, disconnected_seconds: seconds ?? null },
   };
 }
 

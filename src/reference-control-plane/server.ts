@@ -62,6 +62,12 @@ export interface ReferenceControlPlaneOptions {
    * unless a connected cluster takes them over); then they are released and its hosts answer 404. Default 300 s.
    */
   disconnectedGraceMs?: number;
+  /** The most routes one snapshot may carry (default 100,000); past it the snapshot is refused. */
+  maxSnapshotRoutes?: number;
+  /** The most bytes of chunk frames one snapshot may carry (default 64 MiB); past it the snapshot is refused. */
+  maxSnapshotBytes?: number;
+  /** The most clusters one credential may create (default 64); past it a registration is `too_many_clusters`. */
+  maxClustersPerCredential?: number;
   logger: Logger;
 }
 
@@ -104,6 +110,25 @@ const AGENT_SCHEMAS = {
 
 /** How many received messages are kept for tests: the newest ones. */
 const RECEIVED_KEPT = 5_000;
+/** How many bytes of frames the received messages kept may stand for (bodies are left out, but not other fields). */
+export const RECEIVED_KEPT_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_SNAPSHOT_ROUTES = 100_000;
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Drops the oldest of `received` (whose frames add up to `bytes`) once it holds more than `count` messages
+ * (with a tenth more of slack, so it is trimmed in steps) or more than `maxBytes`; returns the bytes kept.
+ */
+export function trimReceived(received: ReceivedMessage[], bytes: number, count = RECEIVED_KEPT, maxBytes = RECEIVED_KEPT_BYTES): number {
+  if (received.length <= count + count / 10 && bytes <= maxBytes) return bytes;
+  let drop = Math.max(0, received.length - count);
+  let kept = bytes;
+  for (let i = 0; i < drop; i++) kept -= received[i]!.bytes;
+  // Down to nine tenths of the byte cap, so a steady stream of large frames is trimmed in steps too.
+  while (kept > (maxBytes * 9) / 10 && drop < received.length - 1) kept -= received[drop++]!.bytes;
+  received.splice(0, drop);
+  return kept;
+}
 /** The field that holds the bytes of a body or stream message, per message type. */
 const BODY_FIELDS: Record<string, string> = { proxy_response: 'body', proxy_response_chunk: 'data', proxy_request_chunk: 'data', ws_message: 'data' };
 
@@ -128,7 +153,7 @@ interface AgentSocket {
   boundName?: string;
   cluster?: ClusterRecord;
   /** A snapshot being received: applied at its end, all at once. */
-  snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: ReceivedGatewayRoute[]; chunks: number; routes: number };
+  snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: ReceivedGatewayRoute[]; chunks: number; routes: number; bytes: number };
 }
 
 /** What a test hook may answer instead of an acknowledgement. */
@@ -151,6 +176,8 @@ export class ReferenceControlPlane {
   readonly received: ReceivedMessage[] = [];
   /** How many messages were received in all: a mark for receivedSince (older ones leave `received`). */
   receivedCount = 0;
+  /** The frame sizes of the messages in `received`, added up (bounded by RECEIVED_KEPT_BYTES). */
+  private receivedBytes = 0;
   /** Handshakes refused for a missing or wrong agent token (tests count redials with it). */
   refusedHandshakes = 0;
   /** Test hook: answer route messages this much later (a slow control plane); 0 answers at once. */
@@ -181,7 +208,7 @@ export class ReferenceControlPlane {
   readonly socketClosedListeners = new Set<(socket: WebSocket) => void>();
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
-    this.store = new RouteStore(options.allowCatchAll ?? false);
+    this.store = new RouteStore(options.allowCatchAll ?? false, options.maxClustersPerCredential);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
     this.http = createServer((req, res) => this.guarded('admin request', () => this.admin(req, res), () => failRequest(res, 500, 'internal error')));
     this.http.on('upgrade', (req, socket: Duplex, head) => this.guarded('agent handshake', () => this.upgrade(req, socket, head), () => socket.destroy()));
@@ -380,7 +407,7 @@ export class ReferenceControlPlane {
       return;
     }
     if (ROUTE_MESSAGES.has(type)) {
-      this.onRouteMessage(agent, cluster, type, payload, requestId);
+      this.onRouteMessage(agent, cluster, type, payload, requestId, received.bytes);
       return;
     }
     switch (type) {
@@ -420,8 +447,7 @@ export class ReferenceControlPlane {
     const received: ReceivedMessage = { seq: this.receivedCount++, at: Date.now(), ...message, payload: withoutBodies(message.type, message.payload) };
     if (received.request_id === undefined) delete received.request_id;
     this.received.push(received);
-    // Trimmed in steps, not one message at a time.
-    if (this.received.length > RECEIVED_KEPT + RECEIVED_KEPT / 10) this.received.splice(0, this.received.length - RECEIVED_KEPT);
+    this.receivedBytes = trimReceived(this.received, this.receivedBytes + received.bytes);
     for (const listener of this.listeners) listener(received);
     return received;
   }
@@ -530,7 +556,7 @@ export class ReferenceControlPlane {
     for (const listener of this.releaseListeners) listener(cluster);
   }
 
-  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, type: string, payload: Record<string, unknown>, requestId: string | undefined): void {
+  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, type: string, payload: Record<string, unknown>, requestId: string | undefined, frameBytes: number): void {
     const revision = payload.revision as number;
     if (requestId === undefined) {
       this.refuse(agent, 'bad_envelope', `${type} needs a request_id`, undefined, type);
@@ -546,7 +572,7 @@ export class ReferenceControlPlane {
     }
     switch (type) {
       case 'routes_sync_begin':
-        agent.snapshot = { requestId, revision, routingMode: payload.routing_mode as string, publicEndpoint: payload.public_endpoint as string | undefined, parts: [], chunks: 0, routes: 0 };
+        agent.snapshot = { requestId, revision, routingMode: payload.routing_mode as string, publicEndpoint: payload.public_endpoint as string | undefined, parts: [], chunks: 0, routes: 0, bytes: 0 };
         return;
       case 'routes_sync_chunk': {
         const snapshot = agent.snapshot;
@@ -565,6 +591,15 @@ export class ReferenceControlPlane {
           snapshot.routes += (part as ReceivedGatewayRoute).routes.length;
         }
         snapshot.chunks++;
+        snapshot.bytes += frameBytes;
+        // Held until its end: bounded, or an agent could make this process keep any amount.
+        const maxRoutes = this.options.maxSnapshotRoutes ?? DEFAULT_MAX_SNAPSHOT_ROUTES;
+        const maxBytes = this.options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+        if (snapshot.routes > maxRoutes || snapshot.bytes > maxBytes) {
+          agent.snapshot = undefined;
+          const message = `the snapshot is past this control plane's limit of ${maxRoutes} routes or ${maxBytes} bytes of chunks (${snapshot.routes} routes, ${snapshot.bytes} bytes so far)`;
+          this.nack(agent, requestId, revision, { code: 'too_large', message, retryable: false });
+        }
         return;
       }
       case 'routes_sync_end': {

@@ -13,7 +13,9 @@ export interface HeldRoute extends WireRoute {
 }
 
 export interface ClusterRecord {
+  /** What the agent keeps and presents to resume; unique per credential only (another credential may use the same). */
   cluster_id: string;
+  /** A random id per record, never the cluster_id: what routing, the gateway and the admin API key clusters by. */
   cluster_uuid: string;
   name: string;
   /** Digest of the credential the cluster registered with; resuming needs the same one. */
@@ -124,6 +126,10 @@ interface Claim {
 const hostPath = (route: Pick<WireRoute, 'host' | 'path'>): string => `${route.host}\n${route.path}`;
 // A credential is a hex digest, so the newline cannot be part of it.
 const fingerprintKey = (credential: string, fingerprint: string): string => `${credential}\n${fingerprint}`;
+const idKey = (credential: string, clusterId: string): string => `${credential}\n${clusterId}`;
+
+/** How many clusters one credential may create by default: registering with ever-new fingerprints must not grow the store without end. */
+export const DEFAULT_MAX_CLUSTERS_PER_CREDENTIAL = 64;
 
 function held(meta: WireGatewayRouteMeta, route: WireRoute): HeldRoute {
   const ingressName = meta.source?.kind === 'Ingress' ? meta.source.name : '';
@@ -131,27 +137,43 @@ function held(meta: WireGatewayRouteMeta, route: WireRoute): HeldRoute {
 }
 
 export class RouteStore {
+  /**
+   * credential + cluster_id → the cluster. A cluster_id presented under a credential only ever resumes or
+   * creates a record of that credential: another credential's agent that presents it (say, first after a
+   * restart of this control plane) gets a record of its own and can never lock the owner out.
+   */
   private readonly byId = new Map<string, ClusterRecord>();
+  /** cluster_uuid → the cluster: how routing, the gateway and the admin API find it. */
+  private readonly byUuid = new Map<string, ClusterRecord>();
+  /** credential → how many clusters it created (bounded by maxClustersPerCredential). */
+  private readonly perCredential = new Map<string, number>();
   /** credential + fingerprint → the cluster: a restarted agent that lost its cluster_id finds its cluster here. */
   private readonly byFingerprint = new Map<string, ClusterRecord>();
   /** host + path → the cluster serving it: one host + path, one cluster. */
   private readonly claims = new Map<string, Claim>();
+  /** host (exact or wildcard pattern) → the clusters holding routes on it, with how many: all of one credential. */
+  private readonly hosts = new Map<string, Map<ClusterRecord, number>>();
 
-  constructor(private readonly allowCatchAll = false) {}
+  constructor(
+    private readonly allowCatchAll = false,
+    private readonly maxClustersPerCredential = DEFAULT_MAX_CLUSTERS_PER_CREDENTIAL,
+  ) {}
 
   /**
    * Registers or resumes a cluster (docs/protocol.md, "Identity"). A known cluster_id resumes only with the
-   * credential it registered with, and only when the fingerprints do not disagree; otherwise the cluster with
-   * the same credential and fingerprint is resumed, if there is one. Else a new cluster: under the cluster_id
-   * sent when this store does not know it (it lost its state), else under a fresh one. The name is a label:
-   * two clusters of the same name are two clusters.
+   * credential it registered with (records are kept per credential + cluster_id: another credential's record
+   * of the same id is never looked at), and only when the fingerprints do not disagree; otherwise the cluster
+   * with the same credential and fingerprint is resumed, if there is one. Else a new cluster: under the
+   * cluster_id sent when this credential has no record of it (this store lost its state), else under a fresh
+   * one; refused (`too_many_clusters`) when the credential already created maxClustersPerCredential. The name
+   * is a label: two clusters of the same name are two clusters.
    */
   register({ name, credential, clusterId, fingerprint }: RegistrationRequest): Registration {
-    const known = clusterId ? this.byId.get(clusterId) : undefined;
-    if (known && known.credential !== credential) {
-      return { ok: false, code: 'identity_mismatch', message: `cluster_id ${clusterId} was registered with another credential` };
-    }
+    const known = clusterId ? this.byId.get(idKey(credential, clusterId)) : undefined;
     const resumed = this.resumable(known, credential, fingerprint);
+    if (!resumed && (this.perCredential.get(credential) ?? 0) >= this.maxClustersPerCredential) {
+      return { ok: false, code: 'too_many_clusters', message: `this credential already has ${this.maxClustersPerCredential} clusters, the most one credential may create` };
+    }
     const cluster = resumed?.cluster ?? this.create(known ? undefined : clusterId, credential);
     cluster.name = name;
     if (fingerprint !== undefined && cluster.fingerprint === undefined) {
@@ -172,7 +194,7 @@ export class RouteStore {
     const id = clusterId || randomUUID();
     const record: ClusterRecord = {
       cluster_id: id,
-      cluster_uuid: id,
+      cluster_uuid: randomUUID(),
       name: '',
       credential,
       connected: false,
@@ -184,7 +206,9 @@ export class RouteStore {
       gatewayRoutes: new Map(),
       lastRevision: 0,
     };
-    this.byId.set(id, record);
+    this.byId.set(idKey(credential, id), record);
+    this.byUuid.set(record.cluster_uuid, record);
+    this.perCredential.set(credential, (this.perCredential.get(credential) ?? 0) + 1);
     return record;
   }
 
@@ -206,8 +230,9 @@ export class RouteStore {
     cluster.gatewayRoutes.clear();
   }
 
+  /** The cluster of a cluster_uuid (not a cluster_id: those are unique per credential only). */
   cluster(uuid: string): ClusterRecord | undefined {
-    return this.byId.get(uuid);
+    return this.byUuid.get(uuid);
   }
 
   clusters(): ClusterRecord[] {
@@ -272,6 +297,12 @@ export class RouteStore {
       }
       if (replace) this.drop(cluster, key);
       const route: WireRoute = { ...wireRouteBody(raw as WireRoute), key }; // only the contract's fields
+      // A host belongs to one credential: the gateway picks a cluster by host alone, so another credential's
+      // route on it, whatever its path, would take that host's traffic. Never taken over, connected or not.
+      if (this.heldByAnotherCredential(cluster, route.host)) {
+        result.rejected.push({ key, reason: `host ${route.host} is served by another cluster (of another credential)` });
+        continue;
+      }
       const claim = this.claims.get(hostPath(route));
       if (claim && claim.cluster !== cluster && !mayTakeOver(cluster, claim.cluster)) {
         result.rejected.push({ key, reason: `${route.host}${route.path} is already served by cluster ${claim.cluster.name}` });
@@ -288,6 +319,7 @@ export class RouteStore {
       cluster.routes.set(key, held(meta, route));
       keys.add(key);
       this.claim(cluster, route);
+      this.holdHost(cluster, route.host, 1);
       result.accepted.push(key);
     }
   }
@@ -298,6 +330,22 @@ export class RouteStore {
     cluster.routes.delete(key);
     cluster.gatewayRoutes.get(`${route.namespace}/${route.gateway_route}`)?.keys.delete(key);
     this.unclaim(cluster, route);
+    this.holdHost(cluster, route.host, -1);
+  }
+
+  private heldByAnotherCredential(cluster: ClusterRecord, host: string): boolean {
+    for (const holder of this.hosts.get(host)?.keys() ?? []) if (holder.credential !== cluster.credential) return true;
+    return false;
+  }
+
+  /** Counts a route of `cluster` on `host` in (+1) or out (-1). */
+  private holdHost(cluster: ClusterRecord, host: string, delta: 1 | -1): void {
+    const holders = this.hosts.get(host) ?? new Map<ClusterRecord, number>();
+    const count = (holders.get(cluster) ?? 0) + delta;
+    if (count > 0) holders.set(cluster, count);
+    else holders.delete(cluster);
+    if (holders.size > 0) this.hosts.set(host, holders);
+    else this.hosts.delete(host);
   }
 
   private claim(cluster: ClusterRecord, route: WireRoute): void {
@@ -316,8 +364,9 @@ export class RouteStore {
 
 /**
  * Whether `taker` may take a host + path claim from `holder`: a connected cluster takes it from a
- * disconnected one, whose requests would fail anyway (a ghost left by a restart must not hold a host).
+ * disconnected one of the same credential, whose requests would fail anyway (a ghost left by a restart must
+ * not hold a host). Never across credentials: a cluster of another credential waits out the holder's grace.
  */
-export function mayTakeOver(taker: Pick<ClusterRecord, 'connected'>, holder: Pick<ClusterRecord, 'connected'>): boolean {
-  return taker.connected && !holder.connected;
+export function mayTakeOver(taker: Pick<ClusterRecord, 'connected' | 'credential'>, holder: Pick<ClusterRecord, 'connected' | 'credential'>): boolean {
+  return taker.connected && !holder.connected && taker.credential === holder.credential;
 }

@@ -235,8 +235,11 @@ describe('agent credentials', () => {
       expect(answer).toMatchObject({ type: 'error', payload: { code: 'identity_mismatch' } });
       expect(answer.payload.message).toContain('"attacker"');
     }
-    // Under its own name with the victim's id: the id stays bound to the victim's name.
-    expect(await attacker.register('attacker', { cluster_id: victim.cluster_id })).toMatchObject({ type: 'error', payload: { code: 'identity_mismatch' } });
+    // Under its own name with the victim's id: a cluster of its own credential (ids are per credential), not the victim's.
+    const own = await attacker.register('attacker', { cluster_id: victim.cluster_id });
+    expect(own).toMatchObject({ type: 'register_success' });
+    expect(own.payload.cluster_uuid).not.toBe(victim.cluster_uuid);
+    expect(cp.store.cluster(own.payload.cluster_uuid as string)).toMatchObject({ name: 'attacker', credential: expect.not.stringMatching(victim.credential) });
     // The victim kept its socket, and its users' requests still go to it.
     expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
     expect(replaced).toBe(false);

@@ -48,9 +48,12 @@ describe('disconnectedAnswer', () => {
     { name: 'a cluster never connected is "not connected"', at: null, seconds: null, says: 'is not connected' },
     { name: 'a clock that went back is 0 s, never negative', at: '2030-01-01T00:10:05.000Z', seconds: 0, says: 'disconnected 0 s ago' },
   ])('$name', ({ at, seconds, says }) => {
-    const answer = disconnectedAnswer({ name: 'shop', cluster_id: 'id-shop', disconnected_at: at }, NOW);
-    expect(answer).toMatchObject({ ok: false, status: 503, details: { cluster: 'shop', cluster_id: 'id-shop', disconnected_at: at, disconnected_seconds: seconds } });
-    expect(answer.error).toContain('cluster shop (id-shop)');
+    const record = cluster('shop', [], at ?? undefined);
+    const answer = disconnectedAnswer({ ...record, disconnected_at: at }, NOW);
+    // The cluster_id is not shown to anonymous clients: the name and since when only.
+    expect(answer).toEqual({ ok: false, status: 503, error: expect.any(String), details: { cluster: 'shop', disconnected_at: at, disconnected_seconds: seconds } });
+    expect(answer.error).toMatch(/^cluster shop serves this host but /);
+    expect(answer.error).not.toContain(record.cluster_id);
     expect(answer.error).toContain(says);
   });
 });

@@ -69,12 +69,57 @@ describe('RouteStore identity', () => {
     expect(second.routes.size).toBe(0);
   });
 
-  it('resumes a cluster_id only with the credential it registered with', () => {
+  it('resumes a cluster_id only with the credential it registered with: another credential gets a record of its own', () => {
     const store = new RouteStore();
     const first = registered(store, 'prod', { credential: 'token-a' });
     expect(registered(store, 'renamed', { clusterId: first.cluster_id, credential: 'token-a' })).toBe(first);
     expect(first.name).toBe('renamed');
-    expect(store.register({ name: 'prod', clusterId: first.cluster_id, credential: 'token-b' })).toEqual({ ok: false, code: 'identity_mismatch', message: `cluster_id ${first.cluster_id} was registered with another credential` });
+    const other = registered(store, 'other', { clusterId: first.cluster_id, credential: 'token-b' });
+    expect(other).not.toBe(first);
+    expect(other.cluster_uuid).not.toBe(first.cluster_uuid);
+    expect(first).toMatchObject({ name: 'renamed', credential: 'token-a' });
+    expect(store.cluster(first.cluster_uuid)).toBe(first);
+    expect(store.cluster(other.cluster_uuid)).toBe(other);
+  });
+
+  it('a cluster_uuid is a fresh random value, never the cluster_id', () => {
+    const store = new RouteStore();
+    const given = registered(store, 'prod', { clusterId: 'id-given' });
+    const fresh = registered(store, 'prod');
+    for (const c of [given, fresh]) expect(c.cluster_uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(given.cluster_uuid).not.toBe('id-given');
+    expect(fresh.cluster_uuid).not.toBe(fresh.cluster_id);
+    expect(store.cluster('id-given')).toBeUndefined(); // looked up by uuid only
+  });
+
+  it("after a restart of the control plane, another credential registering first with a victim's cluster_id does not lock the victim out", () => {
+    const store = new RouteStore(); // a fresh store: it knows no cluster
+    const attacker = registered(store, 'attacker', { credential: 'token-attacker', clusterId: 'id-victim', fingerprint: 'uid-victim' });
+    const victim = store.register({ name: 'victim', credential: 'token-victim', clusterId: 'id-victim', fingerprint: 'uid-victim' });
+    expect(victim).toMatchObject({ ok: true, by: 'new', cluster: { cluster_id: 'id-victim', credential: 'token-victim', name: 'victim' } });
+    if (!victim.ok) return;
+    expect(victim.cluster).not.toBe(attacker);
+    expect(victim.cluster.cluster_uuid).not.toBe(attacker.cluster_uuid);
+    // And it resumes its own record from then on, by id or by fingerprint.
+    expect(registered(store, 'victim', { credential: 'token-victim', clusterId: 'id-victim' })).toBe(victim.cluster);
+    expect(registered(store, 'victim', { credential: 'token-victim', fingerprint: 'uid-victim' })).toBe(victim.cluster);
+  });
+
+  it('bounds the clusters one credential may create: past it, too_many_clusters; resuming and other credentials are not affected', () => {
+    const store = new RouteStore(false, 3);
+    const made = [1, 2, 3].map((i) => registered(store, 'prod', { fingerprint: `uid-${i}` }));
+    expect(store.register({ name: 'prod', credential: 'token-a', fingerprint: 'uid-4' })).toMatchObject({ ok: false, code: 'too_many_clusters' });
+    expect(store.register({ name: 'prod', credential: 'token-a', clusterId: 'id-new' })).toMatchObject({ ok: false, code: 'too_many_clusters' });
+    expect(registered(store, 'prod', { fingerprint: 'uid-2' })).toBe(made[1]);
+    expect(registered(store, 'prod', { clusterId: made[0]!.cluster_id })).toBe(made[0]);
+    expect(registered(store, 'other', { credential: 'token-b', fingerprint: 'uid-4' }).credential).toBe('token-b');
+    expect(store.clusters()).toHaveLength(4);
+  });
+
+  it('bounds the clusters of a credential at 64 by default', () => {
+    const store = new RouteStore();
+    for (let i = 0; i < 64; i++) registered(store, 'prod', { fingerprint: `uid-${i}` });
+    expect(store.register({ name: 'prod', credential: 'token-a', fingerprint: 'uid-64' })).toMatchObject({ ok: false, code: 'too_many_clusters' });
   });
 
   it('takes an unknown cluster_id as given (a control plane that lost its state)', () => {
@@ -280,12 +325,42 @@ describe('RouteStore routes', () => {
   });
 
   it.each([
-    { taker: true, holder: false, may: true },
-    { taker: true, holder: true, may: false },
-    { taker: false, holder: false, may: false },
-    { taker: false, holder: true, may: false },
-  ])('mayTakeOver(taker connected $taker, holder connected $holder) is $may', ({ taker, holder, may }) => {
-    expect(mayTakeOver({ connected: taker }, { connected: holder })).toBe(may);
+    { taker: true, holder: false, sameCredential: true, may: true },
+    { taker: true, holder: false, sameCredential: false, may: false },
+    { taker: true, holder: true, sameCredential: true, may: false },
+    { taker: false, holder: false, sameCredential: true, may: false },
+    { taker: false, holder: true, sameCredential: true, may: false },
+  ])('mayTakeOver(taker connected $taker, holder connected $holder, same credential $sameCredential) is $may', ({ taker, holder, sameCredential, may }) => {
+    expect(mayTakeOver({ connected: taker, credential: 'token-a' }, { connected: holder, credential: sameCredential ? 'token-a' : 'token-b' })).toBe(may);
+  });
+
+  it.each([
+    { name: 'another path', host: 'victim.example.com', path: '/zzz' },
+    { name: 'the same path', host: 'victim.example.com', path: '/' },
+    { name: 'a wildcard pattern, another path', host: '*.victim.example.com', path: '/zzz' },
+  ])("a host held by a cluster of another credential is rejected, whatever the path: $name", ({ host, path }) => {
+    const store = new RouteStore();
+    const victim = connected(store, 'victim', { credential: 'token-victim' });
+    store.replaceAll(victim, [gr('ns/v', [route('ns/v', host)])]);
+    const other = connected(store, 'other', { credential: 'token-other' });
+    const key = `ns/o/Prefix:${host}${path}`;
+    const reason = `host ${host} is served by another cluster (of another credential)`;
+    expect(store.replaceAll(other, [gr('ns/o', [route('ns/o', host, path), route('ns/o', 'own.example.com')])])).toEqual({ accepted: ['ns/o/Prefix:own.example.com/'], rejected: [{ key, reason }], takenOver: [] });
+    expect(store.applyChange(other, { namespace: 'ns', name: 'o', upsert: [route('ns/o', host, path)], remove: [] }).rejected).toEqual([{ key, reason }]);
+    // Not even from a disconnected holder (it keeps its host through its grace); once it drops the host, it is free.
+    store.markDisconnected(victim, new Date());
+    expect(store.replaceAll(other, [gr('ns/o', [route('ns/o', host, path)])]).rejected).toEqual([{ key, reason }]);
+    expect([...victim.routes.values()].map((r) => r.host)).toEqual([host]);
+    store.releaseRoutes(victim);
+    expect(store.replaceAll(other, [gr('ns/o', [route('ns/o', host, path)])]).accepted).toEqual([key]);
+  });
+
+  it('clusters of the same credential keep per host + path claims: another path of the same host is taken', () => {
+    const store = new RouteStore();
+    const a = connected(store, 'a', { fingerprint: 'uid-1' });
+    const b = connected(store, 'b', { fingerprint: 'uid-2' });
+    store.replaceAll(a, [gr('ns/a', [route('ns/a', 'shared.example.com')])]);
+    expect(store.replaceAll(b, [gr('ns/b', [route('ns/b', 'shared.example.com', '/zzz')])]).accepted).toEqual(['ns/b/Prefix:shared.example.com/zzz']);
   });
 
   it('a snapshot merges the parts of a GatewayRoute and replaces everything held before', () => {
