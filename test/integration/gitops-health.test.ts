@@ -44,10 +44,10 @@ describe('config/argocd/health.lua and kstatus', () => {
     });
     const health = argoHealth(stalled);
     expect(health.status).toBe('Degraded');
-    expect(health.message).toContain(`already served by cluster holder-${ns}`);
+    expect(health.message).toContain(`host taken.${ns}.example.com is served by another cluster`);
     const [flux] = kstatus(stalled);
     expect(flux?.status).toBe('Failed');
-    expect(flux?.message).toContain(`already served by cluster holder-${ns}`);
+    expect(flux?.message).toContain(`host taken.${ns}.example.com is served by another cluster`);
   });
 
   it('reads a GatewayRoute waiting for its control plane as Progressing', async () => {

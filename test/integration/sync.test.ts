@@ -140,7 +140,7 @@ describe('mirroring', () => {
       return c?.reason === 'Rejected' ? c : undefined;
     });
     expect(synced.status).toBe('False');
-    expect(synced.message).toContain(`already served by cluster someone-else-${ns}`);
+    expect(synced.message).toContain(`host claimed.${ns}.example.com is served by another cluster`);
     // Ready summarises Accepted (the Ingress side's) and Synced; it may be written before Accepted arrives.
     await eventually('Ready=False Rejected', async () => condition(await getGatewayRoute(ns, 'claimed'), 'Ready')?.reason === 'Rejected');
     const rejected = (await getGatewayRoute(ns, 'claimed'))!;
