@@ -33,6 +33,7 @@ import {
   type Schema,
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
+import { decodePathSegment } from '../routing/request-path.js';
 import { AGENT_REPLY_SCHEMAS } from './agent-replies.js';
 import { agentToken, bearerToken, secretMatches, verifyAgentToken } from './credentials.js';
 import { invalidMeta, isClusterFingerprint, RouteStore, type ApplyResult, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
@@ -720,15 +721,6 @@ export class ReferenceControlPlane {
       return send(200, { dropped: this.dropConnections(target === 'all' ? undefined : target) });
     }
     send(404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
-  }
-}
-
-/** A percent-encoded path segment, decoded; undefined when its encoding is malformed (e.g. `%E0%A4%A`). */
-export function decodePathSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,34 +1,35 @@
 // Concurrent exchanges per client address at the gateway: one client cannot hold every cluster's share of
 // sockets, timers and buffers. HTTP requests and WebSocket streams count alike. Pure.
 
+import { FairShare } from '../tunnel/fair-share.js';
+
 export const DEFAULT_MAX_EXCHANGES_PER_SOURCE = 128;
 
 export class SourceLimiter {
-  private readonly open = new Map<string, number>();
+  /** The same per-key count as the agent's fair share per client. */
+  private readonly open: FairShare;
 
-  constructor(readonly maxPerSource = DEFAULT_MAX_EXCHANGES_PER_SOURCE) {}
+  constructor(readonly maxPerSource = DEFAULT_MAX_EXCHANGES_PER_SOURCE) {
+    this.open = new FairShare(maxPerSource);
+  }
 
   /**
    * Takes one slot for `source`; undefined when it holds the maximum already. A taken slot comes with its
    * release, which gives it back once however often it is called (close and error may both fire).
    */
   acquire(source: string): (() => void) | undefined {
-    const held = this.open.get(source) ?? 0;
-    if (held >= this.maxPerSource) return undefined;
-    this.open.set(source, held + 1);
+    if (!this.open.take(source)) return undefined;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.open.get(source) ?? 1) - 1;
-      if (left > 0) this.open.set(source, left);
-      else this.open.delete(source);
+      this.open.release(source);
     };
   }
 
   /** Slots `source` holds now. */
   held(source: string): number {
-    return this.open.get(source) ?? 0;
+    return this.open.held(source);
   }
 }
 

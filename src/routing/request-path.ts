@@ -20,11 +20,12 @@ const ORIGIN_FORM = /^\/[\x21-\x22\x24-\x5b\x5d-\x7e]*$/;
 const QUERY = /^[\x21-\x22\x24-\x7e]*$/;
 const ESCAPE = /%(?![0-9a-fA-F]{2})/;
 
-function decodeSegment(segment: string): string | undefined {
+/** A percent-encoded path segment, decoded; undefined when its encoding is malformed (%zz, %E0%A4%A, %C0%AE). */
+export function decodePathSegment(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment);
   } catch {
-    return undefined; // an escape that is not UTF-8 (e.g. %C0%AE): not a dot segment, but refused all the same
+    return undefined;
   }
 }
 
@@ -35,7 +36,7 @@ export function checkRequestPath(path: string): PathCheck {
   if (ESCAPE.test(path)) return { ok: false, error: 'path has a "%" that does not start an escape' };
   for (const segment of path.split('/')) {
     if (!segment.includes('.') && !segment.includes('%')) continue;
-    const decoded = decodeSegment(segment);
+    const decoded = decodePathSegment(segment);
     if (decoded === undefined) return { ok: false, error: `path segment "${segment}" has an escape that is not UTF-8` };
     if (decoded.includes('/') || decoded.includes('\\')) return { ok: false, error: `path segment "${segment}" holds an encoded "/" or "\\"` };
     // eslint-disable-next-line no-control-regex

@@ -3,28 +3,33 @@
 // client holding slow uploads cannot take every slot of the cluster. Requests without a client name are
 // counted only against the overall limit.
 export class FairShare {
-  private readonly held = new Map<string, number>();
+  private readonly counts = new Map<string, number>();
 
   constructor(private readonly perClient: number) {}
 
   /** Takes a slot for `client`; false when it already holds its share. */
   take(client: string | undefined): boolean {
     if (client === undefined) return true;
-    const count = this.held.get(client) ?? 0;
+    const count = this.counts.get(client) ?? 0;
     if (count >= this.perClient) return false;
-    this.held.set(client, count + 1);
+    this.counts.set(client, count + 1);
     return true;
   }
 
   release(client: string | undefined): void {
     if (client === undefined) return;
-    const count = (this.held.get(client) ?? 0) - 1;
-    if (count > 0) this.held.set(client, count);
-    else this.held.delete(client);
+    const count = (this.counts.get(client) ?? 0) - 1;
+    if (count > 0) this.counts.set(client, count);
+    else this.counts.delete(client);
+  }
+
+  /** Slots `client` holds now. */
+  held(client: string): number {
+    return this.counts.get(client) ?? 0;
   }
 
   /** Clients holding at least one slot (bounded by the overall limit). */
   get clients(): number {
-    return this.held.size;
+    return this.counts.size;
   }
 }

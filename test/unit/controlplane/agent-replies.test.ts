@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { parseFrame } from '../../../src/controlplane/protocol.js';
 import { AGENT_REPLY_SCHEMAS, answerStep, invalidHeaders, isFinalStatus, type AnswerState } from '../../../src/reference-control-plane/agent-replies.js';
 import { SourceLimiter } from '../../../src/reference-control-plane/source-limiter.js';
-import { decodePathSegment, withoutBodies } from '../../../src/reference-control-plane/server.js';
+import { withoutBodies } from '../../../src/reference-control-plane/server.js';
+import { decodePathSegment } from '../../../src/routing/request-path.js';
 
 describe('isFinalStatus', () => {
   it.each([
