@@ -53,14 +53,25 @@ export function gatewayApiCrds(): string {
   return cachedDir('gateway-api-crds.sh', 'gateway.networking.k8s.io_httproutes.yaml');
 }
 
+/**
+ * A port nothing listens on, picked below the kernel's ephemeral range (32768+ on Linux): a port the
+ * kernel handed out for port 0 is also what it hands to the next outgoing connection, which is how
+ * etcd once lost its port between this check and its own bind. Callers that spawn a server still
+ * retry on "address already in use" (see TestCluster.start).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 after 50 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
   });
 }
 
@@ -135,17 +146,23 @@ export class TestCluster {
   async start(): Promise<TestClusterInfo> {
     reapAbandonedClusters();
     const bin = testBinaries();
-    const stateDir = mkdtempSync(join(tmpdir(), STATE_PREFIX));
     const started = Date.now();
-    try {
-      this.info = await this.startIn(bin, stateDir);
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      process.stderr.write(`test control plane ready at ${this.info.server} in ${seconds} s\n`);
-      return this.info;
-    } catch (err) {
-      await this.stop();
-      rmSync(stateDir, { recursive: true, force: true });
-      throw err;
+    // Another process (the other test worker, any outgoing connection) can take a port between
+    // freePort() and etcd's or kube-apiserver's bind; that start is retried with new ports.
+    for (let attempt = 1; ; attempt++) {
+      const stateDir = mkdtempSync(join(tmpdir(), STATE_PREFIX));
+      try {
+        this.info = await this.startIn(bin, stateDir);
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        process.stderr.write(`test control plane ready at ${this.info.server} in ${seconds} s\n`);
+        return this.info;
+      } catch (err) {
+        await this.stop();
+        rmSync(stateDir, { recursive: true, force: true });
+        const portTaken = /address already in use/.test(String((err as Error).message));
+        if (!portTaken || attempt >= 3) throw err;
+        process.stderr.write(`test control plane: a port was taken during start (attempt ${attempt}), retrying\n`);
+      }
     }
   }
 
