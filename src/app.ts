@@ -1,29 +1,30 @@
-// Wires the operator: informers → controllers → control-plane client, behind optional leader election,
-// with the health server in front. main.ts turns the command line into a Config and runs this.
+// Composition only: every feature registers with the Manager through its setup(manager, options), and the
+// Manager runs them (leader-gated where it must). main.ts turns the command line into a Config and runs this.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { API_VERSION, CLUSTER_CONNECTIVITY_KIND, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE_KIND, type ClusterConnectivity, type GatewayRoute } from './api/v1alpha1/types.js';
+import { API_VERSION, CLUSTER_CONNECTIVITY_KIND, CLUSTER_CONNECTIVITY_NAME } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
-import { ConnectivityController } from './connectivity/controller.js';
-import type { IngressServiceLike } from './connectivity/detect.js';
-import { PrometheusDiscovery } from './connectivity/prometheus.js';
+import * as connectivity from './connectivity/controller.js';
+import type { GatewayLike } from './connectivity/detect.js';
+import * as prometheus from './connectivity/prometheus.js';
+import { DEFAULT_CONNECTIVITY } from './connectivity/state.js';
 import { ControlPlaneClient } from './controlplane/client.js';
 import { clusterFingerprint, ConfigMapIdentityStore } from './controlplane/identity.js';
 import type { HeartbeatPayload } from './controlplane/protocol.js';
 import * as gatewayApi from './gatewayapi/setup.js';
+import * as gatewayRoutes from './gatewayroute/setup.js';
 import * as ingress from './ingress/controller.js';
 import type { Logger } from './log.js';
 import { EventRecorder } from './operator/events.js';
-import { SERVICE, type ResourceKind } from './operator/kinds.js';
 import { LeaderElector } from './operator/leader-election.js';
 import { Manager } from './operator/manager.js';
 import { shareConnections } from './operator/connections.js';
-import type { ServiceLike } from './routing/backends.js';
 import { HealthServer } from './server/health.js';
-import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from './tunnel/tunnel.js';
-import { SyncController } from './sync/controller.js';
+import * as sync from './sync/controller.js';
+import * as tunnel from './tunnel/setup.js';
+import { DEFAULT_TUNNEL_OPTIONS, type Tunnel } from './tunnel/tunnel.js';
 
 export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -54,17 +55,19 @@ export function controlPlaneConnection(config: Config, kc: KubeConfig) {
   };
 }
 
+/** What the composed features expose to the heartbeat and /api/health/detailed. */
+interface Features {
+  sync: sync.SyncController;
+  prometheus: prometheus.PrometheusDiscovery;
+  tunnel?: Tunnel;
+}
+
 export class GatewayOperator {
   private readonly manager: Manager;
-  private readonly sync: SyncController;
-  private readonly connectivityController: ConnectivityController;
-  private readonly prometheus: PrometheusDiscovery;
-  private readonly tunnel?: Tunnel;
   private readonly client?: ControlPlaneClient;
-  private readonly elector?: LeaderElector;
   private readonly health: HealthServer;
+  private features?: Features;
   private k8sVersion = 'unknown';
-  private working = false;
   private stopping = false;
   healthPort = 0;
 
@@ -72,26 +75,15 @@ export class GatewayOperator {
     private readonly config: Config,
     private readonly kc: KubeConfig,
     private readonly logger: Logger,
-    private readonly onFatal: (reason: string) => void,
+    onFatal: (reason: string) => void,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
-    const manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces });
-    this.manager = manager;
-    const { custom } = manager;
-    // --watch-namespaces scopes everything namespaced that routes are made of: Ingresses, HTTPRoutes, their
-    // Services and the GatewayRoutes.
-    const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
-    const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
-    const connectivity = manager.informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
-    ingress.setup(manager, {
-      ingressClasses: config.ingressClasses,
-      labelSelector: config.ingressSelector,
-      allowCatchAll: config.allowCatchAll,
-      concurrency: config.concurrency,
-    });
-
+    const elector = config.leaderElect
+      ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger)
+      : undefined;
+    this.manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces, elector, onLeadershipLost: () => onFatal('lost the leader lease') });
     if (config.controlPlaneUrl) {
       this.client = new ControlPlaneClient({
         ...controlPlaneConnection(config, kc),
@@ -101,15 +93,35 @@ export class GatewayOperator {
         heartbeat: () => this.heartbeatMetadata(),
         logger,
       });
+      this.reportUncachedIdentity(this.client, new EventRecorder(core, 'gateway-operator', identity, 'default', logger));
     }
-    this.sync = new SyncController({
-      custom,
-      gatewayRoutes,
-      services,
-      connectivity,
-      client: this.client,
-      events,
-      logger,
+    this.health = new HealthServer({ notReadyReasons: () => this.notReadyReasons(), detailed: () => this.detailed() });
+  }
+
+  /** Registers every feature with the manager; the Gateway API one asks the apiserver what it serves first. */
+  private async setup(): Promise<Features> {
+    const { manager, config, client } = this;
+    const routes = gatewayRoutes.setup(manager);
+    ingress.setup(manager, {
+      routes,
+      ingressClasses: config.ingressClasses,
+      labelSelector: config.ingressSelector,
+      allowCatchAll: config.allowCatchAll,
+      concurrency: config.concurrency,
+    });
+    const gatewayApiFeature = await gatewayApi.setup(manager, {
+      routes,
+      controllerName: config.gatewayControllerName,
+      allowCatchAll: config.allowCatchAll,
+      concurrency: config.concurrency,
+    });
+    const gateways = gatewayApiFeature.served ? manager.informer<GatewayLike>(gatewayApi.GATEWAY) : undefined;
+    const connectivityController = connectivity.setup(manager, { client, gateways });
+    const syncController = sync.setup(manager, {
+      routes,
+      referenceGrants: gatewayApiFeature.referenceGrant && manager.informer(gatewayApiFeature.referenceGrant),
+      connectivity: connectivityController.connectivity,
+      client,
       concurrency: config.concurrency,
       ackTimeoutMs: config.ackTimeoutMs,
       frameBudgetBytes: config.frameBudgetBytes,
@@ -117,46 +129,37 @@ export class GatewayOperator {
       // apart, as wall-clock revisions would have been, to show that the control plane's resume point rules).
       revisionStart: Number(process.env.GATEWAY_REVISION_START ?? 0) || 0,
     });
-    // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
-    const allServices = manager.informer<IngressServiceLike>(SERVICE);
-    this.connectivityController = new ConnectivityController(custom, allServices, connectivity, this.client, logger);
-    this.prometheus = new PrometheusDiscovery(() => allServices.list(), config.prometheusNamespaces, logger);
-    allServices.onChange(() => this.prometheus.discover());
-
-    if (this.client) {
-      const client = this.client;
-      const serviceAddresses = new Map(config.serviceAddresses.map((entry) => entry.split('=') as [string, string]));
-      const tunnel = new Tunnel(client, () => this.sync.outbox.exposedRoutes(), {
-        ...DEFAULT_TUNNEL_OPTIONS,
-        clusterDomain: config.clusterDomain,
-        serviceAddresses,
-        defaultTimeoutMs: config.tunnelTimeoutMs,
-      }, logger);
-      client.addMessageListener((message) => tunnel.handle(message));
-      client.onStateChange(() => {
-        if (!client.ready) tunnel.abortAll();
+    const prometheusDiscovery = prometheus.setup(manager, { namespaces: config.prometheusNamespaces });
+    let tunnelFeature: Tunnel | undefined;
+    if (client) {
+      tunnelFeature = tunnel.setup(manager, {
+        client,
+        exposedRoutes: () => syncController.outbox.exposedRoutes(),
+        tunnel: {
+          ...DEFAULT_TUNNEL_OPTIONS,
+          clusterDomain: config.clusterDomain,
+          serviceAddresses: new Map(config.serviceAddresses.map((entry) => entry.split('=') as [string, string])),
+          defaultTimeoutMs: config.tunnelTimeoutMs,
+        },
       });
-      this.tunnel = tunnel;
-      this.reportUncachedIdentity(client, new EventRecorder(core, 'gateway-operator', identity, 'default', logger));
+      // Last: the first snapshot goes out once every controller runs against synced caches.
+      manager.add({ name: 'controlplane-client', start: () => client.start(), stop: () => client.stop() });
     }
-
-    if (config.leaderElect) {
-      this.elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger);
-    }
-    this.health = new HealthServer({ notReadyReasons: () => this.notReadyReasons(), detailed: () => this.detailed() });
+    return { sync: syncController, prometheus: prometheusDiscovery, tunnel: tunnelFeature };
   }
 
   private heartbeatMetadata() {
-    const connectivity = this.sync.currentConnectivity;
+    const { sync: syncController, prometheus: discovery } = this.features ?? {};
+    const current = syncController?.currentConnectivity ?? DEFAULT_CONNECTIVITY;
     const metadata: HeartbeatPayload['metadata'] = {
-      is_private: connectivity.isPrivate,
-      routing_mode: connectivity.routingMode,
-      gateway_routes: this.sync.routeCount(),
+      is_private: current.isPrivate,
+      routing_mode: current.routingMode,
+      gateway_routes: syncController?.routeCount() ?? 0,
       k8s_version: this.k8sVersion,
       agent_version: AGENT_VERSION,
     };
-    if (connectivity.publicEndpoint) metadata.public_endpoint = connectivity.publicEndpoint;
-    if (this.prometheus.current) metadata.prometheus = this.prometheus.current;
+    if (current.publicEndpoint) metadata.public_endpoint = current.publicEndpoint;
+    if (discovery?.current) metadata.prometheus = discovery.current;
     return metadata;
   }
 
@@ -183,16 +186,17 @@ export class GatewayOperator {
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (this.stopping) reasons.push('shutting down');
-    if (this.elector && !this.elector.isLeader) return reasons;
-    if (!this.working) reasons.push('waiting to start (leader election)');
+    if (!this.manager.isLeader) return reasons;
+    if (!this.manager.isWorking) reasons.push('waiting to start (leader election)');
     for (const informer of this.manager.allInformers()) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
     return reasons;
   }
 
   detailed(): Record<string, unknown> {
+    const { sync: syncController, prometheus: discovery, tunnel: tunnelFeature } = this.features ?? {};
     return {
       version: AGENT_VERSION,
-      leader: this.elector ? this.elector.isLeader : true,
+      leader: this.manager.isLeader,
       connection: this.client
         ? {
             state: this.client.state,
@@ -204,15 +208,16 @@ export class GatewayOperator {
             backlogBytes: this.client.backlogBytes,
           }
         : { state: 'not configured' },
-      routingMode: this.sync.currentConnectivity.routingMode,
-      prometheus: this.prometheus.current ?? null,
-      tunnel: { inFlight: this.tunnel?.inFlight ?? 0 },
-      routes: { desired: this.sync.routeCount(), acknowledged: this.sync.outbox.ackedRouteCount(), unacknowledgedGatewayRoutes: this.sync.outbox.size },
+      routingMode: (syncController?.currentConnectivity ?? DEFAULT_CONNECTIVITY).routingMode,
+      prometheus: discovery?.current ?? null,
+      tunnel: { inFlight: tunnelFeature?.inFlight ?? 0 },
+      routes: {
+        desired: syncController?.routeCount() ?? 0,
+        acknowledged: syncController?.outbox.ackedRouteCount() ?? 0,
+        unacknowledgedGatewayRoutes: syncController?.outbox.size ?? 0,
+      },
       queues: Object.fromEntries(
-        [...this.manager.controllers, this.sync.controller, this.connectivityController.controller].map((c) => [
-          c.name,
-          { depth: c.queue.depth, inFlight: c.queue.inFlight, retrying: c.queue.retrying },
-        ]),
+        this.manager.controllers.map((c) => [c.name, { depth: c.queue.depth, inFlight: c.queue.inFlight, retrying: c.queue.retrying }]),
       ),
     };
   }
@@ -225,73 +230,16 @@ export class GatewayOperator {
       return undefined;
     });
     if (version) this.k8sVersion = version.gitVersion;
-    await this.setupGatewayApi();
-    if (this.elector) {
-      this.elector.run({
-        onStartedLeading: () => void this.startWork(),
-        onStoppedLeading: () => this.onFatal('lost the leader lease'),
-      });
-    } else {
-      await this.startWork();
-    }
+    this.features = await this.setup();
+    await this.manager.start();
   }
 
-  /** HTTPRoutes are a second source of GatewayRoutes where the Gateway API CRDs are installed. */
-  private async setupGatewayApi(): Promise<void> {
-    const served = await this.manager.serves(gatewayApi.KINDS).catch((err: unknown) => {
-      this.logger.warn('could not ask the apiserver whether it serves the Gateway API; HTTPRoutes are not watched', { controller: 'manager', err });
-      return false;
-    });
-    if (!served) {
-      this.logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)', { controller: 'manager' });
-      return;
-    }
-    this.connectivityController.watchGateways(this.manager.informer(gatewayApi.GATEWAY));
-    let referenceGrant: ResourceKind | undefined;
-    for (const version of gatewayApi.REFERENCE_GRANT_VERSIONS) {
-      if (!referenceGrant && (await this.manager.serves([version]).catch(() => false))) referenceGrant = version;
-    }
-    if (!referenceGrant) this.logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted', { controller: 'manager' });
-    if (referenceGrant) {
-      const { policy, onChange } = gatewayApi.crossNamespacePolicy(this.manager, referenceGrant);
-      this.sync.useCrossNamespacePolicy(policy, onChange);
-    }
-    gatewayApi.setup(this.manager, {
-      referenceGrant,
-      controllerName: this.config.gatewayControllerName,
-      allowCatchAll: this.config.allowCatchAll,
-      concurrency: this.config.concurrency,
-    });
-  }
-
-  private async startWork(): Promise<void> {
-    if (this.working || this.stopping) return;
-    this.working = true;
-    this.manager.startInformers();
-    // Reconcile only against complete caches (an object missing from a half-filled cache looks new),
-    // and connect only then, so the first snapshot holds every route.
-    const started = Date.now();
-    while (!this.manager.hasSynced() && !this.stopping) await new Promise((r) => setTimeout(r, 50));
-    if (this.stopping) return;
-    this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - started });
-    this.manager.startControllers();
-    this.sync.start();
-    this.connectivityController.start();
-    this.prometheus.start();
-    this.client?.start();
-  }
-
-  /** Graceful stop: queues, informers, socket (1001), lease, server; bounded in time. */
+  /** Graceful stop, bounded in time: the manager (queues, socket 1001, informers, Lease), then the health server. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info('shutting down', { controller: 'manager' });
-    await Promise.all([this.manager.stopControllers(3_000), this.sync.stop(3_000), this.connectivityController.controller.stop(3_000)]);
-    this.prometheus.stop();
-    this.manager.stopInformers();
-    this.tunnel?.abortAll();
-    await this.client?.stop();
-    await this.elector?.release();
+    await this.manager.stop(3_000);
     await this.health.close();
   }
 }

@@ -7,6 +7,7 @@ import { conditionsChanged, progressSummary, rfc3339, setConditions, type Condit
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY,
+  CLUSTER_CONNECTIVITY_KIND,
   CLUSTER_CONNECTIVITY_NAME,
   GROUP,
   VERSION,
@@ -17,8 +18,11 @@ import type { ControlPlaneClient } from '../controlplane/client.js';
 import { jsonEqual } from '../operator/json.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, type CustomObjectRef } from '../operator/apply.js';
-import { Controller } from '../operator/controller.js';
+import type { Controller } from '../operator/controller.js';
 import type { Informer } from '../operator/informer.js';
+import { SERVICE } from '../operator/kinds.js';
+import { watch, type Manager } from '../operator/manager.js';
+import { generationChanged } from '../operator/predicates.js';
 import type { ReconcileResult } from '../operator/queue.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { CANDIDATES, controllerType, decide, gatewayCandidate, labelledController, type Decision, type GatewayLike, type IngressServiceLike } from './detect.js';
@@ -29,46 +33,56 @@ const REFRESH_MS = 10_000;
 /** How long a hostname's addresses are reused before it is looked up again. */
 const DNS_TTL_MS = 60_000;
 
+export interface ConnectivityOptions {
+  client?: ControlPlaneClient;
+  /** Gateways count as candidates too where the Gateway API is installed (see gatewayCandidate). */
+  gateways?: Informer<GatewayLike>;
+}
+
+/** Registers the connectivity controller: the ingress controller's Service, Gateways, ClusterConnectivity, the socket. */
+export function setup(manager: Manager, options: ConnectivityOptions): ConnectivityController {
+  return new ConnectivityController(manager, options);
+}
+
 export class ConnectivityController {
   readonly controller: Controller;
+  readonly connectivity: Informer<ClusterConnectivity>;
   /** When each LoadBalancer Service was first seen without an address. */
   private readonly waitingSince = new Map<string, number>();
   /** Cluster ids of other writers already warned about. */
   private readonly otherWriters = new Set<string>();
   private readonly resolved = new Map<string, { addresses: string[] | undefined; at: number }>();
-  private gateways?: Informer<GatewayLike>;
+  private readonly custom: Manager['custom'];
+  private readonly services: Informer<IngressServiceLike>;
+  private readonly gateways?: Informer<GatewayLike>;
+  private readonly client?: ControlPlaneClient;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly custom: CustomObjectsApi,
-    private readonly services: Informer<IngressServiceLike>,
-    private readonly connectivity: Informer<ClusterConnectivity>,
-    private readonly client: ControlPlaneClient | undefined,
-    private readonly logger: Logger,
-  ) {
-    this.controller = new Controller({ name: 'connectivity', reconcile: () => this.reconcile(), logger, concurrency: 1 });
-    const enqueue = () => this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
-    services.onChange((service) => {
-      if (this.relevant(service)) enqueue();
+  constructor(manager: Manager, options: ConnectivityOptions) {
+    this.custom = manager.custom;
+    this.client = options.client;
+    this.gateways = options.gateways;
+    this.logger = manager.logger.child({ controller: 'connectivity' });
+    // Detection looks for the ingress controller's Service anywhere, whatever --watch-namespaces says.
+    this.services = manager.informer<IngressServiceLike>(SERVICE);
+    this.connectivity = manager.informer<ClusterConnectivity>(CLUSTER_CONNECTIVITY_KIND);
+    const singleton = [CLUSTER_CONNECTIVITY_NAME];
+    this.controller = manager.controller({
+      name: 'connectivity',
+      // Spec changes and deletion only: a status write (ours, or another installation's in the same cluster)
+      // must not trigger a reconcile that writes again; two writers would answer each other forever.
+      for: { informer: this.connectivity, predicate: generationChanged },
+      watches: [
+        watch({ informer: this.services, predicate: ({ object }) => this.relevant(object), map: () => singleton }),
+        ...(this.gateways
+          ? [watch({ informer: this.gateways, predicate: ({ object, previous }) => !!(object.status?.addresses?.length || previous?.status?.addresses?.length), map: () => singleton })]
+          : []),
+      ],
+      sources: this.client ? [(enqueue) => this.client?.onStateChange(() => enqueue(CLUSTER_CONNECTIVITY_NAME))] : [],
+      initialKeys: singleton,
+      reconcile: () => this.reconcile(),
+      concurrency: 1,
     });
-    // Spec changes and deletion only: a status write (ours, or another installation's in the same cluster)
-    // must not trigger a reconcile that writes again; two writers would answer each other forever.
-    connectivity.onChange((object, previous, deleted) => {
-      if (deleted || !previous || object.metadata?.generation !== previous.metadata?.generation) enqueue();
-    });
-    client?.onStateChange(enqueue);
-  }
-
-  /** Gateways count as candidates too where the Gateway API is installed (see gatewayCandidate). */
-  watchGateways(gateways: Informer<GatewayLike>): void {
-    this.gateways = gateways;
-    gateways.onChange((gateway, previous) => {
-      if (gateway.status?.addresses?.length || previous?.status?.addresses?.length) this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
-    });
-  }
-
-  start(): void {
-    this.controller.start();
-    this.controller.enqueue(CLUSTER_CONNECTIVITY_NAME);
   }
 
   private relevant(service: IngressServiceLike): boolean {
@@ -172,8 +186,8 @@ export class ConnectivityController {
     const unchanged = !conditionsChanged(previous.conditions, conditions) && jsonEqual({ ...previous, conditions: [] }, { ...status, conditions: [] });
     if (!unchanged) {
       await applyStatus(this.custom, REF, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: CLUSTER_CONNECTIVITY_NAME }, status }, CONNECTIVITY_FIELD_MANAGER);
-      this.logger.debug('ClusterConnectivity status written', { controller: 'connectivity', name: CLUSTER_CONNECTIVITY_NAME, clusterId: status.controlPlane?.clusterId });
-      if (!same) this.logger.info('cluster connectivity decided', { controller: 'connectivity', isPrivate: decision.isPrivate, routingMode: decision.routingMode, publicEndpoint: decision.publicEndpoint, reason: decision.reason });
+      this.logger.debug('ClusterConnectivity status written', { name: CLUSTER_CONNECTIVITY_NAME, clusterId: status.controlPlane?.clusterId });
+      if (!same) this.logger.info('cluster connectivity decided', { isPrivate: decision.isPrivate, routingMode: decision.routingMode, publicEndpoint: decision.publicEndpoint, reason: decision.reason });
     }
     if (decision.waiting) return { requeueAfterMs: Math.min(REFRESH_MS, timeoutMs - waited + 10) };
     return this.client ? { requeueAfterMs: REFRESH_MS } : undefined;
@@ -185,7 +199,7 @@ export class ConnectivityController {
     if (!writtenFor || !own || writtenFor === own || this.otherWriters.has(writtenFor)) return;
     this.otherWriters.add(writtenFor);
     this.logger.warn('ClusterConnectivity was written for another cluster id: is a second gateway-operator installed in this cluster?', {
-      controller: 'connectivity', name: CLUSTER_CONNECTIVITY_NAME, otherClusterId: writtenFor, clusterId: own,
+      name: CLUSTER_CONNECTIVITY_NAME, otherClusterId: writtenFor, clusterId: own,
     });
   }
 

@@ -1,6 +1,8 @@
 // Finds the cluster's Prometheus for the control plane (heartbeat metadata, /api/health/detailed).
 // Pure choice over the Service cache, re-evaluated every 30 s; logged only when the answer changes.
 import type { Logger } from '../log.js';
+import { SERVICE } from '../operator/kinds.js';
+import type { Manager, Runnable } from '../operator/manager.js';
 import type { IngressServiceLike } from './detect.js';
 
 export interface PrometheusEndpoint {
@@ -34,7 +36,17 @@ export function findPrometheus(services: readonly IngressServiceLike[], namespac
   return { namespace, service, port, url: `http://${service}.${namespace}.svc:${port}` };
 }
 
-export class PrometheusDiscovery {
+/** Registers discovery over every Service of the cluster (--prometheus-namespaces narrows it). */
+export function setup(manager: Manager, options: { namespaces: readonly string[] }): PrometheusDiscovery {
+  const services = manager.informer<IngressServiceLike>(SERVICE);
+  const discovery = new PrometheusDiscovery(() => services.list(), options.namespaces, manager.logger);
+  services.onChange(() => discovery.discover());
+  manager.add(discovery);
+  return discovery;
+}
+
+export class PrometheusDiscovery implements Runnable {
+  readonly name = 'prometheus-discovery';
   current?: PrometheusEndpoint;
   private timer?: NodeJS.Timeout;
 

@@ -6,7 +6,7 @@
 import type { AppsV1Api, CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { apiErrorCode, apiErrorMessage } from '../operator/apply.js';
-import { RevisionClock } from '../sync/outbox.js';
+import { RevisionClock } from './revision.js';
 import { ControlPlaneClient, type ControlPlaneClientOptions } from './client.js';
 import type { IdentityStore } from './identity.js';
 import type { InboundMessage } from './protocol.js';

@@ -3,14 +3,13 @@
 // conditions and the number of HTTPRoutes attached. Objects of other classes are never touched.
 import { conditionsChanged, ownConditions, setConditions } from '../api/v1alpha1/conditions.js';
 import { applyStatus, type CustomObjectRef } from '../operator/apply.js';
-import { Controller } from '../operator/controller.js';
 import { jsonEqual } from '../operator/json.js';
 import { splitKey } from '../operator/kinds.js';
 import type { Manager } from '../operator/manager.js';
 import type { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
 import { gatewayClassConditions, gatewayStatus } from './status.js';
-import { GATEWAY, GATEWAY_API_GROUP, GATEWAY_CLASS, type Gateway } from './types.js';
+import { GATEWAY, GATEWAY_API_GROUP, GATEWAY_CLASS } from './types.js';
 
 export const GATEWAY_STATUS_FIELD_MANAGER = 'gateway-operator-gateway';
 /** HTTPRoutes by the Gateways their parentRefs name ("namespace/name"). */
@@ -21,19 +20,12 @@ function ref(kind: typeof GATEWAY | typeof GATEWAY_CLASS, namespace: string, nam
 }
 
 export class GatewayController {
-  readonly classes: Controller;
-  readonly gateways: Controller;
-
   constructor(
     private readonly manager: Manager,
     private readonly informers: GatewayApiInformers,
     private readonly routes: HTTPRouteController,
     private readonly options: GatewayApiOptions,
-  ) {
-    const { logger } = manager;
-    this.classes = new Controller({ name: 'gatewayclass', reconcile: (key) => this.reconcileClass(key), logger, concurrency: 1 });
-    this.gateways = new Controller({ name: 'gateway', reconcile: (key) => this.reconcileGateway(key), logger, concurrency: options.concurrency });
-  }
+  ) {}
 
   async reconcileClass(name: string): Promise<void> {
     const gatewayClass = this.informers.gatewayClasses.get(name);
@@ -89,9 +81,5 @@ export class GatewayController {
       for (const listener of listeners) counts.set(listener, (counts.get(listener) ?? 0) + 1);
     }
     return counts;
-  }
-
-  enqueueGateway(gateway: Gateway): void {
-    this.gateways.enqueue(`${gateway.metadata.namespace ?? ''}/${gateway.metadata.name ?? ''}`);
   }
 }

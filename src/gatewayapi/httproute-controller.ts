@@ -2,20 +2,21 @@
 // it names, the ReferenceGrants and Services from the caches; writes the GatewayRoute (owned by the
 // HTTPRoute, same name) while the route is attached to at least one Gateway of this operator, and this
 // operator's entries of the HTTPRoute's status.parents. Other controllers' entries are kept as they are.
-import { lookupIn, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
-import { RouteClaims } from '../api/v1alpha1/route-claims.js';
+import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { conditionsChanged, ownConditions } from '../api/v1alpha1/conditions.js';
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
+import { resolvedRefsCondition } from '../gatewayroute/backends.js';
+import type { RouteClaims } from '../gatewayroute/claims.js';
+import type { GatewayRoutes } from '../gatewayroute/setup.js';
+import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
 import { applyStatus } from '../operator/apply.js';
-import { Controller } from '../operator/controller.js';
 import { jsonEqual } from '../operator/json.js';
-import { objectKey, splitKey } from '../operator/kinds.js';
+import { splitKey } from '../operator/kinds.js';
 import type { Manager } from '../operator/manager.js';
 import { attachToGateway, parentGatewayKey, type AttachedHost, type Attachment } from './attach.js';
 import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
 import { routeParentConditions } from './status.js';
-import { referencePermitted, translateHTTPRoute } from './translate.js';
+import { translateHTTPRoute } from './translate.js';
 import { GATEWAY_API_GROUP, HTTP_ROUTE, type HTTPRoute, type ParentReference, type RouteParentStatus } from './types.js';
 
 export const HTTPROUTE_STATUS_FIELD_MANAGER = 'gateway-operator-httproute';
@@ -29,25 +30,17 @@ export interface ParentAttachment {
 }
 
 export class HTTPRouteController {
-  readonly controller: Controller;
   private readonly writer: GatewayRouteWriter;
   readonly claims: RouteClaims;
 
   constructor(
     private readonly manager: Manager,
     private readonly informers: GatewayApiInformers,
+    private readonly routes: GatewayRoutes,
     private readonly options: GatewayApiOptions,
   ) {
-    this.writer = new GatewayRouteWriter({
-      custom: manager.custom,
-      gatewayRoutes: informers.gatewayRoutes,
-      events: manager.events,
-      logger: manager.logger,
-      controller: 'httproute',
-      statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER,
-    });
-    this.claims = new RouteClaims(informers.gatewayRoutes);
-    this.controller = new Controller({ name: 'httproute', reconcile: (key) => this.reconcile(key), logger: manager.logger, concurrency: options.concurrency });
+    this.writer = routes.writer({ controller: 'httproute', statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER });
+    this.claims = routes.claims();
   }
 
   /** This operator's parents of the route: parentRefs naming a Gateway whose GatewayClass has our controllerName. */
@@ -85,7 +78,7 @@ export class HTTPRouteController {
     const translation = translateHTTPRoute(route, attachedHosts(parents), {
       allowCatchAll: this.options.allowCatchAll,
       referenceGrants: this.informers.referenceGrants?.list() ?? [],
-      service: lookupIn(this.informers.services),
+      service: this.routes.backends.service,
       taken: this.claims.takenFor(key, mine),
     });
     const attached = parents.some((p) => p.attachment.attached);
@@ -109,10 +102,7 @@ export class HTTPRouteController {
         annotations: translation.annotations,
         spec: translation.spec,
         accepted: translation.accepted,
-        resolvedRefs: resolvedRefsCondition(routes, namespace, {
-          service: lookupIn(this.informers.services),
-          crossNamespace: (from, to, service) => referencePermitted(this.informers.referenceGrants?.list() ?? [], from, to, service),
-        }),
+        resolvedRefs: resolvedRefsCondition(routes, namespace, this.routes.backends),
       });
     } else if (mine) {
       await this.writer.delete(mine, 'its HTTPRoute is attached to no Gateway of this operator');
@@ -144,10 +134,6 @@ export class HTTPRouteController {
       { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, metadata: { name, namespace }, status: { parents: [...others, ...mine] } },
       HTTPROUTE_STATUS_FIELD_MANAGER,
     );
-  }
-
-  enqueue(route: HTTPRoute): void {
-    this.controller.enqueue(objectKey(route.metadata));
   }
 }
 

@@ -1,7 +1,6 @@
 // The caches the Gateway API feature reads, and its options.
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import type { Informer } from '../operator/informer.js';
-import type { ResourceKind } from '../operator/kinds.js';
 import type { ServiceLike } from '../routing/backends.js';
 import type { Gateway, GatewayClass, HTTPRoute, ReferenceGrant } from './types.js';
 
@@ -10,8 +9,6 @@ export interface GatewayApiOptions {
   controllerName: string;
   allowCatchAll: boolean;
   concurrency: number;
-  /** The served ReferenceGrant version; none: cross-namespace backendRefs are never permitted. */
-  referenceGrant?: ResourceKind;
 }
 
 export interface NamespaceLike {

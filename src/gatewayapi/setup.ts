@@ -1,36 +1,23 @@
 // The Gateway API feature: HTTPRoutes attached to Gateways of our GatewayClass become GatewayRoutes, and the
-// GatewayClass, Gateway and HTTPRoute statuses say so. setup(manager) registers its informers, the
-// event wiring between them and its controllers, as controller-runtime's SetupWithManager does.
-import { GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
-import { NAMESPACE, objectKey, SERVICE, type ResourceKind } from '../operator/kinds.js';
-import type { Manager } from '../operator/manager.js';
-import type { ServiceLike } from '../routing/backends.js';
-import type { CrossNamespacePolicy } from '../api/v1alpha1/gatewayroute.js';
-import { referencePermitted } from './translate.js';
+// GatewayClass, Gateway and HTTPRoute statuses say so; ReferenceGrants decide which backends in other
+// namespaces every GatewayRoute may use. setup(manager) asks the apiserver whether the Gateway API is
+// served, then registers its informers and controllers, as controller-runtime's SetupWithManager does.
+import type { GatewayRoutes } from '../gatewayroute/setup.js';
+import { NAMESPACE, objectKey, type ResourceKind } from '../operator/kinds.js';
+import { watch, type Manager } from '../operator/manager.js';
+import { specOrMetadataChanged } from '../operator/predicates.js';
 import { parentGatewayKey } from './attach.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './informers.js';
-import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
+import { referencePermitted } from './translate.js';
+import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, REFERENCE_GRANT_VERSIONS, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
 
 export type { GatewayApiOptions } from './informers.js';
 export { GATEWAY } from './types.js';
 
 /** The kinds the feature needs served (the Gateway API CRDs installed) before it is set up. */
 export const KINDS: readonly ResourceKind[] = [GATEWAY_CLASS, GATEWAY, HTTP_ROUTE];
-export { REFERENCE_GRANT_VERSIONS } from './types.js';
-
-/**
- * The rule for backends in other namespaces, read from the ReferenceGrants (of the served version): what the
- * sync controller applies to every GatewayRoute, hand-written ones included, and what re-checks them.
- */
-export function crossNamespacePolicy(manager: Manager, referenceGrant: ResourceKind): { policy: CrossNamespacePolicy; onChange: (listener: () => void) => void } {
-  const grants = manager.informer<ReferenceGrant>(referenceGrant);
-  return {
-    policy: (from, to, service) => referencePermitted(grants.list(to), from, to, service),
-    onChange: (listener) => grants.onChange(() => listener()),
-  };
-}
 
 const GATEWAY_CLASS_INDEX = 'gateway-class';
 const BACKEND_SERVICE_INDEX = 'backend-service';
@@ -47,69 +34,100 @@ function parentGateways(route: HTTPRoute | undefined): string[] {
   return (route.spec.parentRefs ?? []).map((ref) => parentGatewayKey(route, ref)).filter((k): k is string => k !== undefined);
 }
 
-export function setup(manager: Manager, options: GatewayApiOptions): { routes: HTTPRouteController; gateways: GatewayController } {
+export interface GatewayApiSetup {
+  /** Whether the apiserver serves the Gateway API (else nothing was registered); Gateways are GATEWAY. */
+  served: boolean;
+  /** The served ReferenceGrant version: the sync controller re-checks cross-namespace backends on its changes. */
+  referenceGrant?: ResourceKind;
+}
+
+export interface GatewayApiSetupOptions extends GatewayApiOptions {
+  routes: GatewayRoutes;
+}
+
+export async function setup(manager: Manager, options: GatewayApiSetupOptions): Promise<GatewayApiSetup> {
+  const { logger } = manager;
+  const served = await manager.serves(KINDS).catch((err: unknown) => {
+    logger.warn('could not ask the apiserver whether it serves the Gateway API; HTTPRoutes are not watched', { controller: 'gatewayapi', err });
+    return false;
+  });
+  if (!served) {
+    logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)', { controller: 'gatewayapi' });
+    return { served: false };
+  }
+  let referenceGrant: ResourceKind | undefined;
+  for (const version of REFERENCE_GRANT_VERSIONS) {
+    if (!referenceGrant && (await manager.serves([version]).catch(() => false))) referenceGrant = version;
+  }
+  if (!referenceGrant) logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted', { controller: 'gatewayapi' });
+
+  const { routes } = options;
   const informers: GatewayApiInformers = {
     // Gateways, their classes, grants and namespaces may live outside --watch-namespaces; routes and what they make may not.
     gatewayClasses: manager.informer<GatewayClass>(GATEWAY_CLASS),
     gateways: manager.informer<Gateway>(GATEWAY),
     httpRoutes: manager.informer<HTTPRoute>(HTTP_ROUTE, { watched: true }),
-    referenceGrants: options.referenceGrant ? manager.informer<ReferenceGrant>(options.referenceGrant) : undefined,
+    referenceGrants: referenceGrant ? manager.informer<ReferenceGrant>(referenceGrant) : undefined,
     namespaces: manager.informer<NamespaceLike>(NAMESPACE),
-    services: manager.informer<ServiceLike>(SERVICE, { watched: true }),
-    gatewayRoutes: manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true }),
+    services: routes.services,
+    gatewayRoutes: routes.gatewayRoutes,
   };
-  const routes = new HTTPRouteController(manager, informers, options);
-  const gateways = new GatewayController(manager, informers, routes, options);
-  manager.add(routes.controller);
-  manager.add(gateways.classes);
-  manager.add(gateways.gateways);
+  const { httpRoutes, gateways, gatewayClasses, referenceGrants } = informers;
+  // The grants decide for every GatewayRoute (hand-written ones too), through the one resolver.
+  if (referenceGrants) routes.backends.permitCrossNamespace((from, to, service) => referencePermitted(referenceGrants.list(to), from, to, service));
 
-  const { httpRoutes } = informers;
   httpRoutes.addIndex(PARENT_GATEWAY_INDEX, parentGateways);
   httpRoutes.addIndex(BACKEND_SERVICE_INDEX, backendServices);
-  informers.gateways.addIndex(GATEWAY_CLASS_INDEX, (gateway) => [gateway.spec.gatewayClassName]);
+  gateways.addIndex(GATEWAY_CLASS_INDEX, (gateway) => [gateway.spec.gatewayClassName]);
 
-  const routesOfGateway = (key: string): void => {
-    for (const route of httpRoutes.byIndex(PARENT_GATEWAY_INDEX, key)) routes.enqueue(route);
-  };
-  httpRoutes.onChange((route, previous) => {
-    routes.enqueue(route);
-    // attachedRoutes of the Gateways it names now and named before.
-    for (const key of new Set([...parentGateways(route), ...parentGateways(previous)])) gateways.gateways.enqueue(key);
+  const routeController = new HTTPRouteController(manager, informers, routes, options);
+  const gatewayController = new GatewayController(manager, informers, routeController, options);
+  const routeKeys = (list: Iterable<HTTPRoute>): string[] => [...list].map((route) => objectKey(route.metadata));
+  const routesOfGateway = (key: string): string[] => routeKeys(httpRoutes.byIndex(PARENT_GATEWAY_INDEX, key));
+  const gatewaysOfClass = (name: string): string[] => gateways.byIndex(GATEWAY_CLASS_INDEX, name).map((g) => objectKey(g.metadata));
+
+  manager.controller({
+    name: 'httproute',
+    for: { informer: httpRoutes },
+    watches: [
+      watch({ informer: gateways, map: (gateway) => routesOfGateway(objectKey(gateway.metadata)) }),
+      watch({ informer: gatewayClasses, map: (gatewayClass) => gatewaysOfClass(gatewayClass.metadata.name ?? '').flatMap(routesOfGateway) }),
+      watch({ informer: routes.services, map: (service) => routeKeys(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
+      // A grant changes what routes of other namespaces may use: the routes naming a Service there.
+      ...(referenceGrants
+        ? [watch({ informer: referenceGrants, map: (grant) => routeKeys(httpRoutes.list().filter((route) => backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`)))) })]
+        : []),
+      // Namespace labels decide allowedRoutes selectors.
+      watch({ informer: informers.namespaces, map: (namespace: NamespaceLike) => routeKeys(httpRoutes.list(namespace.metadata?.name ?? '')) }),
+      // The GatewayRoute name may have been freed or taken, or a host + path claimed by another may change
+      // hands; a status write (Synced) changes neither.
+      watch({
+        informer: routes.gatewayRoutes,
+        predicate: specOrMetadataChanged,
+        map: (gatewayRoute, previous, deleted) =>
+          [objectKey(gatewayRoute.metadata), ...routeController.claims.affectedBy(gatewayRoute, previous, deleted)].filter((key) => httpRoutes.get(key)),
+      }),
+    ],
+    reconcile: (key) => routeController.reconcile(key),
+    concurrency: options.concurrency,
   });
-  informers.gateways.onChange((gateway) => {
-    gateways.enqueueGateway(gateway);
-    routesOfGateway(objectKey(gateway.metadata));
+  manager.controller({
+    name: 'gatewayclass',
+    for: { informer: gatewayClasses },
+    reconcile: (name) => gatewayController.reconcileClass(name),
+    concurrency: 1,
   });
-  informers.gatewayClasses.onChange((gatewayClass) => {
-    gateways.classes.enqueue(gatewayClass.metadata.name ?? '');
-    for (const gateway of informers.gateways.byIndex(GATEWAY_CLASS_INDEX, gatewayClass.metadata.name ?? '')) {
-      gateways.enqueueGateway(gateway);
-      routesOfGateway(objectKey(gateway.metadata));
-    }
+  manager.controller({
+    name: 'gateway',
+    for: { informer: gateways },
+    watches: [
+      watch({ informer: gatewayClasses, map: (gatewayClass) => gatewaysOfClass(gatewayClass.metadata.name ?? '') }),
+      // attachedRoutes of the Gateways a route names now and named before.
+      watch({ informer: httpRoutes, map: (route, previous) => new Set([...parentGateways(route), ...parentGateways(previous)]) }),
+      watch({ informer: informers.namespaces, map: (namespace: NamespaceLike) => httpRoutes.list(namespace.metadata?.name ?? '').flatMap(parentGateways) }),
+    ],
+    reconcile: (key) => gatewayController.reconcileGateway(key),
+    concurrency: options.concurrency,
   });
-  informers.services.onChange((service) => {
-    for (const route of httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) routes.enqueue(route);
-  });
-  // A grant changes what routes of other namespaces may use: look at the routes naming a Service there.
-  informers.referenceGrants?.onChange((grant) => {
-    for (const route of httpRoutes.list()) {
-      if (backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`))) routes.enqueue(route);
-    }
-  });
-  // Namespace labels decide allowedRoutes selectors.
-  informers.namespaces.onChange((namespace) => {
-    for (const route of httpRoutes.list(namespace.metadata?.name ?? '')) {
-      routes.enqueue(route);
-      for (const key of parentGateways(route)) gateways.gateways.enqueue(key);
-    }
-  });
-  // The GatewayRoute name may have been freed or taken, or a host + path claimed by another may change hands.
-  informers.gatewayRoutes.onChange((gatewayRoute, previous, deleted) => {
-    for (const key of [objectKey(gatewayRoute.metadata), ...routes.claims.affectedBy(gatewayRoute, previous, deleted)]) {
-      const route = httpRoutes.get(key);
-      if (route) routes.enqueue(route);
-    }
-  });
-  return { routes, gateways };
+  return { served: true, referenceGrant };
 }

@@ -2,15 +2,16 @@
 // the existing GatewayRoute from the caches, server-side applies the GatewayRoute when it differs, and
 // writes Accepted / ResolvedRefs (+ hosts, routeCount) to /status under its own field manager. A
 // GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
-import { lookupIn, NO_CROSS_NAMESPACE, resolvedRefsCondition, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { GatewayRouteWriter } from '../api/v1alpha1/gatewayroute-writer.js';
-import { RouteClaims } from '../api/v1alpha1/route-claims.js';
-import { EXCLUDE_ANNOTATION, GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
-import { Controller } from '../operator/controller.js';
+import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { EXCLUDE_ANNOTATION, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
+import type { RouteClaims } from '../gatewayroute/claims.js';
+import type { GatewayRoutes } from '../gatewayroute/setup.js';
+import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
 import type { Informer } from '../operator/informer.js';
-import { INGRESS, INGRESS_CLASS, objectKey, SERVICE, splitKey } from '../operator/kinds.js';
-import type { Manager } from '../operator/manager.js';
-import type { ServiceLike } from '../routing/backends.js';
+import { INGRESS, INGRESS_CLASS, objectKey, splitKey } from '../operator/kinds.js';
+import { watch, type Manager } from '../operator/manager.js';
+import { specOrMetadataChanged } from '../operator/predicates.js';
 import { ingressClassOf, translateIngress, type IngressLike } from './translate.js';
 
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
@@ -25,6 +26,8 @@ export interface IngressClass {
 }
 
 export interface IngressOptions {
+  /** The shared GatewayRoute caches, writer and claims. */
+  routes: GatewayRoutes;
   ingressClasses: readonly string[];
   /** --ingress-selector: only Ingresses with these labels. */
   labelSelector?: string;
@@ -34,57 +37,71 @@ export interface IngressOptions {
 
 const BACKEND_SERVICE_INDEX = 'backend-service';
 
-/** Registers the Ingress controller and the informers it reads with the manager. */
-export function setup(manager: Manager, options: IngressOptions): IngressController {
-  const controller = new IngressController(manager, options);
-  manager.add(controller.controller);
-  return controller;
+/** Registers the Ingress controller: Ingresses, their Services, IngressClasses and GatewayRoutes of the same name. */
+export function setup(manager: Manager, options: IngressOptions): void {
+  const { routes } = options;
+  // --watch-namespaces scopes everything namespaced: Ingresses, their Services and the GatewayRoutes.
+  const ingresses = manager.informer<Ingress>(INGRESS, { watched: true, labelSelector: options.labelSelector });
+  const ingressClasses = manager.informer<IngressClass>(INGRESS_CLASS);
+  ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
+  const claims = routes.claims();
+  const ingress = new IngressController({
+    ingresses,
+    ingressClasses,
+    gatewayRoutes: routes.gatewayRoutes,
+    backends: routes.backends,
+    claims,
+    writer: routes.writer({ controller: 'ingress', statusFieldManager: STATUS_FIELD_MANAGER }),
+    options,
+  });
+  const keysOf = (list: Iterable<Ingress>): string[] => [...list].map((i) => objectKey(i.metadata ?? {}));
+  manager.controller({
+    name: 'ingress',
+    for: { informer: ingresses },
+    watches: [
+      watch({ informer: routes.services, map: (service) => keysOf(ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
+      watch({ informer: ingressClasses, map: () => keysOf(ingresses.list()) }),
+      // Its own GatewayRoute, or another source's or a hand-written one of the same name going (the name is
+      // free again), or one claiming the same host + path changing (a route may change hands). Status
+      // writes (the sync controller's Synced, this controller's own) change neither.
+      watch({
+        informer: routes.gatewayRoutes,
+        predicate: specOrMetadataChanged,
+        map: (route: GatewayRoute, previous, deleted) => [objectKey(route.metadata), ...claims.affectedBy(route, previous, deleted)].filter((key) => ingresses.get(key)),
+      }),
+    ],
+    reconcile: (key) => ingress.reconcile(key),
+    concurrency: options.concurrency,
+  });
 }
 
-export class IngressController {
-  readonly controller: Controller;
+interface IngressControllerParts {
+  ingresses: Informer<Ingress>;
+  ingressClasses: Informer<IngressClass>;
+  gatewayRoutes: Informer<GatewayRoute>;
+  backends: BackendContext;
+  claims: RouteClaims;
+  writer: GatewayRouteWriter;
+  options: IngressOptions;
+}
+
+class IngressController {
   private readonly ingresses: Informer<Ingress>;
-  private readonly services: Informer<ServiceLike>;
   private readonly ingressClasses: Informer<IngressClass>;
   private readonly gatewayRoutes: Informer<GatewayRoute>;
+  private readonly backends: BackendContext;
   private readonly writer: GatewayRouteWriter;
   private readonly claims: RouteClaims;
+  private readonly options: IngressOptions;
 
-  constructor(
-    manager: Manager,
-    private readonly options: IngressOptions,
-  ) {
-    const { logger } = manager;
-    // --watch-namespaces scopes everything namespaced: Ingresses, their Services and the GatewayRoutes.
-    this.ingresses = manager.informer<Ingress>(INGRESS, { watched: true, labelSelector: options.labelSelector });
-    this.services = manager.informer<ServiceLike>(SERVICE, { watched: true });
-    this.ingressClasses = manager.informer<IngressClass>(INGRESS_CLASS);
-    this.gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
-    this.writer = new GatewayRouteWriter({
-      custom: manager.custom,
-      gatewayRoutes: this.gatewayRoutes,
-      events: manager.events,
-      logger,
-      controller: 'ingress',
-      statusFieldManager: STATUS_FIELD_MANAGER,
-    });
-    this.claims = new RouteClaims(this.gatewayRoutes);
-    this.controller = new Controller({ name: 'ingress', reconcile: (key) => this.reconcile(key), logger, concurrency: options.concurrency });
-    this.ingresses.onChange((ingress) => this.controller.enqueue(objectKey(ingress.metadata ?? {})));
-    this.ingresses.addIndex(BACKEND_SERVICE_INDEX, (ingress) => referencedServices(ingress).map((name) => `${ingress.metadata?.namespace}/${name}`));
-    this.services.onChange((service) => {
-      for (const ingress of this.ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
-    });
-    this.ingressClasses.onChange(() => {
-      for (const ingress of this.ingresses.list()) this.controller.enqueue(objectKey(ingress.metadata ?? {}));
-    });
-    // Also when another source's or a hand-written GatewayRoute of the same name goes (the name is free
-    // again), or one that claims the same host + path changes (a route may change hands).
-    this.gatewayRoutes.onChange((route, previous, deleted) => {
-      for (const key of [objectKey(route.metadata), ...this.claims.affectedBy(route, previous, deleted)]) {
-        if (this.ingresses.get(key)) this.controller.enqueue(key);
-      }
-    });
+  constructor(parts: IngressControllerParts) {
+    this.ingresses = parts.ingresses;
+    this.ingressClasses = parts.ingressClasses;
+    this.gatewayRoutes = parts.gatewayRoutes;
+    this.backends = parts.backends;
+    this.writer = parts.writer;
+    this.claims = parts.claims;
+    this.options = parts.options;
   }
 
   /** Whether the operator's flags and the opt-out annotation select this Ingress. */
@@ -133,7 +150,7 @@ export class IngressController {
       annotations: translation.annotations,
       spec: translation.spec,
       accepted: translation.accepted,
-      resolvedRefs: resolvedRefsCondition(routes, namespace, { service: lookupIn(this.services), crossNamespace: NO_CROSS_NAMESPACE }),
+      resolvedRefs: resolvedRefsCondition(routes, namespace, this.backends),
     });
   }
 }

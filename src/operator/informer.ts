@@ -93,6 +93,8 @@ export class Informer<T extends KubeObject> {
    * look up what an event concerns instead of scanning the cache.
    */
   addIndex(name: string, index: IndexFunc<T>): void {
+    // Two features registering one name would silently answer each other's lookups.
+    if (this.indexers.has(name)) throw new Error(`the ${this.kind} informer already has an index named "${name}"`);
     this.indexers.set(name, index);
     this.indexes.set(name, new Map());
     for (const [key, object] of this.store) this.indexObject(key, object, 1);

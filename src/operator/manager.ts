@@ -1,13 +1,19 @@
 // What features register with, as controller-runtime's manager: shared informers (one per kind and scope,
-// however many features read that kind), the API clients, the event recorder, and the controllers it starts
-// once every cache has synced and stops on shutdown. Each feature has a `setup(manager, options)`.
+// however many features read that kind), the API clients, the event recorder, the controllers built with
+// controller() and the runnables added with add(). Each feature has a `setup(manager, options)`; the
+// manager owns every lifecycle: runnables that need no leadership start at once, the rest once this
+// replica leads (informers, then, with every cache synced, controllers, then leader-gated runnables),
+// and stop() ends them in reverse.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import type { Controller } from './controller.js';
+import { Controller, type Reconciler } from './controller.js';
 import type { EventRecorder } from './events.js';
 import { Informer, type KubeObject } from './informer.js';
-import { apiVersionPath, type ResourceKind } from './kinds.js';
+import { apiVersionPath, objectKey, type ResourceKind } from './kinds.js';
+import type { LeaderElector } from './leader-election.js';
+import type { Predicate } from './predicates.js';
+import type { WorkQueueOptions } from './queue.js';
 import { getJson, KubeRequestError } from './rest.js';
 
 export interface ManagerOptions {
@@ -16,6 +22,10 @@ export interface ManagerOptions {
   logger: Logger;
   /** --watch-namespaces: the namespaces of "watched" informers (all when empty). */
   watchNamespaces: readonly string[];
+  /** With leader election, leader-gated work starts only while this replica holds the Lease. */
+  elector?: LeaderElector;
+  /** The Lease was lost: the process must end (its caches and queues may be behind the new leader's). */
+  onLeadershipLost?: () => void;
 }
 
 export interface InformerScope {
@@ -24,14 +34,63 @@ export interface InformerScope {
   labelSelector?: string;
 }
 
+/** Something with a lifecycle the manager drives (a socket, a timer, a server). */
+export interface Runnable {
+  name: string;
+  /** Default true: starts once this replica leads and every cache has synced. False: at manager start. */
+  needLeaderElection?: boolean;
+  /** `signal` aborts when the manager stops. */
+  start(signal: AbortSignal): void | Promise<void>;
+  stop?(): void | Promise<void>;
+}
+
+/** An informer whose changes enqueue keys of a controller: its own key unless `map` says which. */
+export interface Watch<T extends KubeObject> {
+  informer: Informer<T>;
+  /** The keys to reconcile for this change; default: the object's own "namespace/name". */
+  map?: (object: T, previous: T | undefined, deleted: boolean) => Iterable<string>;
+  predicate?: Predicate<T>;
+}
+
+export interface ControllerSpec<T extends KubeObject> {
+  name: string;
+  /** The primary kind: a change enqueues the object's own key. */
+  for?: Omit<Watch<T>, 'map'>;
+  /** Each watch has a kind of its own (checked where it is written, with watch()). */
+  watches?: ReadonlyArray<Watch<any>>;
+  /**
+   * Events from outside the apiserver (the control-plane socket), as controller-runtime's source.Channel:
+   * each is called once with the controller's enqueue.
+   */
+  sources?: ReadonlyArray<(enqueue: (key: string) => void) => void>;
+  reconcile: Reconciler;
+  /** Keys reconciled once at start whether or not an event names them (a singleton that may not exist yet). */
+  initialKeys?: readonly string[];
+  concurrency?: number;
+  retry?: WorkQueueOptions['retry'];
+}
+
+/** Typed constructor of a watch, so `map` and `predicate` are checked against the informer's kind. */
+export function watch<T extends KubeObject>(w: Watch<T>): Watch<T> {
+  return w;
+}
+
+const CACHE_POLL_MS = 50;
+
 export class Manager {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
   readonly events: EventRecorder;
   readonly logger: Logger;
   readonly controllers: Controller[] = [];
+  private readonly runnables: Runnable[] = [];
+  private readonly initialKeys = new Map<Controller, readonly string[]>();
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private readonly discovery = new Map<string, Promise<Set<string>>>();
+  private readonly stopping = new AbortController();
+  private readonly started: Runnable[] = [];
+  private leading = false;
+  private working = false;
 
   constructor(private readonly options: ManagerOptions) {
     this.custom = options.kc.makeApiClient(CustomObjectsApi);
@@ -58,8 +117,27 @@ export class Manager {
     return informer as unknown as Informer<T>;
   }
 
-  add(controller: Controller): void {
+  /**
+   * Builds and registers a controller: its primary kind and every watch enqueue through their predicates,
+   * and the manager starts it (leader-gated, caches synced) and stops it.
+   */
+  controller<T extends KubeObject>(spec: ControllerSpec<T>): Controller {
+    const controller = new Controller({ name: spec.name, reconcile: spec.reconcile, logger: this.logger, concurrency: spec.concurrency, retry: spec.retry });
+    const watches: Array<Watch<KubeObject>> = [...(spec.for ? [spec.for as unknown as Watch<KubeObject>] : []), ...(spec.watches ?? [])];
+    for (const { informer, map, predicate } of watches) {
+      informer.onChange((object, previous, deleted) => {
+        if (predicate && !predicate({ object, previous, deleted })) return;
+        for (const key of map ? map(object, previous, deleted) : [objectKey(object.metadata ?? {})]) controller.enqueue(key);
+      });
+    }
+    for (const source of spec.sources ?? []) source((key) => controller.enqueue(key));
+    if (spec.initialKeys?.length) this.initialKeys.set(controller, spec.initialKeys);
     this.controllers.push(controller);
+    return controller;
+  }
+
+  add(runnable: Runnable): void {
+    this.runnables.push(runnable);
   }
 
   /** Whether the apiserver serves every one of these kinds (a CRD may not be installed). */
@@ -91,23 +169,76 @@ export class Manager {
     return [...this.informers.values()];
   }
 
-  startInformers(): void {
-    for (const informer of this.informers.values()) informer.start();
-  }
-
   hasSynced(): boolean {
     return [...this.informers.values()].every((i) => i.hasSynced());
   }
 
-  startControllers(): void {
-    for (const controller of this.controllers) controller.start();
+  /** Whether leader-gated work runs here: this replica leads (or elects no leader) and has started it. */
+  get isWorking(): boolean {
+    return this.working;
   }
 
-  async stopControllers(timeoutMs: number): Promise<void> {
+  /** Whether this replica holds the Lease (always, without leader election). */
+  get isLeader(): boolean {
+    return this.options.elector ? this.leading : true;
+  }
+
+  /** Starts what needs no leadership now and the rest once leading; returns when the former have started. */
+  async start(): Promise<void> {
+    for (const runnable of this.runnables.filter((r) => r.needLeaderElection === false)) await this.startRunnable(runnable);
+    const { elector } = this.options;
+    if (!elector) return this.startLeaderWork();
+    elector.run({
+      onStartedLeading: () => {
+        this.leading = true;
+        void this.startLeaderWork().catch((err: unknown) => {
+          this.logger.error('starting the leader work failed', { controller: 'manager', err });
+          this.options.onLeadershipLost?.();
+        });
+      },
+      onStoppedLeading: () => {
+        this.leading = false;
+        this.options.onLeadershipLost?.();
+      },
+    });
+  }
+
+  private async startLeaderWork(): Promise<void> {
+    if (this.working || this.stopping.signal.aborted) return;
+    this.working = true;
+    for (const informer of this.informers.values()) informer.start();
+    // Reconcile only against complete caches (an object missing from a half-filled cache looks new), and
+    // start runnables (the control-plane socket) only then, so the first snapshot holds every route.
+    const since = Date.now();
+    while (!this.hasSynced() && !this.stopping.signal.aborted) await new Promise((r) => setTimeout(r, CACHE_POLL_MS));
+    if (this.stopping.signal.aborted) return;
+    this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - since });
+    for (const controller of this.controllers) {
+      controller.start();
+      for (const key of this.initialKeys.get(controller) ?? []) controller.enqueue(key);
+    }
+    for (const runnable of this.runnables.filter((r) => r.needLeaderElection !== false)) await this.startRunnable(runnable);
+  }
+
+  private async startRunnable(runnable: Runnable): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.started.push(runnable);
+    await runnable.start(this.stopping.signal);
+  }
+
+  /** Graceful stop, bounded in time: controllers (their reconciles aborted), runnables in reverse, informers, the Lease. */
+  async stop(timeoutMs = 3_000): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort(new Error('the manager is stopping'));
     await Promise.all(this.controllers.map((c) => c.stop(timeoutMs)));
-  }
-
-  stopInformers(): void {
+    for (const runnable of this.started.splice(0).reverse()) {
+      try {
+        await runnable.stop?.();
+      } catch (err) {
+        this.logger.warn('stopping failed', { controller: 'manager', runnable: runnable.name, err });
+      }
+    }
     for (const informer of this.informers.values()) informer.stop();
+    await this.options.elector?.release();
   }
 }

@@ -4,16 +4,10 @@
 // acknowledged, one message in flight per GatewayRoute. Every answer (routes_ack / routes_nack) is matched
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager).
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, findCondition, listWithin, MAX_CONDITION_MESSAGE, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import {
-  API_VERSION,
-  CLUSTER_CONNECTIVITY_NAME,
-  GATEWAY_ROUTE,
-  type ClusterConnectivity,
-  type Condition,
-  type GatewayRoute,
-} from '../api/v1alpha1/types.js';
+import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import {
   DEFAULT_FRAME_BUDGET_BYTES,
@@ -23,18 +17,20 @@ import {
   type RoutesNackPayload,
   type WireGatewayRoute,
 } from '../controlplane/protocol.js';
-import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
-import { gatewayRouteRef, lookupIn, NO_CROSS_NAMESPACE, resolvedRefsCondition, sourceOwner, type BackendContext, type CrossNamespacePolicy } from '../api/v1alpha1/gatewayroute.js';
+import { RevisionClock } from '../controlplane/revision.js';
+import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
+import type { GatewayRoutes } from '../gatewayroute/setup.js';
+import { gatewayRouteRef } from '../gatewayroute/writer.js';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
-import { Controller } from '../operator/controller.js';
-import type { ReconcileResult } from '../operator/queue.js';
+import type { Controller } from '../operator/controller.js';
 import type { EventRecorder } from '../operator/events.js';
-import type { Informer } from '../operator/informer.js';
+import type { Informer, KubeObject } from '../operator/informer.js';
 import { objectKey, splitKey } from '../operator/kinds.js';
-import type { ServiceLike } from '../routing/backends.js';
-import { Outbox, RevisionClock, retryDelayMs } from './outbox.js';
+import { watch, type Manager } from '../operator/manager.js';
+import type { ReconcileResult } from '../operator/queue.js';
+import { Outbox, retryDelayMs } from './outbox.js';
 import { encodeSnapshot, toWireGatewayRoute } from './wire.js';
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
@@ -53,14 +49,13 @@ function answeredFor(synced: Condition | undefined, generation: number | undefin
 /** The snapshot of the current socket: changes go out one by one only once it is acknowledged. */
 type SnapshotState = { phase: 'none' } | { phase: 'sending' | 'awaiting'; requestId: string } | { phase: 'acked' };
 
-export interface SyncControllerOptions {
-  custom: CustomObjectsApi;
-  gatewayRoutes: Informer<GatewayRoute>;
-  services: Informer<ServiceLike>;
-  connectivity?: Informer<ClusterConnectivity>;
+export interface SyncOptions {
+  /** The shared GatewayRoute and Service caches and the one backend resolver. */
+  routes: GatewayRoutes;
+  /** ReferenceGrants, where served: a change re-checks every GatewayRoute with a backend in another namespace. */
+  referenceGrants?: Informer<KubeObject>;
+  connectivity: Informer<ClusterConnectivity>;
   client?: ControlPlaneClient;
-  events: EventRecorder;
-  logger: Logger;
   concurrency: number;
   /** An unanswered route message older than this is reported (default 30 s); it is never resent. */
   ackTimeoutMs?: number;
@@ -68,6 +63,13 @@ export interface SyncControllerOptions {
   frameBudgetBytes?: number;
   /** Where the revision counter starts (the control plane's resume point raises it). */
   revisionStart?: number;
+}
+
+/** Registers the sync controller (GatewayRoutes → control plane) and its ack watch with the manager. */
+export function setup(manager: Manager, options: SyncOptions): SyncController {
+  const sync = new SyncController(manager, options);
+  manager.add({ name: 'sync-ack-watch', start: () => sync.watchAcks(), stop: () => sync.stopTimers() });
+  return sync;
 }
 
 export class SyncController {
@@ -83,46 +85,50 @@ export class SyncController {
   private lastAckWarning = 0;
   /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
   private readonly unresolved = new Map<string, string[]>();
-  private desiredRouteCount = 0;
-  /** Which other namespaces' Services a GatewayRoute may use: none until ReferenceGrants are watched. */
-  private crossNamespace: CrossNamespacePolicy = NO_CROSS_NAMESPACE;
 
-  private readonly custom: CustomObjectsApi;
+  private readonly custom: Manager['custom'];
   private readonly gatewayRoutes: Informer<GatewayRoute>;
-  private readonly services: Informer<ServiceLike>;
-  private readonly connectivityInformer?: Informer<ClusterConnectivity>;
+  private readonly backends: BackendContext;
+  private readonly connectivityInformer: Informer<ClusterConnectivity>;
   private readonly client?: ControlPlaneClient;
   private readonly events: EventRecorder;
   private readonly logger: Logger;
   private readonly ackTimeoutMs: number;
   private readonly frameBudgetBytes: number;
 
-  constructor(options: SyncControllerOptions) {
-    const { gatewayRoutes, services, client, logger } = options;
-    this.custom = options.custom;
+  constructor(manager: Manager, options: SyncOptions) {
+    const { routes, client } = options;
+    const gatewayRoutes = routes.gatewayRoutes;
+    this.custom = manager.custom;
     this.gatewayRoutes = gatewayRoutes;
-    this.services = services;
+    this.backends = routes.backends;
     this.connectivityInformer = options.connectivity;
     this.client = client;
-    this.events = options.events;
-    this.logger = logger;
+    this.events = manager.events;
+    this.logger = manager.logger.child({ controller: 'sync' });
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.frameBudgetBytes = options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES;
     this.outbox = new Outbox(new RevisionClock(options.revisionStart ?? 0));
-    const concurrency = options.concurrency;
-    this.controller = new Controller({ name: 'sync', reconcile: (key) => this.reconcile(key), logger, concurrency });
     this.connectivity = connectivityOf(undefined);
     gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [
       ...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`)),
     ]);
-    gatewayRoutes.onChange((route, previous, deleted) => {
-      this.desiredRouteCount += (deleted ? 0 : (route.spec.routes?.length ?? 0)) - (previous?.spec.routes?.length ?? 0);
-      this.controller.enqueue(objectKey(route.metadata));
+    const keysOf = (list: Iterable<GatewayRoute>): string[] => [...list].map((route) => objectKey(route.metadata));
+    const crossNamespace = (): string[] =>
+      keysOf(gatewayRoutes.list().filter((route) => (route.spec.routes ?? []).some((r) => r.backend.namespace !== undefined && r.backend.namespace !== route.metadata.namespace)));
+    this.controller = manager.controller({
+      name: 'sync',
+      // Every change, status included: Synced is written from what the cache holds (see writeStatus).
+      for: { informer: gatewayRoutes },
+      watches: [
+        // A backend Service, in the GatewayRoute's namespace or the one backend.namespace names.
+        watch({ informer: routes.services, map: (service) => keysOf(gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
+        ...(options.referenceGrants ? [watch({ informer: options.referenceGrants, map: crossNamespace })] : []),
+      ],
+      sources: [() => this.connectivityInformer.onChange(() => this.onConnectivityChange())],
+      reconcile: (key) => this.reconcile(key),
+      concurrency: options.concurrency,
     });
-    services.onChange((service) => {
-      for (const route of this.gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) this.controller.enqueue(objectKey(route.metadata));
-    });
-    this.connectivityInformer?.onChange(() => this.onConnectivityChange());
     client?.setHandlers({
       onReady: (session) => {
         this.outbox.clock.resume(session.resumeRevision);
@@ -138,50 +144,33 @@ export class SyncController {
     });
   }
 
-  /**
-   * Backends in other namespaces are allowed by `policy` (ReferenceGrants) from now on; `onChange` is how the
-   * caller says the grants changed, and every GatewayRoute naming another namespace is looked at again.
-   */
-  useCrossNamespacePolicy(policy: CrossNamespacePolicy, onChange: (listener: () => void) => void): void {
-    this.crossNamespace = policy;
-    onChange(() => {
-      for (const route of this.gatewayRoutes.list()) {
-        const namespace = route.metadata.namespace;
-        if ((route.spec.routes ?? []).some((r) => r.backend.namespace !== undefined && r.backend.namespace !== namespace)) this.controller.enqueue(objectKey(route.metadata));
-      }
-    });
-  }
-
-  private get backends(): BackendContext {
-    return { service: lookupIn(this.services), crossNamespace: this.crossNamespace };
-  }
-
   get currentConnectivity(): Connectivity {
     return this.connectivity;
   }
 
-  start(): void {
-    this.controller.start();
+  /** Reports route messages the control plane has not answered for long (see checkAckTimeout). */
+  watchAcks(): void {
     this.ackWatch = setInterval(() => this.checkAckTimeout(), Math.min(5_000, this.ackTimeoutMs / 4));
     this.ackWatch.unref();
   }
 
-  async stop(timeoutMs?: number): Promise<void> {
+  stopTimers(): void {
     clearInterval(this.ackWatch);
     clearTimeout(this.snapshotRetry);
-    await this.controller.stop(timeoutMs);
   }
 
-  /** Total routes the control plane should hold, for heartbeats (kept as GatewayRoutes change). */
+  /** Total routes the control plane should hold, for heartbeats. */
   routeCount(): number {
-    return this.desiredRouteCount;
+    let count = 0;
+    for (const route of this.gatewayRoutes.list()) count += route.spec.routes?.length ?? 0;
+    return count;
   }
 
   private onConnectivityChange(): void {
-    const next = connectivityOf(this.connectivityInformer?.get(CLUSTER_CONNECTIVITY_NAME));
+    const next = connectivityOf(this.connectivityInformer.get(CLUSTER_CONNECTIVITY_NAME));
     if (sameConnectivity(next, this.connectivity)) return;
     this.connectivity = next;
-    this.logger.info('routing mode changed', { controller: 'sync', routingMode: next.routingMode, publicEndpoint: next.publicEndpoint });
+    this.logger.info('routing mode changed', { routingMode: next.routingMode, publicEndpoint: next.publicEndpoint });
     for (const route of this.gatewayRoutes.list()) this.controller.enqueue(objectKey(route.metadata));
     if (!this.client?.ready) return;
     // The routing mode travels with snapshots; one outstanding at a time.
@@ -235,12 +224,12 @@ export class SyncController {
     if (!stillCurrent()) return;
     if (!sent) {
       // Not written (socket gone or a frame over the peer's limit): the socket is dropped and a fresh snapshot follows.
-      this.logger.error('could not send the route snapshot', { controller: 'sync', revision, chunks: chunks.length, err: client.lastError });
+      this.logger.error('could not send the route snapshot', { revision, chunks: chunks.length, err: client.lastError });
       this.snapshot = { phase: 'none' };
       return;
     }
     this.snapshot = { phase: 'awaiting', requestId };
-    this.logger.info('sent route snapshot', { controller: 'sync', revision, routes, chunks: chunks.length });
+    this.logger.info('sent route snapshot', { revision, routes, chunks: chunks.length });
     metrics.outboxSize.set(this.outbox.size);
     for (const key of present) this.controller.enqueue(key);
   }
@@ -250,7 +239,7 @@ export class SyncController {
     if (requestId === undefined) return;
     if (message.type === 'routes_ack') {
       const changed = this.outbox.ack(requestId, message.payload);
-      for (const item of message.payload.rejected) this.logger.warn('the control plane rejected a route', { controller: 'sync', key: item.key, err: item.reason });
+      for (const item of message.payload.rejected) this.logger.warn('the control plane rejected a route', { key: item.key, err: item.reason });
       if (this.isSnapshot(requestId)) this.onSnapshotAnswered(true);
       this.afterAnswer(changed);
     } else if (message.type === 'routes_nack' || (message.type === 'error' && this.outbox.isAwaiting(requestId))) {
@@ -258,7 +247,7 @@ export class SyncController {
       const nack: RoutesNackPayload =
         message.type === 'routes_nack' ? message.payload : { revision: 0, code: message.payload.code, message: message.payload.message ?? '', retryable: false };
       const changed = this.outbox.nack(requestId, nack);
-      this.logger.warn('the control plane refused a route message', { controller: 'sync', code: nack.code, err: nack.message, retryable: nack.retryable, gatewayRoutes: changed.length });
+      this.logger.warn('the control plane refused a route message', { code: nack.code, err: nack.message, retryable: nack.retryable, gatewayRoutes: changed.length });
       if (this.isSnapshot(requestId)) {
         this.onSnapshotAnswered(false);
         // A snapshot is the base of every later change: it is retried whatever the code (stale revisions at once).
@@ -301,7 +290,7 @@ export class SyncController {
     const waited = Date.now() - oldest;
     if (waited > this.ackTimeoutMs && Date.now() - this.lastAckWarning > this.ackTimeoutMs) {
       this.lastAckWarning = Date.now();
-      this.logger.warn('the control plane has not answered route messages for a while; still waiting', { controller: 'sync', waitedMs: waited, unanswered: this.outbox.size });
+      this.logger.warn('the control plane has not answered route messages for a while; still waiting', { waitedMs: waited, unanswered: this.outbox.size });
     }
   }
 
@@ -337,7 +326,6 @@ export class SyncController {
     const payload: RoutesChangePayload = { cluster_uuid: session.clusterUuid, revision: change.revision, ...change.body, upsert: change.body.upsert.map(wireRouteBody) };
     if (client.send('routes_change', payload, change.requestId)) {
       this.logger.debug('sent route change', {
-        controller: 'sync',
         namespace: change.body.namespace,
         name: change.body.name,
         revision: change.revision,

@@ -6,6 +6,7 @@
 // covered by a later acknowledgement.
 import type { RoutesAckPayload, RoutesNackPayload, WireGatewayRoute, WireRoute, ExposedRoute } from '../controlplane/protocol.js';
 import { randomBytes } from 'node:crypto';
+import { RevisionClock } from '../controlplane/revision.js';
 import { diffGatewayRoute, sameGatewayRoute, type ChangeBody } from './wire.js';
 
 export interface Acked {
@@ -49,27 +50,6 @@ export interface Change {
   requestId: string;
   revision: number;
   body: ChangeBody;
-}
-
-/**
- * Revisions: one counter that only grows, independent of any wall clock. It continues above what the control
- * plane reports it applied for this cluster (`resume`), so a new leader or a restarted process never sends
- * below what the control plane holds, whatever its clock says.
- */
-export class RevisionClock {
-  private last: number;
-  constructor(start = 0) {
-    this.last = start;
-  }
-  next(): number {
-    return ++this.last;
-  }
-  resume(applied: number): void {
-    this.last = Math.max(this.last, applied);
-  }
-  get current(): number {
-    return this.last;
-  }
 }
 
 /** Retry delay after `attempts` retryable refusals: 1 s, 2 s, 4 s … capped at 60 s. */

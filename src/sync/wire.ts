@@ -5,7 +5,8 @@
 // not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
-import { resolveRouteBackend, sourceOwner, userAnnotations, type BackendContext } from '../api/v1alpha1/gatewayroute.js';
+import { sourceOwner, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { resolveRouteBackend, type BackendContext } from '../gatewayroute/backends.js';
 import { jsonEqual } from '../operator/json.js';
 
 export interface WireTranslation {

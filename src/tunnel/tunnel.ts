@@ -121,7 +121,7 @@ export class Tunnel {
           return;
       }
     } catch (err) {
-      this.logger.error('tunnel request failed', { controller: 'tunnel', requestId: id, err });
+      this.logger.error('tunnel request failed', { requestId: id, err });
       if (id) this.fail(id, 502, (err as Error).message);
     }
   }
@@ -167,7 +167,7 @@ export class Tunnel {
     const target = this.target(payload);
     if ('error' in target && target.status === 403) {
       metrics.tunnelRefused.inc();
-      this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { controller: 'tunnel', requestId: id, err: target.error });
+      this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { requestId: id, err: target.error });
     }
     return target;
   }
@@ -261,7 +261,7 @@ export class Tunnel {
     }
     const waiting = pending.upstream.writableLength + bytes.length;
     if (pending.pausedSender && waiting > UPLOAD_HIGH_WATER_MARK + this.options.flowGraceBytes) {
-      this.logger.warn('the control plane sent a request body past proxy_flow paused; cutting the request off', { controller: 'tunnel', requestId: id, bytes: waiting });
+      this.logger.warn('the control plane sent a request body past proxy_flow paused; cutting the request off', { requestId: id, bytes: waiting });
       metrics.tunnelRefused.inc();
       return void this.fail(id as string, 503, `the request body went on ${waiting - UPLOAD_HIGH_WATER_MARK} bytes past proxy_flow paused`);
     }
@@ -307,7 +307,7 @@ export class Tunnel {
   private fail(id: string, status: number, error: string, started = true): void {
     if (started && !this.pending.has(id)) return;
     this.socket.send('proxy_error', { status, error }, id);
-    this.logger.debug('tunnel request failed', { controller: 'tunnel', requestId: id, status, err: error });
+    this.logger.debug('tunnel request failed', { requestId: id, status, err: error });
     if (started) this.finish(id, status, error);
     else metrics.tunnelRequests.inc({ status: `${Math.floor(status / 100)}xx` });
   }
@@ -321,7 +321,7 @@ export class Tunnel {
       try {
         handler(...args);
       } catch (err) {
-        this.logger.error('tunnel request failed in an event handler', { controller: 'tunnel', requestId: id, err });
+        this.logger.error('tunnel request failed in an event handler', { requestId: id, err });
         this.fail(id, 502, (err as Error).message);
       }
     };

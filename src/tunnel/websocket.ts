@@ -219,7 +219,7 @@ export class WebSocketStreams {
         this.fromBackend(id, stream, current, data, isBinary);
       } catch (err) {
         // Never out of a ws event handler, where a throw would end the process: end this stream instead.
-        this.logger.error('WebSocket stream failed', { controller: 'tunnel', requestId: id, err });
+        this.logger.error('WebSocket stream failed', { requestId: id, err });
         this.forget(id, stream);
         backend.terminate();
         this.socket.send('ws_close', { code: 1011 }, id);
@@ -236,7 +236,7 @@ export class WebSocketStreams {
       if (!stream.open) {
         this.forget(id, stream);
         this.refuse(id, 502, `backend ${target.address} unreachable: ${err.message}`);
-      } else this.logger.debug('WebSocket stream error', { controller: 'tunnel', requestId: id, err });
+      } else this.logger.debug('WebSocket stream error', { requestId: id, err });
     });
   }
 
@@ -262,7 +262,7 @@ export class WebSocketStreams {
   private toBackend(id: string, stream: Stream, data: Buffer, binary: boolean): void {
     if (stream.backlog.holding && stream.backlog.queued + data.length > this.options.highWaterMark + this.options.flowGraceBytes) {
       // The gateway goes on sending a stream it was asked to hold: end the stream rather than buffer without bound.
-      this.logger.warn('the control plane sent a WebSocket stream past ws_flow paused; closing it', { controller: 'tunnel', requestId: id, bytes: stream.backlog.queued });
+      this.logger.warn('the control plane sent a WebSocket stream past ws_flow paused; closing it', { requestId: id, bytes: stream.backlog.queued });
       metrics.tunnelRefused.inc();
       this.forget(id, stream);
       stream.backend.terminate();

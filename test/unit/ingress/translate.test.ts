@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { translateIngress, wildcardMatches, type IngressLike } from '../../../src/ingress/translate.js';
-import { hostsSummary, NO_CROSS_NAMESPACE, resolvedRefsCondition, type ServiceLookup } from '../../../src/api/v1alpha1/gatewayroute.js';
+import { hostsSummary } from '../../../src/api/v1alpha1/gatewayroute.js';
+import { NO_CROSS_NAMESPACE, resolvedRefsCondition, type ServiceLookup } from '../../../src/gatewayroute/backends.js';
 import type { RouteSpec } from '../../../src/api/v1alpha1/types.js';
 
 const only = (service: ServiceLookup) => ({ service, crossNamespace: NO_CROSS_NAMESPACE });

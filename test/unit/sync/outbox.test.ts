@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { WireGatewayRoute, WireRoute } from '../../../src/controlplane/protocol.js';
-import { gatewayRouteOfKey, Outbox, RevisionClock, retryDelayMs } from '../../../src/sync/outbox.js';
+import { RevisionClock } from '../../../src/controlplane/revision.js';
+import { gatewayRouteOfKey, Outbox, retryDelayMs } from '../../../src/sync/outbox.js';
 
 function route(owner: string, host = 'a.example.com', path = '/'): WireRoute {
   return { key: `${owner}/Prefix:${host}${path}`, host, path, path_type: 'Prefix', service: 'web', port: 80, tls: false };

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { GatewayRoute, RouteSpec } from '../../../src/api/v1alpha1/types.js';
 import { wireRouteBody, type WireGatewayRoute, type WireRoute } from '../../../src/controlplane/protocol.js';
 import { diffGatewayRoute, encodeSnapshot, sameGatewayRoute, toWireGatewayRoute } from '../../../src/sync/wire.js';
-import { NO_CROSS_NAMESPACE, type CrossNamespacePolicy, type ServiceLookup } from '../../../src/api/v1alpha1/gatewayroute.js';
+import { NO_CROSS_NAMESPACE, type CrossNamespacePolicy, type ServiceLookup } from '../../../src/gatewayroute/backends.js';
 
 /** The v1-shaped view the older tables were written against: the routes of a translation. */
 const toWireRoutes = (route: GatewayRoute, lookup: ServiceLookup, lastSent: WireRoute[] = [], crossNamespace: CrossNamespacePolicy = NO_CROSS_NAMESPACE) => {

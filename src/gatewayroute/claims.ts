@@ -2,12 +2,17 @@
 // second, the one already serving it; then namespace/name). A later GatewayRoute translated from an Ingress or
 // an HTTPRoute leaves the route out and says why in its Accepted condition; hand-written GatewayRoutes are
 // never rewritten, only counted.
-import type { Informer } from '../../operator/informer.js';
-import { objectKey } from '../../operator/kinds.js';
-import { routeIdentity } from './gatewayroute.js';
-import type { GatewayRoute, RouteSpec } from './types.js';
+import { routeIdentity } from '../api/v1alpha1/gatewayroute.js';
+import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
+import type { Informer } from '../operator/informer.js';
+import { objectKey } from '../operator/kinds.js';
 
 const ROUTE_INDEX = 'route-identity';
+
+/** GatewayRoutes by the routes they claim; registered once per informer (setup does), read by every RouteClaims. */
+export function indexRouteClaims(gatewayRoutes: Informer<GatewayRoute>): void {
+  gatewayRoutes.addIndex(ROUTE_INDEX, (route) => (route.spec.routes ?? []).map(routeIdentity));
+}
 
 export function describeRoute(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
   return `${route.host || '*'}${route.path} (${route.pathType})`;
@@ -24,9 +29,8 @@ export class RouteClaims {
   private readonly losers = new Map<string, Set<string>>();
   private readonly lost = new Map<string, Set<string>>();
 
-  constructor(private readonly gatewayRoutes: Informer<GatewayRoute>) {
-    gatewayRoutes.addIndex(ROUTE_INDEX, (route) => (route.spec.routes ?? []).map(routeIdentity));
-  }
+  /** `gatewayRoutes` has the claims index (indexRouteClaims). */
+  constructor(private readonly gatewayRoutes: Informer<GatewayRoute>) {}
 
   /**
    * For the GatewayRoute `key` (`current`: as cached, undefined before it exists): a function saying which

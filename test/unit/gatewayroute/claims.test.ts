@@ -2,7 +2,7 @@
 // through observe(); no apiserver).
 import { describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { RouteClaims } from '../../../src/api/v1alpha1/route-claims.js';
+import { indexRouteClaims, RouteClaims } from '../../../src/gatewayroute/claims.js';
 import { GATEWAY_ROUTE_KIND, type GatewayRoute, type RouteSpec } from '../../../src/api/v1alpha1/types.js';
 import { Informer } from '../../../src/operator/informer.js';
 import { silentLogger } from '../../../src/log.js';
@@ -21,6 +21,7 @@ function claims(...routes: GatewayRoute[]): RouteClaims {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
   const informer = new Informer<GatewayRoute>(kc, { kind: GATEWAY_ROUTE_KIND, logger: silentLogger() });
+  indexRouteClaims(informer);
   const made = new RouteClaims(informer);
   for (const route of routes) informer.observe(route);
   return made;

@@ -3,14 +3,18 @@
 // status fields (Accepted, ResolvedRefs, hosts, routeCount) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import type { Logger } from '../../log.js';
-import { applyObject, applyStatus, deleteObject } from '../../operator/apply.js';
-import type { EventRecorder, InvolvedObject } from '../../operator/events.js';
-import type { Informer } from '../../operator/informer.js';
-import { jsonEqual } from '../../operator/json.js';
-import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from './conditions.js';
-import { gatewayRouteRef, hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from './gatewayroute.js';
-import { API_VERSION, GATEWAY_ROUTE, MANAGED_BY_LABEL, type GatewayRoute, type GatewayRouteSpec } from './types.js';
+import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute, type GatewayRouteSpec } from '../api/v1alpha1/types.js';
+import type { Logger } from '../log.js';
+import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
+import type { EventRecorder, InvolvedObject } from '../operator/events.js';
+import type { Informer } from '../operator/informer.js';
+import { jsonEqual } from '../operator/json.js';
+
+export function gatewayRouteRef(namespace: string, name: string): CustomObjectRef {
+  return { group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, kind: GATEWAY_ROUTE.kind, namespace, name };
+}
 
 export interface TranslatedGatewayRoute {
   namespace: string;

@@ -1,0 +1,36 @@
+// What every feature that reads or writes GatewayRoutes shares, set up once per manager: the GatewayRoute
+// and Service caches (scoped by --watch-namespaces), the claims index, and the one BackendResolver.
+// Source controllers (Ingress, HTTPRoute) get their writer and claims from here; the sync controller the
+// resolver; none reaches into another feature for them.
+import { GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
+import type { Informer } from '../operator/informer.js';
+import { SERVICE } from '../operator/kinds.js';
+import type { Manager } from '../operator/manager.js';
+import type { ServiceLike } from '../routing/backends.js';
+import { BackendResolver, lookupIn } from './backends.js';
+import { indexRouteClaims, RouteClaims } from './claims.js';
+import { GatewayRouteWriter } from './writer.js';
+
+export interface GatewayRoutes {
+  readonly gatewayRoutes: Informer<GatewayRoute>;
+  readonly services: Informer<ServiceLike>;
+  readonly backends: BackendResolver;
+  /** Claims of one source controller (each remembers which of its own GatewayRoutes lost a route). */
+  claims(): RouteClaims;
+  /** The writer of one source controller: `controller` labels and logs, `statusFieldManager` owns its status fields. */
+  writer(options: { controller: string; statusFieldManager: string }): GatewayRouteWriter;
+}
+
+export function setup(manager: Manager): GatewayRoutes {
+  const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
+  const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
+  indexRouteClaims(gatewayRoutes);
+  return {
+    gatewayRoutes,
+    services,
+    backends: new BackendResolver(lookupIn(services)),
+    claims: () => new RouteClaims(gatewayRoutes),
+    writer: ({ controller, statusFieldManager }) =>
+      new GatewayRouteWriter({ custom: manager.custom, gatewayRoutes, events: manager.events, logger: manager.logger, controller, statusFieldManager }),
+  };
+}

@@ -1,0 +1,23 @@
+// The tunnel feature: proxy_* and ws_* frames of the control-plane socket reach in-cluster Services, only
+// the ones the exposed routes name. In flight requests end when the socket goes or the operator stops.
+import type { ControlPlaneClient } from '../controlplane/client.js';
+import type { ExposedRoute } from '../controlplane/protocol.js';
+import type { Manager } from '../operator/manager.js';
+import { Tunnel, type TunnelOptions } from './tunnel.js';
+
+export interface TunnelSetupOptions {
+  client: ControlPlaneClient;
+  /** What the control plane holds of this cluster's routes: the tunnel's boundary. */
+  exposedRoutes: () => ExposedRoute[];
+  tunnel: TunnelOptions;
+}
+
+export function setup(manager: Manager, { client, exposedRoutes, tunnel: options }: TunnelSetupOptions): Tunnel {
+  const tunnel = new Tunnel(client, exposedRoutes, options, manager.logger.child({ controller: 'tunnel' }));
+  client.addMessageListener((message) => tunnel.handle(message));
+  client.onStateChange(() => {
+    if (!client.ready) tunnel.abortAll();
+  });
+  manager.add({ name: 'tunnel', start: () => undefined, stop: () => tunnel.abortAll() });
+  return tunnel;
+}
