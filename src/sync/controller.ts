@@ -5,11 +5,12 @@
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager).
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, listWithin, MAX_CONDITION_MESSAGE, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY_NAME,
   GATEWAY_ROUTE,
+  MAX_CONDITION_MESSAGE,
   type ClusterConnectivity,
   type Condition,
   type GatewayRoute,
