@@ -27,7 +27,7 @@ testbin:
 build: $(NPM_STAMP)
 	npm run --silent build
 
-## lint: type-check everything, tests included
+## lint: type-check everything, tests included; fails when src/api/v1alpha1/generated.ts is out of date with crds/
 lint: $(NPM_STAMP)
 	npm run --silent lint
 
