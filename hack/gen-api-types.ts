@@ -93,6 +93,9 @@ class Generator {
   }
 
   output(): string {
+    // A path that no longer matches (a field renamed) would otherwise just inline what it named.
+    const unmatched = Object.keys(NAMED_TYPES).filter((path) => !this.nodes.has(path));
+    if (unmatched.length) throw new Error(`NAMED_TYPES paths found in no CRD: ${unmatched.join(', ')}`);
     const constants = CONSTANTS.map(({ name, path, keyword }) => {
       const value = this.nodes.get(path)?.[keyword];
       if (value === undefined) throw new Error(`${path} has no ${keyword} (wanted for ${name})`);
