@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin lua build lint test test-image test-unit test-integration mutation bench bench-tunnel demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
+.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -27,9 +27,13 @@ testbin:
 build: $(NPM_STAMP)
 	npm run --silent build
 
-## lint: type-check everything, tests included
+## lint: type-check everything, tests included; fails when src/api/v1alpha1/generated.ts is out of date with crds/
 lint: $(NPM_STAMP)
 	npm run --silent lint
+
+## generate: the API types (src/api/v1alpha1/generated.ts) from the CRDs in crds/; run after changing a CRD
+generate: $(NPM_STAMP)
+	npm run --silent generate
 
 ## test: unit + integration tests against a real kube-apiserver + etcd; ends with "N passed, N failed"
 test: deps build lint test-image

@@ -9,6 +9,7 @@ import {
   CLUSTER_CONNECTIVITY,
   CLUSTER_CONNECTIVITY_KIND,
   CLUSTER_CONNECTIVITY_NAME,
+  DEFAULT_DETECTION_TIMEOUT_SECONDS,
   GROUP,
   VERSION,
   type ClusterConnectivity,
@@ -113,7 +114,7 @@ export class ConnectivityController {
       return;
     }
     const spec = current.spec ?? {};
-    const timeoutMs = (spec.detectionTimeoutSeconds ?? 120) * 1000;
+    const timeoutMs = (spec.detectionTimeoutSeconds ?? DEFAULT_DETECTION_TIMEOUT_SECONDS) * 1000;
     const service = this.findService(spec);
     const serviceKey = service ? `${service.metadata?.namespace}/${service.metadata?.name}` : '';
     const noAddress = service?.spec?.type === 'LoadBalancer' && !(service.status?.loadBalancer?.ingress ?? []).length;

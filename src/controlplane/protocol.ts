@@ -1,6 +1,6 @@
 // Control-plane protocol, version 2 (docs/protocol.md): message types as discriminated unions and one
 // validator that turns an inbound text frame into a typed message or a precise error. Pure.
-import type { RoutingMode } from '../api/v1alpha1/types.js';
+import type { PathType, RoutingMode } from '../api/v1alpha1/types.js';
 
 export const PROTOCOL_VERSION = 2;
 /** The versions this operator speaks, offered in `register`; the control plane picks one. */
@@ -16,7 +16,8 @@ export interface Envelope<T extends string = string, P = unknown> {
   timestamp: string;
 }
 
-export type PathTypeWire = 'Prefix' | 'Exact' | 'ImplementationSpecific';
+/** A route's pathType is sent as the CRD spells it. */
+export type PathTypeWire = PathType;
 
 /** One host + path of a GatewayRoute, as sent. What identifies its GatewayRoute is sent once, in WireGatewayRoute. */
 export interface WireRouteBody {

@@ -2,10 +2,10 @@
 // do is dropped at the smallest unit that keeps the rest correct and named in the status: a match with
 // header, query or method conditions (its rule's other matches still route as written), a rule with
 // filters (they apply to the whole rule), a backendRef the route may not use. Never the whole route.
-import { acceptedCondition, MAX_ROUTES, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import type { ServiceLookup } from '../gatewayroute/backends.js';
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
-import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
+import { MAX_ROUTES, type GatewayRouteSpec, type PathType, type RouteSpec } from '../api/v1alpha1/types.js';
 import type { AttachedHost } from './attach.js';
 import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
 import { GATEWAY_API_GROUP } from './types.js';

@@ -2,8 +2,8 @@
 // reported in the Accepted condition's message; the rest of the Ingress is kept.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
-import { PATH_TYPES } from '../api/v1alpha1/types.js';
-import { acceptedCondition, MAX_ROUTES, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
+import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 

@@ -2,6 +2,7 @@
 // with, with its cluster_id and its fingerprint; a name is only a label), and per cluster the GatewayRoutes
 // and routes it holds. It validates everything an agent sends, as a strict conformance peer must. Pure.
 import { randomUUID } from 'node:crypto';
+import { PATH_TYPES } from '../api/v1alpha1/types.js';
 import { wireRouteBody, wireRouteKey, type RoutesChangePayload, type WireGatewayRouteMeta, type WireRoute, type WireRouteBody } from '../controlplane/protocol.js';
 
 /** A route as held and served: the wire route with its GatewayRoute's data (shared, not copied). */
@@ -38,7 +39,6 @@ export interface ClusterRecord {
 const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const PATH_TYPES = ['Prefix', 'Exact', 'ImplementationSpecific'];
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -4,9 +4,9 @@
 // acknowledged, one message in flight per GatewayRoute. Every answer (routes_ack / routes_nack) is matched
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager).
-import { conditionsChanged, findCondition, listWithin, MAX_CONDITION_MESSAGE, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, MAX_CONDITION_MESSAGE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import {

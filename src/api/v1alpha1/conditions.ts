@@ -1,6 +1,6 @@
 // Condition helpers in the metav1.Condition conventions: lastTransitionTime moves only when status
 // flips, every condition carries the generation it was computed for, and Ready summarises the others.
-import type { Condition, ConditionStatus } from './types.js';
+import { MAX_CONDITION_MESSAGE, type Condition, type ConditionStatus } from './types.js';
 
 export interface ConditionInput {
   type: string;
@@ -12,13 +12,6 @@ export interface ConditionInput {
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
-
-/**
- * Returns the condition to store for `next`, keeping the previous lastTransitionTime when the status
- * did not change (reason or message changes are not transitions).
- */
-/** The CRDs' maxLength of a condition message (characters). */
-export const MAX_CONDITION_MESSAGE = 32_768;
 
 /**
  * Items joined with "; " within `budget` characters, the rest counted as "and N more", each item cut to
@@ -46,6 +39,10 @@ function fitted(message: string): string {
   return message.length <= MAX_CONDITION_MESSAGE ? message : `${message.slice(0, MAX_CONDITION_MESSAGE - 16)}… (truncated)`;
 }
 
+/**
+ * Returns the condition to store for `next`, keeping the previous lastTransitionTime when the status
+ * did not change (reason or message changes are not transitions).
+ */
 export function nextCondition(
   previous: Condition | undefined,
   next: ConditionInput,

@@ -3,9 +3,6 @@
 import type { ConditionInput } from './conditions.js';
 import { type GatewayRoute, type OwnerReference, type RouteSpec } from './types.js';
 
-/** The most routes one GatewayRoute holds (the CRD's spec.routes maxItems); a translation drops the rest, named. */
-export const MAX_ROUTES = 1000;
-
 /** What identifies a route within a GatewayRoute and among all of them: host, path type and path. */
 export function routeIdentity(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
   return `${route.host ?? ''} ${route.pathType} ${route.path}`;

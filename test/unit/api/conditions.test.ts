@@ -2,14 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import {
   conditionsChanged,
   listWithin,
-  MAX_CONDITION_MESSAGE,
   nextCondition,
   ownConditions,
   progressSummary,
   rfc3339,
   setConditions,
 } from '../../../src/api/v1alpha1/conditions.js';
-import type { Condition } from '../../../src/api/v1alpha1/types.js';
+import { MAX_CONDITION_MESSAGE, type Condition } from '../../../src/api/v1alpha1/types.js';
 
 const earlier = '2026-01-01T00:00:00Z';
 const now = new Date('2026-02-02T10:20:30.456Z');
