@@ -5,12 +5,12 @@
 //   Exact: equal, case-sensitive. Prefix (and ImplementationSpecific, treated as Prefix): element-wise
 //         on "/"-split paths, trailing slashes ignored. Exact beats Prefix for the same path, else the
 //         longest path wins, ties go to the earlier (older) route.
-import type { PathTypeWire } from '../controlplane/protocol.js';
+import type { PathType } from '../api/v1alpha1/types.js';
 
 export interface MatchableRoute {
   host: string;
   path: string;
-  path_type: PathTypeWire;
+  path_type: PathType;
 }
 
 export function normalizeHost(host: string): string {

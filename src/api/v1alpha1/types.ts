@@ -1,7 +1,6 @@
 // The gateway.pipeops.io/v1alpha1 API: names, labels and condition types, and the TypeScript shapes of the
 // CRDs, generated from crds/ (the schema's source of truth) into generated.ts by `make generate`.
 // test/integration/crds.test.ts checks that objects of these types are accepted by the real apiserver.
-import type { ResourceKind } from '../../operator/kinds.js';
 
 export * from './generated.js';
 export type { ObjectMeta, OwnerReference } from './meta.js';
@@ -13,8 +12,9 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const GATEWAY_ROUTE = { kind: 'GatewayRoute', plural: 'gatewayroutes' } as const;
 export const CLUSTER_CONNECTIVITY = { kind: 'ClusterConnectivity', plural: 'clusterconnectivities' } as const;
 /** The two kinds as informers list and watch them. */
-export const GATEWAY_ROUTE_KIND: ResourceKind = { apiVersion: API_VERSION, ...GATEWAY_ROUTE, namespaced: true };
-export const CLUSTER_CONNECTIVITY_KIND: ResourceKind = { apiVersion: API_VERSION, ...CLUSTER_CONNECTIVITY, namespaced: false };
+// What an informer needs to list and watch each kind (the shape of operator/kinds' ResourceKind; api/ imports nothing).
+export const GATEWAY_ROUTE_KIND = { apiVersion: API_VERSION, ...GATEWAY_ROUTE, namespaced: true };
+export const CLUSTER_CONNECTIVITY_KIND = { apiVersion: API_VERSION, ...CLUSTER_CONNECTIVITY, namespaced: false };
 /** The one ClusterConnectivity object the operator reads and writes. */
 export const CLUSTER_CONNECTIVITY_NAME = 'cluster';
 

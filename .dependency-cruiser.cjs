@@ -1,0 +1,77 @@
+// The layers of src/, checked in `make lint` (npx depcruise). From the bottom:
+//   api/                    the CRD types and pure helpers: imports nothing of ours
+//   log, metrics, routing/  leaf utilities (routing: pure path matching and backend ports, over api/)
+//   operator/               the controller runtime (informers, queues, Manager): knows no feature
+//   controlplane/           the client of the control plane and the protocol module both ends share
+//   gatewayroute/           what every GatewayRoute writer and reader shares (writer, claims, backends)
+//   ingress/ gatewayapi/ connectivity/ tunnel/ sync/   the features: each registers through setup(manager)
+//   app.ts, main.ts         composition: the only place features meet
+// reference-control-plane/ is a separate program (tests, demo, bench): it may use the protocol module and
+// pure helpers, and nothing of the operator may import it.
+const FEATURES = '(ingress|gatewayapi|connectivity|tunnel|sync)';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules are one concern or a layer is crossed.', from: {}, to: { circular: true } },
+    { name: 'api-is-pure', severity: 'error', comment: 'api/ holds types and pure helpers only.', from: { path: '^src/api/' }, to: { path: '^src/', pathNot: '^src/api/' } },
+    {
+      name: 'api-imports-no-library',
+      severity: 'error',
+      comment: 'api/ does no I/O: no Kubernetes client, socket or logger.',
+      from: { path: '^src/api/' },
+      to: { dependencyTypes: ['npm', 'core'] },
+    },
+    {
+      name: 'utilities-are-leaves',
+      severity: 'error',
+      from: { path: '^src/(log|metrics)\\.ts$|^src/routing/' },
+      to: { path: '^src/', pathNot: '^src/(api/|log\\.ts$|metrics\\.ts$|routing/)' },
+    },
+    {
+      name: 'runtime-knows-no-feature',
+      severity: 'error',
+      comment: 'operator/ is the controller runtime; features plug into it.',
+      from: { path: '^src/operator/' },
+      to: { path: '^src/', pathNot: '^src/(operator/|log\\.ts$|metrics\\.ts$)' },
+    },
+    {
+      name: 'controlplane-below-features',
+      severity: 'error',
+      from: { path: '^src/controlplane/' },
+      to: { path: `^src/(${FEATURES.slice(1, -1)}|gatewayroute)/|^src/(app|main|config)\\.ts$` },
+    },
+    {
+      name: 'gatewayroute-below-features',
+      severity: 'error',
+      from: { path: '^src/gatewayroute/' },
+      to: { path: `^src/${FEATURES}/|^src/controlplane/|^src/(app|main|config)\\.ts$` },
+    },
+    {
+      name: 'features-do-not-reach-into-each-other',
+      severity: 'error',
+      comment: 'Features meet in app.ts. The one exception: sync reads connectivity/state (the routing mode it sends).',
+      from: { path: `^src/${FEATURES}/` },
+      to: { path: `^src/${FEATURES}/`, pathNot: ['^src/$1/', '^src/connectivity/state\\.ts$'] },
+    },
+    {
+      name: 'only-composition-imports-app',
+      severity: 'error',
+      from: { pathNot: '^src/main\\.ts$' },
+      to: { path: '^src/app\\.ts$' },
+    },
+    {
+      name: 'operator-never-imports-the-reference-control-plane',
+      severity: 'error',
+      comment: 'It is a test and demo program, built on its own and not in the image.',
+      from: { path: '^src/', pathNot: '^src/reference-control-plane/' },
+      to: { path: '^src/reference-control-plane/' },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};
