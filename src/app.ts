@@ -217,7 +217,7 @@ export class GatewayOperator {
         unacknowledgedGatewayRoutes: syncController?.outbox.size ?? 0,
       },
       queues: Object.fromEntries(
-        this.manager.controllers.map((c) => [c.name, { depth: c.queue.depth, inFlight: c.queue.inFlight, retrying: c.queue.retrying }]),
+        this.manager.controllers.map((c) => [c.name, { depth: c.queue.depth, inFlight: c.queue.inFlight, delayed: c.queue.delayedCount, retrying: c.queue.retrying }]),
       ),
     };
   }

@@ -97,6 +97,11 @@ export class WorkQueue {
     return this.active;
   }
 
+  /** Keys waiting for a requeueAfter or a retry delay to pass. */
+  get delayedCount(): number {
+    return this.delayed.size;
+  }
+
   get retrying(): number {
     return this.failures.size;
   }
