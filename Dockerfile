@@ -14,7 +14,9 @@ RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca \
     npm install --no-save --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# The operator alone: the reference control plane is a test and demo peer with its own build
+# (tsconfig.reference.json), never shipped; .dockerignore keeps its sources out of the build context too.
+RUN npm run build:operator
 
 FROM ${BUILD_IMAGE} AS deps
 WORKDIR /src

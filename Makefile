@@ -23,7 +23,7 @@ testbin:
 	@bash hack/testbin/gateway-api-crds.sh >/dev/null
 	@bash hack/testbin/kstatus.sh >/dev/null
 
-## build: compile TypeScript to dist/
+## build: compile TypeScript: the operator to dist/, the reference control plane to dist-reference/
 build: $(NPM_STAMP)
 	npm run --silent build
 
@@ -134,4 +134,4 @@ undeploy:
 	$(KUBECTL) delete -k config/default --ignore-not-found
 
 clean:
-	rm -rf dist test-results
+	rm -rf dist dist-reference test-results

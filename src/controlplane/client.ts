@@ -22,10 +22,14 @@ import {
   INBOUND_SCHEMAS,
   parseFrame,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type BinaryKind,
+  type ErrorPayload,
   type HeartbeatPayload,
   type InboundMessage,
+  type OutboundPayloads,
+  type OutboundType,
+  type PayloadJson,
   type RegisterPayload,
-  type BinaryKind,
   type RegisterSuccessPayload,
 } from './protocol.js';
 
@@ -251,13 +255,13 @@ export class ControlPlaneClient {
    * Sends a control or route message now, ahead of any bulk data still waiting; false when the socket is not
    * registered (the caller keeps its state) or the frame is larger than the control plane takes.
    */
-  send(type: string, payload: unknown, requestId?: string): boolean {
+  send<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean {
     if (!this.ready && type !== 'register') return false;
-    return this.writeFrame(type, JSON.stringify(envelope(type, payload, requestId)));
+    return this.write(type, payload, requestId);
   }
 
   /** send() for a payload already encoded as JSON (snapshot chunks, measured as they were encoded). */
-  sendEncoded(type: string, payloadJson: string, requestId?: string): boolean {
+  sendEncoded<T extends OutboundType>(type: T, payloadJson: PayloadJson<OutboundPayloads[T]>, requestId?: string): boolean {
     if (!this.ready) return false;
     return this.writeFrame(type, envelopeText(type, payloadJson, requestId));
   }
@@ -267,7 +271,7 @@ export class ControlPlaneClient {
    * else queued behind it, so route and control messages are never stuck behind a download. Producers
    * should also wait on whenWritable() (or check `congested`) and pause their source.
    */
-  sendBulk(type: string, payload: unknown, requestId?: string): boolean {
+  sendBulk<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean {
     if (!this.ready) return false;
     return this.queueBulk(type, JSON.stringify(envelope(type, payload, requestId)));
   }
@@ -332,8 +336,9 @@ export class ControlPlaneClient {
     for (const resolve of this.writableWaiters.splice(0)) resolve();
   }
 
-  private write(message: object): boolean {
-    return this.writeFrame((message as { type: string }).type, JSON.stringify(message));
+  /** Writes a message now, registered or not (register, and the answers a registering socket owes: pong, error). */
+  private write<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean {
+    return this.writeFrame(type, JSON.stringify(envelope(type, payload, requestId)));
   }
 
   private writeFrame(type: string, frame: string | Buffer): boolean {
@@ -449,7 +454,7 @@ export class ControlPlaneClient {
     if (identity.clusterId) payload.cluster_id = identity.clusterId;
     if (fingerprint) payload.cluster_fingerprint = fingerprint;
     const requestId = randomUUID();
-    this.write(envelope('register', payload, requestId));
+    this.write('register', payload, requestId);
     const timeout = setTimeout(() => {
       if (socket === this.socket && this.state === 'registering') {
         this.lastError = 'no answer to register';
@@ -489,7 +494,7 @@ export class ControlPlaneClient {
       if (parsed.code === 'bad_payload' && parsed.requestId && (parsed.type === 'proxy_request' || parsed.type === 'ws_open')) {
         metrics.tunnelRefused.inc();
         this.options.logger.warn('refused a malformed tunnel request', { controller: 'tunnel', requestId: parsed.requestId, err: parsed.error });
-        this.write(envelope(parsed.type === 'ws_open' ? 'ws_error' : 'proxy_error', { status: 400, error: parsed.error }, parsed.requestId));
+        this.write(parsed.type === 'ws_open' ? 'ws_error' : 'proxy_error', { status: 400, error: parsed.error }, parsed.requestId);
         return;
       }
       if (parsed.code === 'unknown_type') {
@@ -512,7 +517,7 @@ export class ControlPlaneClient {
     if (isTunnelMessage(message.type) && this.state !== 'ready') return; // no request is taken before registration
     switch (message.type) {
       case 'ping':
-        this.write(envelope('pong', {}, message.request_id));
+        this.write('pong', {}, message.request_id);
         return;
       case 'register_success':
         void this.onRegistered(message.payload);
@@ -550,9 +555,9 @@ export class ControlPlaneClient {
 
   private reject(code: string, error: string, type?: string, requestId?: string): void {
     this.options.logger.warn('invalid frame from the control plane', { controller: 'controlplane', code, err: error, type });
-    const payload: Record<string, unknown> = { code, message: error };
+    const payload: ErrorPayload = { code, message: error };
     if (type) payload.type = type;
-    this.write(envelope('error', payload, requestId));
+    this.write('error', payload, requestId);
   }
 
   private async onRegistered(payload: RegisterSuccessPayload): Promise<void> {
@@ -618,7 +623,7 @@ export class ControlPlaneClient {
       tunnel_status: 'connected',
       metadata,
     };
-    if (this.write(envelope('heartbeat', payload))) {
+    if (this.write('heartbeat', payload)) {
       this.lastHeartbeatAt = new Date();
       metrics.lastHeartbeat.set(this.lastHeartbeatAt.getTime() / 1000);
     }

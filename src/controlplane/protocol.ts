@@ -1,6 +1,9 @@
-// Control-plane protocol, version 2 (docs/protocol.md): message types as discriminated unions and one
-// validator that turns an inbound text frame into a typed message or a precise error. Pure.
-import type { PathType, RoutingMode } from '../api/v1alpha1/types.js';
+// Control-plane protocol, version 2 (docs/protocol.md), both ends' one definition of it: every message type
+// with its payload, each direction as a map (InboundPayloads, OutboundPayloads), the schemas each end checks
+// the other's frames with, and the frame encodings. Inbound and outbound are named from the agent's side:
+// the operator sends OutboundPayloads and parses InboundPayloads, the reference control plane the reverse.
+// Pure.
+import { PATH_TYPES, type PathType, type RoutingMode } from '../api/v1alpha1/types.js';
 
 export const PROTOCOL_VERSION = 2;
 /** The versions this operator speaks, offered in `register`; the control plane picks one. */
@@ -85,7 +88,8 @@ export interface RegisterPayload {
   cluster_fingerprint?: string;
   agent_version: string;
   k8s_version: string;
-  protocol_versions: number[];
+  /** The versions the agent speaks; absent from a version 1 agent. */
+  protocol_versions?: number[];
   features: Record<string, boolean>;
   metadata: Record<string, unknown>;
 }
@@ -125,9 +129,19 @@ export interface RoutesSyncBeginPayload {
   public_endpoint?: string;
 }
 
+/**
+ * A GatewayRoute as a snapshot chunk carries it: its routes without their keys, and the whole of it or one
+ * part of one too large for a chunk (its first part carries annotations and source, later parts only
+ * namespace, name and further routes).
+ */
+export interface WireGatewayRoutePart extends Omit<WireGatewayRouteMeta, 'annotations'> {
+  annotations?: Record<string, string>;
+  routes: WireRouteBody[];
+}
+
 export interface RoutesSyncChunkPayload {
   revision: number;
-  gateway_routes: WireGatewayRoute[];
+  gateway_routes: WireGatewayRoutePart[];
 }
 
 export interface RoutesSyncEndPayload {
@@ -174,6 +188,19 @@ export interface ErrorPayload {
   type?: string;
 }
 
+/** A message without fields (ping, pong, heartbeat_ack, the ends of bodies, proxy_cancel). */
+export type EmptyPayload = Record<string, never>;
+
+/** The bytes of a request or response body: base64 in a JSON frame, bytes from a binary frame. */
+export interface BodyChunkPayload {
+  data: string | Buffer;
+}
+
+/** Backpressure for one request or stream, either way: pause (or resume) sending its body or messages. */
+export interface FlowPayload {
+  paused: boolean;
+}
+
 export interface ProxyRequestPayload {
   method: string;
   path: string;
@@ -187,6 +214,25 @@ export interface ProxyRequestPayload {
   timeout_ms?: number;
   /** Who sent the request, as the gateway names it (its address): the tunnel's fair share is per client. */
   client?: string;
+}
+
+/** A whole response: a small body of known length, base64. */
+export interface ProxyResponsePayload {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+}
+
+/** The start of a streamed response: its body follows as proxy_response_chunk frames, then proxy_response_end. */
+export interface ProxyResponseHeaderPayload {
+  status: number;
+  headers: Record<string, string | string[]>;
+}
+
+/** No answer from the backend (proxy_error) or no stream (ws_error): the status the client gets, and why. */
+export interface ExchangeErrorPayload {
+  status: number;
+  error: string;
 }
 
 /** Opens a WebSocket stream to a backend: the upgrade request, without its hop-by-hop and handshake headers. */
@@ -204,6 +250,11 @@ export interface WebSocketOpenPayload {
   client?: string;
 }
 
+/** The backend's upgrade succeeded, with the subprotocol it chose (empty or absent: none). */
+export interface WebSocketOpenedPayload {
+  protocol?: string;
+}
+
 /** One WebSocket message of a stream, either way (data: base64 in a JSON frame, bytes from a binary frame). */
 export interface WebSocketMessagePayload {
   data: string | Buffer;
@@ -216,35 +267,63 @@ export interface WebSocketClosePayload {
   reason?: string;
 }
 
+/** Control plane → agent: each message type and its payload. */
+export interface InboundPayloads {
+  register_success: RegisterSuccessPayload;
+  heartbeat_ack: EmptyPayload;
+  routes_ack: RoutesAckPayload;
+  routes_nack: RoutesNackPayload;
+  error: ErrorPayload;
+  ping: EmptyPayload;
+  proxy_request: ProxyRequestPayload;
+  proxy_request_chunk: BodyChunkPayload;
+  proxy_request_end: EmptyPayload;
+  proxy_cancel: EmptyPayload;
+  proxy_flow: FlowPayload;
+  ws_open: WebSocketOpenPayload;
+  ws_message: WebSocketMessagePayload;
+  ws_close: WebSocketClosePayload;
+  ws_flow: FlowPayload;
+}
+
+/** Agent → control plane: each message type and its payload. */
+export interface OutboundPayloads {
+  register: RegisterPayload;
+  heartbeat: HeartbeatPayload;
+  routes_sync_begin: RoutesSyncBeginPayload;
+  routes_sync_chunk: RoutesSyncChunkPayload;
+  routes_sync_end: RoutesSyncEndPayload;
+  routes_change: RoutesChangePayload;
+  pong: EmptyPayload;
+  error: ErrorPayload;
+  proxy_response: ProxyResponsePayload;
+  proxy_response_header: ProxyResponseHeaderPayload;
+  proxy_response_chunk: BodyChunkPayload;
+  proxy_response_end: EmptyPayload;
+  proxy_error: ExchangeErrorPayload;
+  proxy_flow: FlowPayload;
+  ws_opened: WebSocketOpenedPayload;
+  ws_error: ExchangeErrorPayload;
+  ws_message: WebSocketMessagePayload;
+  ws_close: WebSocketClosePayload;
+  ws_flow: FlowPayload;
+}
+
+export type InboundType = keyof InboundPayloads;
+export type OutboundType = keyof OutboundPayloads;
+
+/** One envelope per message type of a payload map: a union that narrows on `type`. */
+type MessageOf<Payloads> = { [T in keyof Payloads & string]: Envelope<T, Payloads[T]> }[keyof Payloads & string];
+
 /** Messages the control plane sends to the agent. */
-export type InboundMessage =
-  | Envelope<'register_success', RegisterSuccessPayload>
-  | Envelope<'heartbeat_ack', Record<string, unknown>>
-  | Envelope<'routes_ack', RoutesAckPayload>
-  | Envelope<'routes_nack', RoutesNackPayload>
-  | Envelope<'error', ErrorPayload>
-  | Envelope<'ping', Record<string, unknown>>
-  | Envelope<'proxy_request', ProxyRequestPayload>
-  | Envelope<'proxy_request_chunk', { data: string | Buffer }>
-  | Envelope<'proxy_request_end', Record<string, unknown>>
-  | Envelope<'proxy_cancel', Record<string, unknown>>
-  | Envelope<'proxy_flow', { paused: boolean }>
-  | Envelope<'ws_open', WebSocketOpenPayload>
-  | Envelope<'ws_message', WebSocketMessagePayload>
-  | Envelope<'ws_close', WebSocketClosePayload>
-  | Envelope<'ws_flow', { paused: boolean }>;
+export type InboundMessage = MessageOf<InboundPayloads>;
 
 /** Messages the agent sends to the control plane. */
-export type OutboundMessage =
-  | Envelope<'register', RegisterPayload>
-  | Envelope<'heartbeat', HeartbeatPayload>
-  | Envelope<'routes_sync_begin', RoutesSyncBeginPayload>
-  | Envelope<'routes_sync_chunk', RoutesSyncChunkPayload>
-  | Envelope<'routes_sync_end', RoutesSyncEndPayload>
-  | Envelope<'routes_change', RoutesChangePayload>
-  | Envelope<'pong', Record<string, never>>
-  | Envelope<'error', ErrorPayload>
-  | Envelope<string, unknown>;
+export type OutboundMessage = MessageOf<OutboundPayloads>;
+
+declare const encodes: unique symbol;
+/** A payload already encoded as JSON text, typed by what it encodes (snapshot chunks are encoded once, when measured). */
+export type PayloadJson<P> = string & { readonly [encodes]: P };
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: 'bad_json' | 'bad_envelope' | 'unknown_type' | 'bad_payload'; error: string; type?: string; requestId?: string };
 
@@ -305,12 +384,14 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 // A Host header: a DNS name or an IP literal, with an optional port; no userinfo, path or spaces.
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]*)(:[0-9]{1,5})?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// Kubernetes names: a DNS label (lower case, digits, inner dashes) and a DNS subdomain (labels and dots).
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export const isRequestId: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.requestIdChars && PRINTABLE.test(v);
 export const isHttpToken = (v: unknown, maxChars = 256): boolean => typeof v === 'string' && v.length <= maxChars && TOKEN.test(v);
 const isHost: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.hostChars && HOST.test(v);
-const isDnsLabel: FieldCheck = (v) => typeof v === 'string' && DNS_LABEL.test(v);
+const isDnsLabel: FieldCheck = (v) => typeof v === 'string' && v.length <= 63 && LABEL.test(v);
 const isPort: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isIdentifier: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.identifierChars && PRINTABLE.test(v);
 const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.timeoutMs;
@@ -339,13 +420,14 @@ const subprotocolsOk: FieldCheck = (v) =>
 const EXPLICIT_TARGET: Schema = { namespace: optional(isDnsLabel), service_name: optional(isDnsLabel), service_port: optional(isPort) };
 
 /** WebSocket stream frames, the same both ways. */
-export const WEBSOCKET_MESSAGE_SCHEMA: Schema = { data: isString, binary: isBool };
-export const WEBSOCKET_CLOSE_SCHEMA: Schema = {
+const WEBSOCKET_MESSAGE_SCHEMA: Schema = { data: isString, binary: isBool };
+const WEBSOCKET_CLOSE_SCHEMA: Schema = {
   code: optional((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535),
   reason: optional((v) => typeof v === 'string' && v.length <= LIMITS.closeReasonChars),
 };
 
-export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
+/** What the agent checks the control plane's frames with. */
+export const INBOUND_SCHEMAS: Record<InboundType, Schema> = {
   register_success: {
     cluster_id: (v) => nonEmptyString(v) && isIdentifier(v),
     cluster_uuid: (v) => nonEmptyString(v) && isIdentifier(v),
@@ -399,6 +481,157 @@ export const INBOUND_SCHEMAS: Record<InboundMessage['type'], Schema> = {
   ws_close: WEBSOCKET_CLOSE_SCHEMA,
   ws_flow: { paused: isBool },
 };
+
+/** A cluster_fingerprint as accepted on the wire: 1-128 printable ASCII characters (0x21-0x7E). */
+export const isClusterFingerprint: FieldCheck = (v) => typeof v === 'string' && v.length <= 128 && PRINTABLE.test(v);
+
+/**
+ * A final status the gateway can answer a client with. 1xx are informational (Node sends them ahead of
+ * the answer and the client keeps waiting for one), and 101 would switch protocols, so neither is final.
+ */
+export const isFinalStatus: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 599;
+
+/** Why a header map from an agent cannot be written to a client (names are tokens, values have no CR, LF or NUL), or undefined when it can. */
+export function invalidHeaders(headers: unknown): string | undefined {
+  if (!isObject(headers)) return 'headers must be an object';
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (!TOKEN.test(name)) return `header name ${JSON.stringify(name)} is not a token`;
+    const values = Array.isArray(value) ? (value as unknown[]) : [value];
+    for (const v of values) {
+      if (typeof v !== 'string') return `header ${name} must be a string or a list of strings`;
+      if (!HEADER_VALUE.test(v)) return `header ${name} has a control character in its value`;
+    }
+  }
+  return undefined;
+}
+
+const isHeaderMap: FieldCheck = (v) => invalidHeaders(v) === undefined;
+const isStringList: FieldCheck = (v) => isArray(v) && (v as unknown[]).every(isString);
+
+/** What the control plane checks an agent's frames with. GatewayRoutes and routes inside are checked as they are applied (invalidMeta, invalidRoute). */
+export const OUTBOUND_SCHEMAS: Record<OutboundType, Schema> = {
+  register: {
+    agent_id: nonEmptyString,
+    cluster_name: nonEmptyString,
+    cluster_id: optional(isString),
+    cluster_fingerprint: optional(isClusterFingerprint),
+    agent_version: isString,
+    k8s_version: isString,
+    // Absent: a version 1 agent, which the control plane answers with unsupported_protocol_version.
+    protocol_versions: optional((v) => isArray(v) && (v as unknown[]).every(isNumber)),
+    features: isObject,
+    metadata: isObject,
+  },
+  heartbeat: { cluster_id: nonEmptyString, agent_id: nonEmptyString, status: (v) => v === 'healthy' || v === 'degraded', tunnel_status: isString, metadata: isObject },
+  routes_sync_begin: { cluster_uuid: nonEmptyString, revision: isRevision, routing_mode: isRoutingMode, public_endpoint: optional(isString) },
+  routes_sync_chunk: { revision: isRevision, gateway_routes: isArray },
+  routes_sync_end: { revision: isRevision, chunks: isRevision, routes: isRevision },
+  routes_change: {
+    cluster_uuid: nonEmptyString,
+    revision: isRevision,
+    namespace: nonEmptyString,
+    name: nonEmptyString,
+    deleted: optional(isBool),
+    source: optional(isObject),
+    annotations: optional(isObject),
+    upsert: isArray,
+    remove: isStringList,
+  },
+  pong: {},
+  error: { code: isString },
+  // The answers to proxy_request and ws_open: nothing reaches a client before they pass.
+  proxy_response: { status: isFinalStatus, headers: isHeaderMap, body: isString },
+  proxy_response_header: { status: isFinalStatus, headers: isHeaderMap },
+  proxy_response_chunk: { data: isString },
+  proxy_response_end: {},
+  proxy_error: { status: isFinalStatus, error: isString },
+  proxy_flow: { paused: isBool },
+  ws_opened: { protocol: optional(isString) },
+  ws_error: { status: isFinalStatus, error: isString },
+  ws_message: WEBSOCKET_MESSAGE_SCHEMA,
+  ws_close: WEBSOCKET_CLOSE_SCHEMA,
+  ws_flow: { paused: isBool },
+};
+
+/** A heartbeat's metadata, checked once its cluster is known (a heartbeat before register is not_registered, whatever it holds). */
+export const HEARTBEAT_METADATA_SCHEMA: Schema = { is_private: isBool, routing_mode: isRoutingMode, gateway_routes: isNumber, k8s_version: isString, agent_version: isString };
+
+/** The messages that carry routes: each has a request_id and is answered by routes_ack or routes_nack. */
+export type RouteMessage = Extract<OutboundMessage, { type: 'routes_sync_begin' | 'routes_sync_chunk' | 'routes_sync_end' | 'routes_change' }>;
+const ROUTE_MESSAGE_TYPES: ReadonlySet<string> = new Set<RouteMessage['type']>(['routes_sync_begin', 'routes_sync_chunk', 'routes_sync_end', 'routes_change']);
+
+export function isRouteMessageType(type: string): type is RouteMessage['type'] {
+  return ROUTE_MESSAGE_TYPES.has(type);
+}
+
+export function isRouteMessage(message: OutboundMessage): message is RouteMessage {
+  return isRouteMessageType(message.type);
+}
+
+/** Where one proxied request's answer is: not begun, or its header sent and chunks flowing. */
+export type AnswerState = 'awaiting' | 'streaming';
+
+export type AnswerStep = { ok: true; next: AnswerState | 'done' } | { ok: false; problem: string };
+
+/**
+ * The next state of an answer after a frame of `type`: one proxy_response or proxy_error, or one
+ * proxy_response_header, then chunks, then proxy_response_end (or proxy_error, which cuts the response).
+ * Anything else is out of order.
+ */
+export function answerStep(state: AnswerState, type: string): AnswerStep {
+  switch (`${state} ${type}`) {
+    case 'awaiting proxy_response':
+    case 'awaiting proxy_error':
+    case 'streaming proxy_error':
+    case 'streaming proxy_response_end':
+      return { ok: true, next: 'done' };
+    case 'awaiting proxy_response_header':
+    case 'streaming proxy_response_chunk':
+      return { ok: true, next: 'streaming' };
+    default:
+      return { ok: false, problem: state === 'awaiting' ? `${type} before proxy_response_header` : `${type} after proxy_response_header` };
+  }
+}
+
+// A route's host: a DNS name in lower case, or a wildcard one label deep.
+const ROUTE_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => isObject(v);
+
+/**
+ * Why a GatewayRoute's identifying data (a snapshot chunk's part, a routes_change) is invalid, or undefined
+ * when it is valid. `partial`: a later part of a split GatewayRoute, or a change, may leave annotations out.
+ */
+export function invalidMeta(meta: unknown, partial = false): string | undefined {
+  if (!isRecord(meta)) return 'gateway route must be an object';
+  if (typeof meta.namespace !== 'string' || !LABEL.test(meta.namespace)) return `namespace "${String(meta.namespace)}" is not valid`;
+  if (typeof meta.name !== 'string' || !SUBDOMAIN.test(meta.name)) return `name "${String(meta.name)}" is not valid`;
+  if (meta.annotations === undefined && partial) return undefined;
+  if (!isRecord(meta.annotations) || Object.values(meta.annotations).some((v) => typeof v !== 'string')) return 'field "annotations" must be an object of strings';
+  if (Object.keys(meta.annotations).some((k) => k.startsWith('kubectl.kubernetes.io/'))) return 'kubectl annotations must not be sent';
+  if (meta.source !== undefined && (!isRecord(meta.source) || typeof meta.source.kind !== 'string' || typeof meta.source.name !== 'string')) {
+    return 'field "source" must be {kind, name}';
+  }
+  return undefined;
+}
+
+/** Why a route as sent is invalid, or undefined when it is valid; an empty host (catch-all) only where allowed. */
+export function invalidRoute(route: unknown, allowCatchAll: boolean): string | undefined {
+  if (!isRecord(route)) return 'route must be an object';
+  for (const field of ['host', 'path', 'path_type', 'service']) if (typeof route[field] !== 'string') return `field "${field}" must be a string`;
+  const r = route as unknown as WireRouteBody;
+  if (!isPort(r.port)) return 'field "port" must be 1-65535';
+  if (typeof r.tls !== 'boolean') return 'field "tls" must be a boolean';
+  if (r.host === '' && !allowCatchAll) return 'catch-all routes (empty host) are not allowed';
+  if (r.host !== '' && !ROUTE_HOST.test(r.host)) return `host "${r.host}" is not a DNS name`;
+  if (!r.path.startsWith('/')) return `path "${r.path}" must start with /`;
+  if (!PATH_TYPES.includes(r.path_type)) return `path_type "${r.path_type}" is not one of ${PATH_TYPES.join(', ')}`;
+  if (!LABEL.test(r.service)) return `service "${r.service}" is not valid`;
+  if (r.service_namespace !== undefined && (typeof r.service_namespace !== 'string' || !LABEL.test(r.service_namespace))) {
+    return `service_namespace "${String(r.service_namespace)}" is not valid`;
+  }
+  return undefined;
+}
 
 /** Parses one frame against `schemas`: JSON, then the envelope, then the payload of its type. */
 export function parseFrame<T extends { type: string }>(text: string, schemas: Record<string, Schema>): ParseResult<T> {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import { bytesOf, envelope } from '../controlplane/protocol.js';
+import { bytesOf, type OutboundMessage, type OutboundType } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
@@ -52,7 +52,8 @@ interface Stream {
   backlog: Backlog;
 }
 
-type StreamHandler = (stream: Stream, id: string, payload: Record<string, unknown>) => void;
+/** The agent's side of a stream. */
+const STREAM_REPLY_TYPES: OutboundType[] = ['ws_opened', 'ws_error', 'ws_message', 'ws_close', 'ws_flow'];
 
 export class GatewayWebSockets {
   private readonly streams = new Map<string, Stream>();
@@ -73,32 +74,13 @@ export class GatewayWebSockets {
       // The backend chose (ws_opened, checked against what the client offered); the client gets exactly that one.
       handleProtocols: (_offered, req) => (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol || false,
     });
-    const handlers: Record<string, StreamHandler> = {
-      ws_opened: (stream, id, payload) => this.opened(stream, id, (payload.protocol as string | undefined) ?? ''),
-      ws_error: (stream, id, payload) => {
-        if (stream.opened) return this.breakStream(stream, id, 'ws_error after ws_opened');
-        this.end(id);
-        this.reject(stream.socket, payload.status as number, payload.error as string);
-      },
-      ws_message: (stream, id, payload) => {
-        if (!stream.client) return this.breakStream(stream, id, 'ws_message before ws_opened');
-        this.toClient(stream, id, bytesOf(payload.data as string | Buffer), payload.binary === true);
-      },
-      ws_close: (stream, id, payload) => {
-        this.end(id);
-        if (!stream.client) return this.reject(stream.socket, 502, 'the cluster closed the stream before it opened');
-        const code = closeCodeToSend(payload.code as number | undefined);
-        stream.client.close(code, code === undefined ? undefined : closeReasonToSend(payload.reason as string | undefined));
-      },
-      ws_flow: (stream, _id, payload) => (payload.paused ? stream.client?.pause() : stream.client?.resume()),
-    };
-    for (const [type, handle] of Object.entries(handlers)) {
+    for (const type of STREAM_REPLY_TYPES) {
       cp.agentMessageHandlers.set(type, (cluster, message) => {
         const id = message.request_id ?? '';
         const stream = this.streamOf(cluster, id);
         if (!stream) return;
         try {
-          handle(stream, id, message.payload);
+          this.onReply(stream, id, message);
         } catch (err) {
           this.breakStream(stream, id, `${type} could not be passed on: ${(err as Error).message}`);
         }
@@ -112,6 +94,31 @@ export class GatewayWebSockets {
 
   get open(): number {
     return this.streams.size;
+  }
+
+  /** One frame of the agent's side of a stream, its schema checked at parse time. */
+  private onReply(stream: Stream, id: string, message: OutboundMessage): void {
+    switch (message.type) {
+      case 'ws_opened':
+        return this.opened(stream, id, message.payload.protocol ?? '');
+      case 'ws_error':
+        if (stream.opened) return this.breakStream(stream, id, 'ws_error after ws_opened');
+        this.end(id);
+        return this.reject(stream.socket, message.payload.status, message.payload.error);
+      case 'ws_message':
+        if (!stream.client) return this.breakStream(stream, id, 'ws_message before ws_opened');
+        return this.toClient(stream, id, bytesOf(message.payload.data), message.payload.binary === true);
+      case 'ws_close': {
+        this.end(id);
+        if (!stream.client) return this.reject(stream.socket, 502, 'the cluster closed the stream before it opened');
+        const code = closeCodeToSend(message.payload.code);
+        stream.client.close(code, code === undefined ? undefined : closeReasonToSend(message.payload.reason));
+        return;
+      }
+      case 'ws_flow':
+        if (message.payload.paused) stream.client?.pause();
+        else stream.client?.resume();
+    }
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -143,16 +150,16 @@ export class GatewayWebSockets {
     this.streams.set(id, stream);
     socket.on('error', () => this.end(id));
     socket.on('close', () => {
-      if (!stream.client && this.end(id)) this.send(uuid, 'ws_close', {}, id); // gone before the upgrade completed
+      if (!stream.client && this.end(id)) this.cp.sendTo(uuid, 'ws_close', {}, id); // gone before the upgrade completed
     });
     stream.agentSocket = this.cp.socketOf(uuid);
-    if (!this.send(uuid, 'ws_open', payload, id)) {
+    if (!this.cp.sendTo(uuid, 'ws_open', payload, id)) {
       this.end(id);
       return this.reject(socket, 502, `cluster ${cluster.name} is not connected`);
     }
     stream.timer = setTimeout(() => {
       if (stream.client || !this.end(id)) return;
-      this.send(uuid, 'ws_close', {}, id);
+      this.cp.sendTo(uuid, 'ws_close', {}, id);
       this.reject(socket, 504, 'the cluster did not open the stream in time');
     }, this.openTimeoutMs);
   }
@@ -182,7 +189,7 @@ export class GatewayWebSockets {
         }
       });
       client.on('close', (code, reason) => {
-        if (this.end(id)) this.send(stream.uuid, 'ws_close', { code, reason: reason.toString() }, id);
+        if (this.end(id)) this.cp.sendTo(stream.uuid, 'ws_close', { code, reason: reason.toString() }, id);
       });
       client.on('error', () => undefined);
     });
@@ -192,7 +199,7 @@ export class GatewayWebSockets {
     const client = stream.client;
     if (!client || client.readyState !== WebSocket.OPEN) return;
     // The client reads slower than the backend writes: hold the backend.
-    const hold = (paused: boolean): boolean => this.send(stream.uuid, 'ws_flow', { paused }, id);
+    const hold = (paused: boolean): boolean => this.cp.sendTo(stream.uuid, 'ws_flow', { paused }, id);
     sendHeld(client, data, binary, { backlog: stream.backlog, highWaterMark: HIGH_WATER_MARK, hold, current: () => this.streams.get(id) === stream });
     // A compliant agent stops within about a message of ws_flow; one that goes on would fill this process.
     if (stream.backlog.queued > MAX_STREAM_BACKLOG) this.breakStream(stream, id, `over ${MAX_STREAM_BACKLOG} bytes are held for the client: the agent did not pause for ws_flow`);
@@ -208,7 +215,7 @@ export class GatewayWebSockets {
   private breakStream(stream: Stream, id: string, problem: string): void {
     this.logger.warn('closed a WebSocket stream the cluster broke', { controller: 'gateway', cluster: stream.uuid, request_id: id, err: problem });
     if (!this.end(id)) return;
-    this.send(stream.uuid, 'ws_close', { code: BROKEN_STREAM, reason: closeReasonToSend(problem) }, id);
+    this.cp.sendTo(stream.uuid, 'ws_close', { code: BROKEN_STREAM, reason: closeReasonToSend(problem) }, id);
     if (stream.client) stream.client.terminate();
     else this.reject(stream.socket, 502, `the cluster broke the stream: ${problem}`);
   }
@@ -219,10 +226,6 @@ export class GatewayWebSockets {
     if (!stream) return false;
     clearTimeout(stream.timer);
     return this.streams.delete(id);
-  }
-
-  private send(uuid: string, type: string, payload: unknown, id: string): boolean {
-    return this.cp.sendRaw(uuid, JSON.stringify(envelope(type, payload, id)));
   }
 
   private reject(socket: Duplex, status: number, error: string, details: Record<string, unknown> = {}): void {

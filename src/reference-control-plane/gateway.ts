@@ -7,14 +7,13 @@
 // an agent sends may end the process: it serves every cluster. WebSocket upgrades go through as streams
 // (gateway-websocket.ts).
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from 'ws';
-import { bytesOf, envelope } from '../controlplane/protocol.js';
+import { answerStep, bytesOf, type AnswerState, type InboundPayloads, type InboundType, type OutboundMessage, type OutboundType } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { stripHopByHop } from '../tunnel/headers.js';
-import { answerStep, type AnswerState } from './agent-replies.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
 import { hostTarget, type HostTarget } from './host-owner.js';
 import { failRequest, type ReferenceControlPlane } from './server.js';
@@ -26,7 +25,7 @@ const MAX_BODY = 100 * 1024 * 1024;
 const HIGH_WATER_MARK = 1024 * 1024;
 /** Past this many bytes held for a slow client, the agent ignored proxy_flow: its answer is cut. */
 export const MAX_CLIENT_BACKLOG = 16 * HIGH_WATER_MARK;
-const REPLY_TYPES = ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow'];
+const REPLY_TYPES: OutboundType[] = ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow'];
 
 export interface GatewayOptions {
   /** How long the answer may take to begin (proxy_response or proxy_response_header); a begun one is not cut. */
@@ -46,7 +45,7 @@ interface Exchange {
   socket?: WebSocket;
   res: ServerResponse;
   timer?: NodeJS.Timeout;
-  /** How far the agent's answer is (agent-replies.ts answerStep). */
+  /** How far the agent's answer is (the protocol's answerStep). */
   state: AnswerState;
   /** The agent asked to hold the request body (its backend reads slower). */
   paused: boolean;
@@ -73,7 +72,7 @@ export class Gateway {
     this.logger = options.logger ?? cp.logger;
     this.limiter = new SourceLimiter(options.maxExchangesPerSource);
     this.server = createServer((req, res) => this.onRequest(req, res));
-    for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message) => this.onReply(cluster, type, message.request_id ?? '', message.payload));
+    for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message) => this.onReply(cluster, message));
     cp.refusedReplyListeners.add((cluster, refused) => {
       const exchange = this.exchangeOf(cluster, refused.requestId);
       if (exchange) this.refuseAnswer(exchange, `${refused.type}: ${refused.problem}`);
@@ -137,7 +136,7 @@ export class Gateway {
     exchange.timer = setTimeout(() => this.fail(exchange, 504, 'the cluster did not answer in time'), this.timeoutMs);
     this.exchanges.set(exchange.id, exchange);
     res.on('close', () => {
-      if (this.forget(exchange)) this.send(exchange, 'proxy_cancel'); // the client went away
+      if (this.forget(exchange)) this.send(exchange, 'proxy_cancel', {}); // the client went away
     });
     exchange.socket = this.cp.socketOf(cluster.cluster_uuid);
     if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) })) {
@@ -164,21 +163,21 @@ export class Gateway {
       // The client aborted its upload (or sent a body the parser refused): the agent stops too.
       return this.fail(exchange, 400, `the request body could not be read: ${(err as Error).message}`);
     }
-    if (this.isOpen(exchange)) this.send(exchange, 'proxy_request_end');
+    if (this.isOpen(exchange)) this.send(exchange, 'proxy_request_end', {});
   }
 
-  private onReply(cluster: ClusterRecord, type: string, id: string, payload: Record<string, unknown>): void {
-    const exchange = this.exchangeOf(cluster, id);
+  private onReply(cluster: ClusterRecord, message: OutboundMessage): void {
+    const exchange = this.exchangeOf(cluster, message.request_id ?? '');
     if (!exchange) return;
-    if (type === 'proxy_flow') {
-      exchange.paused = payload.paused === true;
+    if (message.type === 'proxy_flow') {
+      exchange.paused = message.payload.paused === true;
       if (!exchange.paused) exchange.resume?.();
       return;
     }
-    const step = answerStep(exchange.state, type);
+    const step = answerStep(exchange.state, message.type);
     if (!step.ok) return this.refuseAnswer(exchange, step.problem);
     try {
-      this.passOn(exchange, type, payload);
+      this.passOn(exchange, message);
     } catch (err) {
       // Validated at parse time, so not expected; still, one exchange fails, never the process.
       return this.refuseAnswer(exchange, `it could not be passed on: ${(err as Error).message}`);
@@ -188,22 +187,22 @@ export class Gateway {
   }
 
   /** Writes one frame of the agent's answer (schema and order already checked) to the client. */
-  private passOn(exchange: Exchange, type: string, payload: Record<string, unknown>): void {
+  private passOn(exchange: Exchange, message: OutboundMessage): void {
     const { res } = exchange;
-    switch (type) {
+    switch (message.type) {
       case 'proxy_response':
-        res.writeHead(payload.status as number, payload.headers as OutgoingHttpHeaders);
-        res.end(bytesOf(payload.body as string));
+        res.writeHead(message.payload.status, message.payload.headers);
+        res.end(bytesOf(message.payload.body));
         return;
       case 'proxy_error':
-        return failRequest(res, payload.status as number, payload.error as string);
+        return failRequest(res, message.payload.status, message.payload.error);
       case 'proxy_response_header':
         // The timeout is for the answer to begin: a begun response (a download, server-sent events) may last.
         clearTimeout(exchange.timer);
-        res.writeHead(payload.status as number, payload.headers as OutgoingHttpHeaders);
+        res.writeHead(message.payload.status, message.payload.headers);
         return;
       case 'proxy_response_chunk':
-        return this.toClient(exchange, bytesOf(payload.data as string | Buffer));
+        return this.toClient(exchange, bytesOf(message.payload.data));
       case 'proxy_response_end':
         res.end();
         return;
@@ -249,7 +248,7 @@ export class Gateway {
   /** Ends an exchange from this side: the agent is told to stop, the client gets `status` (or a cut response once it began). */
   private fail(exchange: Exchange, status: number, error: string): void {
     if (!this.forget(exchange)) return;
-    this.send(exchange, 'proxy_cancel');
+    this.send(exchange, 'proxy_cancel', {});
     failRequest(exchange.res, status, error);
   }
 
@@ -259,7 +258,7 @@ export class Gateway {
     this.fail(exchange, 502, `the cluster's answer was refused: ${problem}`);
   }
 
-  private send(exchange: Exchange, type: string, body: unknown = {}): boolean {
-    return this.cp.sendRaw(exchange.uuid, JSON.stringify(envelope(type, body, exchange.id)));
+  private send<T extends InboundType>(exchange: Exchange, type: T, payload: InboundPayloads[T]): boolean {
+    return this.cp.sendTo(exchange.uuid, type, payload, exchange.id);
   }
 }

@@ -16,27 +16,26 @@ import {
   decodeBinaryFrame,
   encodeBinaryFrame,
   envelope,
+  HEARTBEAT_METADATA_SCHEMA,
+  invalidMeta,
   isArray,
-  isBool,
-  isNumber,
-  isObject,
-  isRoutingMode,
-  isString,
-  nonEmptyString,
-  optional,
-  isRevision,
+  isRouteMessage,
+  isRouteMessageType,
+  OUTBOUND_SCHEMAS,
   parseFrame,
   PROTOCOL_VERSION,
   type BinaryKind,
-  type RoutesChangePayload,
+  type InboundPayloads,
+  type InboundType,
+  type OutboundMessage,
+  type RegisterPayload,
+  type RouteMessage,
   type RoutesNackPayload,
-  type Schema,
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { decodePathSegment } from '../routing/request-path.js';
-import { AGENT_REPLY_SCHEMAS } from './agent-replies.js';
 import { agentToken, bearerToken, secretMatches, verifyAgentToken } from './credentials.js';
-import { invalidMeta, isClusterFingerprint, RouteStore, type ApplyResult, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
+import { RouteStore, type ApplyResult, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
 
 export interface ReceivedMessage {
   /** Position among all messages ever received (see receivedCount, receivedSince). */
@@ -74,41 +73,6 @@ export interface ReferenceControlPlaneOptions {
 
 export const DEFAULT_DISCONNECTED_GRACE_MS = 300_000;
 
-const ROUTE_MESSAGES = new Set(['routes_sync_begin', 'routes_sync_chunk', 'routes_sync_end', 'routes_change']);
-const isStringList = (v: unknown): boolean => isArray(v) && (v as unknown[]).every(isString);
-
-const AGENT_SCHEMAS = {
-  register: {
-    agent_id: nonEmptyString,
-    cluster_name: nonEmptyString,
-    cluster_id: optional(isString),
-    cluster_fingerprint: optional(isClusterFingerprint),
-    agent_version: isString,
-    k8s_version: isString,
-    protocol_versions: optional((v: unknown) => isArray(v) && (v as unknown[]).every(isNumber)),
-    features: isObject,
-    metadata: isObject,
-  },
-  heartbeat: { cluster_id: nonEmptyString, agent_id: nonEmptyString, status: (v: unknown) => v === 'healthy' || v === 'degraded', tunnel_status: isString, metadata: isObject },
-  routes_sync_begin: { cluster_uuid: nonEmptyString, revision: isRevision, routing_mode: isRoutingMode, public_endpoint: optional(isString) },
-  routes_sync_chunk: { revision: isRevision, gateway_routes: isArray },
-  routes_sync_end: { revision: isRevision, chunks: isRevision, routes: isRevision },
-  routes_change: {
-    cluster_uuid: nonEmptyString,
-    revision: isRevision,
-    namespace: nonEmptyString,
-    name: nonEmptyString,
-    deleted: optional(isBool),
-    source: optional(isObject),
-    annotations: optional(isObject),
-    upsert: isArray,
-    remove: isStringList,
-  },
-  pong: {},
-  error: { code: isString },
-  ...AGENT_REPLY_SCHEMAS,
-};
-
 /** How many received messages are kept for tests: the newest ones. */
 const RECEIVED_KEPT = 5_000;
 /** How many bytes of frames the received messages kept may stand for (bodies are left out, but not other fields). */
@@ -141,8 +105,6 @@ export function withoutBodies(type: string, payload: Record<string, unknown>): R
   const bytes = typeof body === 'string' ? Buffer.byteLength(body, 'base64') : Buffer.isBuffer(body) ? body.length : 0;
   return { ...rest, [`${field}_bytes`]: bytes };
 }
-
-const HEARTBEAT_METADATA: Schema = { is_private: isBool, routing_mode: isRoutingMode, gateway_routes: isNumber, k8s_version: isString, agent_version: isString };
 
 interface AgentSocket {
   socket: WebSocket;
@@ -199,7 +161,7 @@ export class ReferenceControlPlane {
   /** One per disconnected cluster that still holds routes: when it fires, they are released. */
   private readonly graceTimers = new Map<ClusterRecord, NodeJS.Timeout>();
   /** Extra handlers for message types this module does not own (the gateway's proxy replies). */
-  readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: { request_id?: string; payload: Record<string, unknown> }) => void>();
+  readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: OutboundMessage) => void>();
   /** Told of gateway replies refused at parse time (a malformed answer fails its exchange instead of timing out). */
   readonly refusedReplyListeners = new Set<(cluster: ClusterRecord, refused: RefusedReply) => void>();
   /**
@@ -293,6 +255,11 @@ export class ReferenceControlPlane {
     else raw?.resume();
   }
 
+  /** Gateway use: a message to a cluster's socket. */
+  sendTo<T extends InboundType>(clusterUuid: string, type: T, payload: InboundPayloads[T], requestId?: string): boolean {
+    return this.sendRaw(clusterUuid, JSON.stringify(envelope(type, payload, requestId)));
+  }
+
   /** Gateway use: the bytes of a body or stream to a cluster, as a binary frame where agreed, else base64 in JSON. */
   sendBody(clusterUuid: string, kind: BinaryKind, requestId: string, data: Buffer): boolean {
     for (const agent of this.agents) {
@@ -370,7 +337,7 @@ export class ReferenceControlPlane {
     socket.on('error', () => undefined);
   }
 
-  private reply(agent: AgentSocket, type: string, payload: unknown, requestId?: string): void {
+  private reply<T extends InboundType>(agent: AgentSocket, type: T, payload: InboundPayloads[T], requestId?: string): void {
     if (agent.socket.readyState === WebSocket.OPEN) agent.socket.send(JSON.stringify(envelope(type, payload, requestId)));
   }
 
@@ -380,10 +347,10 @@ export class ReferenceControlPlane {
   }
 
   private onFrame(agent: AgentSocket, text: string): void {
-    const parsed = parseFrame<{ type: string; request_id?: string; payload: Record<string, unknown> }>(text, AGENT_SCHEMAS);
+    const parsed = parseFrame<OutboundMessage>(text, OUTBOUND_SCHEMAS);
     if (!parsed.ok) {
       // A malformed route message is answered as what it is, so the agent never takes it as applied.
-      if (parsed.type && ROUTE_MESSAGES.has(parsed.type) && parsed.requestId !== undefined && agent.cluster) {
+      if (parsed.type && isRouteMessageType(parsed.type) && parsed.requestId !== undefined && agent.cluster) {
         this.nack(agent, parsed.requestId, 0, { code: 'bad_payload', message: parsed.error, retryable: false });
         return;
       }
@@ -395,11 +362,12 @@ export class ReferenceControlPlane {
       }
       return;
     }
-    const { type, payload, request_id: requestId } = parsed.message;
-    const received = this.record({ cluster: agent.cluster?.cluster_uuid, type, request_id: requestId, payload, bytes: Buffer.byteLength(text) });
+    const message = parsed.message;
+    const { type, request_id: requestId } = message;
+    const received = this.record({ cluster: agent.cluster?.cluster_uuid, type, request_id: requestId, payload: message.payload, bytes: Buffer.byteLength(text) });
 
-    if (type === 'register') {
-      this.register(agent, payload, requestId, received);
+    if (message.type === 'register') {
+      this.register(agent, message.payload, requestId, received);
       return;
     }
     const cluster = agent.cluster;
@@ -407,33 +375,31 @@ export class ReferenceControlPlane {
       if (type !== 'pong' && type !== 'error') this.refuse(agent, 'not_registered', `${type} before register`, requestId, type);
       return;
     }
-    if (ROUTE_MESSAGES.has(type)) {
-      this.onRouteMessage(agent, cluster, type, payload, requestId, received.bytes);
+    if (isRouteMessage(message)) {
+      this.onRouteMessage(agent, cluster, message, received.bytes);
       return;
     }
-    switch (type) {
+    switch (message.type) {
       case 'heartbeat': {
-        const problem = checkFields(payload.metadata, HEARTBEAT_METADATA, 'heartbeat.metadata');
+        const { payload } = message;
+        const problem = checkFields(payload.metadata, HEARTBEAT_METADATA_SCHEMA, 'heartbeat.metadata');
         if (problem || payload.cluster_id !== cluster.cluster_id) {
-          this.refuse(agent, 'bad_payload', problem ?? `cluster_id ${String(payload.cluster_id)} is not this socket's cluster`, requestId, type);
+          this.refuse(agent, 'bad_payload', problem ?? `cluster_id ${payload.cluster_id} is not this socket's cluster`, requestId, type);
           return;
         }
-        const metadata = payload.metadata as { is_private: boolean; routing_mode: string; public_endpoint?: string };
         cluster.last_heartbeat = new Date().toISOString();
-        cluster.is_private = metadata.is_private;
-        cluster.routing_mode = metadata.routing_mode;
+        cluster.is_private = payload.metadata.is_private;
+        cluster.routing_mode = payload.metadata.routing_mode;
         this.reply(agent, 'heartbeat_ack', {}, requestId);
         return;
       }
       case 'pong':
         return;
       case 'error':
-        this.options.logger.warn('agent reported an error', { controller: 'reference-control-plane', cluster: cluster.name, code: payload.code, detail: payload.message });
+        this.options.logger.warn('agent reported an error', { controller: 'reference-control-plane', cluster: cluster.name, code: message.payload.code, detail: message.payload.message });
         return;
-      default: {
-        const handler = this.agentMessageHandlers.get(type);
-        if (handler) handler(cluster, { request_id: requestId, payload });
-      }
+      default:
+        this.agentMessageHandlers.get(type)?.(cluster, message);
     }
   }
 
@@ -444,8 +410,10 @@ export class ReferenceControlPlane {
   }
 
   /** Keeps a received message for tests (the newest RECEIVED_KEPT or a few more, bodies left out) and tells the listeners. */
-  private record(message: Omit<ReceivedMessage, 'seq' | 'at'>): ReceivedMessage {
-    const received: ReceivedMessage = { seq: this.receivedCount++, at: Date.now(), ...message, payload: withoutBodies(message.type, message.payload) };
+  private record(message: Omit<ReceivedMessage, 'seq' | 'at' | 'payload'> & { payload: object }): ReceivedMessage {
+    // Kept as a plain record: tests read its fields whatever the message type.
+    const payload = withoutBodies(message.type, message.payload as Record<string, unknown>);
+    const received: ReceivedMessage = { seq: this.receivedCount++, at: Date.now(), ...message, payload };
     if (received.request_id === undefined) delete received.request_id;
     this.received.push(received);
     this.receivedBytes = trimReceived(this.received, this.receivedBytes + received.bytes);
@@ -460,11 +428,12 @@ export class ReferenceControlPlane {
     const decoded = decodeBinaryFrame(frame);
     if (!decoded.ok) return this.refuse(agent, 'bad_envelope', decoded.error);
     const { kind, requestId, data } = decoded;
-    const [type, payload]: [string, Record<string, unknown>] =
-      kind === 'proxy_response_chunk' ? [kind, { data }] : kind.startsWith('ws_message') ? ['ws_message', { data, binary: kind === 'ws_message_binary' }] : ['', {}];
-    if (!type) return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
-    this.record({ cluster: cluster.cluster_uuid, type, request_id: requestId, payload, bytes: frame.length });
-    this.agentMessageHandlers.get(type)?.(cluster, { request_id: requestId, payload });
+    let message: OutboundMessage;
+    if (kind === 'proxy_response_chunk') message = { type: kind, request_id: requestId, payload: { data }, timestamp: '' };
+    else if (kind === 'ws_message_text' || kind === 'ws_message_binary') message = { type: 'ws_message', request_id: requestId, payload: { data, binary: kind === 'ws_message_binary' }, timestamp: '' };
+    else return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
+    this.record({ cluster: cluster.cluster_uuid, type: message.type, request_id: requestId, payload: message.payload, bytes: frame.length });
+    this.agentMessageHandlers.get(message.type)?.(cluster, message);
   }
 
   /**
@@ -475,13 +444,13 @@ export class ReferenceControlPlane {
    * cluster: a newer registration replaces the older socket, which is closed (4000) and whose later frames
    * are refused as unregistered, so two agents are never both accepted for one cluster.
    */
-  private register(agent: AgentSocket, payload: Record<string, unknown>, requestId: string | undefined, received: ReceivedMessage): void {
+  private register(agent: AgentSocket, payload: RegisterPayload, requestId: string | undefined, received: ReceivedMessage): void {
     if (agent.boundName !== undefined && payload.cluster_name !== agent.boundName) {
-      const message = `this socket's token is for cluster name "${agent.boundName}", not "${String(payload.cluster_name)}": dial with the agent token of "${String(payload.cluster_name)}"`;
+      const message = `this socket's token is for cluster name "${agent.boundName}", not "${payload.cluster_name}": dial with the agent token of "${payload.cluster_name}"`;
       this.refuse(agent, 'identity_mismatch', message, requestId, 'register');
       return;
     }
-    const offered = (payload.protocol_versions as number[] | undefined) ?? [1];
+    const offered = payload.protocol_versions ?? [1];
     if (!offered.includes(PROTOCOL_VERSION)) {
       this.refuse(
         agent,
@@ -492,8 +461,8 @@ export class ReferenceControlPlane {
       );
       return;
     }
-    const clusterId = (payload.cluster_id as string | undefined) || undefined;
-    const registration = this.store.register({ name: payload.cluster_name as string, credential: agent.credential, clusterId, fingerprint: payload.cluster_fingerprint as string | undefined });
+    const clusterId = payload.cluster_id || undefined;
+    const registration = this.store.register({ name: payload.cluster_name, credential: agent.credential, clusterId, fingerprint: payload.cluster_fingerprint });
     if (!registration.ok) {
       this.refuse(agent, registration.code, registration.message, requestId, 'register');
       return;
@@ -512,7 +481,7 @@ export class ReferenceControlPlane {
     }
     agent.cluster = cluster;
     agent.snapshot = undefined;
-    agent.binary = this.binaryFrames && (payload.features as Record<string, unknown>).binary_frames === true;
+    agent.binary = this.binaryFrames && payload.features.binary_frames === true;
     this.clusterConnected(cluster);
     received.cluster = cluster.cluster_uuid;
     this.reply(
@@ -557,23 +526,26 @@ export class ReferenceControlPlane {
     for (const listener of this.releaseListeners) listener(cluster);
   }
 
-  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, type: string, payload: Record<string, unknown>, requestId: string | undefined, frameBytes: number): void {
-    const revision = payload.revision as number;
+  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, message: RouteMessage, frameBytes: number): void {
+    const { type, request_id: requestId } = message;
+    const revision = message.payload.revision;
     if (requestId === undefined) {
       this.refuse(agent, 'bad_envelope', `${type} needs a request_id`, undefined, type);
       return;
     }
-    if ((type === 'routes_sync_begin' || type === 'routes_change') && payload.cluster_uuid !== cluster.cluster_uuid) {
-      this.nack(agent, requestId, revision, { code: 'bad_payload', message: `cluster_uuid ${String(payload.cluster_uuid)} is not this socket's cluster`, retryable: false });
-      return;
+    if (message.type === 'routes_sync_begin' || message.type === 'routes_change') {
+      if (message.payload.cluster_uuid !== cluster.cluster_uuid) {
+        this.nack(agent, requestId, revision, { code: 'bad_payload', message: `cluster_uuid ${message.payload.cluster_uuid} is not this socket's cluster`, retryable: false });
+        return;
+      }
+      if (revision <= cluster.lastRevision) {
+        this.nack(agent, requestId, revision, { code: 'stale_revision', message: `revision ${revision} is not above ${cluster.lastRevision}`, retryable: true }, cluster.lastRevision);
+        return;
+      }
     }
-    if ((type === 'routes_sync_begin' || type === 'routes_change') && revision <= cluster.lastRevision) {
-      this.nack(agent, requestId, revision, { code: 'stale_revision', message: `revision ${revision} is not above ${cluster.lastRevision}`, retryable: true }, cluster.lastRevision);
-      return;
-    }
-    switch (type) {
+    switch (message.type) {
       case 'routes_sync_begin':
-        agent.snapshot = { requestId, revision, routingMode: payload.routing_mode as string, publicEndpoint: payload.public_endpoint as string | undefined, parts: [], chunks: 0, routes: 0, bytes: 0 };
+        agent.snapshot = { requestId, revision, routingMode: message.payload.routing_mode, publicEndpoint: message.payload.public_endpoint, parts: [], chunks: 0, routes: 0, bytes: 0 };
         return;
       case 'routes_sync_chunk': {
         const snapshot = agent.snapshot;
@@ -581,7 +553,9 @@ export class ReferenceControlPlane {
           this.nack(agent, requestId, revision, { code: 'incomplete_snapshot', message: 'routes_sync_chunk without its routes_sync_begin', retryable: true });
           return;
         }
-        for (const part of payload.gateway_routes as unknown[]) {
+        // The schema checked only that this is a list: each part is checked here.
+        const parts: unknown[] = message.payload.gateway_routes;
+        for (const part of parts) {
           const problem = invalidMeta(part, true) ?? (isArray((part as { routes?: unknown }).routes) ? undefined : 'field "routes" must be an array');
           if (problem) {
             agent.snapshot = undefined;
@@ -604,14 +578,15 @@ export class ReferenceControlPlane {
         return;
       }
       case 'routes_sync_end': {
+        const { payload } = message;
         const snapshot = agent.snapshot;
         agent.snapshot = undefined;
         if (!snapshot || snapshot.requestId !== requestId || snapshot.revision !== revision || snapshot.chunks !== payload.chunks || snapshot.routes !== payload.routes) {
           const got = snapshot ? `${snapshot.chunks} chunk(s), ${snapshot.routes} route(s)` : 'no routes_sync_begin';
-          this.nack(agent, requestId, revision, { code: 'incomplete_snapshot', message: `expected ${String(payload.chunks)} chunk(s), ${String(payload.routes)} route(s); got ${got}`, retryable: true });
+          this.nack(agent, requestId, revision, { code: 'incomplete_snapshot', message: `expected ${payload.chunks} chunk(s), ${payload.routes} route(s); got ${got}`, retryable: true });
           return;
         }
-        this.answer(agent, cluster, type, payload, requestId, revision, () => {
+        this.answer(agent, cluster, message, requestId, () => {
           cluster.routing_mode = snapshot.routingMode;
           cluster.public_endpoint = snapshot.publicEndpoint;
           return this.store.replaceAll(cluster, snapshot.parts);
@@ -623,27 +598,20 @@ export class ReferenceControlPlane {
           this.nack(agent, requestId, revision, { code: 'unavailable', message: 'a snapshot is being received', retryable: true });
           return;
         }
-        const problem = invalidMeta(payload, true);
+        const problem = invalidMeta(message.payload, true);
         if (problem) {
           this.nack(agent, requestId, revision, { code: 'bad_payload', message: `routes_change: ${problem}`, retryable: false });
           return;
         }
-        this.answer(agent, cluster, type, payload, requestId, revision, () => this.store.applyChange(cluster, payload as unknown as RoutesChangePayload));
+        this.answer(agent, cluster, message, requestId, () => this.store.applyChange(cluster, message.payload));
       }
     }
   }
 
   /** Applies a complete route message (unless a test refuses it) and answers it, now or after answerDelayMs. */
-  private answer(
-    agent: AgentSocket,
-    cluster: ClusterRecord,
-    type: string,
-    payload: Record<string, unknown>,
-    requestId: string,
-    revision: number,
-    apply: () => ApplyResult,
-  ): void {
-    const refusal = this.refuseRouteMessage?.(type, payload);
+  private answer(agent: AgentSocket, cluster: ClusterRecord, message: RouteMessage, requestId: string, apply: () => ApplyResult): void {
+    const revision = message.payload.revision;
+    const refusal = this.refuseRouteMessage?.(message.type, message.payload as unknown as Record<string, unknown>);
     const send = (answer: () => void): void => {
       if (this.answerDelayMs > 0) setTimeout(answer, this.answerDelayMs);
       else answer();

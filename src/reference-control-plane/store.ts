@@ -1,9 +1,9 @@
 // The reference control plane's route store: clusters by identity (the credential a cluster registered
 // with, with its cluster_id and its fingerprint; a name is only a label), and per cluster the GatewayRoutes
-// and routes it holds. It validates everything an agent sends, as a strict conformance peer must. Pure.
+// and routes it holds. Every route is checked as it is applied (the protocol's invalidRoute), as a strict
+// conformance peer must. Pure.
 import { randomUUID } from 'node:crypto';
-import { PATH_TYPES } from '../api/v1alpha1/types.js';
-import { wireRouteBody, wireRouteKey, type RoutesChangePayload, type WireGatewayRouteMeta, type WireRoute, type WireRouteBody } from '../controlplane/protocol.js';
+import { invalidRoute, isObject, wireRouteBody, wireRouteKey, type RoutesChangePayload, type WireGatewayRouteMeta, type WireGatewayRoutePart, type WireRoute, type WireRouteBody } from '../controlplane/protocol.js';
 
 /** A route as held and served: the wire route with its GatewayRoute's data (shared, not copied). */
 export interface HeldRoute extends WireRoute {
@@ -36,49 +36,8 @@ export interface ClusterRecord {
   lastRevision: number;
 }
 
-const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Why a GatewayRoute's identifying data is invalid, or undefined when it is valid. */
-export function invalidMeta(meta: unknown, partial = false): string | undefined {
-  if (!isRecord(meta)) return 'gateway route must be an object';
-  if (typeof meta.namespace !== 'string' || !NAME.test(meta.namespace)) return `namespace "${String(meta.namespace)}" is not valid`;
-  if (typeof meta.name !== 'string' || !SUBDOMAIN.test(meta.name)) return `name "${String(meta.name)}" is not valid`;
-  if (meta.annotations === undefined && partial) return undefined;
-  if (!isRecord(meta.annotations) || Object.values(meta.annotations).some((v) => typeof v !== 'string')) return 'field "annotations" must be an object of strings';
-  if (Object.keys(meta.annotations).some((k) => k.startsWith('kubectl.kubernetes.io/'))) return 'kubectl annotations must not be sent';
-  if (meta.source !== undefined && (!isRecord(meta.source) || typeof meta.source.kind !== 'string' || typeof meta.source.name !== 'string')) {
-    return 'field "source" must be {kind, name}';
-  }
-  return undefined;
-}
-
-/** A part of a snapshot or a change's GatewayRoute: routes as sent, without keys. */
-export interface ReceivedGatewayRoute extends Omit<WireGatewayRouteMeta, 'annotations'> {
-  annotations?: Record<string, string>;
-  routes: unknown[];
-}
-
-/** Why a route is invalid, or undefined when it is valid. */
-export function invalidRoute(route: unknown, allowCatchAll: boolean): string | undefined {
-  if (!isRecord(route)) return 'route must be an object';
-  for (const field of ['host', 'path', 'path_type', 'service']) if (typeof route[field] !== 'string') return `field "${field}" must be a string`;
-  const r = route as unknown as WireRouteBody;
-  if (typeof r.port !== 'number' || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535) return 'field "port" must be 1-65535';
-  if (typeof r.tls !== 'boolean') return 'field "tls" must be a boolean';
-  if (r.host === '' && !allowCatchAll) return 'catch-all routes (empty host) are not allowed';
-  if (r.host !== '' && !HOST.test(r.host)) return `host "${r.host}" is not a DNS name`;
-  if (!r.path.startsWith('/')) return `path "${r.path}" must start with /`;
-  if (!PATH_TYPES.includes(r.path_type)) return `path_type "${r.path_type}" is not one of ${PATH_TYPES.join(', ')}`;
-  if (!NAME.test(r.service)) return `service "${r.service}" is not valid`;
-  if (r.service_namespace !== undefined && (typeof r.service_namespace !== 'string' || !NAME.test(r.service_namespace))) {
-    return `service_namespace "${String(r.service_namespace)}" is not valid`;
-  }
-  return undefined;
-}
+/** A part of a snapshot or a change's GatewayRoute as received: its routes are checked one by one as they are applied. */
+export type ReceivedGatewayRoute = Omit<WireGatewayRoutePart, 'routes'> & { routes: unknown[] };
 
 export interface ApplyResult {
   accepted: string[];
@@ -105,9 +64,6 @@ export interface RegistrationRequest {
 export type RegisteredBy = 'cluster_id' | 'fingerprint' | 'new';
 
 export type Registration = { ok: true; cluster: ClusterRecord; by: RegisteredBy } | { ok: false; code: string; message: string };
-
-/** A cluster_fingerprint as accepted on the wire: 1-128 printable ASCII characters (0x21-0x7E). */
-export const isClusterFingerprint = (v: unknown): boolean => typeof v === 'string' && /^[\x21-\x7e]{1,128}$/.test(v);
 
 /**
  * Whether a cluster_id's record may be resumed by an agent presenting `fingerprint`: unless both are known
@@ -288,7 +244,7 @@ export class RouteStore {
     const owner = `${meta.namespace}/${meta.name}`;
     const keys = cluster.gatewayRoutes.get(owner)?.keys as Set<string>;
     for (const raw of routes) {
-      const sent = (isRecord(raw) ? raw : {}) as Partial<Record<'host' | 'path' | 'path_type', unknown>>;
+      const sent = (isObject(raw) ? raw : {}) as Partial<Record<'host' | 'path' | 'path_type', unknown>>;
       const key = wireRouteKey(meta.namespace, meta.name, { host: String(sent.host ?? ''), path: String(sent.path ?? ''), path_type: String(sent.path_type ?? '') as WireRouteBody['path_type'] });
       const problem = invalidRoute(raw, this.allowCatchAll);
       if (problem) {

@@ -15,6 +15,7 @@ import {
   type InboundMessage,
   type RoutesChangePayload,
   type RoutesNackPayload,
+  type RoutesSyncBeginPayload,
   type WireGatewayRoute,
 } from '../controlplane/protocol.js';
 import { RevisionClock } from '../controlplane/revision.js';
@@ -210,7 +211,7 @@ export class SyncController {
     const budget = Math.min(this.frameBudgetBytes, client.maxOutgoingFrameBytes);
     const { chunks, routes } = encodeSnapshot(gatewayRoutes, revision, budget);
     this.snapshot = { phase: 'sending', requestId };
-    const begin: Record<string, unknown> = { cluster_uuid: session.clusterUuid, revision, routing_mode: this.connectivity.routingMode };
+    const begin: RoutesSyncBeginPayload = { cluster_uuid: session.clusterUuid, revision, routing_mode: this.connectivity.routingMode };
     if (this.connectivity.publicEndpoint) begin.public_endpoint = this.connectivity.publicEndpoint;
     const stillCurrent = (): boolean => client.session === session && client.ready && this.snapshot.phase === 'sending' && this.snapshot.requestId === requestId;
     let sent = client.send('routes_sync_begin', begin, requestId);

@@ -4,7 +4,7 @@
 // fails the port last sent for the same route key is kept, so a Service that disappears for a moment does
 // not pull a working route from the gateway.
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
-import { WIRE_ROUTE_FIELDS, wireRouteKey, type RoutesChangePayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
+import { WIRE_ROUTE_FIELDS, wireRouteKey, type PayloadJson, type RoutesChangePayload, type RoutesSyncChunkPayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
 import { sourceOwner, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import { resolveRouteBackend, type BackendContext } from '../gatewayroute/backends.js';
 import { jsonEqual } from '../operator/json.js';
@@ -109,7 +109,7 @@ export function diffGatewayRoute(
 
 export interface EncodedSnapshot {
   /** Each chunk's payload as JSON text, every one within the budget unless a single route exceeds it. */
-  chunks: string[];
+  chunks: Array<PayloadJson<RoutesSyncChunkPayload>>;
   routes: number;
 }
 
@@ -124,12 +124,13 @@ export function encodeSnapshot(gatewayRoutes: readonly WireGatewayRoute[], revis
   const ENVELOPE_RESERVE = 512;
   const limit = Math.max(1024, budgetBytes - ENVELOPE_RESERVE);
   const head = `{"revision":${revision},"gateway_routes":[`;
-  const chunks: string[] = [];
+  const chunks: Array<PayloadJson<RoutesSyncChunkPayload>> = [];
   let parts: string[] = [];
   let size = head.length + 2;
   let routes = 0;
   const flush = (): void => {
-    if (parts.length) chunks.push(head + parts.join(',') + ']}');
+    // Built from JSON pieces of a RoutesSyncChunkPayload, so it is one.
+    if (parts.length) chunks.push((head + parts.join(',') + ']}') as PayloadJson<RoutesSyncChunkPayload>);
     parts = [];
     size = head.length + 2;
   };

@@ -7,14 +7,14 @@
 import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import { bytesOf, type BinaryKind, type InboundMessage, type WebSocketOpenPayload } from '../controlplane/protocol.js';
+import { bytesOf, type BinaryKind, type InboundMessage, type OutboundPayloads, type OutboundType, type WebSocketOpenPayload } from '../controlplane/protocol.js';
 import { FairShare } from './fair-share.js';
 import { closeCodeToSend, closeReasonToSend, upgradeHeaders } from './websocket-translate.js';
 
 /** How the tunnel's socket is used by the streams (a subset of the control-plane client). */
 export interface StreamSocket {
-  send(type: string, payload: unknown, requestId?: string): boolean;
-  sendBulk(type: string, payload: unknown, requestId?: string): boolean;
+  send<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean;
+  sendBulk<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean;
   /** Bytes of a body or stream: a binary frame where agreed, else base64 in the JSON message. */
   sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean;
   readonly congested: boolean;

@@ -49,6 +49,15 @@ if (!image) {
       expect(result.status).toBe(2);
     });
 
+    it('holds the operator alone: the reference control plane (a test peer with its own build) is not in it', async () => {
+      const listing = "import { readdirSync } from 'node:fs'; console.log(readdirSync('/app/dist', { recursive: true }).join('\\n'))";
+      const result = await run('podman', ['run', '--rm', '--entrypoint', '/usr/local/bin/node', image, '--input-type=module', '-e', listing]);
+      expect(result.status).toBe(0);
+      const files = result.stdout.trim().split('\n');
+      expect(files).toContain('main.js');
+      expect(files.filter((file) => file.startsWith('reference-control-plane'))).toEqual([]);
+    });
+
     it('runs as uid 65532 on a read-only root filesystem under the chart ServiceAccount, syncs a route, is ready, and exits cleanly within 10 s of SIGTERM', async () => {
       apply({ yaml: renderChart(RELEASE, ns, { clusterName: ns, 'controlPlane.url': cp.url }) });
       const { path: kubeconfig } = await serviceAccountKubeconfig(ns, `${RELEASE}-gateway-operator`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { agentSocketUrl } from '../../../src/controlplane/client.js';
 import {
   bytesOf, checkFields, decodeBinaryFrame, encodeBinaryFrame, envelope, INBOUND_SCHEMAS, isArray, isBool, isNumber, isObject, isRoutingMode, isString, nonEmptyString, optional, parseFrame,
-  type FieldCheck, type InboundMessage,
+  type FieldCheck, type InboundMessage, type InboundPayloads, type InboundType,
 } from '../../../src/controlplane/protocol.js';
 
 const parse = (text: string) => parseFrame<InboundMessage>(text, INBOUND_SCHEMAS);
@@ -39,6 +39,28 @@ describe('parseFrame', () => {
     '{"type":"heartbeat_ack"}',
   ])('accepts %s', (text) => {
     expect(parse(text).ok).toBe(true);
+  });
+
+  // One of each, typed as the control plane sends it: a message type added to InboundPayloads needs a row here.
+  const sent: { [T in InboundType]: InboundPayloads[T] } = {
+    register_success: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 2, resume_revision: 0, max_frame_bytes: 1024 * 1024, binary_frames: true },
+    heartbeat_ack: {},
+    routes_ack: { revision: 3, accepted: ['a/b/Prefix:h/'], rejected: [{ key: 'a/b/Prefix:g/', reason: 'taken' }] },
+    routes_nack: { revision: 3, code: 'stale_revision', message: 'm', retryable: true, current_revision: 5 },
+    error: { code: 'not_registered', message: 'm', type: 'routes_change' },
+    ping: {},
+    proxy_request: { method: 'GET', path: '/', query: 'a=1', headers: { accept: ['a', 'b'] }, host: 'h.example.com', namespace: 'ns', service_name: 'web', service_port: 80, timeout_ms: 1000, client: '10.0.0.1' },
+    proxy_request_chunk: { data: 'aGk=' },
+    proxy_request_end: {},
+    proxy_cancel: {},
+    proxy_flow: { paused: true },
+    ws_open: { path: '/ws', headers: {}, host: 'h.example.com', protocols: ['chat'], client: '10.0.0.1' },
+    ws_message: { data: 'aGk=', binary: true },
+    ws_close: { code: 1001, reason: 'going away' },
+    ws_flow: { paused: false },
+  };
+  it.each(Object.entries(sent))('%s as the control plane sends it passes', (type, payload) => {
+    expect(parse(JSON.stringify(envelope(type, payload, 'r1')))).toMatchObject({ ok: true, message: { type, payload } });
   });
 
   it('keeps the request_id of a rejected frame so the error reply can carry it', () => {
@@ -78,6 +100,8 @@ describe('parse-time limits of inbound frames', () => {
     { name: 'service_port 0', text: request({ namespace: 'a', service_name: 'b', service_port: 0 }), ok: false },
     { name: 'service_port 65536', text: request({ namespace: 'a', service_name: 'b', service_port: 65536 }), ok: false },
     { name: 'namespace that is no DNS label', text: request({ namespace: '../kube-system', service_name: 'b', service_port: 80 }), ok: false },
+    { name: 'namespace of 64 characters', text: request({ namespace: 'a'.repeat(64), service_name: 'b', service_port: 80 }), ok: false },
+    { name: 'namespace of 63 characters', text: request({ namespace: 'a'.repeat(63), service_name: 'b', service_port: 80 }), ok: true },
     { name: 'client of 300 characters', text: request({ client: 'c'.repeat(300) }), ok: false },
     { name: 'duplicate subprotocols', text: wsOpen({ protocols: ['chat', 'chat'] }), ok: false },
     { name: 'subprotocol with a comma', text: wsOpen({ protocols: ['a,b'] }), ok: false },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RECEIVED_KEPT_BYTES, trimReceived, type ReceivedMessage } from '../../../src/reference-control-plane/server.js';
+import { RECEIVED_KEPT_BYTES, trimReceived, withoutBodies, type ReceivedMessage } from '../../../src/reference-control-plane/server.js';
 
 const message = (seq: number, bytes: number): ReceivedMessage => ({ seq, type: 'heartbeat', payload: {}, at: 0, bytes });
 
@@ -41,5 +41,18 @@ describe('trimReceived', () => {
   it('always keeps the newest message, even one past the byte cap', () => {
     const { kept } = record([10, 50_000], 100, 1_000);
     expect(kept.map((m) => m.seq)).toEqual([1]);
+  });
+});
+
+describe('withoutBodies', () => {
+  it.each([
+    { type: 'proxy_response', payload: { status: 200, headers: {}, body: Buffer.from('hello').toString('base64') }, want: { status: 200, headers: {}, body_bytes: 5 } },
+    { type: 'proxy_response_chunk', payload: { data: Buffer.from('abc') }, want: { data_bytes: 3 } },
+    { type: 'proxy_request_chunk', payload: { data: 'AAAA' }, want: { data_bytes: 3 } },
+    { type: 'ws_message', payload: { data: 'aGk=', binary: false }, want: { binary: false, data_bytes: 2 } },
+    { type: 'heartbeat', payload: { status: 'healthy' }, want: { status: 'healthy' } },
+    { type: 'proxy_response_end', payload: {}, want: {} },
+  ])('$type', ({ type, payload, want }) => {
+    expect(withoutBodies(type, payload)).toEqual(want);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { WireGatewayRoute, WireRoute } from '../../../src/controlplane/protocol.js';
-import { fingerprintsAgree, invalidMeta, invalidRoute, isClusterFingerprint, mayTakeOver, RouteStore, type ClusterRecord, type RegistrationRequest } from '../../../src/reference-control-plane/store.js';
+import { fingerprintsAgree, mayTakeOver, RouteStore, type ClusterRecord, type RegistrationRequest } from '../../../src/reference-control-plane/store.js';
 
 function route(owner: string, host: string, path = '/'): WireRoute {
   return { key: `${owner}/Prefix:${host}${path}`, host, path, path_type: 'Prefix', service: 'web', port: 80, tls: false };
@@ -23,41 +23,6 @@ function connected(store: RouteStore, name: string, request: Partial<Registratio
   store.markConnected(cluster);
   return cluster;
 }
-
-describe('invalidRoute', () => {
-  const good = route('ns/gr', 'a.example.com');
-  it.each([
-    { name: 'valid', patch: {}, problem: undefined },
-    { name: 'port 0', patch: { port: 0 }, problem: /port/ },
-    { name: 'path without /', patch: { path: 'x' }, problem: /must start with/ },
-    { name: 'bad path_type', patch: { path_type: 'Regex' }, problem: /path_type/ },
-    { name: 'bad host', patch: { host: 'A B' }, problem: /not a DNS name/ },
-    { name: 'catch-all not allowed', patch: { host: '' }, problem: /catch-all/ },
-    { name: 'no path', patch: { path: undefined }, problem: /field "path" must be a string/ },
-    { name: 'tls not boolean', patch: { tls: 'yes' }, problem: /tls/ },
-    { name: 'bad service', patch: { service: 'Web_1' }, problem: /service/ },
-  ])('$name', ({ patch, problem }) => {
-    const result = invalidRoute({ ...good, ...patch }, false);
-    if (problem) expect(result).toMatch(problem);
-    else expect(result).toBeUndefined();
-  });
-});
-
-describe('invalidMeta', () => {
-  it.each([
-    { name: 'valid', meta: { namespace: 'ns', name: 'a.b', annotations: {} }, problem: undefined },
-    { name: 'continuation part without annotations', meta: { namespace: 'ns', name: 'a' }, partial: true, problem: undefined },
-    { name: 'annotations missing on a whole one', meta: { namespace: 'ns', name: 'a' }, problem: /annotations/ },
-    { name: 'kubectl annotation', meta: { namespace: 'ns', name: 'a', annotations: { 'kubectl.kubernetes.io/x': '1' } }, problem: /kubectl/ },
-    { name: 'annotation not a string', meta: { namespace: 'ns', name: 'a', annotations: { a: 1 } }, problem: /annotations/ },
-    { name: 'bad namespace', meta: { namespace: 'NS', name: 'a', annotations: {} }, problem: /namespace/ },
-    { name: 'bad source', meta: { namespace: 'ns', name: 'a', annotations: {}, source: 'x' }, problem: /source/ },
-  ])('$name', ({ meta, partial, problem }) => {
-    const result = invalidMeta(meta, partial ?? false);
-    if (problem) expect(result).toMatch(problem);
-    else expect(result).toBeUndefined();
-  });
-});
 
 describe('RouteStore identity', () => {
   it('a name is a label: a second cluster of the same name gets its own identity and routes', () => {
@@ -234,20 +199,6 @@ describe('RouteStore identity', () => {
     { record: 'uid-1', sent: 'uid-2', agree: false },
   ])('fingerprintsAgree(record $record, sent $sent) is $agree', ({ record, sent, agree }) => {
     expect(fingerprintsAgree({ fingerprint: record }, sent)).toBe(agree);
-  });
-
-  it.each([
-    { name: 'a Namespace UID', value: '0f3c2a9e-8b1d-4c6e-9a7f-2d5b8e1c4a3f', ok: true },
-    { name: 'one character', value: 'x', ok: true },
-    { name: '128 characters', value: 'x'.repeat(128), ok: true },
-    { name: '129 characters', value: 'x'.repeat(129), ok: false },
-    { name: 'empty', value: '', ok: false },
-    { name: 'a space', value: 'has space', ok: false },
-    { name: 'a newline', value: 'new\nline', ok: false },
-    { name: 'non-ASCII', value: 'ünïcode', ok: false },
-    { name: 'a number', value: 42, ok: false },
-  ])('isClusterFingerprint: $name → $ok', ({ value, ok }) => {
-    expect(isClusterFingerprint(value)).toBe(ok);
   });
 });
 

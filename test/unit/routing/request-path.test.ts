@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkRequestPath, checkRequestQuery, checkRequestTarget } from '../../../src/routing/request-path.js';
+import { checkRequestPath, checkRequestQuery, checkRequestTarget, decodePathSegment } from '../../../src/routing/request-path.js';
 
 // The one rule both ends of the tunnel apply: what is refused here never reaches a backend.
 describe('checkRequestPath', () => {
@@ -76,5 +76,17 @@ describe('checkRequestQuery and checkRequestTarget', () => {
     expect(checkRequestTarget('/x', '').ok).toBe(true);
     expect(checkRequestTarget('/..', 'a=1').ok).toBe(false);
     expect(checkRequestTarget('/x', 'a b').ok).toBe(false);
+  });
+});
+
+describe('decodePathSegment', () => {
+  it.each([
+    ['abc', 'abc'],
+    ['a%20b', 'a b'],
+    ['%E0%A4%A', undefined],
+    ['%', undefined],
+    ['%ZZ', undefined],
+  ])('%s → %p', (segment, want) => {
+    expect(decodePathSegment(segment)).toBe(want);
   });
 });
