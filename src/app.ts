@@ -71,12 +71,16 @@ export class GatewayOperator {
   private stopping = false;
   healthPort = 0;
 
+  /** The operator's own lines (controller "manager"); features log through children of their own. */
+  private readonly logger: Logger;
+
   constructor(
     private readonly config: Config,
     private readonly kc: KubeConfig,
-    private readonly logger: Logger,
+    logger: Logger,
     onFatal: (reason: string) => void,
   ) {
+    this.logger = logger.child({ controller: 'manager' });
     const core = kc.makeApiClient(CoreV1Api);
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
@@ -224,9 +228,9 @@ export class GatewayOperator {
 
   async start(): Promise<void> {
     this.healthPort = await this.health.listen(this.config.healthPort);
-    this.logger.info('health server listening', { controller: 'manager', port: this.healthPort });
+    this.logger.info('health server listening', { port: this.healthPort });
     const version = await this.kc.makeApiClient(VersionApi).getCode().catch((err: unknown) => {
-      this.logger.warn('could not read the Kubernetes version', { controller: 'manager', err });
+      this.logger.warn('could not read the Kubernetes version', { err });
       return undefined;
     });
     if (version) this.k8sVersion = version.gitVersion;
@@ -238,7 +242,7 @@ export class GatewayOperator {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.logger.info('shutting down', { controller: 'manager' });
+    this.logger.info('shutting down');
     await this.manager.stop(3_000);
     await this.health.close();
   }

@@ -28,7 +28,8 @@ if (config.version) {
   process.exit(0);
 }
 
-const logger = createLogger(config.logLevel);
+const rootLogger = createLogger(config.logLevel);
+const logger = rootLogger.child({ controller: 'manager' });
 let kc;
 try {
   kc = loadKubeConfig(config);
@@ -38,8 +39,8 @@ try {
 }
 
 const exitAfterLogs = (code: number): void => {
-  logger.on('finish', () => process.exit(code));
-  logger.end();
+  rootLogger.on('finish', () => process.exit(code));
+  rootLogger.end();
   setTimeout(() => process.exit(code), 1_000).unref();
 };
 
@@ -58,7 +59,7 @@ async function runDeregister(config: Config, kc: KubeConfig): Promise<void> {
       leaseName: config.leaseName,
       stopDeployment: config.stopDeployment,
       timeoutMs: config.deregisterTimeoutMs,
-      logger,
+      logger: rootLogger,
     });
     logger.info('deregister finished', { controller: 'deregister', outcome: result.outcome });
     exitAfterLogs(0);
@@ -69,8 +70,8 @@ async function runDeregister(config: Config, kc: KubeConfig): Promise<void> {
 }
 
 async function runOperator(config: Config, kc: KubeConfig): Promise<void> {
-  const operator = new GatewayOperator(config, kc, logger, (reason) => {
-    logger.error(`stopping: ${reason}`, { controller: 'manager' });
+  const operator = new GatewayOperator(config, kc, rootLogger, (reason) => {
+    logger.error(`stopping: ${reason}`);
     void operator.stop().finally(() => exitAfterLogs(1));
   });
 
@@ -78,28 +79,28 @@ async function runOperator(config: Config, kc: KubeConfig): Promise<void> {
   const shutdown = (signal: string): void => {
     if (signalled) return;
     signalled = true;
-    logger.info('signal received, stopping', { controller: 'manager', signal });
+    logger.info('signal received, stopping', { signal });
     const deadline = setTimeout(() => {
-      logger.error('shutdown took too long, exiting', { controller: 'manager' });
+      logger.error('shutdown took too long, exiting');
       process.exit(1);
     }, 9_000);
     deadline.unref();
     void operator.stop().then(
       () => exitAfterLogs(0),
       (err: unknown) => {
-        logger.error('shutdown failed', { controller: 'manager', err });
+        logger.error('shutdown failed', { err });
         exitAfterLogs(1);
       },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { controller: 'manager', err }));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
 
   try {
     await operator.start();
   } catch (err) {
-    logger.error('start failed', { controller: 'manager', err });
+    logger.error('start failed', { err });
     await operator.stop().catch(() => undefined);
     exitAfterLogs(1);
   }

@@ -39,7 +39,7 @@ export function findPrometheus(services: readonly IngressServiceLike[], namespac
 /** Registers discovery over every Service of the cluster (--prometheus-namespaces narrows it). */
 export function setup(manager: Manager, options: { namespaces: readonly string[] }): PrometheusDiscovery {
   const services = manager.informer<IngressServiceLike>(SERVICE);
-  const discovery = new PrometheusDiscovery(() => services.list(), options.namespaces, manager.logger);
+  const discovery = new PrometheusDiscovery(() => services.list(), options.namespaces, manager.logger.child({ controller: 'prometheus' }));
   services.onChange(() => discovery.discover());
   manager.add(discovery);
   return discovery;
@@ -76,7 +76,7 @@ export class PrometheusDiscovery implements Runnable {
     const found = findPrometheus(this.services(), this.namespaces);
     if (JSON.stringify(found) === JSON.stringify(this.current)) return;
     this.current = found;
-    if (found) this.logger.info('discovered Prometheus', { controller: 'prometheus', namespace: found.namespace, name: found.service, port: found.port });
-    else this.logger.info('no Prometheus found', { controller: 'prometheus' });
+    if (found) this.logger.info('discovered Prometheus', { namespace: found.namespace, name: found.service, port: found.port });
+    else this.logger.info('no Prometheus found');
   }
 }

@@ -153,7 +153,10 @@ export class ControlPlaneClient {
   private largestSent = 0;
   private learntFrameLimit = Infinity;
 
+  private readonly logger: Logger;
+
   constructor(private readonly options: ControlPlaneClientOptions) {
+    this.logger = options.logger.child({ controller: 'controlplane' });
     this.backoff = new Backoff(options.reconnect ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
   }
 
@@ -205,7 +208,7 @@ export class ControlPlaneClient {
     const limit = this.options.maxBacklogBytes ?? 64 * 1024 * 1024;
     if (this.backlogBytes <= limit || socket !== this.socket) return;
     this.lastError = `the control plane left ${this.backlogBytes} bytes unread (limit ${limit}); dropped the socket`;
-    this.options.logger.error(this.lastError, { controller: 'controlplane' });
+    this.logger.error(this.lastError);
     metrics.backlogCutoffs.inc();
     this.dropBulk();
     socket.terminate();
@@ -291,7 +294,7 @@ export class ControlPlaneClient {
     const bytes = frameBytes(frame);
     if (bytes > this.maxOutgoingFrameBytes) {
       // Never queued: the control plane would close the socket (1009) and every request on it would be lost.
-      this.options.logger.warn('a tunnel frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
+      this.logger.warn('a tunnel frame is larger than the control plane accepts; not sent', { type, bytes, limit: this.maxOutgoingFrameBytes });
       return false;
     }
     if (!this.bulk.length && this.buffered() <= this.highWaterMark) return this.writeFrame(type, frame);
@@ -346,7 +349,7 @@ export class ControlPlaneClient {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     const bytes = frameBytes(frame);
     if (bytes > this.maxOutgoingFrameBytes) {
-      this.options.logger.error('a frame is larger than the control plane accepts; not sent', { controller: 'controlplane', type, bytes, limit: this.maxOutgoingFrameBytes });
+      this.logger.error('a frame is larger than the control plane accepts; not sent', { type, bytes, limit: this.maxOutgoingFrameBytes });
       return false;
     }
     this.transmit(socket, type, frame, bytes);
@@ -381,7 +384,7 @@ export class ControlPlaneClient {
       tls = await tlsOptions(this.options.tls);
     } catch (err) {
       this.lastError = (err as Error).message;
-      this.options.logger.error('cannot dial the control plane', { controller: 'controlplane', err });
+      this.logger.error('cannot dial the control plane', { err });
       this.scheduleReconnect();
       return;
     }
@@ -406,7 +409,7 @@ export class ControlPlaneClient {
         this.lastError = this.options.tokenFile
           ? `the control plane refused the token (HTTP ${status}); dialling again when ${this.options.tokenFile} changes`
           : `the control plane refused the token (HTTP ${status}); not reconnecting until restarted with a valid token`;
-        this.options.logger.error(this.lastError, { controller: 'controlplane' });
+        this.logger.error(this.lastError);
         this.refusedToken = token ?? '';
         this.watchTokenFile();
         this.stateChanged();
@@ -421,7 +424,7 @@ export class ControlPlaneClient {
     socket.on('error', (err) => {
       // terminate() after a refused handshake also errors; keep the refusal as the reason.
       if (this.state !== 'unauthorized') this.lastError = err.message;
-      this.options.logger.debug('control-plane socket error', { controller: 'controlplane', err });
+      this.logger.debug('control-plane socket error', { err });
     });
     socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
   }
@@ -436,7 +439,7 @@ export class ControlPlaneClient {
       identity = await this.options.identity.load();
     } catch (err) {
       this.identityStatus.problem = (err as Error).message;
-      this.options.logger.warn('could not load the cached cluster identity; registering with the fingerprint alone', { controller: 'controlplane', err });
+      this.logger.warn('could not load the cached cluster identity; registering with the fingerprint alone', { err });
       identity = {};
     }
     const fingerprint = await this.options.fingerprint?.();
@@ -471,7 +474,7 @@ export class ControlPlaneClient {
       setInterval(() => {
         if (Date.now() - this.lastFrameAt > deadAfter) {
           this.lastError = `no frame for ${deadAfter} ms`;
-          this.options.logger.warn('control-plane socket is silent, dropping it', { controller: 'controlplane' });
+          this.logger.warn('control-plane socket is silent, dropping it');
           socket.terminate();
           return;
         }
@@ -493,7 +496,7 @@ export class ControlPlaneClient {
       // A request or stream the tunnel cannot take is answered as one, so the gateway's client is not left waiting.
       if (parsed.code === 'bad_payload' && parsed.requestId && (parsed.type === 'proxy_request' || parsed.type === 'ws_open')) {
         metrics.tunnelRefused.inc();
-        this.options.logger.warn('refused a malformed tunnel request', { controller: 'tunnel', requestId: parsed.requestId, err: parsed.error });
+        this.logger.warn('refused a malformed tunnel request', { controller: 'tunnel', requestId: parsed.requestId, err: parsed.error });
         this.write(parsed.type === 'ws_open' ? 'ws_error' : 'proxy_error', { status: 400, error: parsed.error }, parsed.requestId);
         return;
       }
@@ -507,7 +510,7 @@ export class ControlPlaneClient {
       // this socket cannot be used, so do not wait for the register timeout.
       if (parsed.type === 'register_success' && this.state === 'registering') {
         this.lastError = `the control plane's register_success was refused: ${parsed.error}`;
-        this.options.logger.error(this.lastError, { controller: 'controlplane' });
+        this.logger.error(this.lastError);
         socket.terminate();
       }
       return;
@@ -525,9 +528,9 @@ export class ControlPlaneClient {
       case 'error':
         if (this.state === 'registering') {
           this.lastError = `registration refused: ${message.payload.code} ${message.payload.message ?? ''}`.trim();
-          this.options.logger.error('the control plane refused registration', { controller: 'controlplane', code: message.payload.code, detail: message.payload.message });
+          this.logger.error('the control plane refused registration', { code: message.payload.code, detail: message.payload.message });
         } else {
-          this.options.logger.warn('the control plane reported an error', { controller: 'controlplane', code: message.payload.code, detail: message.payload.message, type: message.payload.type });
+          this.logger.warn('the control plane reported an error', { code: message.payload.code, detail: message.payload.message, type: message.payload.type });
         }
         break;
       default:
@@ -554,7 +557,7 @@ export class ControlPlaneClient {
   }
 
   private reject(code: string, error: string, type?: string, requestId?: string): void {
-    this.options.logger.warn('invalid frame from the control plane', { controller: 'controlplane', code, err: error, type });
+    this.logger.warn('invalid frame from the control plane', { code, err: error, type });
     const payload: ErrorPayload = { code, message: error };
     if (type) payload.type = type;
     this.write('error', payload, requestId);
@@ -564,7 +567,7 @@ export class ControlPlaneClient {
     if (this.state !== 'registering') return;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(payload.protocol_version)) {
       this.lastError = `the control plane chose protocol version ${payload.protocol_version}; this operator speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`;
-      this.options.logger.error(this.lastError, { controller: 'controlplane' });
+      this.logger.error(this.lastError);
       this.socket?.terminate();
       return;
     }
@@ -587,8 +590,7 @@ export class ControlPlaneClient {
       }, this.options.stableAfterMs ?? 30_000),
     );
     metrics.socketConnected.set(1);
-    this.options.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
-      controller: 'controlplane',
+    this.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
       clusterId: payload.cluster_id,
     });
     this.connectedOnce = true;
@@ -603,7 +605,7 @@ export class ControlPlaneClient {
         const changed = this.identityStatus.problem !== problem || this.identityStatus.cached !== false;
         this.identityStatus = { fingerprint: this.identityStatus.fingerprint, cached: false, problem };
         const resumesBy = this.identityStatus.fingerprint ? 'restarts resume this cluster by its fingerprint' : 'no fingerprint either: a restart registers a new cluster';
-        this.options.logger.warn(`could not cache the cluster identity; ${resumesBy}`, { controller: 'controlplane', err });
+        this.logger.warn(`could not cache the cluster identity; ${resumesBy}`, { err });
         if (changed) this.stateChanged();
       },
     );
@@ -638,14 +640,14 @@ export class ControlPlaneClient {
       // less") finds a limit the peer takes in a few reconnects, whatever it is.
       this.learntFrameLimit = Math.min(this.learntFrameLimit, Math.max(16 * 1024, Math.floor(this.largestSent / 2)));
       this.lastError = `the control plane closed the socket over a frame of up to ${this.largestSent} bytes (1009); frames stay at or below ${this.learntFrameLimit} bytes now`;
-      this.options.logger.error(this.lastError, { controller: 'controlplane', reason });
+      this.logger.error(this.lastError, { reason });
     }
     const wasReady = this.state === 'ready';
     metrics.socketConnected.set(0);
     if (this.state === 'stopped' || this.state === 'unauthorized') return;
     this.state = 'disconnected';
     if (wasReady) {
-      this.options.logger.warn('control-plane socket closed', { controller: 'controlplane', code, reason });
+      this.logger.warn('control-plane socket closed', { code, reason });
       this.handlers.onDisconnected?.();
       this.stateChanged();
     }
@@ -661,7 +663,7 @@ export class ControlPlaneClient {
           if (this.state !== 'unauthorized' || current === this.refusedToken) return;
           clearInterval(this.tokenPoll);
           this.tokenPoll = undefined;
-          this.options.logger.info('the token file changed; dialling the control plane again', { controller: 'controlplane' });
+          this.logger.info('the token file changed; dialling the control plane again');
           this.state = 'disconnected';
           this.backoff.reset();
           void this.dial();

@@ -46,20 +46,20 @@ export interface GatewayApiSetupOptions extends GatewayApiOptions {
 }
 
 export async function setup(manager: Manager, options: GatewayApiSetupOptions): Promise<GatewayApiSetup> {
-  const { logger } = manager;
+  const logger = manager.logger.child({ controller: 'gatewayapi' });
   const served = await manager.serves(KINDS).catch((err: unknown) => {
-    logger.warn('could not ask the apiserver whether it serves the Gateway API; HTTPRoutes are not watched', { controller: 'gatewayapi', err });
+    logger.warn('could not ask the apiserver whether it serves the Gateway API; HTTPRoutes are not watched', { err });
     return false;
   });
   if (!served) {
-    logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)', { controller: 'gatewayapi' });
+    logger.info('the Gateway API CRDs are not installed: HTTPRoutes are not watched (install them and restart to serve HTTPRoutes)');
     return { served: false };
   }
   let referenceGrant: ResourceKind | undefined;
   for (const version of REFERENCE_GRANT_VERSIONS) {
     if (!referenceGrant && (await manager.serves([version]).catch(() => false))) referenceGrant = version;
   }
-  if (!referenceGrant) logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted', { controller: 'gatewayapi' });
+  if (!referenceGrant) logger.warn('the apiserver serves no ReferenceGrant: HTTPRoute backendRefs to other namespaces are never permitted');
 
   const { routes } = options;
   const informers: GatewayApiInformers = {

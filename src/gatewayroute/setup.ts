@@ -31,6 +31,13 @@ export function setup(manager: Manager): GatewayRoutes {
     backends: new BackendResolver(lookupIn(services)),
     claims: () => new RouteClaims(gatewayRoutes),
     writer: ({ controller, statusFieldManager }) =>
-      new GatewayRouteWriter({ custom: manager.custom, gatewayRoutes, events: manager.events, logger: manager.logger, controller, statusFieldManager }),
+      new GatewayRouteWriter({
+        custom: manager.custom,
+        gatewayRoutes,
+        events: manager.events,
+        logger: manager.logger.child({ controller }),
+        controller,
+        statusFieldManager,
+      }),
   };
 }

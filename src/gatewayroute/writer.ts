@@ -31,8 +31,9 @@ export interface GatewayRouteWriterOptions {
   custom: CustomObjectsApi;
   gatewayRoutes: Informer<GatewayRoute>;
   events: EventRecorder;
+  /** Already the controller's child logger (its `controller` field set). */
   logger: Logger;
-  /** The controller's name: the managed-by label value and the log's `controller`. */
+  /** The controller's name: the managed-by label value. */
   controller: string;
   statusFieldManager: string;
 }
@@ -59,7 +60,7 @@ export class GatewayRouteWriter {
     const conflict = `${source.uid}/${existing.metadata.uid ?? ''}`;
     if (this.nameConflicts.get(key) === conflict) return message;
     this.nameConflicts.set(key, conflict);
-    this.options.logger.warn(`another object holds the GatewayRoute name of this ${kind}; leaving both alone`, { controller: this.options.controller, namespace, name, heldBy });
+    this.options.logger.warn(`another object holds the GatewayRoute name of this ${kind}; leaving both alone`, { namespace, name, heldBy });
     this.options.events.record(source, 'Warning', 'NameConflict', message);
     return message;
   }
@@ -89,7 +90,7 @@ export class GatewayRouteWriter {
     if (!current || !this.upToDate(current, body)) {
       current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
       gatewayRoutes.observe(current);
-      logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', { controller, namespace, name, routes: desired.spec.routes?.length ?? 0 });
+      logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', { namespace, name, routes: desired.spec.routes?.length ?? 0 });
     }
     await this.writeStatus(current, desired);
     return current;
@@ -98,7 +99,7 @@ export class GatewayRouteWriter {
   async delete(existing: GatewayRoute, why: string): Promise<void> {
     const { namespace = '', name = '', uid } = existing.metadata;
     await deleteObject(this.options.custom, gatewayRouteRef(namespace, name), uid);
-    this.options.logger.info(`deleted GatewayRoute: ${why}`, { controller: this.options.controller, namespace, name });
+    this.options.logger.info(`deleted GatewayRoute: ${why}`, { namespace, name });
   }
 
   private async writeStatus(current: GatewayRoute, desired: TranslatedGatewayRoute): Promise<void> {

@@ -37,12 +37,14 @@ export class LeaderElector {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private lastRenew = 0;
+  private readonly logger: Logger;
 
   constructor(
     private readonly api: CoordinationV1Api,
     private readonly options: LeaderElectionOptions,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    this.logger = logger.child({ controller: 'leader-election' });
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
@@ -59,20 +61,20 @@ export class LeaderElector {
       try {
         ok = await this.tryAcquireOrRenew();
       } catch (err) {
-        this.logger.warn('leader election: lease update failed', { controller: 'leader-election', err });
+        this.logger.warn('leader election: lease update failed', { err });
       }
       if (this.stopped) return;
       if (ok) {
         this.lastRenew = Date.now();
         if (!this.leading) {
           this.leading = true;
-          this.logger.info('became leader', { controller: 'leader-election', identity: this.options.identity });
+          this.logger.info('became leader', { identity: this.options.identity });
           callbacks.onStartedLeading();
         }
       } else if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) {
         this.leading = false;
         this.stopped = true;
-        this.logger.error('lost leadership: could not renew the lease within the renew deadline', { controller: 'leader-election' });
+        this.logger.error('lost leadership: could not renew the lease within the renew deadline');
         callbacks.onStoppedLeading();
         return;
       }
@@ -94,9 +96,9 @@ export class LeaderElector {
       const now = new V1MicroTime();
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
       await this.api.replaceNamespacedLease({ name: this.options.name, namespace: this.options.namespace, body: lease });
-      this.logger.info('released the leader lease', { controller: 'leader-election' });
+      this.logger.info('released the leader lease');
     } catch (err) {
-      this.logger.warn('could not release the leader lease', { controller: 'leader-election', err });
+      this.logger.warn('could not release the leader lease', { err });
     }
   }
 

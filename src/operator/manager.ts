@@ -82,6 +82,8 @@ export class Manager {
   readonly core: CoreV1Api;
   readonly events: EventRecorder;
   readonly logger: Logger;
+  /** The manager's own log lines. */
+  private readonly log: Logger;
   readonly controllers: Controller[] = [];
   private readonly runnables: Runnable[] = [];
   private readonly initialKeys = new Map<Controller, readonly string[]>();
@@ -97,6 +99,7 @@ export class Manager {
     this.core = options.kc.makeApiClient(CoreV1Api);
     this.events = options.events;
     this.logger = options.logger;
+    this.log = options.logger.child({ controller: 'manager' });
   }
 
   /** The one informer of `kind` in this scope, created on first use. */
@@ -192,7 +195,7 @@ export class Manager {
       onStartedLeading: () => {
         this.leading = true;
         void this.startLeaderWork().catch((err: unknown) => {
-          this.logger.error('starting the leader work failed', { controller: 'manager', err });
+          this.log.error('starting the leader work failed', { err });
           this.options.onLeadershipLost?.();
         });
       },
@@ -212,7 +215,7 @@ export class Manager {
     const since = Date.now();
     while (!this.hasSynced() && !this.stopping.signal.aborted) await new Promise((r) => setTimeout(r, CACHE_POLL_MS));
     if (this.stopping.signal.aborted) return;
-    this.logger.info('caches synced', { controller: 'manager', ms: Date.now() - since });
+    this.log.info('caches synced', { ms: Date.now() - since });
     for (const controller of this.controllers) {
       controller.start();
       for (const key of this.initialKeys.get(controller) ?? []) controller.enqueue(key);
@@ -235,7 +238,7 @@ export class Manager {
       try {
         await runnable.stop?.();
       } catch (err) {
-        this.logger.warn('stopping failed', { controller: 'manager', runnable: runnable.name, err });
+        this.log.warn('stopping failed', { runnable: runnable.name, err });
       }
     }
     for (const informer of this.informers.values()) informer.stop();
