@@ -1,5 +1,6 @@
-# The operator's image. Build stage: compile TypeScript; deps stage: production node_modules only;
-# runtime: Node 24 LTS as uid/gid 65532, no shell needed, the operator as ENTRYPOINT.
+# The operator's image. Build stage: compile and bundle (hack/bundle.mjs: one minified ESM file with every
+# dependency it uses, and its source map); runtime: Node 24 LTS as uid/gid 65532, no shell needed, no
+# node_modules, the bundle as ENTRYPOINT.
 # BASE_IMAGE / BUILD_IMAGE can be swapped (hack/image-base.sh makes both locally where no registry is
 # reachable); the runtime base must have node at /usr/local/bin/node, as the official images do.
 ARG BUILD_IMAGE=docker.io/library/node:24-bookworm-slim
@@ -13,17 +14,11 @@ COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca \
     npm install --no-save --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY hack/bundle.mjs ./hack/bundle.mjs
 COPY src ./src
 # The operator alone: the reference control plane is a test and demo peer with its own build
 # (tsconfig.reference.json), never shipped; .dockerignore keeps its sources out of the build context too.
 RUN npm run build:operator
-
-FROM ${BUILD_IMAGE} AS deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca \
-    npm install --no-save --no-audit --no-fund --ignore-scripts --omit=dev && rm -rf /root/.npm && \
-    find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 
 FROM ${BASE_IMAGE}
 ARG VERSION=0.0.0-dev
@@ -34,12 +29,17 @@ LABEL org.opencontainers.image.title="gateway-operator" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
+# package.json: the version the operator reports. The bundle needs nothing else.
 COPY package.json ./
-COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/gateway-operator.mjs /src/dist/gateway-operator.mjs.map ./dist/
 # A 2 MiB young-generation semi-space (default 16): ~30 MiB less RSS for a negligible CPU cost (make bench).
+# Stack traces name functions without the map; add --enable-source-maps to NODE_OPTIONS for file:line
+# of the TypeScript sources (about 7 MiB more RSS).
+# Two glibc malloc arenas instead of one per thread (8 x cores): the same speed here, 26-34 MiB less RSS
+# with 1,000 Ingresses on Node 24 (make bench).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=2
+    NODE_OPTIONS=--max-semi-space-size=2 \
+    MALLOC_ARENA_MAX=2
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["/usr/local/bin/node", "/app/dist/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/gateway-operator.mjs"]

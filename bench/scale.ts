@@ -18,7 +18,7 @@ import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { inBatches, ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { clusterByName, startControlPlane } from '../test/support/control-plane.js';
-import { OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import type { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
 import { BENCH_N, recordResults, RESULTS_FILE, type Target } from './results.js';
@@ -122,12 +122,15 @@ async function converge(kc: KubeConfig, cp: ReferenceControlPlane, operator: Ope
   return { convergeMs, rssPeakMiB: sampler.stop(), cpuS, rssAt1kMiB };
 }
 
+// What users run (the image's Node and the bundle) unless BENCH_RUNTIME says otherwise.
+const RUNTIME = benchRuntime();
+
 function startOperator(ns: string): OperatorProcess {
   return new OperatorProcess(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', process.env.BENCH_CP_URL!, '--token', cp.agentToken(ns), '--cluster-name', ns], {
     LOG_LEVEL: 'info',
     // e.g. BENCH_OPERATOR_NODE_ARGS="--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=.local/prof" to profile it
     ...(process.env.BENCH_OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.BENCH_OPERATOR_NODE_ARGS } : {}),
-  });
+  }, RUNTIME);
 }
 
 /** GatewayRoute writes in `ns` (any MODIFIED event) while `during` runs. */
@@ -160,7 +163,7 @@ process.env.BENCH_CP_URL = cp.url;
 const results: Record<string, number | string> = {};
 const operators: OperatorProcess[] = [];
 try {
-  console.error(`bench: N=${N} (1k round: ${SMALL}), ${CLIENTS} clients, ${cpus().length} cores, Node ${process.version}`);
+  console.error(`bench: N=${N} (1k round: ${SMALL}), ${CLIENTS} clients, ${cpus().length} cores, operator on ${describeRuntime(RUNTIME)}`);
 
   // Idle, then the small round.
   await createNamespace(kc, 'small');
@@ -275,6 +278,7 @@ try {
   results.n_big = N;
   results.cores = cpus().length;
   results.node = process.version;
+  results.operator_runtime = describeRuntime(RUNTIME);
   results.measured_at = new Date().toISOString();
 } finally {
   for (const op of operators) await op.stop().catch(() => op.kill());

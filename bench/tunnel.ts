@@ -14,7 +14,7 @@ import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../test/support/control-plane.js';
-import { OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import { recordResults, RESULTS_FILE, type Target } from './results.js';
 
@@ -133,6 +133,8 @@ const backendPort = (backend.address() as AddressInfo).port;
 const cp = await startControlPlane({ token: TOKEN });
 const gateway = new Gateway(cp);
 const gatewayPort = await gateway.listen();
+// What users run (the image's Node and the bundle) unless BENCH_RUNTIME says otherwise.
+const RUNTIME = benchRuntime();
 let operator: OperatorProcess | undefined;
 const results: Record<string, number | string> = {};
 try {
@@ -143,7 +145,9 @@ try {
     ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', cp.agentToken(NS), '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
     // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
     { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
+    RUNTIME,
   );
+  results.tunnel_operator_runtime = describeRuntime(RUNTIME);
   await operator.registered();
   await waitFor('the route at the gateway', async () => heldRoutes(cp, NS).length === 1, { timeoutMs: 30_000 });
 

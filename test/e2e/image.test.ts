@@ -11,7 +11,7 @@ import { condition, createIngress, createService, getGatewayRoute, ingressObject
 import { describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
-import { SHIPPED_NODE_OPTIONS } from '../support/operator.js';
+import { SHIPPED_ENV, SHIPPED_NODE_OPTIONS } from '../support/operator.js';
 import { runCommand } from '../support/processes.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
@@ -49,13 +49,13 @@ if (!image) {
       expect(result.status).toBe(2);
     });
 
-    it('holds the operator alone: the reference control plane (a test peer with its own build) is not in it', async () => {
-      const listing = "import { readdirSync } from 'node:fs'; console.log(readdirSync('/app/dist', { recursive: true }).join('\\n'))";
+    it('holds the operator alone, as one bundle and its source map: no node_modules, no reference control plane', async () => {
+      const listing = "import { readdirSync } from 'node:fs'; console.log(readdirSync('/app', { recursive: true }).join('\\n'))";
       const result = await run('podman', ['run', '--rm', '--entrypoint', '/usr/local/bin/node', image, '--input-type=module', '-e', listing]);
       expect(result.status).toBe(0);
-      const files = result.stdout.trim().split('\n');
-      expect(files).toContain('main.js');
-      expect(files.filter((file) => file.startsWith('reference-control-plane'))).toEqual([]);
+      expect(result.stdout.trim().split('\n').sort()).toEqual(['dist', 'dist/gateway-operator.mjs', 'dist/gateway-operator.mjs.map', 'package.json']);
+      const inspect = JSON.parse((await run('podman', ['image', 'inspect', image])).stdout)[0];
+      expect(inspect.Config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/dist/gateway-operator.mjs']);
     });
 
     it('runs as uid 65532 on a read-only root filesystem under the chart ServiceAccount, syncs a route, is ready, and exits cleanly within 10 s of SIGTERM', async () => {
@@ -77,6 +77,7 @@ if (!image) {
       expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
       expect(inspect.Config.User).toBe('65532:65532');
       expect(inspect.Config.Env).toContain(`NODE_OPTIONS=${SHIPPED_NODE_OPTIONS}`); // what the tests and the bench run with
+      for (const [name, value] of Object.entries(SHIPPED_ENV)) expect(inspect.Config.Env).toContain(`${name}=${value}`);
       const status = readFileSync(`/proc/${inspect.State.Pid}/status`, 'utf8');
       expect(status).toMatch(/^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
       expect(status).toMatch(/^Gid:\s+65532\s+65532\s+65532\s+65532$/m);

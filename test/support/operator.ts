@@ -1,7 +1,7 @@
 // Runs the real operator (node dist/main.js) as a child process against the test apiserver, with its
 // JSON log lines captured so tests can wait on what it says and read its health endpoints.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './test-cluster.js';
 import { testKubeconfigPath } from './kube.js';
@@ -13,12 +13,45 @@ import { runCommand, waitFor } from './processes.js';
  * CPU cost (measured with make bench).
  */
 export const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=2';
+/** The rest of the image's environment that changes how the operator runs (see the Dockerfile). */
+export const SHIPPED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 export interface LogLine {
   ts: string;
   level: string;
   msg: string;
   [key: string]: unknown;
+}
+
+/** Which Node runs which build of the operator. */
+export interface OperatorRuntime {
+  node: string;
+  entry: string;
+}
+
+/** The tests': this process's Node and tsc's dist/main.js. */
+export const DEV_RUNTIME: OperatorRuntime = { node: process.execPath, entry: join(REPO_ROOT, 'dist/main.js') };
+
+/**
+ * What the image ships: its Node (hack/shipped-node.sh fetches the same package once) and the bundle;
+ * `bundled: false` runs tsc's dist/main.js on that Node instead, to measure what the bundle changes.
+ */
+export function shippedRuntime({ bundled = true } = {}): OperatorRuntime {
+  const node = execFileSync('bash', [join(REPO_ROOT, 'hack/shipped-node.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return { node, entry: join(REPO_ROOT, bundled ? 'dist/gateway-operator.mjs' : 'dist/main.js') };
+}
+
+/** The bench's operator: BENCH_RUNTIME=shipped (default), shipped-unbundled or dev. */
+export function benchRuntime(choice = process.env.BENCH_RUNTIME ?? 'shipped'): OperatorRuntime {
+  if (choice === 'dev') return DEV_RUNTIME;
+  if (choice === 'shipped' || choice === 'shipped-unbundled') return shippedRuntime({ bundled: choice === 'shipped' });
+  throw new Error(`BENCH_RUNTIME=${choice}: expected shipped, shipped-unbundled or dev`);
+}
+
+/** "node v24.21.0, dist/gateway-operator.mjs": what a figure was measured on. */
+export function describeRuntime(runtime: OperatorRuntime): string {
+  const version = execFileSync(runtime.node, ['--version'], { encoding: 'utf8' }).trim();
+  return `node ${version}, ${relative(REPO_ROOT, runtime.entry)}`;
 }
 
 export class OperatorProcess {
@@ -29,11 +62,11 @@ export class OperatorProcess {
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  constructor(args: string[], env: Record<string, string> = {}, runtime: OperatorRuntime = DEV_RUNTIME) {
     // The node flags the image runs with, unless OPERATOR_NODE_ARGS says otherwise (e.g. to add --cpu-prof).
     const nodeArgs = (env.OPERATOR_NODE_ARGS ?? SHIPPED_NODE_OPTIONS).split(' ').filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'dist/main.js'), '--health-port', '0', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), LOG_LEVEL: 'debug', ...env },
+    this.child = spawn(runtime.node, [...nodeArgs, runtime.entry, '--health-port', '0', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), LOG_LEVEL: 'debug', ...SHIPPED_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
