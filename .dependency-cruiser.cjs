@@ -14,13 +14,19 @@ const FEATURES = '(ingress|gatewayapi|connectivity|tunnel|sync)';
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules are one concern or a layer is crossed.', from: {}, to: { circular: true } },
-    { name: 'api-is-pure', severity: 'error', comment: 'api/ holds types and pure helpers only.', from: { path: '^src/api/' }, to: { path: '^src/', pathNot: '^src/api/' } },
     {
-      name: 'api-imports-no-library',
+      name: 'api-is-pure',
       severity: 'error',
-      comment: 'api/ does no I/O: no Kubernetes client, socket or logger.',
+      comment: 'api/ holds types and pure helpers only: nothing outside api/, no library, no Node module.',
       from: { path: '^src/api/' },
-      to: { dependencyTypes: ['npm', 'core'] },
+      to: { pathNot: '^src/api/' },
+    },
+    {
+      name: 'protocol-is-pure',
+      severity: 'error',
+      comment: 'Both ends share controlplane/protocol.ts: types, schemas and frame encodings over api/ only.',
+      from: { path: '^src/controlplane/protocol\\.ts$' },
+      to: { pathNot: '^src/(api/|controlplane/protocol\\.ts$)' },
     },
     {
       name: 'utilities-are-leaves',
@@ -55,6 +61,20 @@ module.exports = {
       to: { path: `^src/${FEATURES}/`, pathNot: ['^src/$1/', '^src/connectivity/state\\.ts$'] },
     },
     {
+      name: 'server-serves-what-it-is-given',
+      severity: 'error',
+      comment: 'The health server gets its readiness and details from app.ts; it reads metrics and nothing else.',
+      from: { path: '^src/server/' },
+      to: { path: '^src/', pathNot: '^src/(server/|metrics\\.ts$|log\\.ts$)' },
+    },
+    {
+      name: 'only-composition-reads-config',
+      severity: 'error',
+      comment: 'Flags become option objects in app.ts and main.ts; features never read the Config.',
+      from: { pathNot: '^src/(main|app|config)\\.ts$' },
+      to: { path: '^src/config\\.ts$' },
+    },
+    {
       name: 'only-composition-imports-app',
       severity: 'error',
       from: { pathNot: '^src/main\\.ts$' },
@@ -67,11 +87,22 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/reference-control-plane/' },
       to: { path: '^src/reference-control-plane/' },
     },
+    {
+      name: 'reference-control-plane-uses-only-the-shared-pieces',
+      severity: 'error',
+      comment: 'The other end of the protocol: the protocol module, api/ types, pure routing and tunnel helpers, log and metrics; never the operator runtime or its controllers.',
+      from: { path: '^src/reference-control-plane/' },
+      to: {
+        path: '^src/',
+        pathNot: '^src/(reference-control-plane/|api/|routing/|controlplane/protocol\\.ts$|tunnel/(headers|websocket-translate|websocket|fair-share)\\.ts$|log\\.ts$|metrics\\.ts$)',
+      },
+    },
   ],
   options: {
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules)/' },
+    // node_modules is not followed, but imports of it are seen (api/ must import no library).
+    exclude: { path: '^(dist|dist-reference)/' },
   },
 };

@@ -87,7 +87,7 @@ export class GatewayOperator {
     const elector = config.leaderElect
       ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger)
       : undefined;
-    this.manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces, elector, onLeadershipLost: () => onFatal('lost the leader lease') });
+    this.manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces, elector, onFatal });
     if (config.controlPlaneUrl) {
       this.client = new ControlPlaneClient({
         ...controlPlaneConnection(config, kc),
@@ -136,6 +136,9 @@ export class GatewayOperator {
     const prometheusDiscovery = prometheus.setup(manager, { namespaces: config.prometheusNamespaces });
     let tunnelFeature: Tunnel | undefined;
     if (client) {
+      // Leader-gated runnables start after the controllers, so the first snapshot is of synced caches.
+      manager.add({ name: 'controlplane-client', start: () => client.start(), stop: () => client.stop() });
+      // After the client, so it stops first: requests in flight end before the socket closes (1001).
       tunnelFeature = tunnel.setup(manager, {
         client,
         exposedRoutes: () => syncController.outbox.exposedRoutes(),
@@ -146,8 +149,6 @@ export class GatewayOperator {
           defaultTimeoutMs: config.tunnelTimeoutMs,
         },
       });
-      // Last: the first snapshot goes out once every controller runs against synced caches.
-      manager.add({ name: 'controlplane-client', start: () => client.start(), stop: () => client.stop() });
     }
     return { sync: syncController, prometheus: prometheusDiscovery, tunnel: tunnelFeature };
   }

@@ -74,7 +74,8 @@ export class RouteClaims {
    * None when only its status changed (the same generation): claims follow the spec.
    */
   affectedBy(route: GatewayRoute, previous: GatewayRoute | undefined, deleted: boolean): string[] {
-    if (!deleted && previous && previous.metadata.generation === route.metadata.generation) return [];
+    const sameObject = previous?.metadata.uid === route.metadata.uid; // a new uid: deleted and made again
+    if (!deleted && previous && sameObject && previous.metadata.generation === route.metadata.generation) return [];
     const self = objectKey(route.metadata);
     const identities = new Set([...(route.spec.routes ?? []), ...(previous?.spec.routes ?? [])].map(routeIdentity));
     const keys = new Set<string>();

@@ -110,12 +110,16 @@ export class GatewayRouteWriter {
     const status = { hosts: hostsSummary(routes), routeCount: routes.length };
     const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
     if (!changed) return;
-    await applyStatus(
+    const written = await applyStatus<GatewayRoute>(
       this.options.custom,
       gatewayRouteRef(namespace, name),
       { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, metadata: { name, namespace }, status: { ...status, conditions } },
       this.options.statusFieldManager,
     );
+    // The next reconcile compares with this answer, not with the cache before it: the watch event of this
+    // write does not wake the source controller (its GatewayRoute watch ignores status writes), so a
+    // status that flips back before that event arrives would otherwise be compared with a stale one.
+    this.options.gatewayRoutes.observe(written);
     for (const condition of conditions) {
       const before = findCondition(previous, condition.type);
       if (before?.status === condition.status) continue;

@@ -24,8 +24,11 @@ export interface ManagerOptions {
   watchNamespaces: readonly string[];
   /** With leader election, leader-gated work starts only while this replica holds the Lease. */
   elector?: LeaderElector;
-  /** The Lease was lost: the process must end (its caches and queues may be behind the new leader's). */
-  onLeadershipLost?: () => void;
+  /**
+   * The leader work cannot go on (the Lease was lost, or starting it failed): the process must end; its
+   * caches and queues may be behind the new leader's. `reason` says which.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export interface InformerScope {
@@ -195,13 +198,12 @@ export class Manager {
       onStartedLeading: () => {
         this.leading = true;
         void this.startLeaderWork().catch((err: unknown) => {
-          this.log.error('starting the leader work failed', { err });
-          this.options.onLeadershipLost?.();
+          this.options.onFatal?.(`starting the leader work failed: ${(err as Error).message}`);
         });
       },
       onStoppedLeading: () => {
         this.leading = false;
-        this.options.onLeadershipLost?.();
+        this.options.onFatal?.('lost the leader lease');
       },
     });
   }
@@ -233,6 +235,7 @@ export class Manager {
   async stop(timeoutMs = 3_000): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new Error('the manager is stopping'));
+    this.leading = false; // from now on a standby may take over; /api/health/detailed says so
     await Promise.all(this.controllers.map((c) => c.stop(timeoutMs)));
     for (const runnable of this.started.splice(0).reverse()) {
       try {

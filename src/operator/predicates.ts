@@ -14,6 +14,7 @@ export type Predicate<T> = (event: WatchEvent<T>) => boolean;
 
 /** Metadata the predicates compare; every object the operator watches has it. */
 interface Meta {
+  uid?: string;
   generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -35,9 +36,12 @@ function ownersOf(m: Meta): string {
   return (m.ownerReferences ?? []).map((o) => `${o.uid ?? ''}:${o.controller === true}`).join(',');
 }
 
-/** Creates, deletes, and updates that change metadata.generation (the spec): status-only writes pass by. */
+/**
+ * Creates, deletes, and updates that change metadata.generation (the spec): status-only writes pass by. A
+ * new uid is a new object (deleted and created again while the watch was down, seen as one update).
+ */
 export const generationChanged: Predicate<KubeObject> = ({ object, previous, deleted }) =>
-  deleted || previous === undefined || meta(object).generation !== meta(previous).generation;
+  deleted || previous === undefined || meta(object).generation !== meta(previous).generation || meta(object).uid !== meta(previous).uid;
 
 /** Updates to labels, annotations, owners or the start of deletion: what no generation counts. */
 export const metadataChanged: Predicate<KubeObject> = ({ object, previous, deleted }) => {

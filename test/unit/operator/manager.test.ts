@@ -18,6 +18,7 @@ interface Obj extends KubeObject {
     annotations?: Record<string, string>;
     ownerReferences?: Array<{ uid: string; controller?: boolean }>;
     deletionTimestamp?: string;
+    uid?: string;
   };
   spec?: { target?: string };
   status?: { phase?: string };
@@ -48,7 +49,7 @@ async function settle(done: () => boolean): Promise<void> {
 }
 
 describe('predicates', () => {
-  const base = obj('a', { labels: { app: 'x' }, annotations: { note: '1' }, ownerReferences: [{ uid: 'u1', controller: true }] }, { spec: { target: 'web' }, status: { phase: 'Old' } });
+  const base = obj('a', { uid: 'first', labels: { app: 'x' }, annotations: { note: '1' }, ownerReferences: [{ uid: 'u1', controller: true }] }, { spec: { target: 'web' }, status: { phase: 'Old' } });
   const update = (meta: Partial<Obj['metadata']>, rest: Pick<Obj, 'spec' | 'status'> = {}): WatchEvent<KubeObject> => ({
     object: { ...base, metadata: { ...base.metadata, ...meta }, ...rest },
     previous: base,
@@ -65,6 +66,7 @@ describe('predicates', () => {
     ['annotation change', update({ annotations: { note: '2' } }), false, true, true],
     ['owner change', update({ ownerReferences: [{ uid: 'u2', controller: true }] }), false, true, true],
     ['deletion started', update({ deletionTimestamp: '2026-12-01T00:00:00Z' }), false, true, true],
+    ['recreated during a watch gap (new uid, same generation)', update({ uid: 'other' } as Partial<Obj['metadata']>), true, false, true],
   ];
   it.each(table)('%s', (_name, event, generation, metadata, either) => {
     expect([generationChanged(event), metadataChanged(event), specOrMetadataChanged(event)]).toEqual([generation, metadata, either]);
