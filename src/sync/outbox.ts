@@ -67,9 +67,6 @@ export class RevisionClock {
   resume(applied: number): void {
     this.last = Math.max(this.last, applied);
   }
-  get current(): number {
-    return this.last;
-  }
 }
 
 /** Retry delay after `attempts` retryable refusals: 1 s, 2 s, 4 s … capped at 60 s. */

@@ -138,11 +138,6 @@ export class TestCluster {
     return this.info.kubeconfig;
   }
 
-  get details(): TestClusterInfo {
-    if (!this.info) throw new Error('the test cluster is not started');
-    return this.info;
-  }
-
   async start(): Promise<TestClusterInfo> {
     reapAbandonedClusters();
     const bin = testBinaries();

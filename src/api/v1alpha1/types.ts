@@ -124,14 +124,3 @@ export interface ClusterConnectivity {
   spec?: ClusterConnectivitySpec;
   status?: ClusterConnectivityStatus;
 }
-
-/** Condition types and reasons, so a typo is a compile error rather than a silent new condition. */
-export const ConditionType = {
-  Accepted: 'Accepted',
-  ResolvedRefs: 'ResolvedRefs',
-  Synced: 'Synced',
-  Ready: 'Ready',
-  Detected: 'Detected',
-  ControlPlaneConnected: 'ControlPlaneConnected',
-} as const;
-export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
