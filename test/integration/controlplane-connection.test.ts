@@ -2,7 +2,6 @@
 // and a client certificate (--client-cert-file / --client-key-file), and through an HTTP CONNECT proxy
 // (--proxy-url). Real TLS (certificates made with openssl), a real proxy on loopback, the real operator.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -13,6 +12,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool } from '../support/operator.js';
+import { runCommandSync } from '../support/processes.js';
 
 const TOKEN = 'connection-test-token';
 const operators = new OperatorPool();
@@ -23,7 +23,10 @@ let ns: string;
 
 /** A private CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it. */
 function makeCertificates(): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const openssl = (...args: string[]): void => {
+    const result = runCommandSync('openssl', args);
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  };
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=gateway-test-ca', '-keyout', file('ca.key'), '-out', file('ca.crt'));
   for (const [name, subject, extension] of [
     ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1'],

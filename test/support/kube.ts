@@ -1,7 +1,6 @@
 // Client-node helpers for tests against the real apiserver: clients from KUBECONFIG, a namespace per
 // test file, and `eventually` (poll a condition with a timeout, never a fixed sleep).
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   AppsV1Api,
@@ -12,7 +11,7 @@ import {
   NetworkingV1Api,
 } from '@kubernetes/client-node';
 import { testBinaries } from './test-cluster.js';
-import { waitFor } from './processes.js';
+import { runCommandSync, waitFor, type CommandResult } from './processes.js';
 
 export function testKubeconfigPath(): string {
   const path = process.env.GATEWAY_TEST_KUBECONFIG ?? process.env.KUBECONFIG;
@@ -70,13 +69,8 @@ export async function eventually<T>(
 }
 
 /** Runs the kubectl built with the test control plane (same version as the apiserver). */
-export function kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', testKubeconfigPath(), ...args], {
-    encoding: 'utf8',
-    input,
-    timeout: 60_000,
-  });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+export function kubectl(args: string[], input?: string): CommandResult {
+  return runCommandSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', testKubeconfigPath(), ...args], { input });
 }
 
 export { apiErrorMessage } from '../../src/operator/apply.js';

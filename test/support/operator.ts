@@ -145,7 +145,7 @@ export class OperatorProcess {
 }
 
 /** Runs a one-shot command of the operator binary (e.g. deregister) to its end, without blocking this process. */
-export async function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number | null; output: string }> {
+export async function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number; output: string }> {
   const result = await runCommand(process.execPath, [join(REPO_ROOT, 'dist/main.js'), ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), ...env },
     timeoutMs,
