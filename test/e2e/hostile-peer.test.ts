@@ -10,12 +10,13 @@ import { readFileSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
 import { encodeBinaryFrame, envelope } from '../../src/controlplane/protocol.js';
 import type { ReceivedMessage, ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const kube = clients();
 let operator: OperatorProcess;
 let ns: string;
@@ -81,8 +82,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
   forbiddenPort = (forbidden.address() as AddressInfo).port;
   cp = await startControlPlane();
-  ns = await createTestNamespace('hostile');
-  otherNs = await createTestNamespace('hostile-other');
+  ns = await namespaces.create('hostile');
+  otherNs = await namespaces.create('hostile-other');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(otherNs, 'admin', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
@@ -104,8 +105,7 @@ afterAll(async () => {
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await new Promise((r) => forbidden?.close(r));
-  await deleteTestNamespace(ns);
-  await deleteTestNamespace(otherNs);
+  await namespaces.deleteAll();
 }, 60_000);
 
 // Finding 1: the backend address must not be steerable through the path (ws://address + "@host:port/x").

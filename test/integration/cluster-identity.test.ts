@@ -7,13 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { startControlPlane } from '../support/control-plane.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl, testKubeConfig } from '../support/kube.js';
+import { clients, eventually, kubectl, TestNamespaces, testKubeConfig } from '../support/kube.js';
 import { condition, createIngress, createService, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { serviceAccountKubeconfig } from '../support/install.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { TestCluster } from '../support/test-cluster.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const kube = clients();
 let cp: ReferenceControlPlane;
 let gateway: Gateway;
@@ -36,7 +37,7 @@ const clustersNamed = (name: string) => cp.store.clusters().filter((c) => c.name
 
 /** An Ingress served through the tunnel by an operator of `ns` whose state namespace is `home`. */
 async function servedNamespace(prefix: string): Promise<{ ns: string; host: string }> {
-  const ns = await createTestNamespace(prefix);
+  const ns = await namespaces.create(prefix);
   const host = `${ns}.example.com`;
   await createService(serviceObject(ns, 'web', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host, paths: [{ service: 'web', port: 8080 }] }]));
@@ -89,6 +90,7 @@ afterAll(async () => {
   await gateway?.close();
   await cp?.close();
   await new Promise((r) => backend?.close(r));
+  await namespaces.deleteAll();
 });
 
 it("restarted without its state namespace, the operator resumes the same cluster: one cluster, the same id, no GatewayRoute written, 200 again", async () => {
@@ -107,7 +109,6 @@ it("restarted without its state namespace, the operator resumes the same cluster
   await eventually('a Warning Event', async () =>
     (await kube.core.listNamespacedEvent({ namespace: 'default' })).items.find((e) => e.reason === 'IdentityNotCached' && (e.message ?? '').includes(home)));
   await restartKeepsTheCluster(first, args, {}, ns, host);
-  await deleteTestNamespace(ns);
 }, 120_000);
 
 it('with RBAC that denies ConfigMaps, a restart resumes the same cluster all the same', async () => {
@@ -132,7 +133,6 @@ it('with RBAC that denies ConfigMaps, a restart resumes the same cluster all the
     return identity?.cached === false && (identity.problem ?? '').includes('forbidden');
   });
   await restartKeepsTheCluster(first, args, { KUBECONFIG: path }, ns, host);
-  await deleteTestNamespace(ns);
 }, 120_000);
 
 it('two operators with the same credential on two clusters (two fingerprints) stay two clusters', async () => {
@@ -164,7 +164,6 @@ it('two operators with the same credential on two clusters (two fingerprints) st
     expect(await get(host)).toBe(200);
     await there.stop();
     await here.stop();
-    await deleteTestNamespace(ns);
   } finally {
     await other.stop();
   }

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { eventually, TestNamespaces } from '../support/kube.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool } from '../support/operator.js';
 import { runCommandSync } from '../support/processes.js';
 
 const TOKEN = 'connection-test-token';
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const dir = mkdtempSync(join(tmpdir(), 'gateway-tls-'));
 const file = (name: string) => join(dir, name);
 let cp: ReferenceControlPlane;
@@ -75,13 +76,13 @@ function connectProxy(): Promise<{ server: HttpServer; port: number; tunnels: st
 beforeAll(async () => {
   makeCertificates();
   cp = await startControlPlane({ token: TOKEN });
-  ns = await createTestNamespace('cp-conn');
+  ns = await namespaces.create('cp-conn');
 });
 
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 const operatorArgs = (cluster: string, url: string, extra: string[]) => [

@@ -9,13 +9,14 @@ import type { Condition } from '../../src/api/v1alpha1/types.js';
 import type { Gateway as GatewayObject, GatewayClass, HTTPRoute, ReferenceGrant } from '../../src/gatewayapi/types.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const { custom, core } = clients();
 let operator: OperatorProcess;
 let ns: string;
@@ -89,9 +90,9 @@ beforeAll(async () => {
   backend = createServer((req, res) => res.end(JSON.stringify({ url: req.url, host: req.headers.host, backend: 'web' })));
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as AddressInfo).port;
-  ns = await createTestNamespace('gwapi');
-  backendsNs = await createTestNamespace('gwapi-backends');
-  otherNs = await createTestNamespace('gwapi-other');
+  ns = await namespaces.create('gwapi');
+  backendsNs = await namespaces.create('gwapi-backends');
+  otherNs = await namespaces.create('gwapi-other');
   // A controllerName of this test's own: operators of other test files ignore its GatewayClass.
   controllerName = `gateway.pipeops.io/test-${ns}`;
   className = `tunnel-${ns}`;
@@ -129,7 +130,7 @@ afterAll(async () => {
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await custom.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => undefined);
-  for (const namespace of [ns, backendsNs, otherNs]) await deleteTestNamespace(namespace);
+  await namespaces.deleteAll();
 });
 
 describe('GatewayClass and Gateway', () => {

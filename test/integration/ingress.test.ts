@@ -1,17 +1,18 @@
 // Ingress → GatewayRoute against the real apiserver, with the real operator process.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const { networking, core, custom } = clients();
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('ingress');
+  ns = await namespaces.create('ingress');
   // Shared by the tests below, which otherwise each make what they use (any order passes).
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
@@ -20,7 +21,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operators.stopAll();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 describe('Ingress → GatewayRoute', () => {

@@ -1,21 +1,22 @@
 // Two operator replicas with leader election: one works, the other waits; killing the leader hands
 // over within 20 s (lease 15 s, retry 2 s).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('leader');
+  ns = await namespaces.create('leader');
   await createService(serviceObject(ns, 'web', [{ port: 80 }]));
 });
 
 afterAll(async () => {
   await operators.stopAll();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 async function isLeader(op: OperatorProcess): Promise<boolean> {

@@ -1,5 +1,5 @@
-// Client-node helpers for tests against the real apiserver: clients from KUBECONFIG, a namespace per
-// test file, and `eventually` (poll a condition with a timeout, never a fixed sleep).
+// Client-node helpers for tests against the real apiserver: clients from KUBECONFIG, the namespaces a test
+// file makes (TestNamespaces), and `eventually` (poll a condition with a timeout, never a fixed sleep).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -36,16 +36,23 @@ export function clients(kc = testKubeConfig()) {
   };
 }
 
-/** Creates a namespace with a unique name for one test file and returns its name. */
-export async function createTestNamespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
-  await clients().core.createNamespace({ body: { metadata: { name, labels: { 'gateway.pipeops.io/test': 'true' } } } });
-  return name;
-}
+/** The namespaces a test file made, deleted together in its afterAll even when a test failed. */
+export class TestNamespaces {
+  private readonly made: string[] = [];
 
-/** Deletes a namespace, without waiting for it to go (namespace deletion needs the controller manager). */
-export async function deleteTestNamespace(name: string): Promise<void> {
-  await clients().core.deleteNamespace({ name }).catch(() => undefined);
+  /** Creates a namespace with a unique name starting with `prefix` and returns its name. */
+  async create(prefix: string): Promise<string> {
+    const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
+    await clients().core.createNamespace({ body: { metadata: { name, labels: { 'gateway.pipeops.io/test': 'true' } } } });
+    this.made.push(name);
+    return name;
+  }
+
+  /** Deletes them without waiting for them to go (namespace deletion needs the controller manager). */
+  async deleteAll(): Promise<void> {
+    const { core } = clients();
+    await Promise.all(this.made.splice(0).map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
+  }
 }
 
 /** Polls until `check` returns a value other than undefined/false, and returns it. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from '@jest/globals';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { startControlPlane } from './control-plane.js';
 import { createIngress, createService, ingressObject, serviceObject } from './fixtures.js';
-import { clients, createTestNamespace, deleteTestNamespace } from './kube.js';
+import { clients, TestNamespaces } from './kube.js';
 import type { Random } from './random.js';
 import { OperatorPool } from './operator.js';
 
@@ -19,7 +19,7 @@ export interface SyncSuite {
 
 export function syncSuite(token: string): SyncSuite {
   const operators = new OperatorPool();
-  const namespaces: string[] = [];
+  const namespaces = new TestNamespaces();
   let cp: ReferenceControlPlane | undefined;
   beforeAll(async () => {
     cp = await startControlPlane({ token });
@@ -27,7 +27,7 @@ export function syncSuite(token: string): SyncSuite {
   afterAll(async () => {
     await operators.stopAll();
     await cp?.close();
-    await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
+    await namespaces.deleteAll();
   });
   const current = (): ReferenceControlPlane => {
     if (!cp) throw new Error('the control plane starts in beforeAll');
@@ -39,8 +39,7 @@ export function syncSuite(token: string): SyncSuite {
     },
     operators,
     async ownNamespace(prefix: string): Promise<string> {
-      const ns = await createTestNamespace(prefix);
-      namespaces.push(ns);
+      const ns = await namespaces.create(prefix);
       await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
       return ns;
     },
