@@ -13,7 +13,7 @@ import type { ReceivedMessage, ReferenceControlPlane } from '../../src/reference
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
@@ -88,11 +88,10 @@ beforeAll(async () => {
   await createService(serviceObject(otherNs, 'admin', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
-  operator = operators.start([
-    '--watch-namespaces', `${ns},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--cluster-name', ns, '--reconnect-max-ms', '1000',
+  operator = operators.start(operatorArgs([ns, otherNs], { cp, reconnectMaxMs: 1000 }, [
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${otherNs}/admin=127.0.0.1:${forbiddenPort}`,
     '--service-address', `${ns}/ext=127.0.0.1:${forbiddenPort}`,
-  ]);
+  ]));
   await operator.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 2);
 });

@@ -11,7 +11,7 @@ import { condition, createIngress, createService, getGatewayRoute, ingressObject
 import { describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
-import { SHIPPED_NODE_OPTIONS } from '../support/operator.js';
+import { operatorArgs, SHIPPED_NODE_OPTIONS } from '../support/operator.js';
 import { runCommand } from '../support/processes.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
@@ -58,8 +58,8 @@ if (!image) {
         'run', '-d', '--name', container, '--network', 'host', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
         '-v', `${dirname(kubeconfig)}:/config:ro`,
         image,
-        '--kubeconfig', '/config/kubeconfig', '--namespace', ns, '--leader-elect=true', '--lease-name', `${RELEASE}-gateway-operator`,
-        '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns, '--health-port', String(healthPort),
+        '--kubeconfig', '/config/kubeconfig',
+        ...operatorArgs(ns, { cp }, ['--leader-elect=true', '--lease-name', `${RELEASE}-gateway-operator`, '--health-port', String(healthPort)]),
       ]);
       expect(started.stderr).toBe('');
       expect(started.status).toBe(0);

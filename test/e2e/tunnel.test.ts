@@ -13,7 +13,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 
 const operators = new OperatorPool();
@@ -169,12 +169,11 @@ beforeAll(async () => {
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
-  operator = operators.start([
-    '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
+  operator = operators.start(operatorArgs(ns, { cp }, [
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
     '--service-address', `${ns}/secret=127.0.0.1:${forbiddenPort}`, '--service-address', `default/kubernetes=127.0.0.1:${forbiddenPort}`,
     '--tunnel-timeout-ms', '1500',
-  ]);
+  ]));
   await operator.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 3);
 });

@@ -11,7 +11,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { eventually, TestNamespaces } from '../support/kube.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool } from '../support/operator.js';
+import { operatorArgs, OperatorPool } from '../support/operator.js';
 import { runCommandSync } from '../support/processes.js';
 
 const TOKEN = 'connection-test-token';
@@ -85,9 +85,8 @@ afterAll(async () => {
   await namespaces.deleteAll();
 });
 
-const operatorArgs = (cluster: string, url: string, extra: string[]) => [
-  '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', url, '--token', cp.agentToken(cluster), '--cluster-name', cluster, '--reconnect-max-ms', '1000', ...extra,
-];
+/** An operator of `ns` registering as `cluster` through `url` (the TLS front), with the connection flags `extra`. */
+const argsVia = (cluster: string, url: string, extra: string[]) => operatorArgs(ns, { cp, url, clusterName: cluster, reconnectMaxMs: 1000 }, extra);
 
 describe('reaching the control plane', () => {
   it('wss:// with a private CA and a client certificate, through an HTTP CONNECT proxy', async () => {
@@ -96,7 +95,7 @@ describe('reaching the control plane', () => {
     try {
       const cluster = `${ns}-tls`;
       const op = operators.start(
-        operatorArgs(cluster, `https://127.0.0.1:${front.port}`, [
+        argsVia(cluster, `https://127.0.0.1:${front.port}`, [
           '--ca-file', file('ca.crt'), '--client-cert-file', file('client.crt'), '--client-key-file', file('client.key'), '--proxy-url', `http://127.0.0.1:${proxy.port}`,
         ]),
       );
@@ -114,7 +113,7 @@ describe('reaching the control plane', () => {
   it('without the CA the server certificate is refused, and the detailed health says why', async () => {
     const front = await tlsFront(cp.port);
     try {
-      const op = operators.start(operatorArgs(`${ns}-noca`, `https://127.0.0.1:${front.port}`, ['--client-cert-file', file('client.crt'), '--client-key-file', file('client.key')]));
+      const op = operators.start(argsVia(`${ns}-noca`, `https://127.0.0.1:${front.port}`, ['--client-cert-file', file('client.crt'), '--client-key-file', file('client.key')]));
       const error = await eventually('a TLS error in the detailed health', async () => {
         const connection = (await op.get('/api/health/detailed')).body.connection as { state: string; lastError?: string };
         return connection.lastError && connection.state !== 'ready' ? connection.lastError : undefined;

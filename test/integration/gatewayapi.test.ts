@@ -12,7 +12,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const operators = new OperatorPool();
@@ -113,11 +113,10 @@ beforeAll(async () => {
       ],
     },
   });
-  operator = operators.start([
-    '--watch-namespaces', `${ns},${backendsNs},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
+  operator = operators.start(operatorArgs([ns, backendsNs, otherNs], { cp }, [
     '--gateway-controller-name', controllerName,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${backendsNs}/db=127.0.0.1:${backendPort}`,
-  ]);
+  ]));
   await operator.registered();
 });
 

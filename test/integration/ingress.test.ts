@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const { networking, core, custom } = clients();
 const operators = new OperatorPool();
@@ -15,7 +15,7 @@ beforeAll(async () => {
   ns = await namespaces.create('ingress');
   // Shared by the tests below, which otherwise each make what they use (any order passes).
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+  operator = operators.start(operatorArgs(ns));
   await operator.ready();
 });
 
@@ -157,7 +157,7 @@ describe('Ingress → GatewayRoute', () => {
       await networking.deleteNamespacedIngress({ namespace: ns, name: 'orphan' });
       await eventually('garbage-collected by kube-controller-manager', async () => (await getGatewayRoute(ns, 'orphan')) === undefined, 30_000);
     } finally {
-      operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+      operator = operators.start(operatorArgs(ns));
       await operator.ready();
     }
   }, 60_000);
@@ -166,7 +166,7 @@ describe('Ingress → GatewayRoute', () => {
     await operator.settled();
     const before = await listVersions();
     expect(await operator.stop()).toBe(0);
-    operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+    operator = operators.start(operatorArgs(ns));
     await operator.ready();
     await operator.settled();
     expect(await listVersions()).toEqual(before);

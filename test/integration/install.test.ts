@@ -9,7 +9,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool, runOperatorCommand } from '../support/operator.js';
+import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/operator.js';
 import { apply, CHART, canI, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
 
@@ -123,7 +123,7 @@ describe('kustomize: config/default', () => {
     await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
     await createIngress(ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const op = operators.start(
-      ['--namespace', SYSTEM, '--leader-elect=true', '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(cluster), '--cluster-name', cluster],
+      operatorArgs(ns, { home: SYSTEM, cp, clusterName: cluster }, ['--leader-elect=true']),
       { KUBECONFIG: kubeconfig },
     );
     const leader = await op.waitForLog('became leader', (l) => l.msg === 'became leader');

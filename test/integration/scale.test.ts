@@ -6,7 +6,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { clusterByName, describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
 
 const COUNT = 1_000;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   ns = await namespaces.create('scale');
   cp = await startControlPlane({ token: TOKEN });
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 80 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns]);
+  operator = operators.start(operatorArgs(ns, { cp }));
   await operator.registered();
 });
 

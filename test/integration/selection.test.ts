@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
@@ -12,7 +12,7 @@ let operator: OperatorProcess;
 beforeAll(async () => {
   ns = await namespaces.create('select');
   await createService(serviceObject(ns, 'web', [{ port: 80 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--ingress-class', 'nginx', '--ingress-class', 'edge', '--ingress-selector', 'expose=yes']);
+  operator = operators.start(operatorArgs(ns, {}, ['--ingress-class', 'nginx', '--ingress-class', 'edge', '--ingress-selector', 'expose=yes']));
   await operator.ready();
 });
 

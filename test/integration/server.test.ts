@@ -4,7 +4,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createService, serviceObject } from '../support/fixtures.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const TOKEN = 'server-secret-token';
 const operators = new OperatorPool();
@@ -17,7 +17,7 @@ const namespaces = new TestNamespaces();
 /** A leader-elected operator for `namespace`, registered at the control plane. */
 async function startOperator(namespace: string): Promise<OperatorProcess> {
   const op = operators.start(
-    ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--cluster-name', namespace, '--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300'],
+    operatorArgs(namespace, { cp, token: false }, ['--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300']),
     { GATEWAY_TOKEN: cp.agentToken(namespace) },
   );
   // A standby counts as ready: wait for leadership first, then for the leader's own readiness.

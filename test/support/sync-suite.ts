@@ -6,15 +6,15 @@ import { startControlPlane } from './control-plane.js';
 import { createIngress, createService, ingressObject, serviceObject } from './fixtures.js';
 import { clients, TestNamespaces } from './kube.js';
 import type { Random } from './random.js';
-import { OperatorPool } from './operator.js';
+import { operatorArgs, OperatorPool, type OperatorArgsOptions } from './operator.js';
 
 export interface SyncSuite {
   readonly cp: ReferenceControlPlane;
   readonly operators: OperatorPool;
   /** A namespace of the test's own with the `web` Service (port `http` 8080), deleted after the file. */
   ownNamespace(prefix: string): Promise<string>;
-  /** Flags for an operator watching `namespace` and registering as `clusterName` at `url`. */
-  operatorArgs(namespace: string, url?: string, clusterName?: string): string[];
+  /** operatorArgs for `namespace`, registered at this suite's control plane and reconnecting within a second. */
+  operatorArgs(namespace: string, options?: OperatorArgsOptions, extra?: readonly string[]): string[];
 }
 
 export function syncSuite(token: string): SyncSuite {
@@ -43,8 +43,8 @@ export function syncSuite(token: string): SyncSuite {
       await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
       return ns;
     },
-    operatorArgs(namespace: string, url = current().url, clusterName = namespace): string[] {
-      return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', current().agentToken(clusterName), '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
+    operatorArgs(namespace: string, options: OperatorArgsOptions = {}, extra: readonly string[] = []): string[] {
+      return operatorArgs(namespace, { cp: current(), reconnectMaxMs: 1000, ...options }, extra);
     },
   };
 }
