@@ -19,7 +19,7 @@ import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { inBatches, ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { clusterByName, startControlPlane } from '../test/support/control-plane.js';
-import { benchRuntime, describeRuntime, OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import type { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
 import { BENCH_N, recordResults, RESULTS_FILE, type Target } from './results.js';
@@ -147,7 +147,7 @@ async function singleCreateLatencies(kc: KubeConfig, ns: string, count: number):
 }
 
 function startOperator(ns: string): OperatorProcess {
-  return new OperatorProcess(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', process.env.BENCH_CP_URL!, '--token', cp.agentToken(ns), '--cluster-name', ns], {
+  return new OperatorProcess(operatorArgs(ns, { cp, url: process.env.BENCH_CP_URL! }), {
     LOG_LEVEL: 'info',
     // e.g. BENCH_OPERATOR_NODE_ARGS="--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=.local/prof" to profile it
     ...(process.env.BENCH_OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.BENCH_OPERATOR_NODE_ARGS } : {}),

@@ -14,7 +14,7 @@ import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../test/support/control-plane.js';
-import { benchRuntime, describeRuntime, OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import { recordResults, RESULTS_FILE, type Target } from './results.js';
 
@@ -142,7 +142,7 @@ try {
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ name: 'http', port: 8080 }]) });
   await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
   operator = new OperatorProcess(
-    ['--watch-namespaces', NS, '--namespace', NS, '--control-plane-url', cp.url, '--token', cp.agentToken(NS), '--cluster-name', NS, '--service-address', `${NS}/web=127.0.0.1:${backendPort}`],
+    operatorArgs(NS, { cp }, ['--service-address', `${NS}/web=127.0.0.1:${backendPort}`]),
     // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
     { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
     RUNTIME,

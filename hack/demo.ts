@@ -6,11 +6,11 @@ import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { silentLogger } from '../src/log.js';
 import { Gateway } from '../src/reference-control-plane/gateway.js';
 import { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
-import { REPO_ROOT, TestCluster, freePort, testBinaries } from '../test/support/test-cluster.js';
+import { REPO_ROOT, TestCluster, freePort } from '../test/support/test-cluster.js';
+import { kubectl as testKubectl } from '../test/support/kube.js';
 import { OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -78,8 +78,10 @@ async function cleanup(code: number): Promise<never> {
 try {
   step('starting kube-apiserver + etcd (building them first if this machine has not yet)');
   const info = await cluster.start();
+  // The test helpers (kubectl, OperatorProcess) find the cluster through this.
+  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
   const kubectl = (...args: string[]) => {
-    const r = spawnSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', info.kubeconfig, ...args], { encoding: 'utf8' });
+    const r = testKubectl(args);
     return (r.stdout + r.stderr).trimEnd();
   };
   const cpPort = await cp.listen();
@@ -92,7 +94,6 @@ try {
   kubectl('create', 'namespace', 'gateway-system');
 
   step('starting the operator');
-  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
   operator = new OperatorProcess(
     ['--control-plane-url', `http://127.0.0.1:${cpPort}`, '--cluster-name', 'demo', ...SERVICES.flatMap((s) => ['--service-address', `${NS}/${s}=127.0.0.1:${backendPort}`])],
     { GATEWAY_TOKEN: cp.agentToken('demo'), LOG_LEVEL: 'info' },

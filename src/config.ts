@@ -76,7 +76,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--leader-elect': { key: 'leaderElect', env: 'GATEWAY_LEADER_ELECT', kind: 'bool', help: 'elect one active replica through a Lease (default true in a pod)' },
   '--lease-name': { key: 'leaseName', env: 'GATEWAY_LEASE_NAME', kind: 'string', help: 'name of the leader-election Lease (default gateway-operator)' },
   '--ingress-class': { key: 'ingressClasses', env: 'GATEWAY_INGRESS_CLASSES', kind: 'list', help: 'only Ingresses of this class (repeatable; env: comma-separated)' },
-  '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: 'only Ingresses in these namespaces (comma-separated)' },
+  '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: "only these namespaces' Ingresses, HTTPRoutes, the Services they route to and GatewayRoutes (comma-separated; default all); Gateways, GatewayClasses, ReferenceGrants, Namespaces, IngressClasses and connectivity detection stay cluster-wide" },
   '--ingress-selector': { key: 'ingressSelector', env: 'GATEWAY_INGRESS_SELECTOR', kind: 'string', help: 'only Ingresses matching this label selector' },
   '--prometheus-namespaces': { key: 'prometheusNamespaces', env: 'GATEWAY_PROMETHEUS_NAMESPACES', kind: 'list', help: 'namespaces to look for Prometheus in (comma-separated; default all)' },
   '--cluster-domain': { key: 'clusterDomain', env: 'GATEWAY_CLUSTER_DOMAIN', kind: 'string', help: 'cluster DNS domain for tunnel targets (default cluster.local)' },

@@ -15,7 +15,4 @@ export class RevisionClock {
   resume(applied: number): void {
     this.last = Math.max(this.last, applied);
   }
-  get current(): number {
-    return this.last;
-  }
 }

@@ -129,11 +129,6 @@ export class Informer<T extends KubeObject> {
     return this.scopes.every((scope) => scope.synced);
   }
 
-  /** Forces a relist of every scope now (as the watchdog does). */
-  relist(): void {
-    for (const scope of this.scopes) scope.restart('relist requested');
-  }
-
   /** @internal */ keys(namespace: string | undefined): string[] {
     return namespace === undefined ? [...this.store.keys()] : [...keysOf(this.indexes.get(NAMESPACE_INDEX)?.get(namespace))];
   }

@@ -84,11 +84,6 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Forgets the retry history of `key`. */
-  forget(key: string): void {
-    this.failures.delete(key);
-  }
-
   get depth(): number {
     return this.pending.length;
   }

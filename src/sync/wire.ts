@@ -81,13 +81,9 @@ export type ChangeBody = Pick<RoutesChangePayload, 'namespace' | 'name' | 'delet
 
 /**
  * What turns `held` (what the control plane holds) into `desired`; undefined when nothing differs.
- * `retry` lists keys the control plane refused before: they are offered again with any change.
+ * Routes the control plane rejected are re-offered by the outbox, not here.
  */
-export function diffGatewayRoute(
-  held: WireGatewayRoute | undefined,
-  desired: WireGatewayRoute | undefined,
-  retry: ReadonlySet<string> = new Set(),
-): ChangeBody | undefined {
+export function diffGatewayRoute(held: WireGatewayRoute | undefined, desired: WireGatewayRoute | undefined): ChangeBody | undefined {
   const target = desired ?? held;
   if (!target) return undefined;
   const { namespace, name } = target;
@@ -95,7 +91,7 @@ export function diffGatewayRoute(
   const before = new Map((held?.routes ?? []).map((r) => [r.key, r]));
   const upsert = desired.routes.filter((r) => {
     const old = before.get(r.key);
-    return !old || !sameRoute(old, r) || retry.has(r.key);
+    return !old || !sameRoute(old, r);
   });
   const wanted = new Set(desired.routes.map((r) => r.key));
   const remove = [...before.keys()].filter((key) => !wanted.has(key));

@@ -27,9 +27,4 @@ export class FairShare {
   held(client: string): number {
     return this.counts.get(client) ?? 0;
   }
-
-  /** Clients holding at least one slot (bounded by the overall limit). */
-  get clients(): number {
-    return this.counts.size;
-  }
 }

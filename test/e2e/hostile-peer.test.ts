@@ -10,12 +10,13 @@ import { readFileSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
 import { encodeBinaryFrame, envelope } from '../../src/controlplane/protocol.js';
 import type { ReceivedMessage, ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const kube = clients();
 let operator: OperatorProcess;
 let ns: string;
@@ -81,17 +82,16 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
   forbiddenPort = (forbidden.address() as AddressInfo).port;
   cp = await startControlPlane();
-  ns = await createTestNamespace('hostile');
-  otherNs = await createTestNamespace('hostile-other');
+  ns = await namespaces.create('hostile');
+  otherNs = await namespaces.create('hostile-other');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(otherNs, 'admin', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
-  operator = operators.start([
-    '--watch-namespaces', `${ns},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--cluster-name', ns, '--reconnect-max-ms', '1000',
+  operator = operators.start(operatorArgs([ns, otherNs], { cp, reconnectMaxMs: 1000 }, [
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${otherNs}/admin=127.0.0.1:${forbiddenPort}`,
     '--service-address', `${ns}/ext=127.0.0.1:${forbiddenPort}`,
-  ]);
+  ]));
   await operator.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 2);
 });
@@ -104,8 +104,7 @@ afterAll(async () => {
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await new Promise((r) => forbidden?.close(r));
-  await deleteTestNamespace(ns);
-  await deleteTestNamespace(otherNs);
+  await namespaces.deleteAll();
 }, 60_000);
 
 // Finding 1: the backend address must not be steerable through the path (ws://address + "@host:port/x").

@@ -6,12 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
-import { SHIPPED_ENV, SHIPPED_NODE_OPTIONS } from '../support/operator.js';
+import { operatorArgs, SHIPPED_ENV, SHIPPED_NODE_OPTIONS } from '../support/operator.js';
 import { runCommand } from '../support/processes.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
@@ -23,6 +23,7 @@ const run = (command: string, args: string[], timeoutMs?: number) => runCommand(
 
 const TOKEN = 'image-test-token';
 const RELEASE = 'gwimage';
+const namespaces = new TestNamespaces();
 
 if (!image) {
   it.skip(`image test: ${skipReason}`, () => undefined);
@@ -34,13 +35,13 @@ if (!image) {
 
     beforeAll(async () => {
       cp = await startControlPlane({ token: TOKEN });
-      ns = await createTestNamespace('image');
+      ns = await namespaces.create('image');
     });
 
     afterAll(async () => {
       await run('podman', ['rm', '-f', '--time', '0', container]);
       await cp?.close();
-      if (ns) await deleteTestNamespace(ns);
+      await namespaces.deleteAll();
     });
 
     it('refuses to start in a pod without a cluster name: one line naming the flag and the variable, exit 2', async () => {
@@ -66,8 +67,8 @@ if (!image) {
         'run', '-d', '--name', container, '--network', 'host', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
         '-v', `${dirname(kubeconfig)}:/config:ro`,
         image,
-        '--kubeconfig', '/config/kubeconfig', '--namespace', ns, '--leader-elect=true', '--lease-name', `${RELEASE}-gateway-operator`,
-        '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns, '--health-port', String(healthPort),
+        '--kubeconfig', '/config/kubeconfig',
+        ...operatorArgs(ns, { cp }, ['--leader-elect=true', '--lease-name', `${RELEASE}-gateway-operator`, '--health-port', String(healthPort)]),
       ]);
       expect(started.stderr).toBe('');
       expect(started.status).toBe(0);

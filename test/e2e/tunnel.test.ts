@@ -10,13 +10,14 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let operator: OperatorProcess;
 let ns: string;
 let cp: ReferenceControlPlane;
@@ -161,19 +162,18 @@ beforeAll(async () => {
   // Every client of this file is one address (127.0.0.1), and one test opens 100 streams at once.
   gateway = new Gateway(cp, { maxExchangesPerSource: 1_000 });
   gatewayPort = await gateway.listen();
-  ns = await createTestNamespace('tunnel');
+  ns = await namespaces.create('tunnel');
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(ns, 'down', [{ port: 8080 }]));
   await createService(serviceObject(ns, 'secret', [{ port: 8080 }])); // no route names it
   await createIngress(ingressObject(ns, 'web', [{ host: 'web.example.com', paths: [{ service: 'web', port: 'http' }] }]));
   await createIngress(ingressObject(ns, 'down', [{ host: 'down.example.com', paths: [{ service: 'down', port: 8080 }] }]));
   await createIngress(ingressObject(ns, 'narrow', [{ host: 'narrow.example.com', paths: [{ path: '/api', service: 'web', port: 'http' }] }]));
-  operator = operators.start([
-    '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
+  operator = operators.start(operatorArgs(ns, { cp }, [
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${ns}/down=127.0.0.1:${closedPort}`,
     '--service-address', `${ns}/secret=127.0.0.1:${forbiddenPort}`, '--service-address', `default/kubernetes=127.0.0.1:${forbiddenPort}`,
     '--tunnel-timeout-ms', '1500',
-  ]);
+  ]));
   await operator.registered();
   await eventually('routes at the gateway', async () => heldRoutes(cp, ns).length === 3);
 });
@@ -185,7 +185,7 @@ afterAll(async () => {
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await new Promise((r) => forbidden?.close(r));
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 it('GET reaches the backend with the original Host', async () => {

@@ -7,13 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { startControlPlane } from '../support/control-plane.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl, testKubeConfig } from '../support/kube.js';
+import { clients, eventually, kubectl, TestNamespaces, testKubeConfig } from '../support/kube.js';
 import { condition, createIngress, createService, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { serviceAccountKubeconfig } from '../support/install.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { TestCluster } from '../support/test-cluster.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const kube = clients();
 let cp: ReferenceControlPlane;
 let gateway: Gateway;
@@ -36,18 +37,16 @@ const clustersNamed = (name: string) => cp.store.clusters().filter((c) => c.name
 
 /** An Ingress served through the tunnel by an operator of `ns` whose state namespace is `home`. */
 async function servedNamespace(prefix: string): Promise<{ ns: string; host: string }> {
-  const ns = await createTestNamespace(prefix);
+  const ns = await namespaces.create(prefix);
   const host = `${ns}.example.com`;
   await createService(serviceObject(ns, 'web', [{ port: 8080 }]));
   await createIngress(ingressObject(ns, 'web', [{ host, paths: [{ service: 'web', port: 8080 }] }]));
   return { ns, host };
 }
 
-function operatorArgs(ns: string, home: string, name = ns): string[] {
-  return [
-    '--watch-namespaces', ns, '--namespace', home, '--control-plane-url', cp.url, '--token', cp.agentToken(name), '--cluster-name', name,
-    '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--reconnect-max-ms', '1000',
-  ];
+/** An operator of `ns` registered as `name`, its state in `home`, reaching the backend through the tunnel. */
+function servingArgs(ns: string, home: string, name = ns): string[] {
+  return operatorArgs(ns, { home, cp, clusterName: name, reconnectMaxMs: 1000 }, ['--service-address', `${ns}/web=127.0.0.1:${backendPort}`]);
 }
 
 /** kill -9, then the same command again; answers 200 once more. Returns the cluster ids before and after. */
@@ -89,12 +88,13 @@ afterAll(async () => {
   await gateway?.close();
   await cp?.close();
   await new Promise((r) => backend?.close(r));
+  await namespaces.deleteAll();
 });
 
 it("restarted without its state namespace, the operator resumes the same cluster: one cluster, the same id, no GatewayRoute written, 200 again", async () => {
   const { ns, host } = await servedNamespace('id-nons');
   const home = `${ns}-missing`; // never created: the ConfigMap cannot be written
-  const args = operatorArgs(ns, home);
+  const args = servingArgs(ns, home);
   const first = operators.start(args);
   await first.registered();
   // Reported, not only logged: the detailed health and a Warning Event (ClusterConnectivity's IdentityCached
@@ -107,7 +107,6 @@ it("restarted without its state namespace, the operator resumes the same cluster
   await eventually('a Warning Event', async () =>
     (await kube.core.listNamespacedEvent({ namespace: 'default' })).items.find((e) => e.reason === 'IdentityNotCached' && (e.message ?? '').includes(home)));
   await restartKeepsTheCluster(first, args, {}, ns, host);
-  await deleteTestNamespace(ns);
 }, 120_000);
 
 it('with RBAC that denies ConfigMaps, a restart resumes the same cluster all the same', async () => {
@@ -124,7 +123,7 @@ it('with RBAC that denies ConfigMaps, a restart resumes the same cluster all the
   const { path } = await serviceAccountKubeconfig(ns, account);
   const denied = kubectl(['--kubeconfig', path, 'auth', 'can-i', 'create', 'configmaps', '-n', ns]);
   expect(denied.stdout.trim()).toBe('no');
-  const args = operatorArgs(ns, ns);
+  const args = servingArgs(ns, ns);
   const first = operators.start(args, { KUBECONFIG: path });
   await first.registered();
   await eventually('the refusal reported', async () => {
@@ -132,7 +131,6 @@ it('with RBAC that denies ConfigMaps, a restart resumes the same cluster all the
     return identity?.cached === false && (identity.problem ?? '').includes('forbidden');
   });
   await restartKeepsTheCluster(first, args, { KUBECONFIG: path }, ns, host);
-  await deleteTestNamespace(ns);
 }, 120_000);
 
 it('two operators with the same credential on two clusters (two fingerprints) stay two clusters', async () => {
@@ -141,7 +139,7 @@ it('two operators with the same credential on two clusters (two fingerprints) st
   try {
     const { ns, host } = await servedNamespace('id-two');
     const name = ns;
-    const here = operators.start(operatorArgs(ns, ns, name));
+    const here = operators.start(servingArgs(ns, ns, name));
     await here.registered();
     await eventually('served', async () => (await get(host)) === 200);
     // The same name (so the same token), no cached id, another apiserver: another kube-system UID, and an
@@ -150,7 +148,7 @@ it('two operators with the same credential on two clusters (two fingerprints) st
     await otherKube.core.createNamespace({ body: { metadata: { name: ns } } });
     await otherKube.core.createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 8080 }]) });
     await otherKube.networking.createNamespacedIngress({ namespace: ns, body: ingressObject(ns, 'web', [{ host: `there-${host}`, paths: [{ service: 'web', port: 8080 }] }]) });
-    const there = operators.start(operatorArgs(ns, 'default', name), { KUBECONFIG: info.kubeconfig });
+    const there = operators.start(servingArgs(ns, 'default', name), { KUBECONFIG: info.kubeconfig });
     await there.registered();
     const clusters = clustersNamed(name);
     expect(clusters).toHaveLength(2);
@@ -164,7 +162,6 @@ it('two operators with the same credential on two clusters (two fingerprints) st
     expect(await get(host)).toBe(200);
     await there.stop();
     await here.stop();
-    await deleteTestNamespace(ns);
   } finally {
     await other.stop();
   }

@@ -7,7 +7,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, testKubeConfig } from '../support/kube.js';
 import { condition, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { TestCluster } from '../support/test-cluster.js';
 
 // ClusterConnectivity/cluster and the ingress-nginx Service are cluster-wide: this file owns them on a
@@ -83,7 +83,7 @@ beforeAll(async () => {
   await kube.core.createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 80 }]) });
   await kube.networking.createNamespacedIngress({ namespace: ns, body: ingressObject(ns, 'app', [{ host: 'app.example.com', paths: [{ service: 'web', port: 80 }] }]) });
   cp = await startControlPlane({ token: 't' });
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns, '--heartbeat-interval-ms', '500'], { KUBECONFIG: info.kubeconfig });
+  operator = operators.start(operatorArgs(ns, { cp }, ['--heartbeat-interval-ms', '500']), { KUBECONFIG: info.kubeconfig });
   await operator.registered();
 }, 60_000);
 
@@ -255,7 +255,7 @@ it('a second installation in the same cluster does not start a write war over th
   // Its own namespace (state ConfigMap) and name: another identity, so the two disagree on status.controlPlane.
   const home = `${ns}-second`;
   await kube.core.createNamespace({ body: { metadata: { name: home } } });
-  const second = operators.start(['--watch-namespaces', ns, '--namespace', home, '--control-plane-url', cp.url, '--token', cp.agentToken(home), '--cluster-name', home], { KUBECONFIG: cluster.kubeconfig });
+  const second = operators.start(operatorArgs(ns, { home, cp, clusterName: home }), { KUBECONFIG: cluster.kubeconfig });
   await second.registered();
   await second.waitForLog('its status write', (l) => l.msg === 'ClusterConnectivity status written' && l.clusterId !== undefined);
   const warned = await operator.waitForLog('the first one names the other writer', (l) => typeof l.msg === 'string' && l.msg.startsWith('ClusterConnectivity was written for another cluster id'));

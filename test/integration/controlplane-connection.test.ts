@@ -2,7 +2,6 @@
 // and a client certificate (--client-cert-file / --client-key-file), and through an HTTP CONNECT proxy
 // (--proxy-url). Real TLS (certificates made with openssl), a real proxy on loopback, the real operator.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -10,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { eventually, TestNamespaces } from '../support/kube.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool } from '../support/operator.js';
+import { operatorArgs, OperatorPool } from '../support/operator.js';
+import { runCommandSync } from '../support/processes.js';
 
 const TOKEN = 'connection-test-token';
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const dir = mkdtempSync(join(tmpdir(), 'gateway-tls-'));
 const file = (name: string) => join(dir, name);
 let cp: ReferenceControlPlane;
@@ -23,7 +24,10 @@ let ns: string;
 
 /** A private CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it. */
 function makeCertificates(): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const openssl = (...args: string[]): void => {
+    const result = runCommandSync('openssl', args);
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  };
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=gateway-test-ca', '-keyout', file('ca.key'), '-out', file('ca.crt'));
   for (const [name, subject, extension] of [
     ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1'],
@@ -72,18 +76,17 @@ function connectProxy(): Promise<{ server: HttpServer; port: number; tunnels: st
 beforeAll(async () => {
   makeCertificates();
   cp = await startControlPlane({ token: TOKEN });
-  ns = await createTestNamespace('cp-conn');
+  ns = await namespaces.create('cp-conn');
 });
 
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
-const operatorArgs = (cluster: string, url: string, extra: string[]) => [
-  '--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', url, '--token', cp.agentToken(cluster), '--cluster-name', cluster, '--reconnect-max-ms', '1000', ...extra,
-];
+/** An operator of `ns` registering as `cluster` through `url` (the TLS front), with the connection flags `extra`. */
+const argsVia = (cluster: string, url: string, extra: string[]) => operatorArgs(ns, { cp, url, clusterName: cluster, reconnectMaxMs: 1000 }, extra);
 
 describe('reaching the control plane', () => {
   it('wss:// with a private CA and a client certificate, through an HTTP CONNECT proxy', async () => {
@@ -92,7 +95,7 @@ describe('reaching the control plane', () => {
     try {
       const cluster = `${ns}-tls`;
       const op = operators.start(
-        operatorArgs(cluster, `https://127.0.0.1:${front.port}`, [
+        argsVia(cluster, `https://127.0.0.1:${front.port}`, [
           '--ca-file', file('ca.crt'), '--client-cert-file', file('client.crt'), '--client-key-file', file('client.key'), '--proxy-url', `http://127.0.0.1:${proxy.port}`,
         ]),
       );
@@ -110,7 +113,7 @@ describe('reaching the control plane', () => {
   it('without the CA the server certificate is refused, and the detailed health says why', async () => {
     const front = await tlsFront(cp.port);
     try {
-      const op = operators.start(operatorArgs(`${ns}-noca`, `https://127.0.0.1:${front.port}`, ['--client-cert-file', file('client.crt'), '--client-key-file', file('client.key')]));
+      const op = operators.start(argsVia(`${ns}-noca`, `https://127.0.0.1:${front.port}`, ['--client-cert-file', file('client.crt'), '--client-key-file', file('client.key')]));
       const error = await eventually('a TLS error in the detailed health', async () => {
         const connection = (await op.get('/api/health/detailed')).body.connection as { state: string; lastError?: string };
         return connection.lastError && connection.state !== 'ready' ? connection.lastError : undefined;

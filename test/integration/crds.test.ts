@@ -16,10 +16,11 @@ import {
   type RouteSpec,
 } from '../../src/api/v1alpha1/types.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
-import { apiErrorMessage, clients, createTestNamespace, deleteTestNamespace, eventually, kubectl } from '../support/kube.js';
+import { apiErrorMessage, clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 
 const samples = join(REPO_ROOT, 'config/samples');
 const { custom } = clients();
+const namespaces = new TestNamespaces();
 let namespace: string;
 let sampleApplied: ReturnType<typeof kubectl>;
 
@@ -51,7 +52,7 @@ async function rejection(body: GatewayRoute): Promise<string> {
 }
 
 beforeAll(async () => {
-  namespace = await createTestNamespace('crds');
+  namespace = await namespaces.create('crds');
   // ClusterConnectivity/cluster is one object for the whole cluster and every test file's operator writes it:
   // this file only makes sure it exists (as an operator does: the name alone) and never changes its spec.
   const ref = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: 'cluster' };
@@ -61,7 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await deleteTestNamespace(namespace);
+  await namespaces.deleteAll();
 });
 
 describe('samples', () => {

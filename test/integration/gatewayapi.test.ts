@@ -9,13 +9,14 @@ import type { Condition } from '../../src/api/v1alpha1/types.js';
 import type { Gateway as GatewayObject, GatewayClass, HTTPRoute, ReferenceGrant } from '../../src/gatewayapi/types.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 const { custom, core } = clients();
 let operator: OperatorProcess;
 let ns: string;
@@ -89,9 +90,9 @@ beforeAll(async () => {
   backend = createServer((req, res) => res.end(JSON.stringify({ url: req.url, host: req.headers.host, backend: 'web' })));
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as AddressInfo).port;
-  ns = await createTestNamespace('gwapi');
-  backendsNs = await createTestNamespace('gwapi-backends');
-  otherNs = await createTestNamespace('gwapi-other');
+  ns = await namespaces.create('gwapi');
+  backendsNs = await namespaces.create('gwapi-backends');
+  otherNs = await namespaces.create('gwapi-other');
   // A controllerName of this test's own: operators of other test files ignore its GatewayClass.
   controllerName = `gateway.pipeops.io/test-${ns}`;
   className = `tunnel-${ns}`;
@@ -112,11 +113,10 @@ beforeAll(async () => {
       ],
     },
   });
-  operator = operators.start([
-    '--watch-namespaces', `${ns},${backendsNs},${otherNs}`, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns,
+  operator = operators.start(operatorArgs([ns, backendsNs, otherNs], { cp }, [
     '--gateway-controller-name', controllerName,
     '--service-address', `${ns}/web=127.0.0.1:${backendPort}`, '--service-address', `${backendsNs}/db=127.0.0.1:${backendPort}`,
-  ]);
+  ]));
   await operator.registered();
 });
 
@@ -129,7 +129,7 @@ afterAll(async () => {
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
   await custom.deleteClusterCustomObject({ group: GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => undefined);
-  for (const namespace of [ns, backendsNs, otherNs]) await deleteTestNamespace(namespace);
+  await namespaces.deleteAll();
 });
 
 describe('GatewayClass and Gateway', () => {

@@ -52,7 +52,7 @@ describe('config/argocd/health.lua and kstatus', () => {
 
   it('reads a GatewayRoute waiting for its control plane as Progressing', async () => {
     const ns = await suite.ownNamespace('argo-progressing');
-    suite.operators.start(suite.operatorArgs(ns, `http://127.0.0.1:${await freePort()}`));
+    suite.operators.start(suite.operatorArgs(ns, { url: `http://127.0.0.1:${await freePort()}` }));
     await createIngress(ingressObject(ns, 'waiting', [{ host: `waiting.${ns}.example.com`, paths: [{ service: 'web', port: 'http' }] }]));
     const waiting = await eventually('Reconciling', async () => {
       const route = await getGatewayRoute(ns, 'waiting');

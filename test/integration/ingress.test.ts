@@ -1,26 +1,27 @@
 // Ingress → GatewayRoute against the real apiserver, with the real operator process.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GATEWAY_ROUTE, GROUP, VERSION, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const { networking, core, custom } = clients();
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('ingress');
+  ns = await namespaces.create('ingress');
   // Shared by the tests below, which otherwise each make what they use (any order passes).
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+  operator = operators.start(operatorArgs(ns));
   await operator.ready();
 });
 
 afterAll(async () => {
   await operators.stopAll();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 describe('Ingress → GatewayRoute', () => {
@@ -156,7 +157,7 @@ describe('Ingress → GatewayRoute', () => {
       await networking.deleteNamespacedIngress({ namespace: ns, name: 'orphan' });
       await eventually('garbage-collected by kube-controller-manager', async () => (await getGatewayRoute(ns, 'orphan')) === undefined, 30_000);
     } finally {
-      operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+      operator = operators.start(operatorArgs(ns));
       await operator.ready();
     }
   }, 60_000);
@@ -165,7 +166,7 @@ describe('Ingress → GatewayRoute', () => {
     await operator.settled();
     const before = await listVersions();
     expect(await operator.stop()).toBe(0);
-    operator = operators.start(['--watch-namespaces', ns, '--namespace', ns]);
+    operator = operators.start(operatorArgs(ns));
     await operator.ready();
     await operator.settled();
     expect(await listVersions()).toEqual(before);

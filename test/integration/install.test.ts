@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually, kubectl } from '../support/kube.js';
+import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool, runOperatorCommand } from '../support/operator.js';
+import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/operator.js';
 import { apply, CHART, canI, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
 
@@ -18,7 +18,7 @@ const SYSTEM = 'gateway-system';
 const SA = `${SYSTEM}:gateway-operator`;
 const { core, apps, coordination } = clients();
 const operators = new OperatorPool();
-const namespaces: string[] = [];
+const namespaces = new TestNamespaces();
 let cp: ReferenceControlPlane;
 
 beforeAll(async () => {
@@ -28,12 +28,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
-  for (const ns of namespaces) await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
-  const ns = await createTestNamespace(prefix);
-  namespaces.push(ns);
+  const ns = await namespaces.create(prefix);
   if (Object.keys(labels).length) kubectl(['label', 'namespace', ns, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
   return ns;
 }
@@ -124,7 +123,7 @@ describe('kustomize: config/default', () => {
     await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
     await createIngress(ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const op = operators.start(
-      ['--namespace', SYSTEM, '--leader-elect=true', '--watch-namespaces', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(cluster), '--cluster-name', cluster],
+      operatorArgs(ns, { home: SYSTEM, cp, clusterName: cluster }, ['--leader-elect=true']),
       { KUBECONFIG: kubeconfig },
     );
     const leader = await op.waitForLog('became leader', (l) => l.msg === 'became leader');

@@ -1,21 +1,22 @@
 // Two operator replicas with leader election: one works, the other waits; killing the leader hands
 // over within 20 s (lease 15 s, retry 2 s).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('leader');
+  ns = await namespaces.create('leader');
   await createService(serviceObject(ns, 'web', [{ port: 80 }]));
 });
 
 afterAll(async () => {
   await operators.stopAll();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 async function isLeader(op: OperatorProcess): Promise<boolean> {
@@ -23,7 +24,7 @@ async function isLeader(op: OperatorProcess): Promise<boolean> {
 }
 
 it('only the leader writes, and a killed leader is replaced within 20 s', async () => {
-  const args = ['--watch-namespaces', ns, '--namespace', ns, '--leader-elect'];
+  const args = operatorArgs(ns, {}, ['--leader-elect']);
   const first = operators.start(args);
   await first.waitForLog('first becomes leader', (l) => l.msg === 'became leader');
   const second = operators.start(args);
@@ -56,7 +57,7 @@ it('only the leader writes, and a killed leader is replaced within 20 s', async 
 }, 60_000);
 
 it('a leader stopped with SIGTERM releases the lease and exits 0', async () => {
-  const op = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--leader-elect', '--lease-name', 'release-test']);
+  const op = operators.start(operatorArgs(ns, {}, ['--leader-elect', '--lease-name', 'release-test']));
   await op.waitForLog('leader', (l) => l.msg === 'became leader');
   expect(await op.stop()).toBe(0);
   const lease = await clients().coordination.readNamespacedLease({ namespace: ns, name: 'release-test' });

@@ -5,7 +5,7 @@ import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { TestCluster } from '../support/test-cluster.js';
 import { eventually, testKubeConfig } from '../support/kube.js';
 import { getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { clients } from '../support/kube.js';
 
 const cluster = new TestCluster({ controllerManager: false, gatewayApi: false });
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const kc = testKubeConfig(info.kubeconfig);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: ns, body: serviceObject(ns, 'web', [{ port: 80 }]) });
-  operator = operators.start(['--namespace', ns, '--watch-namespaces', ns], { KUBECONFIG: info.kubeconfig });
+  operator = operators.start(operatorArgs(ns), { KUBECONFIG: info.kubeconfig });
 }, 60_000);
 
 afterAll(async () => {

@@ -16,8 +16,7 @@ import { withRandom } from '../support/random.js';
 const TOKEN = 'protocol-test-token';
 const { networking } = clients();
 const suite = syncSuite(TOKEN);
-const { operators, ownNamespace } = suite;
-const operatorArgs = (namespace: string, clusterName = namespace): string[] => suite.operatorArgs(namespace, suite.cp.url, clusterName);
+const { operators, ownNamespace, operatorArgs } = suite;
 
 const route = (host: string, path: string) => describeRoute({ host, path, service: 'web', port: 8080 });
 const paths = (count: number, prefix = '/p') => Array.from({ length: count }, (_, i) => ({ path: `${prefix}${i}`, service: 'web', port: 'http' as const }));
@@ -176,7 +175,7 @@ describe('frame limits', () => {
     strict.announceMaxFrame = false;
     const ns = await ownNamespace('frame-limit');
     try {
-      const op = operators.start(suite.operatorArgs(ns, strict.url));
+      const op = operators.start(operatorArgs(ns, { url: strict.url }));
       await op.registered();
       const expected = await manyPathIngresses(ns, 20, 20, 1_000);
       await waitForRoutes(strict, ns, expected, 60_000);

@@ -3,31 +3,32 @@
 // handful (kept alive) instead of one per call, and a reconnect writes no GatewayRoute status.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { eventually, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { clusterByName, describeRoute, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
 
 const COUNT = 1_000;
 const TOKEN = 'scale-token';
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('scale');
+  ns = await namespaces.create('scale');
   cp = await startControlPlane({ token: TOKEN });
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 80 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--control-plane-url', cp.url, '--token', cp.agentToken(ns), '--cluster-name', ns]);
+  operator = operators.start(operatorArgs(ns, { cp }));
   await operator.registered();
 });
 
 afterAll(async () => {
   await operators.stopAll();
   await cp?.close();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 let created: Promise<string[]> | undefined;

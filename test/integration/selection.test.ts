@@ -1,23 +1,24 @@
 // Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const operators = new OperatorPool();
+const namespaces = new TestNamespaces();
 let ns: string;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  ns = await createTestNamespace('select');
+  ns = await namespaces.create('select');
   await createService(serviceObject(ns, 'web', [{ port: 80 }]));
-  operator = operators.start(['--watch-namespaces', ns, '--namespace', ns, '--ingress-class', 'nginx', '--ingress-class', 'edge', '--ingress-selector', 'expose=yes']);
+  operator = operators.start(operatorArgs(ns, {}, ['--ingress-class', 'nginx', '--ingress-class', 'edge', '--ingress-selector', 'expose=yes']));
   await operator.ready();
 });
 
 afterAll(async () => {
   await operators.stopAll();
-  await deleteTestNamespace(ns);
+  await namespaces.deleteAll();
 });
 
 const rule = (host: string) => [{ host, paths: [{ service: 'web', port: 80 }] }];

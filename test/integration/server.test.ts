@@ -1,10 +1,10 @@
 // The operator's HTTP endpoints, Prometheus discovery, and graceful shutdown on SIGTERM.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
+import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createService, serviceObject } from '../support/fixtures.js';
 import { clusterByName, startControlPlane } from '../support/control-plane.js';
-import { OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const TOKEN = 'server-secret-token';
 const operators = new OperatorPool();
@@ -12,12 +12,12 @@ let ns: string;
 let cp: ReferenceControlPlane;
 let operator: OperatorProcess;
 
-const namespaces: string[] = [];
+const namespaces = new TestNamespaces();
 
 /** A leader-elected operator for `namespace`, registered at the control plane. */
 async function startOperator(namespace: string): Promise<OperatorProcess> {
   const op = operators.start(
-    ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', cp.url, '--cluster-name', namespace, '--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300'],
+    operatorArgs(namespace, { cp, token: false }, ['--prometheus-namespaces', namespace, '--leader-elect', '--heartbeat-interval-ms', '300']),
     { GATEWAY_TOKEN: cp.agentToken(namespace) },
   );
   // A standby counts as ready: wait for leadership first, then for the leader's own readiness.
@@ -28,14 +28,8 @@ async function startOperator(namespace: string): Promise<OperatorProcess> {
   return op;
 }
 
-async function ownNamespace(prefix: string): Promise<string> {
-  const name = await createTestNamespace(prefix);
-  namespaces.push(name);
-  return name;
-}
-
 beforeAll(async () => {
-  ns = await ownNamespace('server');
+  ns = await namespaces.create('server');
   cp = await startControlPlane({ token: TOKEN });
   operator = await startOperator(ns);
 });
@@ -43,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operators.stopAll();
   await cp.close();
-  await Promise.all(namespaces.map((name) => deleteTestNamespace(name)));
+  await namespaces.deleteAll();
 });
 
 it('serves /healthz, /readyz, /metrics, the detailed health and runtime endpoints, and 404 JSON', async () => {
@@ -90,7 +84,7 @@ it('reports a Prometheus Service that appears, in /api/health/detailed and in he
 
 it('SIGTERM: exits 0 within 10 s, closes the socket and releases the Lease', async () => {
   // An operator of its own: the other tests keep theirs.
-  const stopping = await ownNamespace('sigterm');
+  const stopping = await namespaces.create('sigterm');
   const op = await startOperator(stopping);
   expect(clusterByName(cp, stopping)?.connected).toBe(true);
   const started = Date.now();

@@ -6,7 +6,7 @@ import { clients, eventually } from '../support/kube.js';
 import { churnStep, syncSuite } from '../support/sync-suite.js';
 import { condition, createIngress, createService, getGatewayRoute, inBatches, ingressObject, listGatewayRoutes, serviceObject } from '../support/fixtures.js';
 import { clusterByName, clusterHolding, describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
-import type { OperatorProcess } from '../support/operator.js';
+import { operatorArgs, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
 import { withRandom } from '../support/random.js';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
@@ -18,14 +18,13 @@ const TOKEN = 'sync-test-token';
 const { networking, core, custom } = clients();
 const suite = syncSuite(TOKEN);
 const { operators, ownNamespace } = suite;
-const operatorArgs = (namespace: string, url: string, clusterName = namespace): string[] => suite.operatorArgs(namespace, url, clusterName);
 
 const route = (host: string, path: string, port = 8080, service = 'web') => describeRoute({ host, path, service, port });
 
 /** ownNamespace, plus an operator for it registered at the shared control plane: tests share nothing. */
 async function syncedNamespace(prefix: string): Promise<{ ns: string; operator: OperatorProcess }> {
   const ns = await ownNamespace(prefix);
-  const operator = operators.start(operatorArgs(ns, suite.cp.url));
+  const operator = operators.start(suite.operatorArgs(ns));
   await operator.registered();
   return { ns, operator };
 }
@@ -210,7 +209,7 @@ describe('resilience', () => {
     const held = heldRoutes(suite.cp, ns);
     const mark = suite.cp.receivedCount;
     expect(await operator.stop()).toBe(0);
-    operator = operators.start(operatorArgs(ns, suite.cp.url));
+    operator = operators.start(suite.operatorArgs(ns));
     await operator.registered();
     await operator.settled();
     const after = suite.cp.receivedSince(mark).filter((m) => m.cluster === before.cluster_uuid);
@@ -255,7 +254,7 @@ describe('control plane availability', () => {
     const ns2 = await ownNamespace('late-cp');
     await createIngress(ingressObject(ns2, 'early', [{ host: 'early.example.com', paths: [{ service: 'web', port: 'http' }] }]));
     const port = await freePort();
-    const op = operators.start(operatorArgs(ns2, `http://127.0.0.1:${port}`));
+    const op = operators.start(suite.operatorArgs(ns2, { url: `http://127.0.0.1:${port}` }));
     await op.ready();
     const detailed = await eventually('the detailed health explains', async () => {
       const r = await op.get('/api/health/detailed');
@@ -280,7 +279,7 @@ describe('control plane availability', () => {
     const slow = await startControlPlane({ token: TOKEN });
     const nsA = await ownNamespace('ack-timeout');
     try {
-      const op = operators.start([...operatorArgs(nsA, slow.url), '--ack-timeout-ms', '2000']);
+      const op = operators.start([...suite.operatorArgs(nsA, { url: slow.url }), '--ack-timeout-ms', '2000']);
       await op.registered();
       await op.settled();
       const uuid = clusterByName(slow, nsA)!.cluster_uuid;
@@ -312,7 +311,7 @@ describe('control plane availability', () => {
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'gateway-token-')), 'token');
     writeFileSync(tokenFile, 'wrong\n');
     const refusedBefore = suite.cp.refusedHandshakes;
-    const op = operators.start(['--watch-namespaces', ns3, '--namespace', ns3, '--control-plane-url', suite.cp.url, '--token-file', tokenFile, '--cluster-name', ns3]);
+    const op = operators.start(operatorArgs(ns3, { cp: suite.cp, token: false }, ['--token-file', tokenFile]));
     await op.waitForLog('token refused', (l) => l.msg.includes('refused the token'));
     expect((await op.get('/readyz')).status).toBe(200); // this process is fine; the control plane is reported elsewhere
     const detailed = (await op.get('/api/health/detailed')).body;

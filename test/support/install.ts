@@ -1,25 +1,18 @@
 // What users install, on the test apiserver: helm (pinned, built with the test control plane), kubectl
 // apply of rendered manifests, and a kubeconfig for a ServiceAccount's TokenRequest token, so the
 // operator runs with exactly the permissions the install gives it.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { clients, kubectl, testKubeConfig } from './kube.js';
+import { runCommandSync, type CommandResult } from './processes.js';
 import { REPO_ROOT, renderKubeconfig, testBinaries } from './test-cluster.js';
 
 export const CHART = join(REPO_ROOT, 'charts/gateway-operator');
 
-export interface CommandResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
 export function helm(args: string[]): CommandResult {
-  const result = spawnSync(join(testBinaries(), 'helm'), args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: tmpdir() } });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  return runCommandSync(join(testBinaries(), 'helm'), args, { env: { ...process.env, HELM_CACHE_HOME: tmpdir() } });
 }
 
 /** `helm template` of the chart (without its CRDs: the test setup installed them), with --set values. */

@@ -1,7 +1,7 @@
 // Runs sigs.k8s.io/cli-utils' kstatus (the readiness Flux and kstatus-based waiters compute) on objects,
 // through the Go helper hack/testbin/kstatus (built once, cached, by hack/testbin/kstatus.sh).
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { runCommandSync } from './processes.js';
 import { cachedDir } from './test-cluster.js';
 
 export interface KstatusResult {
@@ -12,7 +12,7 @@ export interface KstatusResult {
 
 export function kstatus(...objects: unknown[]): KstatusResult[] {
   const binary = join(cachedDir('kstatus.sh', 'kstatus'), 'kstatus');
-  const run = spawnSync(binary, [], { input: JSON.stringify(objects), encoding: 'utf8', timeout: 30_000 });
+  const run = runCommandSync(binary, [], { input: JSON.stringify(objects), timeoutMs: 30_000 });
   if (run.status !== 0) throw new Error(`kstatus exited with ${run.status}: ${run.stderr}`);
   return JSON.parse(run.stdout) as KstatusResult[];
 }

@@ -1,7 +1,6 @@
-// Client-node helpers for tests against the real apiserver: clients from KUBECONFIG, a namespace per
-// test file, and `eventually` (poll a condition with a timeout, never a fixed sleep).
+// Client-node helpers for tests against the real apiserver: clients from KUBECONFIG, the namespaces a test
+// file makes (TestNamespaces), and `eventually` (poll a condition with a timeout, never a fixed sleep).
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   AppsV1Api,
@@ -12,7 +11,7 @@ import {
   NetworkingV1Api,
 } from '@kubernetes/client-node';
 import { testBinaries } from './test-cluster.js';
-import { waitFor } from './processes.js';
+import { runCommandSync, waitFor, type CommandResult } from './processes.js';
 
 export function testKubeconfigPath(): string {
   const path = process.env.GATEWAY_TEST_KUBECONFIG ?? process.env.KUBECONFIG;
@@ -37,16 +36,23 @@ export function clients(kc = testKubeConfig()) {
   };
 }
 
-/** Creates a namespace with a unique name for one test file and returns its name. */
-export async function createTestNamespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
-  await clients().core.createNamespace({ body: { metadata: { name, labels: { 'gateway.pipeops.io/test': 'true' } } } });
-  return name;
-}
+/** The namespaces a test file made, deleted together in its afterAll even when a test failed. */
+export class TestNamespaces {
+  private readonly made: string[] = [];
 
-/** Deletes a namespace, without waiting for it to go (namespace deletion needs the controller manager). */
-export async function deleteTestNamespace(name: string): Promise<void> {
-  await clients().core.deleteNamespace({ name }).catch(() => undefined);
+  /** Creates a namespace with a unique name starting with `prefix` and returns its name. */
+  async create(prefix: string): Promise<string> {
+    const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
+    await clients().core.createNamespace({ body: { metadata: { name, labels: { 'gateway.pipeops.io/test': 'true' } } } });
+    this.made.push(name);
+    return name;
+  }
+
+  /** Deletes them without waiting for them to go (namespace deletion needs the controller manager). */
+  async deleteAll(): Promise<void> {
+    const { core } = clients();
+    await Promise.all(this.made.splice(0).map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
+  }
 }
 
 /** Polls until `check` returns a value other than undefined/false, and returns it. */
@@ -70,13 +76,8 @@ export async function eventually<T>(
 }
 
 /** Runs the kubectl built with the test control plane (same version as the apiserver). */
-export function kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', testKubeconfigPath(), ...args], {
-    encoding: 'utf8',
-    input,
-    timeout: 60_000,
-  });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+export function kubectl(args: string[], input?: string): CommandResult {
+  return runCommandSync(join(testBinaries(), 'kubectl'), ['--kubeconfig', testKubeconfigPath(), ...args], { input });
 }
 
 export { apiErrorMessage } from '../../src/operator/apply.js';

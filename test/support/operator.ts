@@ -177,8 +177,42 @@ export class OperatorProcess {
   }
 }
 
+export interface OperatorArgsOptions {
+  /** --namespace (Lease, state ConfigMap, Events); default: the first watched namespace. */
+  home?: string;
+  /** The control plane to register at; none: routes are reconciled, not synced. */
+  cp?: { url: string; agentToken(clusterName: string): string };
+  /** Where to reach it instead of cp.url (a TLS front, a proxy, a port nothing listens on yet). */
+  url?: string;
+  /** --cluster-name; default: the first watched namespace. */
+  clusterName?: string;
+  /** false: no --token, the test gives it another way (GATEWAY_TOKEN, --token-file). */
+  token?: boolean;
+  /** --reconnect-max-ms: a short cap for tests that make the operator reconnect. */
+  reconnectMaxMs?: number;
+}
+
+/**
+ * The operator's flags as tests start it: watching `watch` (one namespace or several), with its state in the
+ * first of them and, given a control plane, registered there with that control plane's token for the
+ * cluster (none when it takes any token). `extra` flags come last.
+ */
+export function operatorArgs(watch: string | readonly string[], options: OperatorArgsOptions = {}, extra: readonly string[] = []): string[] {
+  const watched = typeof watch === 'string' ? [watch] : [...watch];
+  const first = watched[0]!;
+  const args = ['--watch-namespaces', watched.join(','), '--namespace', options.home ?? first];
+  const { cp } = options;
+  if (cp) {
+    const clusterName = options.clusterName ?? first;
+    const token = options.token === false ? '' : cp.agentToken(clusterName);
+    args.push('--control-plane-url', options.url ?? cp.url, ...(token ? ['--token', token] : []), '--cluster-name', clusterName);
+  }
+  if (options.reconnectMaxMs !== undefined) args.push('--reconnect-max-ms', String(options.reconnectMaxMs));
+  return [...args, ...extra];
+}
+
 /** Runs a one-shot command of the operator binary (e.g. deregister) to its end, without blocking this process. */
-export async function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number | null; output: string }> {
+export async function runOperatorCommand(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number; output: string }> {
   const result = await runCommand(process.execPath, [join(REPO_ROOT, 'dist/main.js'), ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: testKubeconfigPath(), ...env },
     timeoutMs,

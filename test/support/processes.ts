@@ -1,6 +1,7 @@
 // Child processes of the test control plane: started with their output in a log file, stopped with
-// SIGTERM then SIGKILL, and killed synchronously if this process exits without stopping them.
-import { spawn, type ChildProcess } from 'node:child_process';
+// SIGTERM then SIGKILL, and killed synchronously if this process exits without stopping them. Also the
+// one way tests run a command to its end and read what it printed (runCommandSync, runCommand).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -91,21 +92,56 @@ export async function waitFor(
   }
 }
 
+/** How a command ended: its exit status (-1 when it was killed, timed out or could not start) and output. */
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CommandOptions {
+  /** Written to its stdin (none: stdin is closed). */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Killed after this long; 0: never (a build). Default 60 s. */
+  timeoutMs?: number;
+  /** Its stderr goes to ours instead of being captured (progress of a long build). */
+  showStderr?: boolean;
+}
+
+/** Runs a command to its end, blocking this process: for tools that do not talk to the test process. */
+export function runCommandSync(command: string, args: readonly string[], options: CommandOptions = {}): CommandResult {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    input: options.input,
+    env: options.env ?? process.env,
+    timeout: options.timeoutMs ?? 60_000,
+    stdio: ['pipe', 'pipe', options.showStderr ? 'inherit' : 'pipe'],
+  });
+  return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: (result.stderr ?? '') + (result.error ? result.error.message : '') };
+}
+
 /**
  * Runs a command to its end without blocking this process (a control plane in the test process must keep
  * answering it), and returns its exit status and output.
  */
-export function runCommand(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCommand(command: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 60_000 });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', options.showStderr ? 'inherit' : 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin?.end(options.input);
+    let failed = false;
+    child.once('error', (err) => {
+      failed = true;
+      stderr += err.message;
+    });
+    child.once('close', (status) => resolve({ status: failed || status === null ? -1 : status, stdout, stderr }));
   });
 }

@@ -4,22 +4,22 @@ import { afterAll, beforeAll } from '@jest/globals';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { startControlPlane } from './control-plane.js';
 import { createIngress, createService, ingressObject, serviceObject } from './fixtures.js';
-import { clients, createTestNamespace, deleteTestNamespace } from './kube.js';
+import { clients, TestNamespaces } from './kube.js';
 import type { Random } from './random.js';
-import { OperatorPool } from './operator.js';
+import { operatorArgs, OperatorPool, type OperatorArgsOptions } from './operator.js';
 
 export interface SyncSuite {
   readonly cp: ReferenceControlPlane;
   readonly operators: OperatorPool;
   /** A namespace of the test's own with the `web` Service (port `http` 8080), deleted after the file. */
   ownNamespace(prefix: string): Promise<string>;
-  /** Flags for an operator watching `namespace` and registering as `clusterName` at `url`. */
-  operatorArgs(namespace: string, url?: string, clusterName?: string): string[];
+  /** operatorArgs for `namespace`, registered at this suite's control plane and reconnecting within a second. */
+  operatorArgs(namespace: string, options?: OperatorArgsOptions, extra?: readonly string[]): string[];
 }
 
 export function syncSuite(token: string): SyncSuite {
   const operators = new OperatorPool();
-  const namespaces: string[] = [];
+  const namespaces = new TestNamespaces();
   let cp: ReferenceControlPlane | undefined;
   beforeAll(async () => {
     cp = await startControlPlane({ token });
@@ -27,7 +27,7 @@ export function syncSuite(token: string): SyncSuite {
   afterAll(async () => {
     await operators.stopAll();
     await cp?.close();
-    await Promise.all(namespaces.map((ns) => deleteTestNamespace(ns)));
+    await namespaces.deleteAll();
   });
   const current = (): ReferenceControlPlane => {
     if (!cp) throw new Error('the control plane starts in beforeAll');
@@ -39,13 +39,12 @@ export function syncSuite(token: string): SyncSuite {
     },
     operators,
     async ownNamespace(prefix: string): Promise<string> {
-      const ns = await createTestNamespace(prefix);
-      namespaces.push(ns);
+      const ns = await namespaces.create(prefix);
       await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
       return ns;
     },
-    operatorArgs(namespace: string, url = current().url, clusterName = namespace): string[] {
-      return ['--watch-namespaces', namespace, '--namespace', namespace, '--control-plane-url', url, '--token', current().agentToken(clusterName), '--cluster-name', clusterName, '--reconnect-max-ms', '1000'];
+    operatorArgs(namespace: string, options: OperatorArgsOptions = {}, extra: readonly string[] = []): string[] {
+      return operatorArgs(namespace, { cp: current(), reconnectMaxMs: 1000, ...options }, extra);
     },
   };
 }

@@ -1,6 +1,5 @@
 // A real kube-apiserver + etcd (+ kube-controller-manager for garbage collection) on loopback, started the
 // way controller-runtime's envtest starts them. Used by Jest's global setup and by `make cluster-up`.
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
@@ -9,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProcess, waitFor, type ManagedProcess } from './processes.js';
+import { runCommandSync, startProcess, waitFor, type ManagedProcess } from './processes.js';
 import { installCrds } from './crds.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -36,7 +35,7 @@ export interface TestClusterInfo {
 /** Runs a hack/testbin script that fills a cache directory and prints it last; checks `expected` is there. */
 export function cachedDir(script: string, expected: string): string {
   const path = join(REPO_ROOT, 'hack/testbin', script);
-  const result = spawnSync('bash', [path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = runCommandSync('bash', [path], { timeoutMs: 0, showStderr: true });
   if (result.status !== 0) throw new Error(`${path} failed with exit code ${result.status}`);
   const dir = result.stdout.trim().split('\n').pop() ?? '';
   if (!existsSync(join(dir, expected))) throw new Error(`${path} printed "${dir}", which has no ${expected}`);
@@ -136,11 +135,6 @@ export class TestCluster {
   get kubeconfig(): string {
     if (!this.info) throw new Error('the test cluster is not started');
     return this.info.kubeconfig;
-  }
-
-  get details(): TestClusterInfo {
-    if (!this.info) throw new Error('the test cluster is not started');
-    return this.info;
   }
 
   async start(): Promise<TestClusterInfo> {

@@ -21,13 +21,3 @@ export const CLUSTER_CONNECTIVITY_NAME = 'cluster';
 export const MANAGED_BY_LABEL = `${GROUP}/managed-by`;
 export const EXCLUDE_ANNOTATION = `${GROUP}/exclude`;
 
-/** Condition types and reasons, so a typo is a compile error rather than a silent new condition. */
-export const ConditionType = {
-  Accepted: 'Accepted',
-  ResolvedRefs: 'ResolvedRefs',
-  Synced: 'Synced',
-  Ready: 'Ready',
-  Detected: 'Detected',
-  ControlPlaneConnected: 'ControlPlaneConnected',
-} as const;
-export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];

@@ -154,10 +154,6 @@ describe('sameGatewayRoute and diffGatewayRoute', () => {
     expect(diffGatewayRoute(undefined, held)).toEqual({ namespace: 'ns', name: 'a', source: { kind: 'Ingress', name: 'a' }, annotations: { team: 'red' }, upsert: held.routes, remove: [] });
     expect(diffGatewayRoute(undefined, undefined)).toBeUndefined();
   });
-
-  it('a route to retry is offered again with a change', () => {
-    expect(diffGatewayRoute(held, gr([r('/x'), r('/y')], { team: 'red' }), new Set([r('/y').key]))?.upsert).toEqual([r('/y')]);
-  });
 });
 
 describe('encodeSnapshot', () => {
