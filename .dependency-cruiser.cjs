@@ -24,9 +24,9 @@ module.exports = {
     {
       name: 'protocol-is-pure',
       severity: 'error',
-      comment: 'Both ends share controlplane/protocol.ts: types, schemas and frame encodings over api/ only.',
+      comment: "Both ends share controlplane/protocol.ts: types, schemas and frame encodings over api/ only (and node:net's isIP, a pure check).",
       from: { path: '^src/controlplane/protocol\\.ts$' },
-      to: { pathNot: '^src/(api/|controlplane/protocol\\.ts$)' },
+      to: { pathNot: ['^src/(api/|controlplane/protocol\\.ts$)', '^net$'] },
     },
     {
       name: 'utilities-are-leaves',

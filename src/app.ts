@@ -16,6 +16,7 @@ import type { HeartbeatPayload } from './controlplane/protocol.js';
 import * as gatewayApi from './gatewayapi/setup.js';
 import * as gatewayRoutes from './gatewayroute/setup.js';
 import * as ingress from './ingress/controller.js';
+import type { GatewayAddressSource } from './ingress/status.js';
 import type { Logger } from './log.js';
 import { EventRecorder } from './operator/events.js';
 import { LeaderElector } from './operator/leader-election.js';
@@ -60,6 +61,17 @@ interface Features {
   sync: sync.SyncController;
   prometheus: prometheus.PrometheusDiscovery;
   tunnel?: Tunnel;
+}
+
+/**
+ * Where Ingresses of our class get their address from: --ingress-status-address, else the control plane's
+ * session (a new one at every registration); neither: undefined, and their status is not written.
+ */
+function ingressStatusAddress(config: Config, client: ControlPlaneClient | undefined): GatewayAddressSource | undefined {
+  const fixed = config.ingressStatusAddress;
+  if (fixed) return { current: () => fixed, onChange: () => undefined };
+  if (!client) return undefined;
+  return { current: () => client.session?.gatewayAddress, onChange: (listener) => client.onStateChange(listener) };
 }
 
 export class GatewayOperator {
@@ -109,6 +121,8 @@ export class GatewayOperator {
     ingress.setup(manager, {
       routes,
       ingressClasses: config.ingressClasses,
+      controllerName: config.gatewayControllerName,
+      statusAddress: ingressStatusAddress(config, client),
       labelSelector: config.ingressSelector,
       allowCatchAll: config.allowCatchAll,
       concurrency: config.concurrency,

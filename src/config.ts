@@ -1,5 +1,6 @@
 // Command line + environment → a validated, typed Config, once, before anything touches the cluster.
 // Every flag also reads an env var; the flag wins. Pure: takes argv and env, throws ConfigError.
+import { parseGatewayAddress, type GatewayAddress } from './controlplane/protocol.js';
 import { DEFAULT_GATEWAY_CONTROLLER_NAME } from './gatewayapi/types.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -40,6 +41,8 @@ export interface Config {
   tunnelTimeoutMs: number;
   allowCatchAll: boolean;
   gatewayControllerName: string;
+  /** Overrides the address the control plane tells for Ingresses of our IngressClass. */
+  ingressStatusAddress?: GatewayAddress;
   logLevel: LogLevel;
   concurrency: number;
   maxFrameBytes: number;
@@ -51,7 +54,7 @@ export interface Config {
   version: boolean;
 }
 
-type Kind = 'string' | 'list' | 'bool' | 'int';
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'address';
 interface FlagSpec {
   key: keyof Config;
   env?: string;
@@ -83,7 +86,18 @@ const FLAGS: Record<string, FlagSpec> = {
   '--service-address': { key: 'serviceAddresses', env: 'GATEWAY_SERVICE_ADDRESSES', kind: 'list', help: 'namespace/service=host:port to reach a Service without cluster DNS (repeatable; local runs)' },
   '--tunnel-timeout-ms': { key: 'tunnelTimeoutMs', env: 'GATEWAY_TUNNEL_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'default timeout of a tunnelled request (default 120000)' },
   '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
-  '--gateway-controller-name': { key: 'gatewayControllerName', env: 'GATEWAY_CONTROLLER_NAME', kind: 'string', help: 'serve HTTPRoutes of Gateways whose GatewayClass has this controllerName (default gateway.pipeops.io/tunnel)' },
+  '--gateway-controller-name': {
+    key: 'gatewayControllerName',
+    env: 'GATEWAY_CONTROLLER_NAME',
+    kind: 'string',
+    help: 'serve HTTPRoutes of Gateways whose GatewayClass, and Ingresses whose IngressClass, has this controller name (default gateway.pipeops.io/tunnel)',
+  },
+  '--ingress-status-address': {
+    key: 'ingressStatusAddress',
+    env: 'GATEWAY_INGRESS_STATUS_ADDRESS',
+    kind: 'address',
+    help: "hostname or IP that Ingresses of our IngressClass show as their address (default: the control plane's, told at registration)",
+  },
   '--log-level': { key: 'logLevel', env: 'LOG_LEVEL', kind: 'string', help: `log level: ${LOG_LEVELS.join(', ')} (default info)` },
   '--concurrency': { key: 'concurrency', env: 'GATEWAY_CONCURRENCY', kind: 'int', min: 1, max: 64, help: 'reconciles in flight per controller (default 4)' },
   '--max-frame-bytes': { key: 'maxFrameBytes', env: 'GATEWAY_MAX_FRAME_BYTES', kind: 'int', min: 1024, max: 1 << 30, help: 'largest WebSocket frame accepted (default 16 MiB)' },
@@ -134,6 +148,11 @@ function convert(flag: string, spec: FlagSpec, raw: string): unknown {
         throw new ConfigError(flag, `must be a whole number from ${spec.min} to ${spec.max}, got "${raw}"`);
       }
       return n;
+    }
+    case 'address': {
+      const parsed = parseGatewayAddress(raw);
+      if (!parsed.ok) throw new ConfigError(flag, parsed.error);
+      return parsed.address;
     }
   }
 }

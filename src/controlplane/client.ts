@@ -23,7 +23,9 @@ import {
   parseFrame,
   SUPPORTED_PROTOCOL_VERSIONS,
   type BinaryKind,
+  gatewayAddressOf,
   type ErrorPayload,
+  type GatewayAddress,
   type HeartbeatPayload,
   type InboundMessage,
   type OutboundPayloads,
@@ -44,6 +46,8 @@ export interface Session {
   maxFrameBytes?: number;
   /** Bodies and WebSocket data go as binary frames on this socket (both ends agreed). */
   binaryFrames: boolean;
+  /** Where the hosted gateway takes this cluster's traffic, when the control plane said (checked at parse time). */
+  gatewayAddress?: GatewayAddress;
 }
 
 export interface ClientHandlers {
@@ -579,6 +583,7 @@ export class ControlPlaneClient {
       maxFrameBytes: payload.max_frame_bytes,
       binaryFrames: payload.binary_frames === true,
     };
+    if (payload.gateway_address) this.session.gatewayAddress = gatewayAddressOf(payload.gateway_address);
     this.state = 'ready';
     this.lastError = undefined;
     // The backoff starts from its minimum again only once this connection proved stable: a peer that
@@ -592,6 +597,7 @@ export class ControlPlaneClient {
     metrics.socketConnected.set(1);
     this.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
       clusterId: payload.cluster_id,
+      gatewayAddress: this.session.gatewayAddress,
     });
     this.connectedOnce = true;
     this.options.identity.save({ clusterId: payload.cluster_id, clusterUuid: payload.cluster_uuid }).then(

@@ -3,6 +3,7 @@
 // the other's frames with, and the frame encodings. Inbound and outbound are named from the agent's side:
 // the operator sends OutboundPayloads and parses InboundPayloads, the reference control plane the reverse.
 // Pure.
+import { isIP } from 'node:net';
 import { PATH_TYPES, type PathType, type RoutingMode } from '../api/v1alpha1/types.js';
 
 export const PROTOCOL_VERSION = 2;
@@ -104,6 +105,17 @@ export interface RegisterSuccessPayload {
   resume_revision: number;
   /** The largest frame the control plane accepts; bigger ones close the socket with 1009. */
   max_frame_bytes?: number;
+  /**
+   * Where the hosted gateway takes this cluster's traffic (added to version 2 without a version bump: an agent
+   * that does not know it ignores it). Ingresses of the operator's IngressClass show it as their address.
+   */
+  gateway_address?: GatewayAddress;
+}
+
+/** An address as Kubernetes' status.loadBalancer.ingress[] holds one: a DNS name, an IP, or both. */
+export interface GatewayAddress {
+  hostname?: string;
+  ip?: string;
 }
 
 export interface HeartbeatPayload {
@@ -435,6 +447,7 @@ export const INBOUND_SCHEMAS: Record<InboundType, Schema> = {
     resume_revision: (v) => isRevision(v) && (v as number) <= LIMITS.resumeRevision,
     max_frame_bytes: optional((v) => Number.isInteger(v) && (v as number) >= 1024),
     binary_frames: optional(isBool),
+    gateway_address: optional((v) => invalidGatewayAddress(v) === undefined),
   },
   heartbeat_ack: {},
   routes_ack: {
@@ -721,4 +734,64 @@ export function bodyMessage(kind: BinaryKind, requestId: string, data: Buffer): 
 /** A body or message as it arrived: base64 text in a JSON frame, or bytes from a binary frame. */
 export function bytesOf(data: string | Uint8Array): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A value quoted for an error message, cut short: what a peer sent may be long or hold control characters. */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// A DNS name as Kubernetes takes it in status.loadBalancer.ingress[].hostname (an RFC 1123 subdomain), and
+// a dotted quad, which the apiserver refuses there ("must be a DNS name, not an IP address").
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DOTTED_QUAD = /^[0-9]+(\.[0-9]+){3}$/;
+
+/** Why `value` cannot be a load balancer's hostname, or undefined when it can. */
+export function invalidAddressHostname(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.identifierChars || !DNS_SUBDOMAIN.test(value)) {
+    return `hostname ${quoted(value)} is not a lower-case DNS name of at most ${LIMITS.identifierChars} characters`;
+  }
+  if (DOTTED_QUAD.test(value)) return `hostname ${quoted(value)} is an IP address: give it as ip`;
+  return undefined;
+}
+
+/**
+ * Why `value` cannot be a load balancer's IP, or undefined when it can: an IPv4 or IPv6 literal as the
+ * apiserver's strict validation takes it (no zone, no IPv4-mapped IPv6, no leading zeros), and not the
+ * unspecified address, which no client can reach.
+ */
+export function invalidAddressIp(value: unknown): string | undefined {
+  const version = typeof value === 'string' ? isIP(value) : 0;
+  if (version === 0) return `ip ${quoted(value)} is not an IPv4 or IPv6 address`;
+  const ip = value as string;
+  if (ip.includes('%')) return `ip ${quoted(ip)} has a zone, which means something on one host only`;
+  if (version === 6 && ip.includes('.')) return `ip ${quoted(ip)} is an IPv4 address written as IPv6: give the IPv4 address`;
+  const unspecified = version === 4 ? ip === '0.0.0.0' : ip.split(':').every((group) => /^0*$/.test(group));
+  if (unspecified) return `ip ${quoted(ip)} is the unspecified address`;
+  return undefined;
+}
+
+/** Why `value` is not a gateway address ({hostname?, ip?}, at least one), or undefined when it is. */
+export function invalidGatewayAddress(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'gateway address must be an object {hostname?, ip?}';
+  if (value.hostname === undefined && value.ip === undefined) return 'gateway address needs a hostname or an ip';
+  return (value.hostname === undefined ? undefined : invalidAddressHostname(value.hostname)) ?? (value.ip === undefined ? undefined : invalidAddressIp(value.ip));
+}
+
+/** The address fields of a checked gateway_address, and nothing else a peer put next to them. */
+export function gatewayAddressOf(value: GatewayAddress): GatewayAddress {
+  const address: GatewayAddress = {};
+  if (value.hostname !== undefined) address.hostname = value.hostname;
+  if (value.ip !== undefined) address.ip = value.ip;
+  return address;
+}
+
+/** A hostname or an IP given as one string (a command-line flag): the address, or why it is neither. */
+export function parseGatewayAddress(text: string): { ok: true; address: GatewayAddress } | { ok: false; error: string } {
+  const looksLikeIp = isIP(text) !== 0 || DOTTED_QUAD.test(text);
+  const problem = looksLikeIp ? invalidAddressIp(text) : invalidAddressHostname(text);
+  if (problem === undefined) return { ok: true, address: looksLikeIp ? { ip: text } : { hostname: text } };
+  if (looksLikeIp) return { ok: false, error: problem };
+  return { ok: false, error: `${quoted(text)} is neither an IP address nor a lower-case DNS name of at most ${LIMITS.identifierChars} characters (no scheme, port or path), e.g. gateway.example.com or 203.0.113.10` };
 }

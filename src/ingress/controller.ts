@@ -2,8 +2,10 @@
 // the existing GatewayRoute from the caches, server-side applies the GatewayRoute when it differs, and
 // writes Accepted / ResolvedRefs (+ hosts, routeCount) to /status under its own field manager. A
 // GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
+// Which Ingresses are taken: class.ts. The Ingresses of our IngressClass also get the hosted gateway's
+// address in their own status, from a second controller (status.ts).
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { EXCLUDE_ANNOTATION, type GatewayRoute } from '../api/v1alpha1/types.js';
+import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
@@ -12,23 +14,26 @@ import type { Informer } from '../operator/informer.js';
 import { INGRESS, INGRESS_CLASS, objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
-import { ingressClassOf, translateIngress, type IngressLike } from './translate.js';
+import { selected, type IngressClass } from './class.js';
+import { addressKey, IngressStatusController, type GatewayAddressSource, type IngressWithStatus } from './status.js';
+import { translateIngress, type IngressLike } from './translate.js';
 
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
-const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
 const INGRESS_API_VERSION = 'networking.k8s.io/v1';
 
-export interface Ingress extends IngressLike {
-  metadata?: IngressLike['metadata'] & { uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-}
-export interface IngressClass {
-  metadata?: { name?: string; annotations?: Record<string, string> };
+export interface Ingress extends IngressWithStatus {
+  metadata?: IngressWithStatus['metadata'] & { labels?: Record<string, string> };
 }
 
 export interface IngressOptions {
   /** The shared GatewayRoute caches, writer and claims. */
   routes: GatewayRoutes;
+  /** --ingress-class: classes taken besides ours (empty: every class). */
   ingressClasses: readonly string[];
+  /** The controller name of our IngressClass (--gateway-controller-name, the GatewayClass's too). */
+  controllerName: string;
+  /** The address Ingresses of our class show; none (no flag, no control plane): their status is not written. */
+  statusAddress?: GatewayAddressSource;
   /** --ingress-selector: only Ingresses with these labels. */
   labelSelector?: string;
   allowCatchAll: boolean;
@@ -57,7 +62,8 @@ export function setup(manager: Manager, options: IngressOptions): void {
   const keysOf = (list: Iterable<Ingress>): string[] => [...list].map((i) => objectKey(i.metadata ?? {}));
   manager.controller({
     name: 'ingress',
-    for: { informer: ingresses },
+    // Status writes (ours below, or another ingress controller's) change nothing the translation reads.
+    for: { informer: ingresses, predicate: specOrMetadataChanged },
     watches: [
       watch({ informer: routes.services, map: (service) => keysOf(ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
       watch({ informer: ingressClasses, map: () => keysOf(ingresses.list()) }),
@@ -71,6 +77,39 @@ export function setup(manager: Manager, options: IngressOptions): void {
       }),
     ],
     reconcile: (key) => ingress.reconcile(key),
+    concurrency: options.concurrency,
+  });
+  if (options.statusAddress) setupStatus(manager, { ingresses, ingressClasses, address: options.statusAddress, options });
+}
+
+/** The controller of our class's Ingress statuses: on any Ingress or IngressClass change, and when the address changes. */
+function setupStatus(manager: Manager, parts: { ingresses: Informer<Ingress>; ingressClasses: Informer<IngressClass>; address: GatewayAddressSource; options: IngressOptions }): void {
+  const { ingresses, ingressClasses, address, options } = parts;
+  const status = new IngressStatusController({
+    ingresses,
+    ingressClasses,
+    address,
+    controllerName: options.controllerName,
+    custom: manager.custom,
+    logger: manager.logger.child({ controller: 'ingress-status' }),
+  });
+  const ours = (): string[] => ingresses.list().filter((i) => status.ours(i)).map((i) => objectKey(i.metadata ?? {}));
+  let shown = addressKey(address.current());
+  manager.controller({
+    name: 'ingress-status',
+    // No predicate: a status someone else overwrote is written back.
+    for: { informer: ingresses },
+    watches: [watch({ informer: ingressClasses, map: ours })],
+    sources: [
+      (enqueue) =>
+        address.onChange(() => {
+          const now = addressKey(address.current());
+          if (now === shown) return;
+          shown = now;
+          for (const key of ours()) enqueue(key);
+        }),
+    ],
+    reconcile: (key) => status.reconcile(key),
     concurrency: options.concurrency,
   });
 }
@@ -104,16 +143,9 @@ class IngressController {
     this.options = parts.options;
   }
 
-  /** Whether the operator's flags and the opt-out annotation select this Ingress. */
+  /** Whether the operator takes this Ingress (the rule in class.ts). */
   selected(ingress: Ingress): boolean {
-    if (ingress.metadata?.annotations?.[EXCLUDE_ANNOTATION] === 'true') return false;
-    if (this.options.ingressClasses.length === 0) return true;
-    const cls = ingressClassOf(ingress) ?? this.defaultClass();
-    return cls !== undefined && this.options.ingressClasses.includes(cls);
-  }
-
-  private defaultClass(): string | undefined {
-    return this.ingressClasses.list().find((c) => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')?.metadata?.name;
+    return selected(ingress, this.ingressClasses.list(), this.options);
   }
 
   async reconcile(key: string): Promise<void> {

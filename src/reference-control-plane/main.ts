@@ -1,11 +1,13 @@
 // `npm run control-plane -- --port 8090 --gateway-port 8091 --token T`
 // `npm run --silent control-plane -- agent-token --token T --cluster-name NAME` prints an agent's token.
+import { parseGatewayAddress, type GatewayAddress } from '../controlplane/protocol.js';
 import { createLogger } from '../log.js';
 import { agentToken } from './credentials.js';
 import { Gateway } from './gateway.js';
 import { ReferenceControlPlane } from './server.js';
 
 const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all] [--disconnected-grace-seconds 300]
+                     [--gateway-address HOST|IP]
        control-plane agent-token --token T --cluster-name NAME
 
   --token T            the admin secret (or CONTROL_PLANE_TOKEN): the admin API takes only it as its bearer
@@ -16,6 +18,8 @@ const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token
   --disconnected-grace-seconds S  how long a disconnected cluster keeps its routes (default 300): its hosts
                        answer 503 meanwhile, unless a connected cluster serves them; then 404. A cluster
                        that reconnects within it loses nothing; one that comes back later resends them.
+  --gateway-address HOST|IP  where users reach the gateway, told to agents at registration: Ingresses of the
+                       operator's IngressClass show it as their ADDRESS (default: not told)
   agent-token          print the agent token of cluster NAME for secret T (the operator's --token) and exit`;
 
 interface Flags {
@@ -25,6 +29,7 @@ interface Flags {
   allowCatchAll: boolean;
   clusterName?: string;
   disconnectedGraceMs?: number;
+  gatewayAddress?: GatewayAddress;
 }
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): Flags {
@@ -60,6 +65,12 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       case '--allow-catch-all': flags.allowCatchAll = true; break;
       case '--cluster-name': flags.clusterName = value(); break;
       case '--disconnected-grace-seconds': flags.disconnectedGraceMs = seconds() * 1000; break;
+      case '--gateway-address': {
+        const parsed = parseGatewayAddress(value());
+        if (!parsed.ok) fail(`${name}: ${parsed.error}`);
+        else flags.gatewayAddress = parsed.address;
+        break;
+      }
     }
   }
   return flags;
@@ -79,9 +90,9 @@ if (argv[0] === 'agent-token') {
   process.exit(0);
 }
 
-const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds']));
+const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds', '--gateway-address']));
 const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
-const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, disconnectedGraceMs: flags.disconnectedGraceMs, logger });
+const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, disconnectedGraceMs: flags.disconnectedGraceMs, gatewayAddress: flags.gatewayAddress, logger });
 const port = await controlPlane.listen();
 logger.info('reference control plane listening', { controller: 'reference-control-plane', port, url: `http://127.0.0.1:${port}` });
 const gateway = new Gateway(controlPlane);

@@ -25,6 +25,7 @@ import {
   parseFrame,
   PROTOCOL_VERSION,
   type BinaryKind,
+  type GatewayAddress,
   type InboundPayloads,
   type InboundType,
   type OutboundMessage,
@@ -68,6 +69,8 @@ export interface ReferenceControlPlaneOptions {
   maxSnapshotBytes?: number;
   /** The most clusters one credential may create (default 64); past it a registration is `too_many_clusters`. */
   maxClustersPerCredential?: number;
+  /** Where the gateway is reached, told to agents in register_success (their Ingresses show it); none: not told. */
+  gatewayAddress?: GatewayAddress;
   logger: Logger;
 }
 
@@ -151,6 +154,11 @@ export class ReferenceControlPlane {
   binaryFrames = true;
   /** Test hook: leave max_frame_bytes out of register_success (a peer that only enforces its limit, with 1009). */
   announceMaxFrame = true;
+  /**
+   * The gateway_address of register_success (the option, until changed): later registrations carry a new
+   * value. Sent as it is, unchecked, so tests can play a control plane that sends a hostile one.
+   */
+  gatewayAddress?: GatewayAddress;
   /** Route messages answered so far (acks and nacks), for tests that count them. */
   answered = 0;
   private readonly http: Server;
@@ -172,6 +180,7 @@ export class ReferenceControlPlane {
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
     this.store = new RouteStore(options.allowCatchAll ?? false, options.maxClustersPerCredential);
+    this.gatewayAddress = options.gatewayAddress;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
     this.http = createServer((req, res) => this.guarded('admin request', () => this.admin(req, res), () => failRequest(res, 500, 'internal error')));
     this.http.on('upgrade', (req, socket: Duplex, head) => this.guarded('agent handshake', () => this.upgrade(req, socket, head), () => socket.destroy()));
@@ -487,7 +496,15 @@ export class ReferenceControlPlane {
     this.reply(
       agent,
       'register_success',
-      { cluster_id: cluster.cluster_id, cluster_uuid: cluster.cluster_uuid, protocol_version: PROTOCOL_VERSION, resume_revision: cluster.lastRevision, binary_frames: agent.binary, ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}) },
+      {
+        cluster_id: cluster.cluster_id,
+        cluster_uuid: cluster.cluster_uuid,
+        protocol_version: PROTOCOL_VERSION,
+        resume_revision: cluster.lastRevision,
+        binary_frames: agent.binary,
+        ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}),
+        ...(this.gatewayAddress ? { gateway_address: this.gatewayAddress } : {}),
+      },
       requestId,
     );
   }

@@ -59,6 +59,10 @@ describe('kustomize: config/default', () => {
     expect(deployment.status).toBe(0);
     const container = JSON.parse(deployment.stdout).spec.template.spec.containers[0];
     expect(container.image).toBe('gateway-operator:0.1.0');
+    // Our IngressClass, with the controller name the operator serves by default.
+    const ingressClass = JSON.parse(kubectl(['get', 'ingressclass', 'pipeops-tunnel', '-o', 'json']).stdout);
+    expect(ingressClass.spec).toEqual({ controller: 'gateway.pipeops.io/tunnel' });
+    expect(ingressClass.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class']).toBeUndefined();
   });
 
   it('passes Pod Security "restricted", and a pod that escalates is refused in the same namespace', async () => {
@@ -84,6 +88,8 @@ describe('kustomize: config/default', () => {
     ['patch', 'gatewayroutes.gateway.pipeops.io'],
     ['delete', 'gatewayroutes.gateway.pipeops.io'],
     ['patch', 'gatewayroutes.gateway.pipeops.io/status'],
+    ['patch', 'ingresses.networking.k8s.io/status'],
+    ['update', 'ingresses.networking.k8s.io/status'],
     ['patch', 'clusterconnectivities.gateway.pipeops.io'],
     ['patch', 'clusterconnectivities.gateway.pipeops.io/status'],
     ['create', 'events'],
@@ -109,6 +115,7 @@ describe('kustomize: config/default', () => {
     ['list', 'configmaps'],
     ['delete', 'ingresses.networking.k8s.io'],
     ['update', 'ingresses.networking.k8s.io'],
+    ['patch', 'ingresses.networking.k8s.io'],
     ['create', 'leases.coordination.k8s.io', 'default'],
     ['delete', 'namespaces'],
   ];
@@ -122,14 +129,21 @@ describe('kustomize: config/default', () => {
     const { path: kubeconfig } = await serviceAccountKubeconfig(SYSTEM, 'gateway-operator');
     await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
     await createIngress(ingressObject(ns, 'shop', [{ host: 'shop.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    // Of the installed IngressClass: its status gets the address the control plane tells.
+    await createIngress(ingressObject(ns, 'tunnelled', [{ host: 'tunnelled.example.com', paths: [{ service: 'web', port: 'http' }] }], { ingressClassName: 'pipeops-tunnel' }));
+    cp.gatewayAddress = { hostname: 'gateway.example.net' };
     const op = operators.start(
       operatorArgs(ns, { home: SYSTEM, cp, clusterName: cluster }, ['--leader-elect=true']),
       { KUBECONFIG: kubeconfig },
     );
     const leader = await op.waitForLog('became leader', (l) => l.msg === 'became leader');
-    await waitForRoutes(cp, cluster, [describeRoute({ host: 'shop.example.com', path: '/', service: 'web', port: 8080 })]);
+    await waitForRoutes(cp, cluster, ['shop', 'tunnelled'].map((name) => describeRoute({ host: `${name}.example.com`, path: '/', service: 'web', port: 8080 })));
     await eventually('GatewayRoute Synced=True', async () => condition(await getGatewayRoute(ns, 'shop'), 'Synced')?.status === 'True');
     await op.waitForLog('ClusterConnectivity status written', (l) => l.msg === 'ClusterConnectivity status written' && typeof l.clusterId === 'string');
+    await eventually('the Ingress of our class shows the address', async () => {
+      const ingress = await clients().networking.readNamespacedIngress({ namespace: ns, name: 'tunnelled' });
+      return ingress.status?.loadBalancer?.ingress?.[0]?.hostname === 'gateway.example.net';
+    });
     const lease = await coordination.readNamespacedLease({ name: 'gateway-operator', namespace: SYSTEM });
     expect(lease.spec?.holderIdentity).toBe(leader.identity);
     const state = await core.readNamespacedConfigMap({ name: 'gateway-operator-state', namespace: SYSTEM });
@@ -201,7 +215,7 @@ describe('Helm chart', () => {
     });
     const objects = objectsOf(yaml);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'IngressClass', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
     );
     const deployment = objects.find((o) => o.kind === 'Deployment')!;
     const env = Object.fromEntries((deployment.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
@@ -221,6 +235,29 @@ describe('Helm chart', () => {
       const result = createPodFromTemplate(workload as never, psa);
       expect(result.stderr).toBe('');
     }
+  });
+
+  it('installs our IngressClass (optionally the default one, never applied here: it would change every class-less Ingress of the shared apiserver) and passes the status address', () => {
+    const annotationsOf = (o: { metadata: object }) => (o.metadata as { annotations?: Record<string, string> }).annotations;
+    const kustomize = objectsOf(kubectl(['kustomize', join(REPO_ROOT, 'config/ingressclass')]).stdout).find((o) => o.kind === 'IngressClass')!;
+    const plain = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x' }));
+    const chartClass = plain.find((o) => o.kind === 'IngressClass')!;
+    expect({ name: chartClass.metadata.name, spec: chartClass.spec, annotations: annotationsOf(chartClass) }).toEqual({ name: kustomize.metadata.name, spec: kustomize.spec, annotations: undefined });
+    const args = (objects: ReturnType<typeof objectsOf>) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args as string[];
+    expect(args(plain).filter((a) => a.startsWith('--ingress-status-address'))).toEqual([]);
+
+    const custom = objectsOf(
+      renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.name': 'tunnel', 'ingressClass.default': 'true', gatewayControllerName: 'example.com/tunnel', ingressStatusAddress: '203.0.113.10' }),
+    );
+    const customClass = custom.find((o) => o.kind === 'IngressClass')!;
+    expect(customClass.metadata.name).toBe('tunnel');
+    expect(annotationsOf(customClass)).toEqual({ 'ingressclass.kubernetes.io/is-default-class': 'true' });
+    expect(customClass.spec).toEqual({ controller: 'example.com/tunnel' });
+    expect(args(custom)).toEqual(expect.arrayContaining(['--gateway-controller-name=example.com/tunnel', '--ingress-status-address=203.0.113.10']));
+    // `--set-string default=false` renders no annotation either.
+    const notDefault = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.default': 'false' })).find((o) => o.kind === 'IngressClass')!;
+    expect(annotationsOf(notDefault)).toBeUndefined();
+    expect(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.enabled': 'false' })).some((o) => o.kind === 'IngressClass')).toBe(false);
   });
 
   it('ships the same CRDs as crds/ (the source of truth)', () => {

@@ -55,9 +55,14 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
   return { path, token };
 }
 
-/** `kubectl auth can-i` as a ServiceAccount: true when allowed. */
+/**
+ * `kubectl auth can-i` as a ServiceAccount: true when allowed. `resource` may end in a subresource
+ * (`ingresses.networking.k8s.io/status`): kubectl itself would read that as an object named "status".
+ */
 export function canI(serviceAccount: string, verb: string, resource: string, namespace?: string): boolean {
-  const args = ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${serviceAccount}`];
+  const [kind, subresource] = resource.split('/');
+  const args = ['auth', 'can-i', verb, kind ?? resource, `--as=system:serviceaccount:${serviceAccount}`];
+  if (subresource) args.push(`--subresource=${subresource}`);
   if (namespace) args.push('--namespace', namespace);
   else args.push('--all-namespaces');
   const result = kubectl(args);

@@ -120,6 +120,15 @@ describe('parseConfig', () => {
     { argv: ['--log-level', 'info', 'run'], error: 'run: unexpected argument (see --help)' },
     { argv: ['--bogus'], error: '--bogus: unknown flag (see --help)' },
     { argv: ['deregister', '--control-plane-url', 'http://cp'], value: { command: 'deregister' } },
+    { argv: ['--ingress-status-address', 'gateway.example.com'], value: { ingressStatusAddress: { hostname: 'gateway.example.com' } } },
+    { argv: ['--ingress-status-address=203.0.113.10'], value: { ingressStatusAddress: { ip: '203.0.113.10' } } },
+    { argv: [], env: { GATEWAY_INGRESS_STATUS_ADDRESS: '2001:db8::10' }, value: { ingressStatusAddress: { ip: '2001:db8::10' } } },
+    { argv: ['--ingress-status-address', 'gw.example.com'], env: { GATEWAY_INGRESS_STATUS_ADDRESS: '203.0.113.10' }, value: { ingressStatusAddress: { hostname: 'gw.example.com' } } },
+    { argv: ['--ingress-status-address', 'https://gw.example.com'], error: '--ingress-status-address: "https://gw.example.com" is neither an IP address nor a lower-case DNS name of at most 253 characters (no scheme, port or path), e.g. gateway.example.com or 203.0.113.10' },
+    { argv: ['--ingress-status-address', 'gw.example.com:443'], error: '--ingress-status-address: "gw.example.com:443" is neither an IP address nor a lower-case DNS name of at most 253 characters (no scheme, port or path), e.g. gateway.example.com or 203.0.113.10' },
+    { argv: ['--ingress-status-address', '0.0.0.0'], error: '--ingress-status-address: ip "0.0.0.0" is the unspecified address' },
+    { argv: [], env: { GATEWAY_INGRESS_STATUS_ADDRESS: '10.0.0.256' }, error: '$GATEWAY_INGRESS_STATUS_ADDRESS: ip "10.0.0.256" is not an IPv4 or IPv6 address' },
+    { argv: ['--ingress-status-address'], error: '--ingress-status-address: needs a value' },
   ];
   it.each(edges)('$argv $env', ({ argv, env, value, error }) => {
     if (error) {
