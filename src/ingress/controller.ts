@@ -3,8 +3,8 @@
 // writes Accepted / ResolvedRefs (+ hosts, routeCount) to /status under its own field manager. A
 // GatewayRoute it does not own (written by hand, or translated from an HTTPRoute) is never touched.
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { EXCLUDE_ANNOTATION, type GatewayRoute } from '../api/v1alpha1/types.js';
-import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
+import type { GatewayRoute } from '../api/v1alpha1/types.js';
+import type { BackendContext } from '../gatewayroute/backends.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
 import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
@@ -12,17 +12,12 @@ import type { Informer } from '../operator/informer.js';
 import { INGRESS, INGRESS_CLASS, objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
-import { ingressClassOf, translateIngress, type IngressLike } from './translate.js';
+import { defaultIngressClass, INGRESS_CONTROLLER, ingressGatewayRoute, ingressSource, unselectedReason, type IngressClass, type IngressLike } from './translate.js';
 
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
-const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
-const INGRESS_API_VERSION = 'networking.k8s.io/v1';
 
 export interface Ingress extends IngressLike {
-  metadata?: IngressLike['metadata'] & { uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-}
-export interface IngressClass {
-  metadata?: { name?: string; annotations?: Record<string, string> };
+  metadata?: IngressLike['metadata'] & { labels?: Record<string, string>; deletionTimestamp?: string };
 }
 
 export interface IngressOptions {
@@ -51,12 +46,12 @@ export function setup(manager: Manager, options: IngressOptions): void {
     gatewayRoutes: routes.gatewayRoutes,
     backends: routes.backends,
     claims,
-    writer: routes.writer({ controller: 'ingress', statusFieldManager: STATUS_FIELD_MANAGER }),
+    writer: routes.writer({ controller: INGRESS_CONTROLLER, statusFieldManager: STATUS_FIELD_MANAGER }),
     options,
   });
   const keysOf = (list: Iterable<Ingress>): string[] => [...list].map((i) => objectKey(i.metadata ?? {}));
   manager.controller({
-    name: 'ingress',
+    name: INGRESS_CONTROLLER,
     for: { informer: ingresses },
     watches: [
       watch({ informer: routes.services, map: (service) => keysOf(ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
@@ -106,18 +101,11 @@ class IngressController {
 
   /** Whether the operator's flags and the opt-out annotation select this Ingress. */
   selected(ingress: Ingress): boolean {
-    if (ingress.metadata?.annotations?.[EXCLUDE_ANNOTATION] === 'true') return false;
-    if (this.options.ingressClasses.length === 0) return true;
-    const cls = ingressClassOf(ingress) ?? this.defaultClass();
-    return cls !== undefined && this.options.ingressClasses.includes(cls);
-  }
-
-  private defaultClass(): string | undefined {
-    return this.ingressClasses.list().find((c) => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')?.metadata?.name;
+    return unselectedReason(ingress, { ingressClasses: this.options.ingressClasses, defaultClass: () => defaultIngressClass(this.ingressClasses.list()) }) === undefined;
   }
 
   async reconcile(key: string): Promise<void> {
-    const { namespace, name } = splitKey(key);
+    const { namespace } = splitKey(key);
     const ingress = this.ingresses.get(key);
     const existing = this.gatewayRoutes.get(key);
     const owner = existing ? sourceOwner(existing, 'Ingress') : undefined;
@@ -129,10 +117,11 @@ class IngressController {
       if (existing && owner) await this.writer.delete(existing, 'its Ingress is gone or no longer selected');
       return;
     }
-    const uid = ingress.metadata?.uid ?? '';
+    const source = ingressSource(ingress);
+    const { uid } = source;
     if (existing && owner?.uid !== uid) {
       if (!owner) {
-        this.writer.reportNameConflict({ apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace, name, uid }, existing);
+        this.writer.reportNameConflict({ ...source, namespace }, existing);
         return;
       }
       // Owned by an earlier Ingress of the same name: replace it.
@@ -141,17 +130,7 @@ class IngressController {
 
     this.writer.forgetNameConflict(key);
     const mine = existing && owner?.uid === uid ? existing : undefined;
-    const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll, taken: this.claims.takenFor(key, mine) });
-    const routes = translation.spec.routes ?? [];
-    await this.writer.write(mine, {
-      namespace,
-      name,
-      source: { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name, uid },
-      annotations: translation.annotations,
-      spec: translation.spec,
-      accepted: translation.accepted,
-      resolvedRefs: resolvedRefsCondition(routes, namespace, this.backends),
-    });
+    await this.writer.write(mine, ingressGatewayRoute(ingress, { allowCatchAll: this.options.allowCatchAll, taken: this.claims.takenFor(key, mine), backends: this.backends }));
   }
 }
 

@@ -1,11 +1,19 @@
-// Ingress → GatewayRoute spec, pure. Unsupported parts drop only the path they belong to and are
-// reported in the Accepted condition's message; the rest of the Ingress is kept.
+// Ingress → GatewayRoute, pure: which Ingresses are selected, and the spec and conditions of the GatewayRoute
+// one gives. Unsupported parts drop only the path they belong to and are reported in the Accepted
+// condition's message; the rest of the Ingress is kept. The controller and `gateway-operator preview` both
+// translate through here.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
-import { MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
+import { EXCLUDE_ANNOTATION, MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import type { BackendContext } from '../gatewayroute/backends.js';
+import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+export const INGRESS_API_VERSION = 'networking.k8s.io/v1';
+/** The Ingress controller's name: the managed-by label of the GatewayRoutes it writes. */
+export const INGRESS_CONTROLLER = 'ingress';
 
 interface IngressBackend {
   service?: { name: string; port?: { number?: number; name?: string } };
@@ -13,7 +21,7 @@ interface IngressBackend {
 }
 
 export interface IngressLike {
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
   spec?: {
     ingressClassName?: string;
     defaultBackend?: IngressBackend;
@@ -39,9 +47,34 @@ export interface Translation {
   annotations: Record<string, string>;
 }
 
+export interface IngressClass {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+}
+
 /** The Ingress's class: spec.ingressClassName, else the legacy annotation. */
 export function ingressClassOf(ingress: IngressLike): string | undefined {
   return ingress.spec?.ingressClassName ?? ingress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
+}
+
+export interface SelectionOptions {
+  /** --ingress-class: only these classes; every Ingress when empty. */
+  ingressClasses: readonly string[];
+  /** The class of an Ingress that names none: the default IngressClass's (defaultIngressClass), asked only when needed. */
+  defaultClass: () => string | undefined;
+}
+
+/** Why the operator's flags or the opt-out annotation leave this Ingress out, or undefined when it is selected. */
+export function unselectedReason(ingress: IngressLike, options: SelectionOptions): string | undefined {
+  if (ingress.metadata?.annotations?.[EXCLUDE_ANNOTATION] === 'true') return `opted out with the annotation ${EXCLUDE_ANNOTATION}: "true"`;
+  if (options.ingressClasses.length === 0) return undefined;
+  const cls = ingressClassOf(ingress) ?? options.defaultClass();
+  if (cls !== undefined && options.ingressClasses.includes(cls)) return undefined;
+  return `${cls === undefined ? 'no class (and no default IngressClass)' : `class ${cls}`} is not one of --ingress-class ${options.ingressClasses.join(',')}`;
+}
+
+/** The IngressClass annotated as the cluster's default, if any. */
+export function defaultIngressClass(classes: readonly IngressClass[]): string | undefined {
+  return classes.find((c) => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')?.metadata?.name;
 }
 
 /** `*.example.com` matches exactly one extra label: a.example.com, not example.com nor a.b.example.com. */
@@ -137,4 +170,14 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
     accepted: acceptedCondition({ routeCount: routes.length, dropped, empty: 'the Ingress has no rules' }),
     annotations: userAnnotations(ingress.metadata?.annotations),
   };
+}
+
+/** The Ingress as the owner of its GatewayRoute. */
+export function ingressSource(ingress: IngressLike): SourceRef {
+  return { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name: ingress.metadata?.name ?? '', uid: ingress.metadata?.uid ?? '' };
+}
+
+/** The GatewayRoute a selected Ingress gives, as the Ingress controller writes it (ResolvedRefs through `backends`). */
+export function ingressGatewayRoute(ingress: IngressLike, options: TranslateOptions & { backends: BackendContext }): TranslatedGatewayRoute {
+  return translatedGatewayRoute({ namespace: ingress.metadata?.namespace ?? '', source: ingressSource(ingress), translation: translateIngress(ingress, options), backends: options.backends });
 }
