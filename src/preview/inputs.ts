@@ -41,6 +41,8 @@ export async function readManifests(paths: readonly string[], options: { stdin: 
       manifests.push(...parseManifests(text, file, { ...limits, budget }));
     }
   }
+  // Nothing at all is more likely a step before that failed (an empty pipe) than manifests to approve.
+  if (manifests.length === 0) throw new InputError(paths.join(' '), 'no Kubernetes objects in the input');
   return manifests;
 }
 
