@@ -86,7 +86,7 @@ interface Recognised<T> {
 
 type Objects = { [K in PreviewKind]: Map<string, Recognised<unknown>> };
 
-/** The manifests by kind and namespace/name, checked; namespaced ones without a namespace go to "default", as kubectl's default context would. */
+/** The manifests by kind and namespace/name (name alone when cluster-scoped), checked. */
 function recognise(manifests: readonly Manifest[], result: PreviewResult): Objects {
   const objects = Object.fromEntries(Object.keys(PREVIEW_KINDS).map((kind) => [kind, new Map()])) as Objects;
   manifests.forEach(({ object, origin }, index) => {
@@ -94,9 +94,11 @@ function recognise(manifests: readonly Manifest[], result: PreviewResult): Objec
     if (!kind) return void result.ignored.push({ kind: `${String(object.apiVersion)} ${String(object.kind)}`, origin });
     const problems = shapeProblems(kind, object);
     if (problems.length) throw new InputError(origin, `${String(object.kind)}: ${problems.join('; ')}`);
-    const metadata = object.metadata as { name: string; namespace?: string };
-    const placed = PREVIEW_KINDS[kind].namespaced ? { ...object, metadata: { ...metadata, namespace: metadata.namespace ?? 'default' } } : object;
-    const key = objectKey((placed as { metadata: typeof metadata }).metadata);
+    // As the apiserver places it: namespaced in "default" when none is said, cluster-scoped in none.
+    const { namespace, ...metadata } = object.metadata as { name: string; namespace?: string };
+    const placedMetadata = PREVIEW_KINDS[kind].namespaced ? { ...metadata, namespace: namespace ?? 'default' } : metadata;
+    const placed = { ...object, metadata: placedMetadata };
+    const key = objectKey(placedMetadata);
     const earlier = objects[kind].get(key);
     if (earlier) result.warnings.push(`${kind} ${key} is given twice (${earlier.origin}; ${origin}): the last one counts, as it would once applied`);
     objects[kind].set(key, { object: placed, origin, index: earlier?.index ?? index });

@@ -294,8 +294,11 @@ describe('preview: the order manifests are taken in', () => {
     ]);
   });
 
-  it('an object without a namespace goes to "default", as kubectl applies it', () => {
+  it('an object without a namespace goes to "default", as kubectl applies it; a cluster-scoped one has none', () => {
     expect(keys(run([service('default', 'web'), ingress('plain')]))).toEqual(['default/plain']);
+    const withNamespacedClass = fixture('httproute.yaml').replace('name: preview-tunnel\n', 'name: preview-tunnel\n  namespace: preview-shop\n');
+    expect(withNamespacedClass).toContain('namespace: preview-shop\nspec:\n  controllerName');
+    expect(keys(run(withNamespacedClass))).toEqual(['preview-shop/store']);
   });
 
   it('the same object twice: the last one counts, and a warning says so', () => {
