@@ -18,6 +18,8 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 export async function runPreview(config: Pick<Config, 'inputs' | 'output' | 'ingressClasses' | 'allowCatchAll' | 'gatewayControllerName'>, io: PreviewIO): Promise<number> {
+  // A reader that went away (`preview dir/ | head`) is not the preview's failure: the exit code still says the verdict.
+  for (const stream of [io.stdout, io.stderr]) stream.on('error', () => undefined);
   let result;
   try {
     const manifests = await readManifests(config.inputs, { stdin: io.stdin });

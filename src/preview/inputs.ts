@@ -58,7 +58,8 @@ async function filesOf(path: string): Promise<string[]> {
   // Symbolic links are read (a link to a directory fails as one); directories behind them are not walked.
   const files = entries
     .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-    .map((entry) => join(entry.parentPath, entry.name))
+    // parentPath from Node 20.12; path before it.
+    .map((entry) => join(entry.parentPath ?? (entry as { path?: string }).path ?? path, entry.name))
     .filter((file) => !relative(path, file).split(sep).some((part) => part.startsWith('.')))
     .sort();
   if (files.length === 0) throw new InputError(path, 'the directory holds no .yaml, .yml or .json file');
