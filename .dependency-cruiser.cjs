@@ -6,6 +6,8 @@
 //   gatewayroute/           what every GatewayRoute writer and reader shares (writer, claims, backends)
 //   ingress/ gatewayapi/ connectivity/ tunnel/ sync/   the features: each registers through setup(manager)
 //   app.ts, main.ts         composition: the only place features meet
+//   preview/                the offline `gateway-operator preview`: a second composition, of the features'
+//                           pure translation modules only (no controller, informer or client), run by main.ts
 // reference-control-plane/ is a separate program (tests, demo, bench): it may use the protocol module and
 // pure helpers, and nothing of the operator may import it.
 const FEATURES = '(ingress|gatewayapi|connectivity|tunnel|sync)';
@@ -70,9 +72,28 @@ module.exports = {
     {
       name: 'only-composition-reads-config',
       severity: 'error',
-      comment: 'Flags become option objects in app.ts and main.ts; features never read the Config.',
-      from: { pathNot: '^src/(main|app|config)\\.ts$' },
+      comment: 'Flags become option objects in the compositions (main.ts, app.ts, the preview command); features never read the Config.',
+      from: { pathNot: '^src/((main|app|config)\\.ts|preview/cli\\.ts)$' },
       to: { path: '^src/config\\.ts$' },
+    },
+    {
+      name: 'only-main-runs-preview',
+      severity: 'error',
+      comment: 'preview is a command of the entry point; nothing of the operator depends on it.',
+      from: { pathNot: '^src/(main\\.ts$|preview/)' },
+      to: { path: '^src/preview/' },
+    },
+    {
+      name: 'preview-composes-pure-translation-only',
+      severity: 'error',
+      comment:
+        "preview calls the features' own translation, not a copy, but only their pure modules (and objectKey): no controller, " +
+        'informer, queue, writer or client, so it runs with no cluster.',
+      from: { path: '^src/preview/' },
+      to: {
+        path: `^src/(${FEATURES.slice(1, -1)}|operator|controlplane)/|^src/gatewayroute/(writer|setup)\\.ts$`,
+        pathNot: '^src/(ingress/(translate|class)|gatewayapi/(attach|translate|types)|sync/wire|operator/kinds)\\.ts$',
+      },
     },
     {
       name: 'only-composition-imports-app',

@@ -11,9 +11,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** `run` (the operator) or `deregister` (tell the control plane this cluster's routes are gone). */
-export type Command = 'run' | 'deregister';
-export const COMMANDS: readonly Command[] = ['run', 'deregister'];
+/**
+ * `run` (the operator), `deregister` (tell the control plane this cluster's routes are gone) or `preview`
+ * (the GatewayRoutes some manifests would give, with no cluster).
+ */
+export type Command = 'run' | 'deregister' | 'preview';
+export const COMMANDS: readonly Command[] = ['run', 'deregister', 'preview'];
+
+export type PreviewOutput = 'table' | 'yaml' | 'json';
+export const PREVIEW_OUTPUTS: readonly PreviewOutput[] = ['table', 'yaml', 'json'];
 
 export interface Config {
   command: Command;
@@ -50,6 +56,9 @@ export interface Config {
   heartbeatIntervalMs: number;
   ackTimeoutMs: number;
   frameBudgetBytes: number;
+  /** preview: files, directories, or "-" for stdin. */
+  inputs: string[];
+  output: PreviewOutput;
   help: boolean;
   version: boolean;
 }
@@ -107,9 +116,13 @@ const FLAGS: Record<string, FlagSpec> = {
   '--heartbeat-interval-ms': { key: 'heartbeatIntervalMs', env: 'GATEWAY_HEARTBEAT_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'heartbeat period (default 30000)' },
   '--stop-deployment': { key: 'stopDeployment', env: 'GATEWAY_STOP_DEPLOYMENT', kind: 'string', help: 'deregister: first scale this Deployment in --namespace to 0 (the Helm uninstall hook)' },
   '--deregister-timeout-ms': { key: 'deregisterTimeoutMs', env: 'GATEWAY_DEREGISTER_TIMEOUT_MS', kind: 'int', min: 1_000, max: 3_600_000, help: 'deregister: give up after this long (default 120000)' },
+  '--output': { key: 'output', kind: 'string', help: `preview: ${PREVIEW_OUTPUTS.join(', ')} (default table; also -o)` },
   '--help': { key: 'help', kind: 'bool', help: 'print this help' },
   '--version': { key: 'version', kind: 'bool', help: 'print the version' },
 };
+
+/** Short forms, as kubectl users type them. */
+const ALIASES = new Map([['-o', '--output']]);
 
 export function usage(): string {
   const lines = Object.entries(FLAGS).map(([flag, spec]) => {
@@ -118,11 +131,15 @@ export function usage(): string {
   });
   return [
     'Usage: gateway-operator [run|deregister] [flags]',
+    '       gateway-operator preview [flags] FILE|DIR|- ...',
     '',
     'Commands:',
     '  run          reconcile Ingresses and GatewayRoutes and sync them to the control plane (default)',
     "  deregister   wait until no operator holds the leader Lease, then tell the control plane that this cluster's",
     '               routes are gone (empty snapshot); for uninstalling',
+    '  preview      print the GatewayRoutes and conditions the operator would write for the Ingresses, HTTPRoutes,',
+    '               Services, Gateways and GatewayClasses in YAML files, directories or stdin (-), with no cluster;',
+    '               exit 1 when one would be Stalled or drops a path, 2 when an input cannot be read',
     '',
     'Flags (each also read from the environment variable in brackets):',
     ...lines,
@@ -184,6 +201,8 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     heartbeatIntervalMs: 30_000,
     ackTimeoutMs: 30_000,
     frameBudgetBytes: 1024 * 1024,
+    inputs: [],
+    output: 'table',
     help: false,
     version: false,
   };
@@ -204,8 +223,14 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
       config.command = arg as Command;
       continue;
     }
+    // preview's inputs: anything that is not a flag, and "-" (stdin).
+    if (config.command === 'preview' && (arg === '-' || !arg.startsWith('-'))) {
+      config.inputs.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const written = eq === -1 ? arg : arg.slice(0, eq);
+    const flag = ALIASES.get(written) ?? written;
     const spec = FLAGS[flag];
     if (!spec) throw new ConfigError(flag, arg.startsWith('-') ? 'unknown flag (see --help)' : 'unexpected argument (see --help)');
     let raw: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
@@ -247,9 +272,16 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   if ((config.clientCertFile === undefined) !== (config.clientKeyFile === undefined)) {
     throw new ConfigError(config.clientCertFile ? '--client-key-file' : '--client-cert-file', 'give --client-cert-file and --client-key-file together');
   }
+  if (!PREVIEW_OUTPUTS.includes(config.output)) {
+    throw new ConfigError('--output', `must be one of ${PREVIEW_OUTPUTS.join(', ')}, got "${config.output}"`);
+  }
+  if (config.command === 'preview' && config.inputs.length === 0 && !config.help) {
+    throw new ConfigError('preview', 'give the manifests to read: files, directories, or - for stdin');
+  }
   // In a pod the kubeconfig's cluster is client-node's "inCluster" everywhere: two clusters installed with
-  // defaults would register as the same one, so the name must be given.
-  if (inPod && config.clusterName === undefined) {
+  // defaults would register as the same one, so the name must be given. preview registers nothing (a CI
+  // job may run in a pod).
+  if (inPod && config.clusterName === undefined && config.command !== 'preview') {
     throw new ConfigError('--cluster-name', 'is required in a pod: set --cluster-name or GATEWAY_CLUSTER_NAME to a name unique among your clusters');
   }
   if (config.command === 'deregister' && config.controlPlaneUrl === undefined) {

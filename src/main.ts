@@ -1,18 +1,19 @@
 // Entry point: config (exit 2 on bad flags, before touching the cluster) → operator → signals, or the
-// one-shot `deregister` command (exit 0 done, 1 failed).
+// one-shot `deregister` command (exit 0 done, 1 failed), or `preview` (no cluster: exit 0, 1 or 2).
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
 import { AGENT_VERSION, controlPlaneConnection, GatewayOperator, loadKubeConfig } from './app.js';
 import { deregister } from './controlplane/deregister.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import { createLogger } from './log.js';
+import { runPreview } from './preview/cli.js';
 import { existsSync } from 'node:fs';
 
 let config;
 try {
   config = parseConfig(process.argv.slice(2), process.env);
-  if (config.tokenFile && !existsSync(config.tokenFile)) throw new ConfigError('--token-file', `${config.tokenFile} does not exist`);
-  const files = { '--kubeconfig': config.kubeconfig, '--ca-file': config.caFile, '--client-cert-file': config.clientCertFile, '--client-key-file': config.clientKeyFile };
+  // preview reads no kubeconfig or credentials: a stale $KUBECONFIG in a CI job is not its concern.
+  const files = config.command === 'preview' ? {} : { '--token-file': config.tokenFile, '--kubeconfig': config.kubeconfig, '--ca-file': config.caFile, '--client-cert-file': config.clientCertFile, '--client-key-file': config.clientKeyFile };
   for (const [flag, path] of Object.entries(files)) if (path && !existsSync(path)) throw new ConfigError(flag, `${path} does not exist`);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -27,6 +28,8 @@ if (config.version) {
   process.stdout.write(`${AGENT_VERSION}\n`);
   process.exit(0);
 }
+// Before the kubeconfig is loaded: preview needs no cluster (a CI job has none).
+if (config.command === 'preview') process.exit(await runPreview(config, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }));
 
 const rootLogger = createLogger(config.logLevel);
 const logger = rootLogger.child({ controller: 'manager' });

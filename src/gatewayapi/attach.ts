@@ -1,7 +1,7 @@
 // Whether an HTTPRoute's parentRef attaches to a Gateway, and with which hostnames, by the Gateway API's
 // rules: the listeners named by sectionName/port, their protocol, allowedRoutes (namespaces and kinds),
-// and the intersection of listener and route hostnames. Pure.
-import type { Gateway, HTTPRoute, LabelSelector, Listener, ParentReference } from './types.js';
+// and the intersection of listener and route hostnames; which parents of a route are this operator's. Pure.
+import type { Gateway, GatewayClass, HTTPRoute, LabelSelector, Listener, ParentReference } from './types.js';
 import { GATEWAY_API_GROUP } from './types.js';
 
 export type AttachReason = 'NoMatchingParent' | 'NotAllowedByListeners' | 'NoMatchingListenerHostname';
@@ -124,4 +124,47 @@ export function attachToGateway(
     return { attached: false, reason: 'NoMatchingListenerHostname', message: `${parent}: no listener hostname matches the route's hostnames ${routeHosts.join(', ')}` };
   }
   return { attached: true, listeners, hosts: [...hosts].map(([host, tls]) => ({ host, tls })) };
+}
+
+export interface ParentAttachment {
+  ref: ParentReference;
+  /** "namespace/name" of the Gateway. */
+  gateway: string;
+  attachment: Attachment;
+}
+
+/** What deciding a route's parents reads: the Gateways, GatewayClasses and namespace labels (a cache, or the preview's inputs). */
+export interface ParentLookups {
+  /** --gateway-controller-name: GatewayClasses with this controllerName are ours. */
+  controllerName: string;
+  gateway(key: string): Gateway | undefined;
+  gatewayClass(name: string): GatewayClass | undefined;
+  namespaceLabels(namespace: string): Record<string, string> | undefined;
+}
+
+/** Whether Gateways of this class are this operator's to serve. */
+export function ownsClass(gatewayClass: GatewayClass | undefined, controllerName: string): boolean {
+  return gatewayClass?.spec.controllerName === controllerName;
+}
+
+/** This operator's parents of the route: parentRefs naming a Gateway whose GatewayClass has our controllerName. */
+export function ourParents(route: HTTPRoute, lookups: ParentLookups): ParentAttachment[] {
+  const parents: ParentAttachment[] = [];
+  for (const ref of route.spec.parentRefs ?? []) {
+    const key = parentGatewayKey(route, ref);
+    const gateway = key ? lookups.gateway(key) : undefined;
+    if (!key || !gateway || !ownsClass(lookups.gatewayClass(gateway.spec.gatewayClassName), lookups.controllerName)) continue;
+    parents.push({ ref, gateway: key, attachment: attachToGateway(route, ref, gateway, (namespace) => lookups.namespaceLabels(namespace)) });
+  }
+  return parents;
+}
+
+/** Every host the route is served on through the parents it attached to; HTTPS on any of them wins. */
+export function attachedHosts(parents: readonly ParentAttachment[]): AttachedHost[] {
+  const hosts = new Map<string, boolean>();
+  for (const { attachment } of parents) {
+    if (!attachment.attached) continue;
+    for (const { host, tls } of attachment.hosts) hosts.set(host, (hosts.get(host) ?? false) || tls);
+  }
+  return [...hosts].map(([host, tls]) => ({ host, tls }));
 }

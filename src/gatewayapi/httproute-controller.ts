@@ -5,7 +5,6 @@
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import { conditionsChanged, ownConditions } from '../api/v1alpha1/conditions.js';
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
-import { resolvedRefsCondition } from '../gatewayroute/backends.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
 import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
@@ -13,21 +12,13 @@ import { applyStatus } from '../operator/apply.js';
 import { jsonEqual } from '../operator/json.js';
 import { splitKey } from '../operator/kinds.js';
 import type { Manager } from '../operator/manager.js';
-import { attachToGateway, parentGatewayKey, type AttachedHost, type Attachment } from './attach.js';
+import { attachedHosts, ourParents, ownsClass, type ParentAttachment } from './attach.js';
 import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
 import { routeParentConditions } from './status.js';
-import { translateHTTPRoute } from './translate.js';
+import { HTTPROUTE_API_VERSION, HTTPROUTE_CONTROLLER, httpRouteGatewayRoute, httpRouteSource, translateHTTPRoute } from './translate.js';
 import { GATEWAY_API_GROUP, HTTP_ROUTE, type HTTPRoute, type ParentReference, type RouteParentStatus } from './types.js';
 
 export const HTTPROUTE_STATUS_FIELD_MANAGER = 'gateway-operator-httproute';
-const HTTPROUTE_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
-
-export interface ParentAttachment {
-  ref: ParentReference;
-  /** "namespace/name" of the Gateway. */
-  gateway: string;
-  attachment: Attachment;
-}
 
 export class HTTPRouteController {
   private readonly writer: GatewayRouteWriter;
@@ -39,29 +30,27 @@ export class HTTPRouteController {
     private readonly routes: GatewayRoutes,
     private readonly options: GatewayApiOptions,
   ) {
-    this.writer = routes.writer({ controller: 'httproute', statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER });
+    this.writer = routes.writer({ controller: HTTPROUTE_CONTROLLER, statusFieldManager: HTTPROUTE_STATUS_FIELD_MANAGER });
     this.claims = routes.claims();
   }
 
   /** This operator's parents of the route: parentRefs naming a Gateway whose GatewayClass has our controllerName. */
   parents(route: HTTPRoute): ParentAttachment[] {
-    const parents: ParentAttachment[] = [];
-    for (const ref of route.spec.parentRefs ?? []) {
-      const key = parentGatewayKey(route, ref);
-      const gateway = key ? this.informers.gateways.get(key) : undefined;
-      if (!key || !gateway || !this.ownsClass(gateway.spec.gatewayClassName)) continue;
-      const attachment = attachToGateway(route, ref, gateway, (namespace) => this.informers.namespaces.get(namespace)?.metadata?.labels);
-      parents.push({ ref, gateway: key, attachment });
-    }
-    return parents;
+    const { gateways, gatewayClasses, namespaces } = this.informers;
+    return ourParents(route, {
+      controllerName: this.options.controllerName,
+      gateway: (key) => gateways.get(key),
+      gatewayClass: (name) => gatewayClasses.get(name),
+      namespaceLabels: (namespace) => namespaces.get(namespace)?.metadata?.labels,
+    });
   }
 
   ownsClass(className: string): boolean {
-    return this.informers.gatewayClasses.get(className)?.spec.controllerName === this.options.controllerName;
+    return ownsClass(this.informers.gatewayClasses.get(className), this.options.controllerName);
   }
 
   async reconcile(key: string): Promise<void> {
-    const { namespace, name } = splitKey(key);
+    const { namespace } = splitKey(key);
     const route = this.informers.httpRoutes.get(key);
     const existing = this.informers.gatewayRoutes.get(key);
     const owner = existing ? sourceOwner(existing, 'HTTPRoute') : undefined;
@@ -71,8 +60,8 @@ export class HTTPRouteController {
       if (existing && owner) await this.writer.delete(existing, 'its HTTPRoute is gone');
       return;
     }
-    const uid = route.metadata.uid ?? '';
-    const source = { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name, uid };
+    const source = httpRouteSource(route);
+    const { uid } = source;
     const parents = this.parents(route);
     let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
     const translation = translateHTTPRoute(route, attachedHosts(parents), {
@@ -94,16 +83,7 @@ export class HTTPRouteController {
     if (!nameConflict) this.writer.forgetNameConflict(key);
 
     if (attached && !nameConflict) {
-      const routes = translation.spec.routes ?? [];
-      await this.writer.write(mine, {
-        namespace,
-        name,
-        source,
-        annotations: translation.annotations,
-        spec: translation.spec,
-        accepted: translation.accepted,
-        resolvedRefs: resolvedRefsCondition(routes, namespace, this.routes.backends),
-      });
+      await this.writer.write(mine, httpRouteGatewayRoute(route, translation, this.routes.backends));
     } else if (mine) {
       await this.writer.delete(mine, 'its HTTPRoute is attached to no Gateway of this operator');
       mine = undefined;
@@ -135,14 +115,4 @@ export class HTTPRouteController {
       HTTPROUTE_STATUS_FIELD_MANAGER,
     );
   }
-}
-
-/** Every host the route is served on through the parents it attached to; HTTPS on any of them wins. */
-export function attachedHosts(parents: readonly ParentAttachment[]): AttachedHost[] {
-  const hosts = new Map<string, boolean>();
-  for (const { attachment } of parents) {
-    if (!attachment.attached) continue;
-    for (const { host, tls } of attachment.hosts) hosts.set(host, (hosts.get(host) ?? false) || tls);
-  }
-  return [...hosts].map(([host, tls]) => ({ host, tls }));
 }

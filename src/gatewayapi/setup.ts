@@ -10,7 +10,7 @@ import { parentGatewayKey } from './attach.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './informers.js';
-import { referencePermitted } from './translate.js';
+import { crossNamespacePolicy } from './translate.js';
 import { GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, REFERENCE_GRANT_VERSIONS, type Gateway, type GatewayClass, type HTTPRoute, type ReferenceGrant } from './types.js';
 
 export type { GatewayApiOptions } from './informers.js';
@@ -74,7 +74,7 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
   };
   const { httpRoutes, gateways, gatewayClasses, referenceGrants } = informers;
   // The grants decide for every GatewayRoute (hand-written ones too), through the one resolver.
-  if (referenceGrants) routes.backends.permitCrossNamespace((from, to, service) => referencePermitted(referenceGrants.list(to), from, to, service));
+  if (referenceGrants) routes.backends.permitCrossNamespace(crossNamespacePolicy((namespace) => referenceGrants.list(namespace)));
 
   httpRoutes.addIndex(PARENT_GATEWAY_INDEX, parentGateways);
   httpRoutes.addIndex(BACKEND_SERVICE_INDEX, backendServices);

@@ -3,13 +3,17 @@
 // header, query or method conditions (its rule's other matches still route as written), a rule with
 // filters (they apply to the whole rule), a backendRef the route may not use. Never the whole route.
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
-import type { ServiceLookup } from '../gatewayroute/backends.js';
+import type { BackendContext, CrossNamespacePolicy, ServiceLookup } from '../gatewayroute/backends.js';
+import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import { MAX_ROUTES, type GatewayRouteSpec, type PathType, type RouteSpec } from '../api/v1alpha1/types.js';
 import type { AttachedHost } from './attach.js';
 import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
-import { GATEWAY_API_GROUP } from './types.js';
+import { GATEWAY_API_GROUP, HTTP_ROUTE } from './types.js';
 
+export const HTTPROUTE_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+/** The HTTPRoute controller's name: the managed-by label of the GatewayRoutes it writes. */
+export const HTTPROUTE_CONTROLLER = 'httproute';
 
 /** The Gateway API's ResolvedRefs reasons for a route. */
 export type BackendProblemReason = 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound';
@@ -47,6 +51,11 @@ export function referencePermitted(grants: readonly ReferenceGrant[], fromNamesp
       grant.spec.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === 'HTTPRoute' && f.namespace === fromNamespace) &&
       grant.spec.to.some((t) => t.group === '' && t.kind === 'Service' && (t.name === undefined || t.name === '' || t.name === serviceName)),
   );
+}
+
+/** ReferenceGrants decide which Services of other namespaces every GatewayRoute may use; `grantsIn` lists a namespace's. */
+export function crossNamespacePolicy(grantsIn: (namespace: string) => readonly ReferenceGrant[]): CrossNamespacePolicy {
+  return (from, to, service) => referencePermitted(grantsIn(to), from, to, service);
 }
 
 type Backend = { service: string; namespace?: string; port: number };
@@ -162,4 +171,14 @@ export function routeResolvedRefs(problems: readonly BackendProblem[]): Conditio
   if (!first) return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backendRefs resolved' };
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   return { type: 'ResolvedRefs', status: 'False', reason: first.reason, message: `${first.message}${more}` };
+}
+
+/** The HTTPRoute as the owner of its GatewayRoute. */
+export function httpRouteSource(route: HTTPRoute): SourceRef {
+  return { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name: route.metadata.name ?? '', uid: route.metadata.uid ?? '' };
+}
+
+/** The GatewayRoute of an HTTPRoute attached to one of our Gateways, as the HTTPRoute controller writes it. */
+export function httpRouteGatewayRoute(route: HTTPRoute, translation: HTTPRouteTranslation, backends: BackendContext): TranslatedGatewayRoute {
+  return translatedGatewayRoute({ namespace: route.metadata.namespace ?? '', source: httpRouteSource(route), translation, backends });
 }

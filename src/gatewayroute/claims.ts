@@ -9,9 +9,33 @@ import { objectKey } from '../operator/kinds.js';
 
 const ROUTE_INDEX = 'route-identity';
 
+function claimedIdentities(route: GatewayRoute): string[] {
+  return (route.spec.routes ?? []).map(routeIdentity);
+}
+
 /** GatewayRoutes by the routes they claim; registered once per informer (setup does), read by every RouteClaims. */
 export function indexRouteClaims(gatewayRoutes: Informer<GatewayRoute>): void {
-  gatewayRoutes.addIndex(ROUTE_INDEX, (route) => (route.spec.routes ?? []).map(routeIdentity));
+  gatewayRoutes.addIndex(ROUTE_INDEX, claimedIdentities);
+}
+
+/** What RouteClaims reads: the GatewayRoutes claiming a route (an informer with indexRouteClaims, or a ClaimedRoutes). */
+export type ClaimIndex = Pick<Informer<GatewayRoute>, 'byIndex'>;
+
+/** A ClaimIndex over GatewayRoutes held in memory, for `gateway-operator preview` (no cluster, no informer). */
+export class ClaimedRoutes implements ClaimIndex {
+  private readonly byIdentity = new Map<string, GatewayRoute[]>();
+
+  add(route: GatewayRoute): void {
+    for (const identity of new Set(claimedIdentities(route))) {
+      const holders = this.byIdentity.get(identity);
+      if (holders) holders.push(route);
+      else this.byIdentity.set(identity, [route]);
+    }
+  }
+
+  byIndex(index: string, identity: string): GatewayRoute[] {
+    return index === ROUTE_INDEX ? [...(this.byIdentity.get(identity) ?? [])] : [];
+  }
 }
 
 export function describeRoute(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
@@ -30,7 +54,7 @@ export class RouteClaims {
   private readonly lost = new Map<string, Set<string>>();
 
   /** `gatewayRoutes` has the claims index (indexRouteClaims). */
-  constructor(private readonly gatewayRoutes: Informer<GatewayRoute>) {}
+  constructor(private readonly gatewayRoutes: ClaimIndex) {}
 
   /**
    * For the GatewayRoute `key` (`current`: as cached, undefined before it exists): a function saying which

@@ -3,28 +3,20 @@
 // status fields (Accepted, ResolvedRefs, hosts, routeCount) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
-import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute, type GatewayRouteSpec } from '../api/v1alpha1/types.js';
+import { conditionsChanged, findCondition } from '../api/v1alpha1/conditions.js';
+import { SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute } from '../api/v1alpha1/types.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
-import type { EventRecorder, InvolvedObject } from '../operator/events.js';
+import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { jsonEqual } from '../operator/json.js';
+import { gatewayRouteBody, heldBy, nameConflictMessage, sourceStatus, type TranslatedGatewayRoute } from './object.js';
+
+export type { TranslatedGatewayRoute } from './object.js';
 
 export function gatewayRouteRef(namespace: string, name: string): CustomObjectRef {
   return { group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, kind: GATEWAY_ROUTE.kind, namespace, name };
-}
-
-export interface TranslatedGatewayRoute {
-  namespace: string;
-  name: string;
-  /** The source object; it becomes the GatewayRoute's controlling owner. */
-  source: Required<Pick<InvolvedObject, 'apiVersion' | 'kind' | 'name' | 'uid'>>;
-  annotations: Record<string, string>;
-  spec: GatewayRouteSpec;
-  accepted: ConditionInput;
-  resolvedRefs: ConditionInput;
 }
 
 export interface GatewayRouteWriterOptions {
@@ -53,14 +45,12 @@ export class GatewayRouteWriter {
    */
   reportNameConflict(source: TranslatedGatewayRoute['source'] & { namespace: string }, existing: GatewayRoute): string {
     const { namespace, name, kind } = source;
-    const holder = sourceOwner(existing);
-    const heldBy = holder ? `is translated from ${holder.kind} ${namespace}/${holder.name}` : 'exists and is not managed by gateway-operator';
-    const message = `GatewayRoute ${namespace}/${name} ${heldBy}; this ${kind} is not exposed until one of them is renamed or that GatewayRoute is deleted`;
+    const message = nameConflictMessage(source, existing);
     const key = `${namespace}/${name}`;
     const conflict = `${source.uid}/${existing.metadata.uid ?? ''}`;
     if (this.nameConflicts.get(key) === conflict) return message;
     this.nameConflicts.set(key, conflict);
-    this.options.logger.warn(`another object holds the GatewayRoute name of this ${kind}; leaving both alone`, { namespace, name, heldBy });
+    this.options.logger.warn(`another object holds the GatewayRoute name of this ${kind}; leaving both alone`, { namespace, name, heldBy: heldBy(existing) });
     this.options.events.record(source, 'Warning', 'NameConflict', message);
     return message;
   }
@@ -74,18 +64,7 @@ export class GatewayRouteWriter {
   async write(existing: GatewayRoute | undefined, desired: TranslatedGatewayRoute): Promise<GatewayRoute> {
     const { custom, gatewayRoutes, controller, logger } = this.options;
     const { namespace, name } = desired;
-    const body = {
-      apiVersion: API_VERSION,
-      kind: GATEWAY_ROUTE.kind,
-      metadata: {
-        name,
-        namespace,
-        labels: { [MANAGED_BY_LABEL]: controller },
-        annotations: desired.annotations,
-        ownerReferences: [{ ...desired.source, controller: true }],
-      },
-      spec: desired.spec,
-    };
+    const body = gatewayRouteBody(desired, controller);
     let current = existing;
     if (!current || !this.upToDate(current, body)) {
       current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
@@ -104,16 +83,15 @@ export class GatewayRouteWriter {
 
   private async writeStatus(current: GatewayRoute, desired: TranslatedGatewayRoute): Promise<void> {
     const { namespace, name } = desired;
-    const routes = desired.spec.routes ?? [];
     const previous = (current.status?.conditions ?? []).filter((c) => SOURCE_CONDITIONS.has(c.type));
-    const conditions = ownConditions(current.status?.conditions, [desired.accepted, desired.resolvedRefs], current.metadata.generation, new Date());
-    const status = { hosts: hostsSummary(routes), routeCount: routes.length };
+    const status = sourceStatus(desired, current.status?.conditions, current.metadata.generation, new Date());
+    const { conditions } = status;
     const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
     if (!changed) return;
     const written = await applyStatus<GatewayRoute>(
       this.options.custom,
       gatewayRouteRef(namespace, name),
-      { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, metadata: { name, namespace }, status: { ...status, conditions } },
+      { apiVersion: API_VERSION, kind: GATEWAY_ROUTE.kind, metadata: { name, namespace }, status },
       this.options.statusFieldManager,
     );
     // The next reconcile compares with this answer, not with the cache before it: the watch event of this
@@ -128,7 +106,7 @@ export class GatewayRouteWriter {
     }
   }
 
-  private upToDate(current: GatewayRoute, desired: { metadata: { annotations: Record<string, string> }; spec: unknown }): boolean {
+  private upToDate(current: GatewayRoute, desired: GatewayRoute): boolean {
     return (
       jsonEqual(current.spec, desired.spec) &&
       current.metadata.labels?.[MANAGED_BY_LABEL] === this.options.controller &&

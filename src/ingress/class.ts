@@ -48,11 +48,17 @@ export function excluded(ingress: IngressLike): boolean {
   return ingress.metadata?.annotations?.[EXCLUDE_ANNOTATION] === 'true';
 }
 
-/** Whether the operator takes the Ingress (the rule at the top of this file). */
-export function selected(ingress: IngressLike, classes: readonly IngressClass[], selection: Selection): boolean {
-  if (excluded(ingress)) return false;
-  if (isOurClass(ingress, classes, selection.controllerName)) return true;
-  if (selection.ingressClasses.length === 0) return true;
+/** Why the operator leaves the Ingress out (the rule at the top of this file), or undefined when it takes it. */
+export function unselectedReason(ingress: IngressLike, classes: readonly IngressClass[], selection: Selection): string | undefined {
+  if (excluded(ingress)) return `opted out with the annotation ${EXCLUDE_ANNOTATION}: "true"`;
+  if (isOurClass(ingress, classes, selection.controllerName)) return undefined;
+  if (selection.ingressClasses.length === 0) return undefined;
   const name = effectiveClassName(ingress, classes);
-  return name !== undefined && selection.ingressClasses.includes(name);
+  if (name !== undefined && selection.ingressClasses.includes(name)) return undefined;
+  return `${name === undefined ? 'no class (and no default IngressClass)' : `class ${name}`} is neither ours nor one of --ingress-class ${selection.ingressClasses.join(',')}`;
+}
+
+/** Whether the operator takes the Ingress. */
+export function selected(ingress: IngressLike, classes: readonly IngressClass[], selection: Selection): boolean {
+  return unselectedReason(ingress, classes, selection) === undefined;
 }

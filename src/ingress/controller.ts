@@ -6,7 +6,7 @@
 // address in their own status, from a second controller (status.ts).
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
-import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
+import type { BackendContext } from '../gatewayroute/backends.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
 import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
@@ -16,10 +16,9 @@ import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
 import { selected, type IngressClass } from './class.js';
 import { addressKey, IngressStatusController, type GatewayAddressSource, type IngressWithStatus } from './status.js';
-import { translateIngress, type IngressLike } from './translate.js';
+import { INGRESS_CONTROLLER, ingressGatewayRoute, ingressSource, type IngressLike } from './translate.js';
 
 export const STATUS_FIELD_MANAGER = 'gateway-operator-ingress';
-const INGRESS_API_VERSION = 'networking.k8s.io/v1';
 
 export interface Ingress extends IngressWithStatus {
   metadata?: IngressWithStatus['metadata'] & { labels?: Record<string, string> };
@@ -56,12 +55,12 @@ export function setup(manager: Manager, options: IngressOptions): void {
     gatewayRoutes: routes.gatewayRoutes,
     backends: routes.backends,
     claims,
-    writer: routes.writer({ controller: 'ingress', statusFieldManager: STATUS_FIELD_MANAGER }),
+    writer: routes.writer({ controller: INGRESS_CONTROLLER, statusFieldManager: STATUS_FIELD_MANAGER }),
     options,
   });
   const keysOf = (list: Iterable<Ingress>): string[] => [...list].map((i) => objectKey(i.metadata ?? {}));
   manager.controller({
-    name: 'ingress',
+    name: INGRESS_CONTROLLER,
     // Status writes (ours below, or another ingress controller's) change nothing the translation reads.
     for: { informer: ingresses, predicate: specOrMetadataChanged },
     watches: [
@@ -149,7 +148,7 @@ class IngressController {
   }
 
   async reconcile(key: string): Promise<void> {
-    const { namespace, name } = splitKey(key);
+    const { namespace } = splitKey(key);
     const ingress = this.ingresses.get(key);
     const existing = this.gatewayRoutes.get(key);
     const owner = existing ? sourceOwner(existing, 'Ingress') : undefined;
@@ -161,10 +160,11 @@ class IngressController {
       if (existing && owner) await this.writer.delete(existing, 'its Ingress is gone or no longer selected');
       return;
     }
-    const uid = ingress.metadata?.uid ?? '';
+    const source = ingressSource(ingress);
+    const { uid } = source;
     if (existing && owner?.uid !== uid) {
       if (!owner) {
-        this.writer.reportNameConflict({ apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace, name, uid }, existing);
+        this.writer.reportNameConflict({ ...source, namespace }, existing);
         return;
       }
       // Owned by an earlier Ingress of the same name: replace it.
@@ -173,17 +173,7 @@ class IngressController {
 
     this.writer.forgetNameConflict(key);
     const mine = existing && owner?.uid === uid ? existing : undefined;
-    const translation = translateIngress(ingress, { allowCatchAll: this.options.allowCatchAll, taken: this.claims.takenFor(key, mine) });
-    const routes = translation.spec.routes ?? [];
-    await this.writer.write(mine, {
-      namespace,
-      name,
-      source: { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name, uid },
-      annotations: translation.annotations,
-      spec: translation.spec,
-      accepted: translation.accepted,
-      resolvedRefs: resolvedRefsCondition(routes, namespace, this.backends),
-    });
+    await this.writer.write(mine, ingressGatewayRoute(ingress, { allowCatchAll: this.options.allowCatchAll, taken: this.claims.takenFor(key, mine), backends: this.backends }));
   }
 }
 

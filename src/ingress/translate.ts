@@ -1,11 +1,18 @@
-// Ingress → GatewayRoute spec, pure. Unsupported parts drop only the path they belong to and are
-// reported in the Accepted condition's message; the rest of the Ingress is kept.
+// Ingress → GatewayRoute, pure: the spec and conditions of the GatewayRoute one gives (which Ingresses are
+// taken: class.ts). Unsupported parts drop only the path they belong to and are reported in the Accepted
+// condition's message; the rest of the Ingress is kept. The controller and `gateway-operator preview` both
+// translate through here.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
 import { MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import type { BackendContext } from '../gatewayroute/backends.js';
+import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+export const INGRESS_API_VERSION = 'networking.k8s.io/v1';
+/** The Ingress controller's name: the managed-by label of the GatewayRoutes it writes. */
+export const INGRESS_CONTROLLER = 'ingress';
 
 interface IngressBackend {
   service?: { name: string; port?: { number?: number; name?: string } };
@@ -13,7 +20,7 @@ interface IngressBackend {
 }
 
 export interface IngressLike {
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
   spec?: {
     ingressClassName?: string;
     defaultBackend?: IngressBackend;
@@ -137,4 +144,14 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
     accepted: acceptedCondition({ routeCount: routes.length, dropped, empty: 'the Ingress has no rules' }),
     annotations: userAnnotations(ingress.metadata?.annotations),
   };
+}
+
+/** The Ingress as the owner of its GatewayRoute. */
+export function ingressSource(ingress: IngressLike): SourceRef {
+  return { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', name: ingress.metadata?.name ?? '', uid: ingress.metadata?.uid ?? '' };
+}
+
+/** The GatewayRoute a selected Ingress gives, as the Ingress controller writes it (ResolvedRefs through `backends`). */
+export function ingressGatewayRoute(ingress: IngressLike, options: TranslateOptions & { backends: BackendContext }): TranslatedGatewayRoute {
+  return translatedGatewayRoute({ namespace: ingress.metadata?.namespace ?? '', source: ingressSource(ingress), translation: translateIngress(ingress, options), backends: options.backends });
 }

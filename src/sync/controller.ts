@@ -6,7 +6,7 @@
 // routingMode and controlPlane in the status (its own field manager).
 import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
 import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, MAX_CONDITION_MESSAGE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import {
@@ -32,15 +32,13 @@ import { objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import type { ReconcileResult } from '../operator/queue.js';
 import { Outbox, retryDelayMs } from './outbox.js';
-import { encodeSnapshot, toWireGatewayRoute } from './wire.js';
+import { backendUnresolvedCondition, encodeSnapshot, SYNCED_MESSAGE_BUDGET, toWireGatewayRoute } from './wire.js';
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
 const BACKEND_SERVICE_INDEX = 'backend-service';
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
-/** Room for the lists in Synced messages: the CRD's limit less the words around them. */
-const MESSAGE_BUDGET = MAX_CONDITION_MESSAGE - 256;
 
 /** The control plane's answer (acknowledged or rejected) for this generation is already in the status. */
 function answeredFor(synced: Condition | undefined, generation: number | undefined): boolean {
@@ -355,10 +353,7 @@ export class SyncController {
     const key = objectKey(route.metadata);
     // Routes that were never sent are not at the control plane, whatever it acknowledged of the others.
     const unresolved = this.unresolved.get(key);
-    if (unresolved) {
-      const listed = listWithin(unresolved.slice(0, 5), MESSAGE_BUDGET) + (unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : '');
-      return { type: 'Synced', status: 'False', reason: 'BackendUnresolved', message: `${unresolved.length} route(s) not sent, their backend cannot be used: ${listed}` };
-    }
+    if (unresolved) return backendUnresolvedCondition(unresolved);
     const acked = this.outbox.acked(key);
     const generation = route.metadata.generation;
     const previous = findCondition(route.status?.conditions, 'Synced');
@@ -379,7 +374,7 @@ export class SyncController {
     // included, which change no generation), never the generation alone.
     if (acked && this.outbox.inSync(key)) {
       if (acked.rejected.length) {
-        const reasons = listWithin(acked.rejected.map((r) => `${r.key}: ${r.reason}`), MESSAGE_BUDGET);
+        const reasons = listWithin(acked.rejected.map((r) => `${r.key}: ${r.reason}`), SYNCED_MESSAGE_BUDGET);
         return { type: 'Synced', status: 'False', reason: 'Rejected', message: `the control plane rejected ${acked.rejected.length} route(s): ${reasons}` };
       }
       return { type: 'Synced', status: 'True', reason: 'Synced', message: 'the control plane acknowledged these routes' };

@@ -74,7 +74,7 @@ describe('parseConfig', () => {
       command: 'run', deregisterTimeoutMs: 120_000, namespace: 'gateway-system', healthPort: 8080, leaderElect: false, leaseName: 'gateway-operator',
       ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000,
       allowCatchAll: false, gatewayControllerName: 'gateway.pipeops.io/tunnel', logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
-      ackTimeoutMs: 30_000, frameBudgetBytes: 1_048_576, help: false, version: false,
+      ackTimeoutMs: 30_000, frameBudgetBytes: 1_048_576, inputs: [], output: 'table', help: false, version: false,
     });
   });
 
@@ -145,18 +145,45 @@ describe('parseConfig', () => {
 
   it('prints usage with the commands, then every flag padded to one column with its env var', () => {
     const lines = usage().split('\n');
-    expect(lines.slice(0, 8)).toEqual([
+    expect(lines.slice(0, 12)).toEqual([
       'Usage: gateway-operator [run|deregister] [flags]',
+      '       gateway-operator preview [flags] FILE|DIR|- ...',
       '',
       'Commands:',
       '  run          reconcile Ingresses and GatewayRoutes and sync them to the control plane (default)',
       "  deregister   wait until no operator holds the leader Lease, then tell the control plane that this cluster's",
       '               routes are gone (empty snapshot); for uninstalling',
+      '  preview      print the GatewayRoutes and conditions the operator would write for the Ingresses, HTTPRoutes,',
+      '               Services, Gateways and GatewayClasses in YAML files, directories or stdin (-), with no cluster;',
+      '               exit 1 when one would be Stalled or drops a path, 2 when an input cannot be read',
       '',
       'Flags (each also read from the environment variable in brackets):',
     ]);
     expect(lines).toContain('  --kubeconfig             kubeconfig file (default: in-cluster in a pod, else ~/.kube/config) [$KUBECONFIG]');
     expect(lines).toContain('  --help                   print this help');
+  });
+
+  describe('preview', () => {
+    it.each<[string, string[], Record<string, string>, Record<string, unknown>]>([
+      ['files, directories and - (stdin) as inputs, flags anywhere', ['preview', 'a.yaml', '--output', 'json', '-', 'dir'], {}, { command: 'preview', inputs: ['a.yaml', '-', 'dir'], output: 'json' }],
+      ['-o as kubectl spells it', ['preview', '-o', 'yaml', 'a.yaml'], {}, { output: 'yaml' }],
+      ['-o=', ['preview', '-o=json', 'a.yaml'], {}, { output: 'json' }],
+      ["the operator's selection flags", ['preview', '--ingress-class', 'tunnel', '--allow-catch-all', '--gateway-controller-name', 'example.com/gw', 'a.yaml'], {}, { ingressClasses: ['tunnel'], allowCatchAll: true, gatewayControllerName: 'example.com/gw' }],
+      ['and their environment variables', ['preview', 'a.yaml'], { GATEWAY_INGRESS_CLASSES: 'a,b', GATEWAY_ALLOW_CATCH_ALL: 'true' }, { ingressClasses: ['a', 'b'], allowCatchAll: true }],
+      ['no --cluster-name needed in a pod (a CI job may run in one)', ['preview', 'a.yaml'], { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, { command: 'preview' }],
+    ])('%s', (_name, argv, env, expected) => {
+      expect(parseConfig(argv, env)).toMatchObject(expected);
+    });
+
+    it.each<[string[], RegExp]>([
+      [['preview'], /^preview: give the manifests to read: files, directories, or - for stdin$/],
+      [['preview', 'a.yaml', '--output', 'wide'], /^--output: must be one of table, yaml, json, got "wide"$/],
+      [['preview', 'a.yaml', '-x'], /^-x: unknown flag/],
+      [['run', 'a.yaml'], /^a\.yaml: unexpected argument/],
+      [['preview', 'a.yaml', '--gateway-controller-name', 'nodomain'], /^--gateway-controller-name: "nodomain" is not a domain-prefixed path/],
+    ])('refuses %j', (argv, message) => {
+      expect(() => parseConfig(argv, {})).toThrow(message);
+    });
   });
 
   it('documents every flag with its env var', () => {
