@@ -8,7 +8,7 @@ import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import { resolvedRefsCondition } from '../gatewayroute/backends.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
-import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
+import type { GatewayRouteWriter, TranslatedGatewayRoute } from '../gatewayroute/writer.js';
 import { applyStatus } from '../operator/apply.js';
 import { jsonEqual } from '../operator/json.js';
 import { splitKey } from '../operator/kinds.js';
@@ -72,7 +72,7 @@ export class HTTPRouteController {
       return;
     }
     const uid = route.metadata.uid ?? '';
-    const source = { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name, uid };
+    const source: TranslatedGatewayRoute['source'] = { apiVersion: HTTPROUTE_API_VERSION, kind: 'HTTPRoute', name, uid };
     const parents = this.parents(route);
     let mine: GatewayRoute | undefined = existing && owner?.uid === uid ? existing : undefined;
     const translation = translateHTTPRoute(route, attachedHosts(parents), {

@@ -1,10 +1,10 @@
 // Writes a GatewayRoute translated from a source object (an Ingress or an HTTPRoute) the same way for every
 // source: server-side apply of metadata + spec only when they differ from the cache, then the source's
-// status fields (Accepted, ResolvedRefs, hosts, routeCount) under the source's own field manager, and an
+// status fields (Accepted, ResolvedRefs, hosts, routeCount, source) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { hostsSummary, sourceOwner, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { sourceOwner, sourceStatus, sourceStatusChanged, SPEC_FIELD_MANAGER, userAnnotations, type TranslatedFrom } from '../api/v1alpha1/gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute, type GatewayRouteSpec } from '../api/v1alpha1/types.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
@@ -19,8 +19,8 @@ export function gatewayRouteRef(namespace: string, name: string): CustomObjectRe
 export interface TranslatedGatewayRoute {
   namespace: string;
   name: string;
-  /** The source object; it becomes the GatewayRoute's controlling owner. */
-  source: Required<Pick<InvolvedObject, 'apiVersion' | 'kind' | 'name' | 'uid'>>;
+  /** The source object; it becomes the GatewayRoute's controlling owner, and its kind status.source. */
+  source: Required<Pick<InvolvedObject, 'apiVersion' | 'name' | 'uid'>> & { kind: TranslatedFrom };
   annotations: Record<string, string>;
   spec: GatewayRouteSpec;
   accepted: ConditionInput;
@@ -104,11 +104,10 @@ export class GatewayRouteWriter {
 
   private async writeStatus(current: GatewayRoute, desired: TranslatedGatewayRoute): Promise<void> {
     const { namespace, name } = desired;
-    const routes = desired.spec.routes ?? [];
     const previous = (current.status?.conditions ?? []).filter((c) => SOURCE_CONDITIONS.has(c.type));
     const conditions = ownConditions(current.status?.conditions, [desired.accepted, desired.resolvedRefs], current.metadata.generation, new Date());
-    const status = { hosts: hostsSummary(routes), routeCount: routes.length };
-    const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
+    const status = sourceStatus(desired.source.kind, desired.spec.routes ?? []);
+    const changed = conditionsChanged(previous, conditions) || sourceStatusChanged(current.status, status);
     if (!changed) return;
     await applyStatus(
       this.options.custom,

@@ -3,10 +3,19 @@
 // the frame budget, then each GatewayRoute's changes go out as routes_change against what the control plane
 // acknowledged, one message in flight per GatewayRoute. Every answer (routes_ack / routes_nack) is matched
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
-// routingMode and controlPlane in the status (its own field manager).
+// routingMode and controlPlane in the status (its own field manager), and for a hand-written GatewayRoute
+// what a source controller would write (Accepted, ResolvedRefs, and source Manual, hosts, routeCount).
 import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, MAX_CONDITION_MESSAGE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { sourceOwner, sourceStatus, sourceStatusChanged } from '../api/v1alpha1/gatewayroute.js';
+import {
+  API_VERSION,
+  CLUSTER_CONNECTIVITY_NAME,
+  GATEWAY_ROUTE,
+  MAX_CONDITION_MESSAGE,
+  type ClusterConnectivity,
+  type Condition,
+  type GatewayRoute,
+} from '../api/v1alpha1/types.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import {
@@ -400,7 +409,9 @@ export class SyncController {
     const generation = route.metadata.generation;
     const now = new Date();
     const own: ConditionInput[] = [this.syncedCondition(route)];
-    if (!sourceOwner(route)) {
+    // A translated GatewayRoute's source fields are its source controller's to write.
+    const fromSource = sourceOwner(route) ? undefined : sourceStatus('Manual', route.spec.routes ?? []);
+    if (fromSource) {
       // Nobody else reports on a hand-written GatewayRoute: the schema accepted it; check its backends.
       own.push({ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'written by hand; validated by the CRD schema' });
       own.push(resolvedRefsCondition(route.spec.routes ?? [], namespace, this.backends));
@@ -426,10 +437,11 @@ export class SyncController {
       !conditionsChanged(previous, conditions) &&
       route.status?.routingMode === routingMode &&
       route.status?.observedGeneration === observedGeneration &&
-      route.status?.controlPlane?.revision === controlPlane?.revision;
+      route.status?.controlPlane?.revision === controlPlane?.revision &&
+      !(fromSource && sourceStatusChanged(route.status, fromSource));
     if (unchanged) return;
 
-    const status: Record<string, unknown> = { routingMode, conditions };
+    const status: Record<string, unknown> = { ...fromSource, routingMode, conditions };
     if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
     if (controlPlane) status.controlPlane = controlPlane;
     await applyStatus(

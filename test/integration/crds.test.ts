@@ -169,11 +169,11 @@ describe('validation', () => {
 });
 
 describe('printer columns', () => {
-  it('kubectl get gatewayroutes and gwr show Hosts, Routes, Mode, Synced, Ready, Age', () => {
+  it('kubectl get gatewayroutes and gwr show Source, Hosts, Routes, Mode, Synced, Ready, Age', () => {
     for (const resource of ['gatewayroutes', 'gwr']) {
       const result = kubectl(['get', resource, '-n', namespace, 'shop']);
       expect(result.status).toBe(0);
-      expect(result.stdout.split('\n')[0]).toMatch(/^NAME\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
+      expect(result.stdout.split('\n')[0]).toMatch(/^NAME\s+SOURCE\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
     }
   });
 
@@ -226,6 +226,7 @@ describe('printer columns', () => {
             op: 'add',
             path: '/status',
             value: {
+              source: 'Manual',
               hosts: 'shop.example.com',
               routeCount: 3,
               routingMode: 'tunnel',
@@ -239,7 +240,7 @@ describe('printer columns', () => {
       },
     );
     const row = kubectl(['get', 'gwr', '-n', namespace, 'shop', '--no-headers']).stdout;
-    expect(row).toMatch(/^shop\s+shop\.example\.com\s+3\s+tunnel\s+True\s+True\s+\S+/);
+    expect(row).toMatch(/^shop\s+Manual\s+shop\.example\.com\s+3\s+tunnel\s+True\s+True\s+\S+/);
   });
 });
 
