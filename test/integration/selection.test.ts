@@ -1,4 +1,5 @@
-// Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector.
+// Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector; and
+// the start-up line that says so.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { clients, createTestNamespace, deleteTestNamespace, eventually } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
@@ -18,6 +19,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await operators.stopAll();
   await deleteTestNamespace(ns);
+});
+
+it('says at start what it exposes, with the flags it was given', () => {
+  const line = operator.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('exposing '));
+  expect(line).toMatchObject({
+    level: 'info',
+    controller: 'manager',
+    ingressClasses: ['nginx', 'edge'],
+    watchNamespaces: [ns],
+    ingressSelector: 'expose=yes',
+    excludeAnnotation: 'gateway.pipeops.io/exclude',
+  });
+  expect(line?.msg).toContain(`exposing the Ingresses of class nginx, edge (one without a class counts as the default IngressClass) labelled expose=yes in namespace ${ns} `);
 });
 
 const rule = (host: string) => [{ host, paths: [{ service: 'web', port: 80 }] }];
