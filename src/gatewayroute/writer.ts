@@ -3,8 +3,9 @@
 // status fields (Accepted, ResolvedRefs, hosts, routeCount, source) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, findCondition, ownConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, ownConditions } from '../api/v1alpha1/conditions.js';
 import { sourceOwner, sourceStatus, sourceStatusChanged, SPEC_FIELD_MANAGER, userAnnotations, type TranslatedFrom } from '../api/v1alpha1/gatewayroute.js';
+import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute, type GatewayRouteSpec } from '../api/v1alpha1/types.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
@@ -23,8 +24,8 @@ export interface TranslatedGatewayRoute {
   source: Required<Pick<InvolvedObject, 'apiVersion' | 'name' | 'uid'>> & { kind: TranslatedFrom };
   annotations: Record<string, string>;
   spec: GatewayRouteSpec;
-  accepted: ConditionInput;
-  resolvedRefs: ConditionInput;
+  accepted: GatewayRouteCondition<'Accepted'>;
+  resolvedRefs: GatewayRouteCondition<'ResolvedRefs'>;
 }
 
 export interface GatewayRouteWriterOptions {

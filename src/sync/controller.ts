@@ -5,8 +5,9 @@
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
 // routingMode and controlPlane in the status (its own field manager), and for a hand-written GatewayRoute
 // what a source controller would write (Accepted, ResolvedRefs, and source Manual, hosts, routeCount).
-import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions } from '../api/v1alpha1/conditions.js';
 import { sourceOwner, sourceStatus, sourceStatusChanged } from '../api/v1alpha1/gatewayroute.js';
+import { GATEWAY_ROUTE_REASONS, listedCondition, type GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY_NAME,
@@ -357,7 +358,7 @@ export class SyncController {
     return undefined;
   }
 
-  private syncedCondition(route: GatewayRoute): ConditionInput {
+  private syncedCondition(route: GatewayRoute): GatewayRouteCondition<'Synced'> {
     if (!this.client) {
       return { type: 'Synced', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured (--control-plane-url)' };
     }
@@ -380,10 +381,10 @@ export class SyncController {
     }
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
     // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
-    // restart from rewriting every GatewayRoute twice (Pending, then the same answer again).
-    if (!acked && previous && answeredFor(previous, generation)) {
-      return { type: 'Synced', status: previous.status, reason: previous.reason, message: previous.message };
-    }
+    // restart from rewriting every GatewayRoute twice (Pending, then the same answer again). A reason this
+    // version does not write (reasons.ts) is not kept: it is worked out again.
+    const kept = !acked && previous && answeredFor(previous, generation) ? listedCondition(GATEWAY_ROUTE_REASONS, 'Synced', previous) : undefined;
+    if (kept) return kept;
     // Synced is what the control plane acknowledged, compared with what is desired now (annotations
     // included, which change no generation), never the generation alone.
     if (acked && this.outbox.inSync(key)) {
@@ -408,7 +409,7 @@ export class SyncController {
     const { namespace, name } = splitKey(key);
     const generation = route.metadata.generation;
     const now = new Date();
-    const own: ConditionInput[] = [this.syncedCondition(route)];
+    const own: GatewayRouteCondition[] = [this.syncedCondition(route)];
     // A translated GatewayRoute's source fields are its source controller's to write.
     const fromSource = sourceOwner(route) ? undefined : sourceStatus('Manual', route.spec.routes ?? []);
     if (fromSource) {

@@ -1,6 +1,6 @@
 // GatewayRoute helpers shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute) and by the
 // sync controller, pure: who owns one, route identity, and the status pieces computed the same way for all.
-import type { ConditionInput } from './conditions.js';
+import type { GatewayRouteCondition } from './reasons.js';
 import { type GatewayRoute, type GatewayRouteSource, type GatewayRouteStatus, type OwnerReference, type RouteSpec } from './types.js';
 
 /** What identifies a route within a GatewayRoute and among all of them: host, path type and path. */
@@ -37,7 +37,7 @@ export function userAnnotations(annotations: Record<string, string> | undefined)
  * Accepted for a translated GatewayRoute: True with the count (PartiallyAccepted when some parts were
  * dropped, each named), False NoRoutes when nothing is left; `empty` says why when nothing was there.
  */
-export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: number; dropped: readonly string[]; empty: string }): ConditionInput {
+export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: number; dropped: readonly string[]; empty: string }): GatewayRouteCondition<'Accepted'> {
   const detail = dropped.slice(0, 10).join('; ') + (dropped.length > 10 ? `; and ${dropped.length - 10} more` : '');
   if (routeCount === 0) {
     return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${detail}` : empty };
