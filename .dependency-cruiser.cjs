@@ -73,7 +73,7 @@ module.exports = {
       name: 'only-composition-reads-config',
       severity: 'error',
       comment: 'Flags become option objects in the compositions (main.ts, app.ts, the preview command); features never read the Config.',
-      from: { pathNot: '^src/((main|app|config)\\.ts|preview/cli\\.ts)$' },
+      from: { pathNot: '^src/((main|app|config|exposure)\\.ts|preview/cli\\.ts)$' },
       to: { path: '^src/config\\.ts$' },
     },
     {

@@ -24,6 +24,7 @@ const NAMED_TYPES: Readonly<Record<string, string>> = {
   'GatewayRoute.spec.routes[].pathType': 'PathType',
   'GatewayRoute.spec.routes[].backend.port': 'BackendPort',
   'GatewayRoute.status': 'GatewayRouteStatus',
+  'GatewayRoute.status.source': 'GatewayRouteSource',
   'GatewayRoute.status.routingMode': 'RoutingMode',
   'GatewayRoute.status.conditions[]': 'Condition',
   'GatewayRoute.status.conditions[].status': 'ConditionStatus',

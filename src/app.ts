@@ -7,6 +7,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernete
 import { API_VERSION, CLUSTER_CONNECTIVITY_KIND, CLUSTER_CONNECTIVITY_NAME } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
 import * as connectivity from './connectivity/controller.js';
+import { describeExposure } from './exposure.js';
 import type { GatewayLike } from './connectivity/detect.js';
 import * as prometheus from './connectivity/prometheus.js';
 import { DEFAULT_CONNECTIVITY } from './connectivity/state.js';
@@ -249,6 +250,8 @@ export class GatewayOperator {
       return undefined;
     });
     if (version) this.k8sVersion = version.gitVersion;
+    const exposure = describeExposure(this.config);
+    this.logger.info(exposure.message, exposure.fields);
     this.features = await this.setup();
     await this.manager.start();
   }

@@ -3,7 +3,8 @@
 // changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
 // never delays the operator's start: until it has decided, the cluster counts as private.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { conditionsChanged, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { conditionsChanged, progressSummary, rfc3339, setConditions } from '../api/v1alpha1/conditions.js';
+import type { ClusterConnectivityCondition } from '../api/v1alpha1/reasons.js';
 import {
   API_VERSION,
   CLUSTER_CONNECTIVITY,
@@ -146,7 +147,7 @@ export class ConnectivityController {
     this.warnOfOtherWriter(previous.controlPlane?.clusterId);
     const same = previous.isPrivate === decision.isPrivate && previous.routingMode === decision.routingMode && previous.publicEndpoint === decision.publicEndpoint;
     const now = new Date();
-    const conditionInputs: ConditionInput[] = [
+    const conditionInputs: ClusterConnectivityCondition[] = [
       decision.waiting
         ? { type: 'Detected', status: 'Unknown', reason: 'WaitingForAddress', message: decision.reason }
         : { type: 'Detected', status: 'True', reason: decision.isPrivate ? 'Private' : 'Public', message: decision.reason },
@@ -218,7 +219,7 @@ export class ConnectivityController {
     return addresses;
   }
 
-  private controlPlaneCondition(): ConditionInput {
+  private controlPlaneCondition(): ClusterConnectivityCondition<'ControlPlaneConnected'> {
     if (!this.client) return { type: 'ControlPlaneConnected', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured' };
     if (this.client.ready) return { type: 'ControlPlaneConnected', status: 'True', reason: 'Registered', message: 'registered with the control plane' };
     if (this.client.state === 'unauthorized') return { type: 'ControlPlaneConnected', status: 'False', reason: 'Unauthorized', message: this.client.lastError ?? 'the control plane refused the token' };
@@ -230,7 +231,7 @@ export class ConnectivityController {
  * IdentityCached: whether the cluster id is cached in the state ConfigMap. Not part of Ready: without the cache
  * the fingerprint still resumes the same cluster; this says why the cache is missing, so it can be fixed.
  */
-export function identityCondition({ cached, problem, fingerprint }: ControlPlaneClient['identityStatus']): ConditionInput {
+export function identityCondition({ cached, problem, fingerprint }: ControlPlaneClient['identityStatus']): ClusterConnectivityCondition<'IdentityCached'> {
   if (cached) return { type: 'IdentityCached', status: 'True', reason: 'Cached', message: 'the cluster id is cached in the state ConfigMap' };
   if (cached === undefined) return { type: 'IdentityCached', status: 'Unknown', reason: 'NotRegistered', message: 'not registered with the control plane yet' };
   const resumes = fingerprint ? `restarts resume this cluster by its fingerprint (kube-system UID ${fingerprint})` : 'the cluster fingerprint cannot be read either: a restart registers a new cluster';

@@ -7,7 +7,7 @@ import { conditionsChanged, ownConditions } from '../api/v1alpha1/conditions.js'
 import type { GatewayRoute } from '../api/v1alpha1/types.js';
 import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
-import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
+import type { GatewayRouteWriter, TranslatedGatewayRoute } from '../gatewayroute/writer.js';
 import { applyStatus } from '../operator/apply.js';
 import { jsonEqual } from '../operator/json.js';
 import { splitKey } from '../operator/kinds.js';

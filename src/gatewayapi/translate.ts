@@ -6,6 +6,7 @@ import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alph
 import type { BackendContext, CrossNamespacePolicy, ServiceLookup } from '../gatewayroute/backends.js';
 import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
+import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import { MAX_ROUTES, type GatewayRouteSpec, type PathType, type RouteSpec } from '../api/v1alpha1/types.js';
 import type { AttachedHost } from './attach.js';
 import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
@@ -34,7 +35,7 @@ export interface HTTPRouteTranslateOptions {
 export interface HTTPRouteTranslation {
   spec: GatewayRouteSpec;
   /** The GatewayRoute's Accepted condition. */
-  accepted: ConditionInput;
+  accepted: GatewayRouteCondition<'Accepted'>;
   /** What was dropped, for the HTTPRoute's PartiallyInvalid condition. */
   dropped: string[];
   /** What is served differently from what the route asks (weights), said in the Accepted messages. */

@@ -1,7 +1,7 @@
 // How a GatewayRoute's backends resolve, in one place for every reader: the source controllers'
 // ResolvedRefs, the sync controller's wire translation and hand-written GatewayRoutes' ResolvedRefs all
 // ask the same BackendResolver (one per manager), so a backend is never usable for one and not the other.
-import type { ConditionInput } from '../api/v1alpha1/conditions.js';
+import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import type { RouteSpec } from '../api/v1alpha1/types.js';
 import { resolveBackendPort, type PortResolution, type ServiceLike } from '../routing/backends.js';
 
@@ -58,8 +58,9 @@ export function resolveRouteBackend(route: RouteSpec, namespace: string, { servi
 }
 
 /** ResolvedRefs: every backend Service exists, may be used, and has the referenced port. */
-export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, backends: BackendContext): ConditionInput {
-  const problems = new Map<string, string>(); // message -> reason, deduplicated
+export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, backends: BackendContext): GatewayRouteCondition<'ResolvedRefs'> {
+  type Failure = Extract<PortResolution, { ok: false }>;
+  const problems = new Map<string, Failure['reason']>(); // message -> reason, deduplicated
   for (const route of routes) {
     const result = resolveRouteBackend(route, namespace, backends);
     if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
@@ -67,7 +68,7 @@ export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: s
   if (problems.size === 0) {
     return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' };
   }
-  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, string];
+  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, Failure['reason']];
   const more = problems.size > 1 ? ` (and ${problems.size - 1} more: ${[...problems.keys()].slice(1, 5).join('; ')})` : '';
   return { type: 'ResolvedRefs', status: 'False', reason: firstReason, message: `${firstMessage}${more}` };
 }

@@ -2,7 +2,7 @@
 // (metadata + spec), the status fields it owns, and the name-conflict message. The writer applies these; the
 // preview command prints them, so both show the same GatewayRoute.
 import { ownConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { hostsSummary, sourceOwner } from '../api/v1alpha1/gatewayroute.js';
+import { sourceOwner, sourceStatus, type SourceStatus, type TranslatedFrom } from '../api/v1alpha1/gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, MANAGED_BY_LABEL, type Condition, type GatewayRoute, type GatewayRouteSpec } from '../api/v1alpha1/types.js';
 import { resolvedRefsCondition, type BackendContext } from './backends.js';
 
@@ -59,17 +59,18 @@ export function gatewayRouteBody(desired: TranslatedGatewayRoute, controller: st
   };
 }
 
-/** The status fields a source controller owns: Accepted and ResolvedRefs (transition times kept from `previous`), hosts, routeCount. */
-export function sourceStatus(
+/**
+ * The status fields a source controller owns: Accepted and ResolvedRefs (transition times kept from
+ * `previous`), and source, hosts, routeCount.
+ */
+export function ownedStatus(
   desired: TranslatedGatewayRoute,
   previous: readonly Condition[] | undefined,
   generation: number | undefined,
   now: Date,
-): { hosts: string; routeCount: number; conditions: Condition[] } {
-  const routes = desired.spec.routes ?? [];
+): SourceStatus & { conditions: Condition[] } {
   return {
-    hosts: hostsSummary(routes),
-    routeCount: routes.length,
+    ...sourceStatus(desired.source.kind as TranslatedFrom, desired.spec.routes ?? []),
     conditions: ownConditions(previous, [desired.accepted, desired.resolvedRefs], generation, now),
   };
 }

@@ -1,17 +1,17 @@
 // Writes a GatewayRoute translated from a source object (an Ingress or an HTTPRoute) the same way for every
 // source: server-side apply of metadata + spec only when they differ from the cache, then the source's
-// status fields (Accepted, ResolvedRefs, hosts, routeCount) under the source's own field manager, and an
+// status fields (Accepted, ResolvedRefs, hosts, routeCount, source) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, findCondition } from '../api/v1alpha1/conditions.js';
-import { SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
+import { sourceStatusChanged, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute } from '../api/v1alpha1/types.js';
 import type { Logger } from '../log.js';
 import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { jsonEqual } from '../operator/json.js';
-import { gatewayRouteBody, heldBy, nameConflictMessage, sourceStatus, type TranslatedGatewayRoute } from './object.js';
+import { gatewayRouteBody, heldBy, nameConflictMessage, ownedStatus, type TranslatedGatewayRoute } from './object.js';
 
 export type { TranslatedGatewayRoute } from './object.js';
 
@@ -84,9 +84,9 @@ export class GatewayRouteWriter {
   private async writeStatus(current: GatewayRoute, desired: TranslatedGatewayRoute): Promise<void> {
     const { namespace, name } = desired;
     const previous = (current.status?.conditions ?? []).filter((c) => SOURCE_CONDITIONS.has(c.type));
-    const status = sourceStatus(desired, current.status?.conditions, current.metadata.generation, new Date());
+    const status = ownedStatus(desired, current.status?.conditions, current.metadata.generation, new Date());
     const { conditions } = status;
-    const changed = conditionsChanged(previous, conditions) || current.status?.hosts !== status.hosts || current.status?.routeCount !== status.routeCount;
+    const changed = conditionsChanged(previous, conditions) || sourceStatusChanged(current.status, status);
     if (!changed) return;
     const written = await applyStatus<GatewayRoute>(
       this.options.custom,

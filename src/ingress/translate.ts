@@ -3,6 +3,7 @@
 // condition's message; the rest of the Ingress is kept. The controller and `gateway-operator preview` both
 // translate through here.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
+import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/types.js';
 import { MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
@@ -41,7 +42,7 @@ export interface TranslateOptions {
 
 export interface Translation {
   spec: GatewayRouteSpec;
-  accepted: ConditionInput;
+  accepted: GatewayRouteCondition<'Accepted'>;
   /** Annotations to carry onto the GatewayRoute (user ones only). */
   annotations: Record<string, string>;
 }

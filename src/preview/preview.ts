@@ -11,7 +11,7 @@ import { crossNamespacePolicy, HTTPROUTE_CONTROLLER, httpRouteGatewayRoute, tran
 import type { Gateway, GatewayClass, HTTPRoute, ParentReference, ReferenceGrant } from '../gatewayapi/types.js';
 import { BackendResolver, lookupIn } from '../gatewayroute/backends.js';
 import { ClaimedRoutes, RouteClaims } from '../gatewayroute/claims.js';
-import { gatewayRouteBody, nameConflictMessage, sourceStatus, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
+import { gatewayRouteBody, nameConflictMessage, ownedStatus, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 import { unselectedReason, type IngressClass } from '../ingress/class.js';
 import { INGRESS_CONTROLLER, ingressGatewayRoute, type IngressLike } from '../ingress/translate.js';
 import { objectKey } from '../operator/kinds.js';
@@ -142,7 +142,7 @@ export function preview(manifests: readonly Manifest[], options: PreviewOptions)
   const claims = new RouteClaims(held);
   const written = new Map<string, GatewayRoute>();
   const write = (desired: TranslatedGatewayRoute, controller: string): void => {
-    const gatewayRoute: GatewayRoute = { ...gatewayRouteBody(desired, controller), status: sourceStatus(desired, undefined, undefined, now) };
+    const gatewayRoute: GatewayRoute = { ...gatewayRouteBody(desired, controller), status: ownedStatus(desired, undefined, undefined, now) };
     written.set(objectKey(gatewayRoute.metadata), gatewayRoute);
     held.add(gatewayRoute);
     result.gatewayRoutes.push({ gatewayRoute, stalled: wouldStall(gatewayRoute, backends, now), dropsPaths: ['PartiallyAccepted', 'NoRoutes'].includes(desired.accepted.reason) });

@@ -3,10 +3,20 @@
 // the frame budget, then each GatewayRoute's changes go out as routes_change against what the control plane
 // acknowledged, one message in flight per GatewayRoute. Every answer (routes_ack / routes_nack) is matched
 // to its message by request_id and comes back as the Synced condition. This controller owns Synced, Ready,
-// routingMode and controlPlane in the status (its own field manager).
+// routingMode and controlPlane in the status (its own field manager), and for a hand-written GatewayRoute
+// what a source controller would write (Accepted, ResolvedRefs, and source Manual, hosts, routeCount).
 import { conditionsChanged, findCondition, listWithin, progressSummary, rfc3339, setConditions, type ConditionInput } from '../api/v1alpha1/conditions.js';
-import { sourceOwner } from '../api/v1alpha1/gatewayroute.js';
-import { API_VERSION, CLUSTER_CONNECTIVITY_NAME, GATEWAY_ROUTE, type ClusterConnectivity, type Condition, type GatewayRoute } from '../api/v1alpha1/types.js';
+import { sourceOwner, sourceStatus, sourceStatusChanged } from '../api/v1alpha1/gatewayroute.js';
+import { GATEWAY_ROUTE_REASONS, listedCondition, type GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
+import {
+  API_VERSION,
+  CLUSTER_CONNECTIVITY_NAME,
+  GATEWAY_ROUTE,
+  MAX_CONDITION_MESSAGE,
+  type ClusterConnectivity,
+  type Condition,
+  type GatewayRoute,
+} from '../api/v1alpha1/types.js';
 import { connectivityOf, sameConnectivity, type Connectivity } from '../connectivity/state.js';
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import {
@@ -346,7 +356,7 @@ export class SyncController {
     return undefined;
   }
 
-  private syncedCondition(route: GatewayRoute): ConditionInput {
+  private syncedCondition(route: GatewayRoute): GatewayRouteCondition<'Synced'> {
     if (!this.client) {
       return { type: 'Synced', status: 'Unknown', reason: 'NoControlPlane', message: 'no control plane is configured (--control-plane-url)' };
     }
@@ -366,10 +376,10 @@ export class SyncController {
     }
     // Acknowledged (or rejected) before this process started, and nothing said otherwise since: the control
     // plane's last word stands until the snapshot in flight is answered. Keeping the condition keeps a
-    // restart from rewriting every GatewayRoute twice (Pending, then the same answer again).
-    if (!acked && previous && answeredFor(previous, generation)) {
-      return { type: 'Synced', status: previous.status, reason: previous.reason, message: previous.message };
-    }
+    // restart from rewriting every GatewayRoute twice (Pending, then the same answer again). A reason this
+    // version does not write (reasons.ts) is not kept: it is worked out again.
+    const kept = !acked && previous && answeredFor(previous, generation) ? listedCondition(GATEWAY_ROUTE_REASONS, 'Synced', previous) : undefined;
+    if (kept) return kept;
     // Synced is what the control plane acknowledged, compared with what is desired now (annotations
     // included, which change no generation), never the generation alone.
     if (acked && this.outbox.inSync(key)) {
@@ -394,8 +404,10 @@ export class SyncController {
     const { namespace, name } = splitKey(key);
     const generation = route.metadata.generation;
     const now = new Date();
-    const own: ConditionInput[] = [this.syncedCondition(route)];
-    if (!sourceOwner(route)) {
+    const own: GatewayRouteCondition[] = [this.syncedCondition(route)];
+    // A translated GatewayRoute's source fields are its source controller's to write.
+    const fromSource = sourceOwner(route) ? undefined : sourceStatus('Manual', route.spec.routes ?? []);
+    if (fromSource) {
       // Nobody else reports on a hand-written GatewayRoute: the schema accepted it; check its backends.
       own.push({ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'written by hand; validated by the CRD schema' });
       own.push(resolvedRefsCondition(route.spec.routes ?? [], namespace, this.backends));
@@ -421,10 +433,11 @@ export class SyncController {
       !conditionsChanged(previous, conditions) &&
       route.status?.routingMode === routingMode &&
       route.status?.observedGeneration === observedGeneration &&
-      route.status?.controlPlane?.revision === controlPlane?.revision;
+      route.status?.controlPlane?.revision === controlPlane?.revision &&
+      !(fromSource && sourceStatusChanged(route.status, fromSource));
     if (unchanged) return;
 
-    const status: Record<string, unknown> = { routingMode, conditions };
+    const status: Record<string, unknown> = { ...fromSource, routingMode, conditions };
     if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
     if (controlPlane) status.controlPlane = controlPlane;
     await applyStatus(

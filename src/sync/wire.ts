@@ -3,7 +3,8 @@
 // snapshot cut into frames under a byte budget. Named ports are resolved through the Service; when that
 // fails the port last sent for the same route key is kept, so a Service that disappears for a moment does
 // not pull a working route from the gateway.
-import { listWithin, type ConditionInput } from '../api/v1alpha1/conditions.js';
+import { listWithin } from '../api/v1alpha1/conditions.js';
+import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import { MAX_CONDITION_MESSAGE, type GatewayRoute, type RouteSpec } from '../api/v1alpha1/types.js';
 import { WIRE_ROUTE_FIELDS, wireRouteKey, type PayloadJson, type RoutesChangePayload, type RoutesSyncChunkPayload, type WireGatewayRoute, type WireRoute } from '../controlplane/protocol.js';
 import { sourceOwner, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
@@ -25,7 +26,7 @@ export function routeKey(namespace: string, name: string, route: Pick<RouteSpec,
 export const SYNCED_MESSAGE_BUDGET = MAX_CONDITION_MESSAGE - 256;
 
 /** Synced when routes were left out of the wire form (WireTranslation.unresolved): a reason kstatus reads as Stalled. */
-export function backendUnresolvedCondition(unresolved: readonly string[]): ConditionInput {
+export function backendUnresolvedCondition(unresolved: readonly string[]): GatewayRouteCondition<'Synced'> {
   const listed = listWithin(unresolved.slice(0, 5), SYNCED_MESSAGE_BUDGET) + (unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : '');
   return { type: 'Synced', status: 'False', reason: 'BackendUnresolved', message: `${unresolved.length} route(s) not sent, their backend cannot be used: ${listed}` };
 }

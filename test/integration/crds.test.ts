@@ -170,11 +170,11 @@ describe('validation', () => {
 });
 
 describe('printer columns', () => {
-  it('kubectl get gatewayroutes and gwr show Hosts, Routes, Mode, Synced, Ready, Age', () => {
+  it('kubectl get gatewayroutes and gwr show Source, Hosts, Routes, Mode, Synced, Ready, Age', () => {
     for (const resource of ['gatewayroutes', 'gwr']) {
       const result = kubectl(['get', resource, '-n', namespace, 'shop']);
       expect(result.status).toBe(0);
-      expect(result.stdout.split('\n')[0]).toMatch(/^NAME\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
+      expect(result.stdout.split('\n')[0]).toMatch(/^NAME\s+SOURCE\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
     }
   });
 
@@ -190,10 +190,28 @@ describe('printer columns', () => {
     expect(result.stdout).toMatch(/^cluster\s/m);
   });
 
-  it('the gateway category lists both kinds', () => {
-    const result = kubectl(['get', 'gateway', '-A', '-o', 'name']);
+  // kubectl expands a category before it looks a resource up by that name: a category called "gateway"
+  // made `kubectl get gateway` list our kinds instead of the Gateway API's Gateways.
+  it('kubectl get gateway lists Gateway API Gateways, not our kinds', () => {
+    const gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'category-check', namespace },
+      spec: { gatewayClassName: 'category-check', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    };
+    const created = kubectl(['apply', '-f', '-'], JSON.stringify(gateway));
+    expect(created.stderr).toBe('');
+    const result = kubectl(['get', 'gateway', '-n', namespace, '-o', 'name']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n')).toEqual(['gateway.gateway.networking.k8s.io/category-check']);
+  });
+
+  it('the pipeops category lists both kinds', () => {
+    const result = kubectl(['get', 'pipeops', '-n', namespace, '-o', 'name']);
+    expect(result.stderr).toBe('');
     expect(result.stdout).toContain('gatewayroute.gateway.pipeops.io/shop');
     expect(result.stdout).toContain('clusterconnectivity.gateway.pipeops.io/cluster');
+    expect(result.stdout).not.toContain('gateway.networking.k8s.io');
   });
 
   it('shows status values once they are written', async () => {
@@ -209,6 +227,7 @@ describe('printer columns', () => {
             op: 'add',
             path: '/status',
             value: {
+              source: 'Manual',
               hosts: 'shop.example.com',
               routeCount: 3,
               routingMode: 'tunnel',
@@ -222,7 +241,7 @@ describe('printer columns', () => {
       },
     );
     const row = kubectl(['get', 'gwr', '-n', namespace, 'shop', '--no-headers']).stdout;
-    expect(row).toMatch(/^shop\s+shop\.example\.com\s+3\s+tunnel\s+True\s+True\s+\S+/);
+    expect(row).toMatch(/^shop\s+Manual\s+shop\.example\.com\s+3\s+tunnel\s+True\s+True\s+\S+/);
   });
 });
 

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Condition } from '../../src/api/v1alpha1/types.js';
+import { API_VERSION, GATEWAY_ROUTE, GROUP as OUR_GROUP, VERSION as OUR_VERSION, type Condition, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
 import type { Gateway as GatewayObject, GatewayClass, HTTPRoute, ReferenceGrant } from '../../src/gatewayapi/types.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { clients, eventually, TestNamespaces } from '../support/kube.js';
+import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
@@ -203,6 +203,32 @@ describe('HTTPRoute → GatewayRoute', () => {
       const gw = await read<GatewayObject>('Gateway', ns, 'tunnel');
       return gw?.status?.listeners?.find((l) => l.name === 'http')?.attachedRoutes === attachedBefore + 1;
     });
+  });
+
+  it('kubectl get gatewayroutes says where each came from: SOURCE Ingress, HTTPRoute, or Manual (written by hand, its HOSTS and ROUTES filled too)', async () => {
+    const target = { group: OUR_GROUP, version: OUR_VERSION, plural: GATEWAY_ROUTE.plural, namespace: ns };
+    const byHand: GatewayRoute = {
+      apiVersion: API_VERSION,
+      kind: 'GatewayRoute',
+      metadata: { name: 'by-hand', namespace: ns },
+      spec: { routes: [{ host: 'by-hand.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
+    };
+    await custom.createNamespacedCustomObject({ ...target, body: byHand });
+    try {
+      // legacy (an Ingress) and shop (an HTTPRoute) are the previous test's.
+      const rows = await eventually('a SOURCE on each GatewayRoute', async () => {
+        const table = kubectl(['get', 'gatewayroutes', '-n', ns, 'legacy', 'shop', 'by-hand']).stdout.trim().split('\n');
+        return table.length === 4 && table.slice(1).every((row) => /^\S+\s+(Ingress|HTTPRoute|Manual)\s+\S+\s+\d/.test(row)) ? table : undefined;
+      });
+      expect(rows[0]).toMatch(/^NAME\s+SOURCE\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
+      expect(rows.slice(1).map((row) => row.split(/\s+/).slice(0, 4)).sort()).toEqual([
+        ['by-hand', 'Manual', 'by-hand.example.com', '1'],
+        ['legacy', 'Ingress', 'legacy.example.com', '1'],
+        ['shop', 'HTTPRoute', 'shop.example.com', '1'],
+      ]);
+    } finally {
+      await custom.deleteNamespacedCustomObject({ ...target, name: 'by-hand' });
+    }
   });
 
   it('HTTPS listener with a wildcard hostname: the route is TLS, and only hostnames the listener covers are served', async () => {

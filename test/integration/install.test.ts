@@ -10,7 +10,7 @@ import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/operator.js';
-import { apply, CHART, canI, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
+import { apply, CHART, canI, chartNotes, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
 
 const TOKEN = 'install-test-token';
@@ -258,6 +258,57 @@ describe('Helm chart', () => {
     const notDefault = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.default': 'false' })).find((o) => o.kind === 'IngressClass')!;
     expect(annotationsOf(notDefault)).toBeUndefined();
     expect(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.enabled': 'false' })).some((o) => o.kind === 'IngressClass')).toBe(false);
+  });
+
+  it('NOTES.txt says what is exposed: everything by default, else what the values narrow it to, each value reaching the operator as its flag', () => {
+    // A release name of its own: a dry run still refuses to adopt objects another release (gwchart) left.
+    const release = 'gwnotes';
+    const defaults = chartNotes(release, 'notes', { clusterName: 'notes' });
+    for (const line of [
+      'Ingresses:   every Ingress of every class, as the original agent did   [ingressClasses: all]',
+      'Labels:      any   [ingressSelector: none]',
+      'Namespaces:  Ingresses and HTTPRoutes in every namespace   [watchNamespaces: all]',
+      'HTTPRoutes:  those attached to Gateways whose GatewayClass has controllerName gateway.pipeops.io/tunnel   [gatewayControllerName]',
+      'No host:     rules without a host are not routed   [allowCatchAll: false]',
+      'Opt out:     annotate an Ingress gateway.pipeops.io/exclude: "true"',
+      'Narrow it with the values in brackets',
+    ]) {
+      expect(defaults).toContain(line);
+    }
+
+    const narrowed = {
+      clusterName: 'notes',
+      'ingressClasses[0]': 'nginx',
+      'ingressClasses[1]': 'edge',
+      'watchNamespaces[0]': 'shop',
+      'watchNamespaces[1]': 'web',
+      ingressSelector: 'expose=true',
+      gatewayControllerName: 'example.com/tunnel',
+      allowCatchAll: 'true',
+    };
+    const notes = chartNotes(release, 'notes', narrowed);
+    for (const line of [
+      'Ingresses:   of class nginx, edge only (one without a class counts as the default IngressClass), and always those of our IngressClass   [ingressClasses]',
+      'Labels:      only Ingresses labelled expose=true   [ingressSelector]',
+      'Namespaces:  Ingresses and HTTPRoutes in namespace(s) shop, web   [watchNamespaces]',
+      'controllerName example.com/tunnel',
+      'No host:     rules without a host are catch-all routes   [allowCatchAll: true]',
+      'Opt out:     annotate an Ingress gateway.pipeops.io/exclude: "true"',
+    ]) {
+      expect(notes).toContain(line);
+    }
+    expect(notes).not.toContain('Narrow it');
+    const deployment = objectsOf(renderChart(release, 'notes', narrowed)).find((o) => o.kind === 'Deployment')!;
+    expect(deployment.spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining([
+        '--ingress-class=nginx',
+        '--ingress-class=edge',
+        '--watch-namespaces=shop,web',
+        '--ingress-selector=expose=true',
+        '--gateway-controller-name=example.com/tunnel',
+        '--allow-catch-all',
+      ]),
+    );
   });
 
   it('ships the same CRDs as crds/ (the source of truth)', () => {

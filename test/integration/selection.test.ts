@@ -1,4 +1,5 @@
-// Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector.
+// Which Ingresses the operator takes: --ingress-class (spec or legacy annotation), --ingress-selector; and
+// the start-up line that says so.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
@@ -19,6 +20,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await operators.stopAll();
   await namespaces.deleteAll();
+});
+
+it('says at start what it exposes, with the flags it was given', () => {
+  const line = operator.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('exposing '));
+  expect(line).toMatchObject({
+    level: 'info',
+    controller: 'manager',
+    ingressClasses: ['nginx', 'edge'],
+    watchNamespaces: [ns],
+    ingressSelector: 'expose=yes',
+    excludeAnnotation: 'gateway.pipeops.io/exclude',
+  });
+  expect(line?.msg).toContain(`exposing the Ingresses of our IngressClass (controller gateway.pipeops.io/tunnel) and of class nginx, edge (one without a class counts as the default IngressClass) labelled expose=yes in namespace ${ns} `);
 });
 
 const rule = (host: string) => [{ host, paths: [{ service: 'web', port: 80 }] }];

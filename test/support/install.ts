@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { clients, kubectl, testKubeConfig } from './kube.js';
+import { clients, kubectl, testKubeConfig, testKubeconfigPath } from './kube.js';
 import { runCommandSync, type CommandResult } from './processes.js';
 import { REPO_ROOT, renderKubeconfig, testBinaries } from './test-cluster.js';
 
@@ -15,12 +15,25 @@ export function helm(args: string[]): CommandResult {
   return runCommandSync(join(testBinaries(), 'helm'), args, { env: { ...process.env, HELM_CACHE_HOME: tmpdir() } });
 }
 
+const setStrings = (values: Record<string, string>): string[] => Object.entries(values).flatMap(([key, value]) => ['--set-string', `${key}=${value}`]);
+
 /** `helm template` of the chart (without its CRDs: the test setup installed them), with --set values. */
 export function renderChart(release: string, namespace: string, values: Record<string, string>): string {
-  const sets = Object.entries(values).flatMap(([key, value]) => ['--set-string', `${key}=${value}`]);
-  const result = helm(['template', release, CHART, '--namespace', namespace, ...sets]);
+  const result = helm(['template', release, CHART, '--namespace', namespace, ...setStrings(values)]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * The chart's NOTES.txt as `helm install --dry-run` prints it after the manifests (helm template leaves
+ * NOTES.txt out). Nothing is installed; helm only asks the test apiserver whether the release exists.
+ */
+export function chartNotes(release: string, namespace: string, values: Record<string, string>): string {
+  const result = helm(['install', release, CHART, '--dry-run=client', '--kubeconfig', testKubeconfigPath(), '--namespace', namespace, ...setStrings(values)]);
+  if (result.status !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr}`);
+  const notes = result.stdout.split('\nNOTES:\n')[1];
+  if (notes === undefined) throw new Error(`helm install --dry-run printed no NOTES: ${result.stdout.slice(-500)}`);
+  return notes;
 }
 
 /** kubectl apply --server-side -f - (or -k DIR), as GitOps tools do; throws with kubectl's message on failure. */

@@ -1,5 +1,6 @@
 // Condition helpers in the metav1.Condition conventions: lastTransitionTime moves only when status
 // flips, every condition carries the generation it was computed for, and Ready summarises the others.
+import { CLUSTER_CONNECTIVITY_REASONS, GATEWAY_ROUTE_REASONS, stalledReasons } from './reasons.js';
 import { MAX_CONDITION_MESSAGE, type Condition, type ConditionStatus } from './types.js';
 
 export interface ConditionInput {
@@ -112,14 +113,10 @@ export function rfc3339(date: Date): string {
 
 /**
  * Condition reasons that need a user's change before anything can progress (kstatus and Argo CD: Stalled /
- * Degraded), by condition type. Any other reason of a condition that is not True is work in progress.
+ * Degraded), by condition type: those reasons.ts marks `stalls`. Any other reason of a condition that is not
+ * True is work in progress.
  */
-export const STALLED_REASONS: Readonly<Record<string, ReadonlySet<string>>> = {
-  Accepted: new Set(['NoRoutes', 'NameConflict']),
-  ResolvedRefs: new Set(['ServiceNotFound', 'PortNotFound']),
-  Synced: new Set(['Rejected', 'Refused', 'BackendUnresolved']),
-  ControlPlaneConnected: new Set(['Unauthorized']),
-};
+export const STALLED_REASONS = stalledReasons(GATEWAY_ROUTE_REASONS, CLUSTER_CONNECTIVITY_REASONS);
 
 export interface ProgressSummary {
   ready: ConditionInput;

@@ -1,7 +1,7 @@
 // GatewayRoute helpers shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute) and by the
 // sync controller, pure: who owns one, route identity, and the status pieces computed the same way for all.
-import type { ConditionInput } from './conditions.js';
-import { type GatewayRoute, type OwnerReference, type RouteSpec } from './types.js';
+import type { GatewayRouteCondition } from './reasons.js';
+import { type GatewayRoute, type GatewayRouteSource, type GatewayRouteStatus, type OwnerReference, type RouteSpec } from './types.js';
 
 /** What identifies a route within a GatewayRoute and among all of them: host, path type and path. */
 export function routeIdentity(route: Pick<RouteSpec, 'host' | 'path' | 'pathType'>): string {
@@ -11,11 +11,14 @@ export function routeIdentity(route: Pick<RouteSpec, 'host' | 'path' | 'pathType
 /** The field manager of GatewayRoute specs (metadata and spec), whichever feature writes them. */
 export const SPEC_FIELD_MANAGER = 'gateway-operator';
 
+/** The kinds a GatewayRoute is translated from: every status.source but Manual. */
+export type TranslatedFrom = Exclude<GatewayRouteSource, 'Manual'>;
+
 /** The kinds a GatewayRoute is translated from, by the apiVersion group of the owner. */
-const SOURCE_GROUPS: Readonly<Record<string, string>> = { Ingress: 'networking.k8s.io', HTTPRoute: 'gateway.networking.k8s.io' };
+const SOURCE_GROUPS: Readonly<Record<string, string>> = { Ingress: 'networking.k8s.io', HTTPRoute: 'gateway.networking.k8s.io' } satisfies Record<TranslatedFrom, string>;
 
 /** The object (Ingress or HTTPRoute) that controls this GatewayRoute; hand-written ones have none. */
-export function sourceOwner(route: GatewayRoute, kind?: keyof typeof SOURCE_GROUPS): OwnerReference | undefined {
+export function sourceOwner(route: GatewayRoute, kind?: TranslatedFrom): OwnerReference | undefined {
   return route.metadata.ownerReferences?.find(
     (o) => o.controller && (kind === undefined || o.kind === kind) && SOURCE_GROUPS[o.kind] !== undefined && o.apiVersion.startsWith(`${SOURCE_GROUPS[o.kind]}/`),
   );
@@ -34,7 +37,7 @@ export function userAnnotations(annotations: Record<string, string> | undefined)
  * Accepted for a translated GatewayRoute: True with the count (PartiallyAccepted when some parts were
  * dropped, each named), False NoRoutes when nothing is left; `empty` says why when nothing was there.
  */
-export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: number; dropped: readonly string[]; empty: string }): ConditionInput {
+export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: number; dropped: readonly string[]; empty: string }): GatewayRouteCondition<'Accepted'> {
   const detail = dropped.slice(0, 10).join('; ') + (dropped.length > 10 ? `; and ${dropped.length - 10} more` : '');
   if (routeCount === 0) {
     return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${detail}` : empty };
@@ -48,4 +51,19 @@ export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: 
 /** Hosts for printing: unique, in route order; "*" for the catch-all. */
 export function hostsSummary(routes: readonly RouteSpec[]): string {
   return [...new Set(routes.map((r) => r.host || '*'))].join(',');
+}
+
+/** The printed status fields that say where a GatewayRoute comes from and what it holds. */
+export type SourceStatus = Required<Pick<GatewayRouteStatus, 'source' | 'hosts' | 'routeCount'>>;
+
+/**
+ * SourceStatus of these routes: written by the source controller of a translated GatewayRoute, and by the
+ * sync controller for a hand-written one (source Manual), so that every row of `kubectl get gwr` is filled.
+ */
+export function sourceStatus(source: GatewayRouteSource, routes: readonly RouteSpec[]): SourceStatus {
+  return { source, hosts: hostsSummary(routes), routeCount: routes.length };
+}
+
+export function sourceStatusChanged(current: GatewayRouteStatus | undefined, next: SourceStatus): boolean {
+  return current?.source !== next.source || current.hosts !== next.hosts || current.routeCount !== next.routeCount;
 }

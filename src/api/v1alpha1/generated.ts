@@ -49,6 +49,8 @@ export interface BackendPort {
 
 export interface GatewayRouteStatus {
   observedGeneration?: number;
+  /** Where this GatewayRoute comes from, for printing; Ingress or HTTPRoute (translated from it) or Manual (written by hand). */
+  source?: GatewayRouteSource;
   routingMode?: RoutingMode;
   /** Comma-joined hosts, for printing. */
   hosts?: string;
@@ -60,6 +62,8 @@ export interface GatewayRouteStatus {
   };
   conditions?: Condition[];
 }
+
+export type GatewayRouteSource = 'Ingress' | 'HTTPRoute' | 'Manual';
 
 export type RoutingMode = 'tunnel' | 'direct';
 export const ROUTING_MODES: readonly RoutingMode[] = ['tunnel', 'direct'];

@@ -1,5 +1,6 @@
-// The gateway.pipeops.io/v1alpha1 API: names, labels and condition types, and the TypeScript shapes of the
+// The gateway.pipeops.io/v1alpha1 API: names and labels, and the TypeScript shapes of the
 // CRDs, generated from crds/ (the schema's source of truth) into generated.ts by `make generate`.
+// Condition types and reasons: reasons.ts.
 // test/integration/crds.test.ts checks that objects of these types are accepted by the real apiserver.
 
 export * from './generated.js';
@@ -20,4 +21,3 @@ export const CLUSTER_CONNECTIVITY_NAME = 'cluster';
 
 export const MANAGED_BY_LABEL = `${GROUP}/managed-by`;
 export const EXCLUDE_ANNOTATION = `${GROUP}/exclude`;
-

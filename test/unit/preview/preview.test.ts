@@ -174,6 +174,7 @@ describe('preview: the GatewayRoute as the controller writes it', () => {
       ownerReferences: [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'shop', uid: '', controller: true }],
     });
     expect(previewed?.gatewayRoute.status).toEqual({
+      source: 'Ingress',
       hosts: 'shop.example.com',
       routeCount: 2,
       conditions: [
