@@ -94,7 +94,7 @@ export const metrics = {
   }),
   tunnelRefused: new Counter({
     name: `${prefix}tunnel_refused_total`,
-    help: 'Tunnel requests refused at the boundary: an explicit target no route exposes (403), a malformed or refused request (400), a body sent past flow control.',
+    help: 'Tunnel requests refused at the boundary: an explicit target no route exposes (403), a malformed or refused request (400), a body sent past flow control, a new request while the control plane leaves answers unread (503).',
     registers: [registry],
   }),
   backlogCutoffs: new Counter({

@@ -162,6 +162,7 @@ export class Tunnel {
     const checked = checkRequestTarget(payload.path, payload.query);
     if (!checked.ok) return { status: 400, error: `refused: ${checked.error}` };
     if (this.socket.backlogBytes > this.options.maxBacklogBytes) {
+      metrics.tunnelRefused.inc();
       return { status: 503, error: `the control plane has ${this.socket.backlogBytes} bytes of answers unread; refusing new requests until it reads them` };
     }
     const target = this.target(payload);

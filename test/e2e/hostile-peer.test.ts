@@ -362,6 +362,13 @@ it('answers left unread by the control plane are bounded: new requests refused o
       return (await cut()) || (detailed.tunnel.inFlight === 0 && detailed.connection.backlogBytes > 16 * MiB);
     }, 60_000);
     expect(backlogPeak).toBeLessThanOrEqual(64 * MiB + MiB);
+    if (!(await cut())) {
+      // Past 16 MiB unread (whether or not one of the 1,200 came after that): ten more are refused, each
+      // counted before the control plane reads again, so the refusals below do not depend on timing.
+      const refusedBefore = await operator.metric('gateway_operator_tunnel_refused_total');
+      for (let i = 0; i < 10; i++) cp.sendRaw(first, JSON.stringify(request({ path: '/inline' }).frame));
+      await eventually('ten more requests refused while unread', async () => (await cut()) || (await operator.metric('gateway_operator_tunnel_refused_total')) >= refusedBefore + 10);
+    }
   } finally {
     cp.pauseReading(first, false);
   }

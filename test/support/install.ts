@@ -29,7 +29,10 @@ export function renderChart(release: string, namespace: string, values: Record<s
  * NOTES.txt out). Nothing is installed; helm only asks the test apiserver whether the release exists.
  */
 export function chartNotes(release: string, namespace: string, values: Record<string, string>): string {
-  const result = helm(['install', release, CHART, '--dry-run=client', '--kubeconfig', testKubeconfigPath(), '--namespace', namespace, ...setStrings(values)]);
+  // Without our IngressClass: it is cluster-scoped, and the one another test's release installed would make
+  // helm refuse this dry run (it will not adopt an object of another release); the notes do not depend on it.
+  const withoutClass = { ...values, 'ingressClass.enabled': 'false' };
+  const result = helm(['install', release, CHART, '--dry-run=client', '--kubeconfig', testKubeconfigPath(), '--namespace', namespace, ...setStrings(withoutClass)]);
   if (result.status !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr}`);
   const notes = result.stdout.split('\nNOTES:\n')[1];
   if (notes === undefined) throw new Error(`helm install --dry-run printed no NOTES: ${result.stdout.slice(-500)}`);
