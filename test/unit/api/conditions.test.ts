@@ -9,6 +9,7 @@ import {
   setConditions,
 } from '../../../src/api/v1alpha1/conditions.js';
 import { MAX_CONDITION_MESSAGE, type Condition } from '../../../src/api/v1alpha1/types.js';
+import { conditionAt } from '../../support/conditions.js';
 
 const earlier = '2026-01-01T00:00:00Z';
 const now = new Date('2026-02-02T10:20:30.456Z');
@@ -152,14 +153,7 @@ describe('setConditions: on a copy', () => {
 });
 
 describe('progressSummary (Ready, Reconciling, Stalled as kstatus and Argo CD read them)', () => {
-  const at = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, observedGeneration = 2): Condition => ({
-    type,
-    status,
-    reason,
-    message: `${type} says ${reason}`,
-    observedGeneration,
-    lastTransitionTime: '2026-01-01T00:00:00Z',
-  });
+  const at = conditionAt;
   const order = ['Accepted', 'ResolvedRefs', 'Synced'];
   const ok = [at('Accepted', 'True', 'Accepted'), at('ResolvedRefs', 'True', 'ResolvedRefs')];
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { progressSummary, STALLED_REASONS } from '../../../src/api/v1alpha1/conditions.js';
 import { CLUSTER_CONNECTIVITY_REASONS, GATEWAY_ROUTE_REASONS, SUMMARY_REASONS, type ReasonTable } from '../../../src/api/v1alpha1/reasons.js';
 import type { Condition } from '../../../src/api/v1alpha1/types.js';
+import { conditionAt } from '../../support/conditions.js';
 
 const DOC = 'docs/conditions.md';
 const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
@@ -94,14 +95,7 @@ describe('reasons.ts', () => {
   });
 
   // progressSummary copies reasons from the conditions it reads, so its outputs are checked by running it.
-  const at = (type: string, status: Condition['status'], reason: string, observedGeneration = 2): Condition => ({
-    type,
-    status,
-    reason,
-    message: `${type} says ${reason}`,
-    observedGeneration,
-    lastTransitionTime: '2026-01-01T00:00:00Z',
-  });
+  const at = conditionAt;
   const readBy: Array<[kind: string, table: ReasonTable, order: string[]]> = [
     ['GatewayRoute', GATEWAY_ROUTE_REASONS, ['Accepted', 'ResolvedRefs', 'Synced']],
     ['ClusterConnectivity', CLUSTER_CONNECTIVITY_REASONS, ['Detected', 'ControlPlaneConnected']],
