@@ -213,21 +213,32 @@ describe('HTTPRoute → GatewayRoute', () => {
       metadata: { name: 'by-hand', namespace: ns },
       spec: { routes: [{ host: 'by-hand.example.com', path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] },
     };
+    // Objects of its own (tests run in a random order): one of each source.
+    await createIngress(ingressObject(ns, 'src-ingress', [{ host: 'src-ingress.example.com', paths: [{ service: 'web', port: 'http' }] }]));
+    await create(
+      'HTTPRoute',
+      httpRoute(ns, 'src-route', {
+        parentRefs: [{ name: 'tunnel', sectionName: 'http' }],
+        hostnames: ['src-route.example.com'],
+        rules: [{ backendRefs: [{ name: 'web', port: 8080 }] }],
+      }),
+    );
     await custom.createNamespacedCustomObject({ ...target, body: byHand });
     try {
-      // legacy (an Ingress) and shop (an HTTPRoute) are the previous test's.
       const rows = await eventually('a SOURCE on each GatewayRoute', async () => {
-        const table = kubectl(['get', 'gatewayroutes', '-n', ns, 'legacy', 'shop', 'by-hand']).stdout.trim().split('\n');
+        const table = kubectl(['get', 'gatewayroutes', '-n', ns, 'src-ingress', 'src-route', 'by-hand']).stdout.trim().split('\n');
         return table.length === 4 && table.slice(1).every((row) => /^\S+\s+(Ingress|HTTPRoute|Manual)\s+\S+\s+\d/.test(row)) ? table : undefined;
       });
       expect(rows[0]).toMatch(/^NAME\s+SOURCE\s+HOSTS\s+ROUTES\s+MODE\s+SYNCED\s+READY\s+AGE$/);
       expect(rows.slice(1).map((row) => row.split(/\s+/).slice(0, 4)).sort()).toEqual([
         ['by-hand', 'Manual', 'by-hand.example.com', '1'],
-        ['legacy', 'Ingress', 'legacy.example.com', '1'],
-        ['shop', 'HTTPRoute', 'shop.example.com', '1'],
+        ['src-ingress', 'Ingress', 'src-ingress.example.com', '1'],
+        ['src-route', 'HTTPRoute', 'src-route.example.com', '1'],
       ]);
     } finally {
       await custom.deleteNamespacedCustomObject({ ...target, name: 'by-hand' });
+      await remove('HTTPRoute', ns, 'src-route');
+      await clients().networking.deleteNamespacedIngress({ namespace: ns, name: 'src-ingress' });
     }
   });
 
