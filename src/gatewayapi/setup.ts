@@ -3,7 +3,7 @@
 // namespaces every GatewayRoute may use. setup(manager) asks the apiserver whether the Gateway API is
 // served, then registers its informers and controllers, as controller-runtime's SetupWithManager does.
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
-import { NAMESPACE, objectKey, type ResourceKind } from '../operator/kinds.js';
+import { keysOf, NAMESPACE, objectKey, type ResourceKind } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
 import { parentGatewayKey } from './attach.js';
@@ -82,8 +82,7 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
 
   const routeController = new HTTPRouteController(manager, informers, routes, options);
   const gatewayController = new GatewayController(manager, informers, routeController, options);
-  const routeKeys = (list: Iterable<HTTPRoute>): string[] => [...list].map((route) => objectKey(route.metadata));
-  const routesOfGateway = (key: string): string[] => routeKeys(httpRoutes.byIndex(PARENT_GATEWAY_INDEX, key));
+  const routesOfGateway = (key: string): string[] => keysOf(httpRoutes.byIndex(PARENT_GATEWAY_INDEX, key));
   const gatewaysOfClass = (name: string): string[] => gateways.byIndex(GATEWAY_CLASS_INDEX, name).map((g) => objectKey(g.metadata));
 
   manager.controller({
@@ -92,13 +91,13 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
     watches: [
       watch({ informer: gateways, map: (gateway) => routesOfGateway(objectKey(gateway.metadata)) }),
       watch({ informer: gatewayClasses, map: (gatewayClass) => gatewaysOfClass(gatewayClass.metadata.name ?? '').flatMap(routesOfGateway) }),
-      watch({ informer: routes.services, map: (service) => routeKeys(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
+      watch({ informer: routes.services, map: (service) => keysOf(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
       // A grant changes what routes of other namespaces may use: the routes naming a Service there.
       ...(referenceGrants
-        ? [watch({ informer: referenceGrants, map: (grant) => routeKeys(httpRoutes.list().filter((route) => backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`)))) })]
+        ? [watch({ informer: referenceGrants, map: (grant) => keysOf(httpRoutes.list().filter((route) => backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`)))) })]
         : []),
       // Namespace labels decide allowedRoutes selectors.
-      watch({ informer: informers.namespaces, map: (namespace: NamespaceLike) => routeKeys(httpRoutes.list(namespace.metadata?.name ?? '')) }),
+      watch({ informer: informers.namespaces, map: (namespace: NamespaceLike) => keysOf(httpRoutes.list(namespace.metadata?.name ?? '')) }),
       // The GatewayRoute name may have been freed or taken, or a host + path claimed by another may change
       // hands; a status write (Synced) changes neither.
       watch({

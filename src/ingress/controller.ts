@@ -11,7 +11,7 @@ import type { RouteClaims } from '../gatewayroute/claims.js';
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
 import type { GatewayRouteWriter } from '../gatewayroute/writer.js';
 import type { Informer } from '../operator/informer.js';
-import { INGRESS, INGRESS_CLASS, objectKey, splitKey } from '../operator/kinds.js';
+import { INGRESS, INGRESS_CLASS, keysOf, objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
 import { selected, type IngressClass } from './class.js';
@@ -58,7 +58,6 @@ export function setup(manager: Manager, options: IngressOptions): void {
     writer: routes.writer({ controller: INGRESS_CONTROLLER, statusFieldManager: STATUS_FIELD_MANAGER }),
     options,
   });
-  const keysOf = (list: Iterable<Ingress>): string[] => [...list].map((i) => objectKey(i.metadata ?? {}));
   manager.controller({
     name: INGRESS_CONTROLLER,
     // Status writes (ours below, or another ingress controller's) change nothing the translation reads.
@@ -92,7 +91,7 @@ function setupStatus(manager: Manager, parts: { ingresses: Informer<Ingress>; in
     custom: manager.custom,
     logger: manager.logger.child({ controller: 'ingress-status' }),
   });
-  const ours = (): string[] => ingresses.list().filter((i) => status.ours(i)).map((i) => objectKey(i.metadata ?? {}));
+  const ours = (): string[] => keysOf(ingresses.list().filter((i) => status.ours(i)));
   let shown = addressKey(address.current());
   manager.controller({
     name: 'ingress-status',

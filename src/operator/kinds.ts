@@ -33,6 +33,11 @@ export function objectKey(meta: { namespace?: string; name?: string }): string {
   return meta.namespace ? `${meta.namespace}/${meta.name ?? ''}` : (meta.name ?? '');
 }
 
+/** The keys of `objects`, for a watch that maps one change to the objects it concerns. */
+export function keysOf(objects: Iterable<{ metadata?: { namespace?: string; name?: string } }>): string[] {
+  return [...objects].map((object) => objectKey(object.metadata ?? {}));
+}
+
 export function splitKey(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
   return slash === -1 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };

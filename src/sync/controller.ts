@@ -38,7 +38,7 @@ import { applyStatus } from '../operator/apply.js';
 import type { Controller } from '../operator/controller.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer, KubeObject } from '../operator/informer.js';
-import { objectKey, splitKey } from '../operator/kinds.js';
+import { keysOf, objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import type { ReconcileResult } from '../operator/queue.js';
 import { Outbox, retryDelayMs } from './outbox.js';
@@ -122,7 +122,6 @@ export class SyncController {
     gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [
       ...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`)),
     ]);
-    const keysOf = (list: Iterable<GatewayRoute>): string[] => [...list].map((route) => objectKey(route.metadata));
     const crossNamespace = (): string[] =>
       keysOf(gatewayRoutes.list().filter((route) => (route.spec.routes ?? []).some((r) => r.backend.namespace !== undefined && r.backend.namespace !== route.metadata.namespace)));
     this.controller = manager.controller({
