@@ -23,6 +23,7 @@ import { EventRecorder } from './operator/events.js';
 import { LeaderElector } from './operator/leader-election.js';
 import { Manager } from './operator/manager.js';
 import { shareConnections } from './operator/connections.js';
+import { metrics } from './metrics.js';
 import { HealthServer } from './server/health.js';
 import * as sync from './sync/controller.js';
 import * as tunnel from './tunnel/setup.js';
@@ -151,12 +152,15 @@ export class GatewayOperator {
     const prometheusDiscovery = prometheus.setup(manager, { namespaces: config.prometheusNamespaces });
     let tunnelFeature: Tunnel | undefined;
     if (client) {
-      // Leader-gated runnables start after the controllers, so the first snapshot is of synced caches.
-      manager.add({ name: 'controlplane-client', start: () => client.start(), stop: () => client.stop() });
+      // Every replica connects and carries traffic once its boundary caches have synced (see sync.setup).
+      manager.add({ name: 'controlplane-client', needLeaderElection: false, start: () => client.start(), stop: () => client.stop() });
+      // The leader's socket also carries the route sync; leader-gated runnables start after the controllers,
+      // so the first snapshot is of synced caches.
+      manager.add({ name: 'route-sync-role', start: () => client.claimSync() });
       // After the client, so it stops first: requests in flight end before the socket closes (1001).
       tunnelFeature = tunnel.setup(manager, {
         client,
-        exposedRoutes: () => syncController.outbox.exposedRoutes(),
+        exposedRoutes: () => syncController.exposedRoutes(),
         tunnel: {
           ...DEFAULT_TUNNEL_OPTIONS,
           clusterDomain: config.clusterDomain,
@@ -205,7 +209,7 @@ export class GatewayOperator {
    */
   notReadyReasons(): string[] {
     const reasons: string[] = [];
-    if (this.stopping) reasons.push('shutting down');
+    if (this.stopping) reasons.push('draining: shutting down');
     if (!this.manager.isLeader) return reasons;
     if (!this.manager.isWorking) reasons.push('waiting to start (leader election)');
     for (const informer of this.manager.allInformers()) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
@@ -220,6 +224,9 @@ export class GatewayOperator {
       connection: this.client
         ? {
             state: this.client.state,
+            role: this.client.registered ? this.client.session?.role : undefined,
+            draining: this.client.draining,
+            clusterConnections: this.client.clusterConnections,
             clusterId: this.client.session?.clusterId,
             lastHeartbeat: this.client.lastHeartbeatAt?.toISOString(),
             reconnects: this.client.reconnects,
@@ -230,7 +237,7 @@ export class GatewayOperator {
         : { state: 'not configured' },
       routingMode: (syncController?.currentConnectivity ?? DEFAULT_CONNECTIVITY).routingMode,
       prometheus: discovery?.current ?? null,
-      tunnel: { inFlight: tunnelFeature?.inFlight ?? 0 },
+      tunnel: { inFlight: tunnelFeature?.inFlight ?? 0, streams: tunnelFeature?.streams ?? 0 },
       routes: {
         desired: syncController?.routeCount() ?? 0,
         acknowledged: syncController?.outbox.ackedRouteCount() ?? 0,
@@ -256,10 +263,20 @@ export class GatewayOperator {
     await this.manager.start();
   }
 
-  /** Graceful stop, bounded in time: the manager (queues, socket 1001, informers, Lease), then the health server. */
+  /**
+   * A drain, bounded in time: readiness fails and the control plane is told to send nothing new; the leader
+   * work stops and the Lease is released at once (a standby takes the route sync); requests in flight finish
+   * up to --drain-timeout-ms, WebSocket streams close with 1001; then the socket (1001), informers, and the
+   * health server.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    metrics.draining.set(1);
+    this.logger.info('draining', { drainTimeoutMs: this.config.drainTimeoutMs, inFlight: this.features?.tunnel?.inFlight ?? 0 });
+    this.client?.drain();
+    await this.manager.stopLeaderWork(3_000);
+    await this.features?.tunnel?.drain(this.config.drainTimeoutMs);
     this.logger.info('shutting down');
     await this.manager.stop(3_000);
     await this.health.close();

@@ -45,6 +45,8 @@ export interface Config {
   clusterDomain: string;
   serviceAddresses: string[];
   tunnelTimeoutMs: number;
+  /** On SIGTERM: how long requests in flight may take to finish before the socket closes (see GatewayOperator.stop). */
+  drainTimeoutMs: number;
   allowCatchAll: boolean;
   gatewayControllerName: string;
   /** Overrides the address the control plane tells for Ingresses of our IngressClass. */
@@ -94,6 +96,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--cluster-domain': { key: 'clusterDomain', env: 'GATEWAY_CLUSTER_DOMAIN', kind: 'string', help: 'cluster DNS domain for tunnel targets (default cluster.local)' },
   '--service-address': { key: 'serviceAddresses', env: 'GATEWAY_SERVICE_ADDRESSES', kind: 'list', help: 'namespace/service=host:port to reach a Service without cluster DNS (repeatable; local runs)' },
   '--tunnel-timeout-ms': { key: 'tunnelTimeoutMs', env: 'GATEWAY_TUNNEL_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'default timeout of a tunnelled request (default 120000)' },
+  '--drain-timeout-ms': { key: 'drainTimeoutMs', env: 'GATEWAY_DRAIN_TIMEOUT_MS', kind: 'int', min: 0, max: 3_600_000, help: 'on SIGTERM, how long tunnelled requests in flight may take to finish; keep it below the pod\'s terminationGracePeriodSeconds minus 10 s (default 15000)' },
   '--allow-catch-all': { key: 'allowCatchAll', env: 'GATEWAY_ALLOW_CATCH_ALL', kind: 'bool', help: 'route rules without a host and defaultBackends as catch-all routes' },
   '--gateway-controller-name': {
     key: 'gatewayControllerName',
@@ -192,6 +195,7 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     clusterDomain: 'cluster.local',
     serviceAddresses: [],
     tunnelTimeoutMs: 120_000,
+    drainTimeoutMs: 15_000,
     allowCatchAll: false,
     gatewayControllerName: DEFAULT_GATEWAY_CONTROLLER_NAME,
     logLevel: 'info',

@@ -83,10 +83,11 @@ async function runOperator(config: Config, kc: KubeConfig): Promise<void> {
     if (signalled) return;
     signalled = true;
     logger.info('signal received, stopping', { signal });
+    // The drain, then up to ~6 s of stopping (controllers, Lease, socket, informers).
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long, exiting');
       process.exit(1);
-    }, 9_000);
+    }, config.drainTimeoutMs + 9_000);
     deadline.unref();
     void operator.stop().then(
       () => exitAfterLogs(0),

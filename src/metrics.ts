@@ -97,6 +97,22 @@ export const metrics = {
     help: 'Tunnel requests refused at the boundary: an explicit target no route exposes (403), a malformed or refused request (400), a body sent past flow control, a new request while the control plane leaves answers unread (503).',
     registers: [registry],
   }),
+  routeSyncConnection: new Gauge({
+    name: `${prefix}controlplane_route_sync`,
+    help: "1 while this replica's connection carries the cluster's route sync (the leader's), 0 for a tunnel-only connection.",
+    registers: [registry],
+  }),
+  tunnelInFlight: new Gauge({
+    name: `${prefix}tunnel_in_flight`,
+    help: 'Tunnelled HTTP requests and WebSocket streams this replica carries now.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  draining: new Gauge({
+    name: `${prefix}draining`,
+    help: '1 from SIGTERM until exit: this replica takes no new requests and finishes those in flight.',
+    registers: [registry],
+  }),
   backlogCutoffs: new Counter({
     name: `${prefix}controlplane_backlog_cutoffs_total`,
     help: 'Control-plane sockets dropped because the control plane left more than the backlog limit unread.',

@@ -184,6 +184,8 @@ export class ConnectivityController {
       // object every few seconds (GitOps diffs, apiserver writes); they are in /metrics and /api/health/detailed.
       status.controlPlane = { connected: this.client.ready };
       if (this.client.session) status.controlPlane.clusterId = this.client.session.clusterId;
+      // The number only (not who is draining): it changes when a replica comes or goes, not every heartbeat.
+      if (this.client.ready && this.client.clusterConnections) status.controlPlane.connections = this.client.clusterConnections.count;
     }
     const unchanged = !conditionsChanged(previous.conditions, conditions) && jsonEqual({ ...previous, conditions: [] }, { ...status, conditions: [] });
     if (!unchanged) {

@@ -20,9 +20,11 @@ import {
   encodeBinaryFrame,
   envelopeText,
   INBOUND_SCHEMAS,
+  isRouteMessageType,
   parseFrame,
   SUPPORTED_PROTOCOL_VERSIONS,
   type BinaryKind,
+  type ConnectionRole,
   gatewayAddressOf,
   type ErrorPayload,
   type GatewayAddress,
@@ -33,6 +35,7 @@ import {
   type PayloadJson,
   type RegisterPayload,
   type RegisterSuccessPayload,
+  type SyncGrantedPayload,
 } from './protocol.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'ready' | 'disconnected' | 'unauthorized' | 'stopped';
@@ -48,11 +51,20 @@ export interface Session {
   binaryFrames: boolean;
   /** Where the hosted gateway takes this cluster's traffic, when the control plane said (checked at parse time). */
   gatewayAddress?: GatewayAddress;
+  /** What this socket carries: tunnel traffic always, the route sync only as the cluster's sync connection. */
+  role: ConnectionRole;
+}
+
+/** The cluster's connections as the control plane last counted them (sent to the sync connection). */
+export interface ClusterConnections {
+  count: number;
+  draining: number;
 }
 
 export interface ClientHandlers {
-  /** Registered on a fresh socket: send the full snapshot now. */
+  /** This socket carries the route sync now (registered as sync, or granted a claim): send the full snapshot. */
   onReady?(session: Session): void;
+  /** The route sync stopped on this socket: it closed, or another connection claimed the role. */
   onDisconnected?(): void;
   onMessage?(message: InboundMessage): void;
 }
@@ -155,6 +167,11 @@ export class ControlPlaneClient {
   private readonly writableWaiters: Array<() => void> = [];
   /** The largest frame sent on the current socket, and the limit learnt from a 1009 close. */
   private largestSent = 0;
+  private wantSync = false;
+  /** Set by drain(): this replica is going away. */
+  draining = false;
+  /** What the control plane last said of the cluster's connections (sync connection only). */
+  clusterConnections?: ClusterConnections;
   private learntFrameLimit = Infinity;
 
   private readonly logger: Logger;
@@ -185,8 +202,34 @@ export class ControlPlaneClient {
     for (const listener of this.stateListeners) listener();
   }
 
-  get ready(): boolean {
+  /** Registered: the socket carries tunnel traffic (every replica's does). */
+  get registered(): boolean {
     return this.state === 'ready' && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** Registered and the cluster's route-sync connection: route messages may be sent. */
+  get ready(): boolean {
+    return this.registered && this.session?.role === 'sync';
+  }
+
+  /**
+   * This replica leads: its socket should carry the route sync. Asked for at registration, or claimed on a
+   * socket already registered for tunnel traffic (answered by sync_granted).
+   */
+  claimSync(): void {
+    if (this.wantSync) return;
+    this.wantSync = true;
+    if (this.registered && this.session?.role !== 'sync') this.write('sync_claim', {}, randomUUID());
+  }
+
+  /**
+   * Going away: the control plane sends this socket no new request or stream; those in flight finish. Sent
+   * again after a reconnect while draining.
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    if (this.registered) this.write('drain', {});
   }
 
   /** True while the socket's send buffer is past the high-water mark or bulk frames wait. */
@@ -263,13 +306,13 @@ export class ControlPlaneClient {
    * registered (the caller keeps its state) or the frame is larger than the control plane takes.
    */
   send<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean {
-    if (!this.ready && type !== 'register') return false;
+    if (isRouteMessageType(type) ? !this.ready : !this.registered) return false;
     return this.write(type, payload, requestId);
   }
 
   /** send() for a payload already encoded as JSON (snapshot chunks, measured as they were encoded). */
   sendEncoded<T extends OutboundType>(type: T, payloadJson: PayloadJson<OutboundPayloads[T]>, requestId?: string): boolean {
-    if (!this.ready) return false;
+    if (isRouteMessageType(type) ? !this.ready : !this.registered) return false;
     return this.writeFrame(type, envelopeText(type, payloadJson, requestId));
   }
 
@@ -279,7 +322,7 @@ export class ControlPlaneClient {
    * should also wait on whenWritable() (or check `congested`) and pause their source.
    */
   sendBulk<T extends OutboundType>(type: T, payload: OutboundPayloads[T], requestId?: string): boolean {
-    if (!this.ready) return false;
+    if (!this.registered) return false;
     return this.queueBulk(type, JSON.stringify(envelope(type, payload, requestId)));
   }
 
@@ -288,7 +331,7 @@ export class ControlPlaneClient {
    * message they stand for (base64 data).
    */
   sendBody(kind: BinaryKind, requestId: string, data: Buffer): boolean {
-    if (!this.ready) return false;
+    if (!this.registered) return false;
     if (this.session?.binaryFrames) return this.queueBulk(kind, encodeBinaryFrame(kind, requestId, data));
     const message = bodyMessage(kind, requestId, data);
     return this.queueBulk(message.type, JSON.stringify(message));
@@ -455,6 +498,7 @@ export class ControlPlaneClient {
       agent_version: this.options.agentVersion,
       k8s_version: this.options.k8sVersion(),
       protocol_versions: [...SUPPORTED_PROTOCOL_VERSIONS],
+      role: this.wantSync ? 'sync' : 'tunnel',
       features: { gateway_routes: true, routes_ack: true, tunnel: true, websocket: true, binary_frames: true },
       metadata: {},
     };
@@ -529,6 +573,16 @@ export class ControlPlaneClient {
       case 'register_success':
         void this.onRegistered(message.payload);
         return;
+      case 'sync_granted':
+        this.onSyncGranted(message.payload);
+        return;
+      case 'sync_revoked':
+        this.onSyncRevoked(message.payload.reason);
+        return;
+      case 'connections':
+        this.clusterConnections = { count: message.payload.count, draining: message.payload.draining };
+        this.stateChanged();
+        return;
       case 'error':
         if (this.state === 'registering') {
           this.lastError = `registration refused: ${message.payload.code} ${message.payload.message ?? ''}`.trim();
@@ -582,7 +636,9 @@ export class ControlPlaneClient {
       resumeRevision: payload.resume_revision,
       maxFrameBytes: payload.max_frame_bytes,
       binaryFrames: payload.binary_frames === true,
+      role: payload.role ?? 'sync',
     };
+    if (payload.connections !== undefined) this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
     if (payload.gateway_address) this.session.gatewayAddress = gatewayAddressOf(payload.gateway_address);
     this.state = 'ready';
     this.lastError = undefined;
@@ -591,12 +647,13 @@ export class ControlPlaneClient {
     const socket = this.socket;
     this.timers.push(
       setTimeout(() => {
-        if (socket === this.socket && this.ready) this.backoff.reset();
+        if (socket === this.socket && this.registered) this.backoff.reset();
       }, this.options.stableAfterMs ?? 30_000),
     );
     metrics.socketConnected.set(1);
     this.logger.info(this.connectedOnce ? 'reconnected to the control plane' : 'registered with the control plane', {
       clusterId: payload.cluster_id,
+      role: this.session.role,
       gatewayAddress: this.session.gatewayAddress,
     });
     this.connectedOnce = true;
@@ -617,12 +674,38 @@ export class ControlPlaneClient {
     );
     this.sendHeartbeat();
     this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));
+    if (this.draining) this.write('drain', {});
+    metrics.routeSyncConnection.set(this.session.role === 'sync' ? 1 : 0);
+    if (this.session.role === 'sync') this.handlers.onReady?.(this.session);
+    // Leadership came while registering as a tunnel connection: claim the role now.
+    else if (this.wantSync) this.write('sync_claim', {}, randomUUID());
+    this.stateChanged();
+  }
+
+  private onSyncGranted(payload: SyncGrantedPayload): void {
+    if (!this.session || this.session.role === 'sync' || !this.wantSync) return;
+    // A new session object: a snapshot still being written for the old one sees it is no longer current.
+    this.session = { ...this.session, role: 'sync', resumeRevision: payload.resume_revision };
+    this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
+    this.logger.info('this connection carries the route sync now', { clusterId: this.session.clusterId, connections: payload.connections });
+    metrics.routeSyncConnection.set(1);
     this.handlers.onReady?.(this.session);
     this.stateChanged();
   }
 
+  /** Another replica's connection claimed the route sync (it leads now); this one keeps carrying traffic. */
+  private onSyncRevoked(reason: string): void {
+    if (!this.session || this.session.role !== 'sync') return;
+    this.session = { ...this.session, role: 'tunnel' };
+    this.wantSync = false;
+    metrics.routeSyncConnection.set(0);
+    this.logger.warn('the control plane moved the route sync to another connection', { reason });
+    this.handlers.onDisconnected?.();
+    this.stateChanged();
+  }
+
   sendHeartbeat(): void {
-    if (!this.ready || !this.session) return;
+    if (!this.registered || !this.session) return;
     const { status, ...metadata } = this.options.heartbeat();
     const payload: HeartbeatPayload = {
       cluster_id: this.session.clusterId,
@@ -649,12 +732,14 @@ export class ControlPlaneClient {
       this.logger.error(this.lastError, { reason });
     }
     const wasReady = this.state === 'ready';
+    const hadSync = wasReady && this.session?.role === 'sync';
     metrics.socketConnected.set(0);
+    metrics.routeSyncConnection.set(0);
     if (this.state === 'stopped' || this.state === 'unauthorized') return;
     this.state = 'disconnected';
+    if (hadSync) this.handlers.onDisconnected?.();
     if (wasReady) {
       this.logger.warn('control-plane socket closed', { code, reason });
-      this.handlers.onDisconnected?.();
       this.stateChanged();
     }
     this.scheduleReconnect();

@@ -124,6 +124,7 @@ function sendEmptySnapshot(options: DeregisterOptions, timeoutMs: number): Promi
     client.onStateChange(() => {
       if (client.state === 'unauthorized') finish({ error: new Error(client.lastError ?? 'the control plane refused the token') });
     });
+    client.claimSync(); // the empty snapshot is a route message: only the sync connection sends one
     client.start();
   });
 }

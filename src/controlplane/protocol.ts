@@ -1,4 +1,4 @@
-// Control-plane protocol, version 2 (docs/protocol.md), both ends' one definition of it: every message type
+// Control-plane protocol, version 3 (docs/protocol.md), both ends' one definition of it: every message type
 // with its payload, each direction as a map (InboundPayloads, OutboundPayloads), the schemas each end checks
 // the other's frames with, and the frame encodings. Inbound and outbound are named from the agent's side:
 // the operator sends OutboundPayloads and parses InboundPayloads, the reference control plane the reverse.
@@ -6,9 +6,21 @@
 import { isIP } from 'node:net';
 import { PATH_TYPES, type PathType, type RoutingMode } from '../api/v1alpha1/types.js';
 
-export const PROTOCOL_VERSION = 2;
-/** The versions this operator speaks, offered in `register`; the control plane picks one. */
+export const PROTOCOL_VERSION = 3;
+/**
+ * The versions this operator speaks, offered in `register`; the control plane picks one. Version 3 only: a
+ * version 2 control plane keeps one socket per cluster and would close every standby's (4000).
+ */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
+/** The versions the reference control plane serves: a version 2 agent is one sync connection per cluster. */
+export const SERVED_PROTOCOL_VERSIONS: readonly number[] = [2, PROTOCOL_VERSION];
+
+/**
+ * A connection's role (version 3): every replica's connection carries tunnel traffic; exactly one per
+ * cluster, the leader's, also carries the route sync.
+ */
+export type ConnectionRole = 'sync' | 'tunnel';
+export const isConnectionRole = (v: unknown): v is ConnectionRole => v === 'sync' || v === 'tunnel';
 export const AGENT_WS_PATH = '/api/v1/clusters/agent/ws';
 /** Snapshot frames are cut to stay under this many bytes unless configured otherwise. */
 export const DEFAULT_FRAME_BUDGET_BYTES = 1024 * 1024;
@@ -91,6 +103,8 @@ export interface RegisterPayload {
   k8s_version: string;
   /** The versions the agent speaks; absent from a version 1 agent. */
   protocol_versions?: number[];
+  /** Version 3: the role asked for (absent: sync, as every version 2 connection). */
+  role?: ConnectionRole;
   features: Record<string, boolean>;
   metadata: Record<string, unknown>;
 }
@@ -110,6 +124,28 @@ export interface RegisterSuccessPayload {
    * that does not know it ignores it). Ingresses of the operator's IngressClass show it as their address.
    */
   gateway_address?: GatewayAddress;
+  /** Version 3: the role this connection has; `resume_revision` matters only to the sync role. */
+  role?: ConnectionRole;
+  /** Version 3: how many connections the control plane holds for the cluster, this one included. */
+  connections?: number;
+}
+
+/** Version 3, control plane → agent, answering `sync_claim`: this connection carries the route sync now. */
+export interface SyncGrantedPayload {
+  resume_revision: number;
+  connections: number;
+}
+
+/** Version 3, control plane → agent: another connection of the cluster claimed the route sync. */
+export interface SyncRevokedPayload {
+  reason: string;
+}
+
+/** Version 3, control plane → agent (the sync connection): the cluster's connections, sent when they change. */
+export interface ConnectionsPayload {
+  /** Open connections of the cluster, draining ones included. */
+  count: number;
+  draining: number;
 }
 
 /** An address as Kubernetes' status.loadBalancer.ingress[] holds one: a DNS name, an IP, or both. */
@@ -282,6 +318,9 @@ export interface WebSocketClosePayload {
 /** Control plane → agent: each message type and its payload. */
 export interface InboundPayloads {
   register_success: RegisterSuccessPayload;
+  sync_granted: SyncGrantedPayload;
+  sync_revoked: SyncRevokedPayload;
+  connections: ConnectionsPayload;
   heartbeat_ack: EmptyPayload;
   routes_ack: RoutesAckPayload;
   routes_nack: RoutesNackPayload;
@@ -301,6 +340,10 @@ export interface InboundPayloads {
 /** Agent → control plane: each message type and its payload. */
 export interface OutboundPayloads {
   register: RegisterPayload;
+  /** Version 3: this connection takes the route-sync role (the replica leads now); answered by sync_granted. */
+  sync_claim: EmptyPayload;
+  /** Version 3: this replica is going away: send it no new request or stream; those in flight finish. */
+  drain: EmptyPayload;
   heartbeat: HeartbeatPayload;
   routes_sync_begin: RoutesSyncBeginPayload;
   routes_sync_chunk: RoutesSyncChunkPayload;
@@ -406,6 +449,8 @@ const isHost: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.ho
 const isDnsLabel: FieldCheck = (v) => typeof v === 'string' && v.length <= 63 && LABEL.test(v);
 const isPort: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isIdentifier: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.identifierChars && PRINTABLE.test(v);
+/** A count of one cluster's connections: the reference control plane holds at most LIMITS.clusterConnections. */
+const isConnectionCount: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000;
 const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.timeoutMs;
 
 /** Header names are tokens, values hold no CR, LF or NUL, and there are not too many of them. */
@@ -448,7 +493,15 @@ export const INBOUND_SCHEMAS: Record<InboundType, Schema> = {
     max_frame_bytes: optional((v) => Number.isInteger(v) && (v as number) >= 1024),
     binary_frames: optional(isBool),
     gateway_address: optional((v) => invalidGatewayAddress(v) === undefined),
+    role: optional(isConnectionRole),
+    connections: optional(isConnectionCount),
   },
+  sync_granted: {
+    resume_revision: (v) => isRevision(v) && (v as number) <= LIMITS.resumeRevision,
+    connections: isConnectionCount,
+  },
+  sync_revoked: { reason: (v) => typeof v === 'string' && v.length <= 1024 },
+  connections: { count: isConnectionCount, draining: isConnectionCount },
   heartbeat_ack: {},
   routes_ack: {
     revision: isRevision,
@@ -532,9 +585,12 @@ export const OUTBOUND_SCHEMAS: Record<OutboundType, Schema> = {
     k8s_version: isString,
     // Absent: a version 1 agent, which the control plane answers with unsupported_protocol_version.
     protocol_versions: optional((v) => isArray(v) && (v as unknown[]).every(isNumber)),
+    role: optional(isConnectionRole),
     features: isObject,
     metadata: isObject,
   },
+  sync_claim: {},
+  drain: {},
   heartbeat: { cluster_id: nonEmptyString, agent_id: nonEmptyString, status: (v) => v === 'healthy' || v === 'degraded', tunnel_status: isString, metadata: isObject },
   routes_sync_begin: { cluster_uuid: nonEmptyString, revision: isRevision, routing_mode: isRoutingMode, public_endpoint: optional(isString) },
   routes_sync_chunk: { revision: isRevision, gateway_routes: isArray },

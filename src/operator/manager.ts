@@ -91,6 +91,8 @@ export class Manager {
   private readonly runnables: Runnable[] = [];
   private readonly initialKeys = new Map<Controller, readonly string[]>();
   private readonly informers = new Map<string, Informer<KubeObject>>();
+  /** Informers every replica runs, leader or not (what a standby's tunnel boundary is computed from). */
+  private readonly everyReplica = new Set<Informer<KubeObject>>();
   private readonly discovery = new Map<string, Promise<Set<string>>>();
   private readonly stopping = new AbortController();
   private readonly started: Runnable[] = [];
@@ -179,6 +181,15 @@ export class Manager {
     return [...this.informers.values()].every((i) => i.hasSynced());
   }
 
+  /**
+   * Runs `informer` on every replica from the manager's start, not only once leading: for work a standby
+   * does too (the tunnel's boundary). Runnables that need no leadership start once these have synced.
+   */
+  runOnEveryReplica<T extends KubeObject>(informer: Informer<T>): Informer<T> {
+    this.everyReplica.add(informer as unknown as Informer<KubeObject>);
+    return informer;
+  }
+
   /** Whether leader-gated work runs here: this replica leads (or elects no leader) and has started it. */
   get isWorking(): boolean {
     return this.working;
@@ -191,6 +202,8 @@ export class Manager {
 
   /** Starts what needs no leadership now and the rest once leading; returns when the former have started. */
   async start(): Promise<void> {
+    for (const informer of this.everyReplica) informer.start();
+    await this.untilSynced([...this.everyReplica]);
     for (const runnable of this.runnables.filter((r) => r.needLeaderElection === false)) await this.startRunnable(runnable);
     const { elector } = this.options;
     if (!elector) return this.startLeaderWork();
@@ -215,7 +228,7 @@ export class Manager {
     // Reconcile only against complete caches (an object missing from a half-filled cache looks new), and
     // start runnables (the control-plane socket) only then, so the first snapshot holds every route.
     const since = Date.now();
-    while (!this.hasSynced() && !this.stopping.signal.aborted) await new Promise((r) => setTimeout(r, CACHE_POLL_MS));
+    await this.untilSynced([...this.informers.values()]);
     if (this.stopping.signal.aborted) return;
     this.log.info('caches synced', { ms: Date.now() - since });
     for (const controller of this.controllers) {
@@ -225,26 +238,46 @@ export class Manager {
     for (const runnable of this.runnables.filter((r) => r.needLeaderElection !== false)) await this.startRunnable(runnable);
   }
 
+  private async untilSynced(informers: Informer<KubeObject>[]): Promise<void> {
+    while (!informers.every((i) => i.hasSynced()) && !this.stopping.signal.aborted) await new Promise((r) => setTimeout(r, CACHE_POLL_MS));
+  }
+
   private async startRunnable(runnable: Runnable): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.started.push(runnable);
     await runnable.start(this.stopping.signal);
   }
 
-  /** Graceful stop, bounded in time: controllers (their reconciles aborted), runnables in reverse, informers, the Lease. */
-  async stop(timeoutMs = 3_000): Promise<void> {
+  /**
+   * The start of a drain: the leader work stops (controllers, their reconciles aborted; leader-gated runnables
+   * in reverse) and the Lease is released at once, so a standby takes over the route sync while this replica
+   * still finishes the requests it carries. Idempotent.
+   */
+  async stopLeaderWork(timeoutMs = 3_000): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new Error('the manager is stopping'));
     this.leading = false; // from now on a standby may take over; /api/health/detailed says so
     await Promise.all(this.controllers.map((c) => c.stop(timeoutMs)));
-    for (const runnable of this.started.splice(0).reverse()) {
+    await this.stopRunnables((r) => r.needLeaderElection !== false);
+    await this.options.elector?.release();
+  }
+
+  /** Graceful stop, bounded in time: the leader work and the Lease (above), the other runnables in reverse, informers. */
+  async stop(timeoutMs = 3_000): Promise<void> {
+    await this.stopLeaderWork(timeoutMs);
+    await this.stopRunnables(() => true);
+    for (const informer of this.informers.values()) informer.stop();
+  }
+
+  private async stopRunnables(which: (runnable: Runnable) => boolean): Promise<void> {
+    const stopping = this.started.filter(which).reverse();
+    this.started.splice(0, this.started.length, ...this.started.filter((r) => !which(r)));
+    for (const runnable of stopping) {
       try {
         await runnable.stop?.();
       } catch (err) {
         this.log.warn('stopping failed', { runnable: runnable.name, err });
       }
     }
-    for (const informer of this.informers.values()) informer.stop();
-    await this.options.elector?.release();
   }
 }

@@ -22,6 +22,7 @@ import type { ControlPlaneClient } from '../controlplane/client.js';
 import {
   DEFAULT_FRAME_BUDGET_BYTES,
   wireRouteBody,
+  type ExposedRoute,
   type InboundMessage,
   type RoutesChangePayload,
   type RoutesNackPayload,
@@ -41,6 +42,7 @@ import type { Informer, KubeObject } from '../operator/informer.js';
 import { keysOf, objectKey, splitKey } from '../operator/kinds.js';
 import { watch, type Manager } from '../operator/manager.js';
 import type { ReconcileResult } from '../operator/queue.js';
+import { CachedBoundary } from './boundary.js';
 import { Outbox, retryDelayMs } from './outbox.js';
 import { backendUnresolvedCondition, encodeSnapshot, SYNCED_MESSAGE_BUDGET, toWireGatewayRoute } from './wire.js';
 
@@ -76,6 +78,10 @@ export interface SyncOptions {
 
 /** Registers the sync controller (GatewayRoutes → control plane) and its ack watch with the manager. */
 export function setup(manager: Manager, options: SyncOptions): SyncController {
+  // A standby's tunnel boundary comes from these caches, so every replica runs them (see CachedBoundary).
+  manager.runOnEveryReplica(options.routes.gatewayRoutes);
+  manager.runOnEveryReplica(options.routes.services);
+  if (options.referenceGrants) manager.runOnEveryReplica(options.referenceGrants);
   const sync = new SyncController(manager, options);
   manager.add({ name: 'sync-ack-watch', start: () => sync.watchAcks(), stop: () => sync.stopTimers() });
   return sync;
@@ -84,6 +90,9 @@ export function setup(manager: Manager, options: SyncOptions): SyncController {
 export class SyncController {
   readonly controller: Controller;
   readonly outbox: Outbox;
+  private readonly standbyBoundary: CachedBoundary;
+  /** A snapshot was written from this process: from then on the outbox is the boundary (see exposedRoutes). */
+  private snapshotWritten = false;
   private connectivity: Connectivity;
   private snapshot: SnapshotState = { phase: 'none' };
   /** The routing mode changed while a snapshot was outstanding: send another once it is answered. */
@@ -119,6 +128,7 @@ export class SyncController {
     this.frameBudgetBytes = options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES;
     this.outbox = new Outbox(new RevisionClock(options.revisionStart ?? 0));
     this.connectivity = connectivityOf(undefined);
+    this.standbyBoundary = new CachedBoundary(gatewayRoutes, routes.backends, [routes.services, ...(options.referenceGrants ? [options.referenceGrants] : [])]);
     gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [
       ...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`)),
     ]);
@@ -165,6 +175,14 @@ export class SyncController {
   stopTimers(): void {
     clearInterval(this.ackWatch);
     clearTimeout(this.snapshotRetry);
+  }
+
+  /**
+   * The tunnel's boundary: what this replica sent once it has sent a snapshot (it leads), else what its caches
+   * say the cluster exposes (a standby, or a new leader before its first snapshot).
+   */
+  exposedRoutes(): ExposedRoute[] {
+    return this.snapshotWritten ? this.outbox.exposedRoutes() : this.standbyBoundary.exposedRoutes();
   }
 
   /** Total routes the control plane should hold, for heartbeats. */
@@ -222,6 +240,7 @@ export class SyncController {
     if (this.connectivity.publicEndpoint) begin.public_endpoint = this.connectivity.publicEndpoint;
     const stillCurrent = (): boolean => client.session === session && client.ready && this.snapshot.phase === 'sending' && this.snapshot.requestId === requestId;
     let sent = client.send('routes_sync_begin', begin, requestId);
+    if (sent) this.snapshotWritten = true;
     for (const chunk of chunks) {
       if (!sent) break;
       await client.whenWritable();

@@ -15,9 +15,10 @@ export interface TunnelSetupOptions {
 export function setup(manager: Manager, { client, exposedRoutes, tunnel: options }: TunnelSetupOptions): Tunnel {
   const tunnel = new Tunnel(client, exposedRoutes, options, manager.logger.child({ controller: 'tunnel' }));
   client.addMessageListener((message) => tunnel.handle(message));
+  // Every replica's socket carries traffic, the route sync or not: only a lost socket ends what it carried.
   client.onStateChange(() => {
-    if (!client.ready) tunnel.abortAll();
+    if (!client.registered) tunnel.abortAll();
   });
-  manager.add({ name: 'tunnel', start: () => undefined, stop: () => tunnel.abortAll() });
+  manager.add({ name: 'tunnel', needLeaderElection: false, start: () => undefined, stop: () => tunnel.abortAll() });
   return tunnel;
 }

@@ -53,6 +53,8 @@ export const DEFAULT_TUNNEL_OPTIONS: TunnelOptions = {
   websocket: DEFAULT_WEBSOCKET_OPTIONS,
 };
 
+const DRAIN_POLL_MS = 50;
+
 /** Request-body bytes waiting for a backend past which the gateway is asked to hold the upload. */
 const UPLOAD_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -99,6 +101,22 @@ export class Tunnel {
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  get streams(): number {
+    return this.websockets.size;
+  }
+
+  /**
+   * A replica going away: the requests in flight (which the control plane may still send while it learns of
+   * the drain) finish, up to `timeoutMs`; then WebSocket streams are closed with 1001 and what is left is cut.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    if (this.pending.size) this.logger.warn('drain timeout: cutting the requests still in flight', { requests: this.pending.size, timeoutMs });
+    this.websockets.closeAll(1001, 'the agent is going away');
+    this.abortAll();
   }
 
   handle(message: InboundMessage): void {
@@ -188,6 +206,7 @@ export class Tunnel {
 
     const pending: Pending = { bodyBytes: body?.length ?? 0, declared: body ? undefined : framing.length, buffered: 0, client: payload.client, done: false, pausedSender: false, pausedByGateway: false };
     this.pending.set(id, pending);
+    metrics.tunnelInFlight.set({ kind: 'request' }, this.pending.size);
     const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
     // Until the answer begins; restarted by every chunk of a request body still arriving (see chunk()).
     pending.armTimeout = () => {
@@ -339,6 +358,7 @@ export class Tunnel {
     if (!pending) return;
     pending.done = true;
     this.pending.delete(id);
+    metrics.tunnelInFlight.set({ kind: 'request' }, this.pending.size);
     this.unbuffer(pending);
     this.share.release(pending.client);
     clearTimeout(pending.timer);

@@ -153,6 +153,19 @@ export class WebSocketStreams {
     }
   }
 
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** The end of a drain: every stream is closed on both sides with `code` (1001: going away), not cut. */
+  closeAll(code: number, reason: string): void {
+    for (const [id, stream] of [...this.streams]) {
+      this.forget(id, stream);
+      this.socket.send('ws_close', { code, reason }, id);
+      stream.backend.close(code, reason);
+    }
+  }
+
   /** Closes every stream (the socket to the control plane is gone, or the operator stops). */
   abortAll(): void {
     for (const [id, stream] of [...this.streams]) {
@@ -165,6 +178,7 @@ export class WebSocketStreams {
   private forget(id: string, stream: Stream): void {
     if (this.streams.get(id) !== stream) return;
     this.streams.delete(id);
+    metrics.tunnelInFlight.set({ kind: 'websocket' }, this.streams.size);
     this.share.release(stream.client);
   }
 
@@ -199,6 +213,7 @@ export class WebSocketStreams {
     }
     const stream: Stream = { backend, client: payload.client, pausedByGateway: false, open: false, backlog: { queued: 0, holding: false } };
     this.streams.set(id, stream);
+    metrics.tunnelInFlight.set({ kind: 'websocket' }, this.streams.size);
     const current = (): boolean => this.streams.get(id) === stream;
     backend.on('unexpected-response', (_req, res) => {
       res.resume();

@@ -126,6 +126,8 @@ export interface ClusterConnectivityStatus {
     clusterId?: string;
     lastHeartbeatTime?: string;
     reconnects?: number;
+    /** How many connections of this cluster the control plane holds (one per serving replica, draining ones included), as it last said; written by the leader when the number changes. */
+    connections?: number;
   };
   conditions?: Condition[];
 }

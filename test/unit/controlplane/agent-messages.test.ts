@@ -106,13 +106,17 @@ describe('OUTBOUND_SCHEMAS', () => {
     { type: 'ws_flow', payload: { paused: false }, ok: true },
     { type: 'ws_flow', payload: {}, ok: false },
     { type: 'register_success', payload: {}, ok: false }, // the control plane's message, not an agent's
+    { type: 'register', payload: { ...register, role: 'leader' }, ok: false },
+    { type: 'register', payload: { ...register, role: 'sync' }, ok: true },
   ])('$type $payload → ok $ok', ({ type, payload, ok }) => {
     expect(frame(type, payload).ok).toBe(ok);
   });
 
   // One of each, typed as the agent sends it: a message type added to OutboundPayloads needs a row here.
   const sent: { [T in OutboundType]: OutboundPayloads[T] } = {
-    register: { ...register, cluster_fingerprint: 'uid-1' },
+    register: { ...register, cluster_fingerprint: 'uid-1', role: 'tunnel' },
+    sync_claim: {},
+    drain: {},
     heartbeat: { ...heartbeat, status: 'healthy', metadata: { is_private: true, routing_mode: 'tunnel', gateway_routes: 1, k8s_version: 'v1.31.0', agent_version: '0.1.0' } },
     routes_sync_begin: { cluster_uuid: 'u1', revision: 1, routing_mode: 'tunnel' },
     routes_sync_chunk: { revision: 1, gateway_routes: [{ namespace: 'shop', name: 'web', annotations: {}, routes: [{ host: 'a.example.com', path: '/', path_type: 'Prefix', service: 'web', port: 80, tls: false }] }] },

@@ -43,7 +43,10 @@ describe('parseFrame', () => {
 
   // One of each, typed as the control plane sends it: a message type added to InboundPayloads needs a row here.
   const sent: { [T in InboundType]: InboundPayloads[T] } = {
-    register_success: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 2, resume_revision: 0, max_frame_bytes: 1024 * 1024, binary_frames: true },
+    register_success: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 3, resume_revision: 0, max_frame_bytes: 1024 * 1024, binary_frames: true, role: 'tunnel', connections: 2 },
+    sync_granted: { resume_revision: 7, connections: 2 },
+    sync_revoked: { reason: 'another connection of this cluster claimed the route sync' },
+    connections: { count: 3, draining: 1 },
     heartbeat_ack: {},
     routes_ack: { revision: 3, accepted: ['a/b/Prefix:h/'], rejected: [{ key: 'a/b/Prefix:g/', reason: 'taken' }] },
     routes_nack: { revision: 3, code: 'stale_revision', message: 'm', retryable: true, current_revision: 5 },
@@ -111,6 +114,13 @@ describe('parse-time limits of inbound frames', () => {
     { name: 'resume_revision of 2^53-1', text: registered({ resume_revision: Number.MAX_SAFE_INTEGER }), ok: false },
     { name: 'resume_revision of 2^52', text: registered({ resume_revision: 2 ** 52 }), ok: true },
     { name: 'max_frame_bytes of 1', text: registered({ max_frame_bytes: 1 }), ok: false },
+    { name: 'register_success role "leader"', text: registered({ role: 'leader' }), ok: false },
+    { name: 'register_success connections -1', text: registered({ connections: -1 }), ok: false },
+    { name: 'sync_granted resume_revision of 2^53-1', text: JSON.stringify({ type: 'sync_granted', request_id: 's', payload: { resume_revision: Number.MAX_SAFE_INTEGER, connections: 1 } }), ok: false },
+    { name: 'sync_granted without connections', text: JSON.stringify({ type: 'sync_granted', request_id: 's', payload: { resume_revision: 1 } }), ok: false },
+    { name: 'sync_revoked reason of 2,000 characters', text: JSON.stringify({ type: 'sync_revoked', payload: { reason: 'r'.repeat(2000) } }), ok: false },
+    { name: 'connections count 1.5', text: JSON.stringify({ type: 'connections', payload: { count: 1.5, draining: 0 } }), ok: false },
+    { name: 'connections count 2^53', text: JSON.stringify({ type: 'connections', payload: { count: 2 ** 53, draining: 0 } }), ok: false },
     { name: 'a type of 65 characters', text: JSON.stringify({ type: 't'.repeat(65), payload: {} }), ok: false },
     { name: 'stale_revision current_revision of 2^53-1', text: JSON.stringify({ type: 'routes_nack', payload: { revision: 1, code: 'stale_revision', message: 'm', retryable: true, current_revision: Number.MAX_SAFE_INTEGER } }), ok: false },
     { name: 'stale_revision current_revision of 2^52', text: JSON.stringify({ type: 'routes_nack', payload: { revision: 1, code: 'stale_revision', message: 'm', retryable: true, current_revision: 2 ** 52 } }), ok: true },
