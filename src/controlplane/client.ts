@@ -636,7 +636,8 @@ export class ControlPlaneClient {
       resumeRevision: payload.resume_revision,
       maxFrameBytes: payload.max_frame_bytes,
       binaryFrames: payload.binary_frames === true,
-      role: payload.role ?? 'sync',
+      // A control plane that does not say (version 2) gives the role asked for: one connection per cluster.
+      role: payload.role ?? (this.wantSync ? 'sync' : 'tunnel'),
     };
     if (payload.connections !== undefined) this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
     if (payload.gateway_address) this.session.gatewayAddress = gatewayAddressOf(payload.gateway_address);

@@ -72,7 +72,7 @@ describe('parseConfig', () => {
   it('has exactly these defaults', () => {
     expect(parseConfig([], {})).toEqual({
       command: 'run', deregisterTimeoutMs: 120_000, namespace: 'gateway-system', healthPort: 8080, leaderElect: false, leaseName: 'gateway-operator',
-      ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000,
+      ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000, drainTimeoutMs: 15_000,
       allowCatchAll: false, gatewayControllerName: 'gateway.pipeops.io/tunnel', logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
       ackTimeoutMs: 30_000, frameBudgetBytes: 1_048_576, inputs: [], output: 'table', help: false, version: false,
     });
