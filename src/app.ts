@@ -274,8 +274,9 @@ export class GatewayOperator {
     this.stopping = true;
     metrics.draining.set(1);
     this.logger.info('draining', { drainTimeoutMs: this.config.drainTimeoutMs, inFlight: this.features?.tunnel?.inFlight ?? 0 });
-    this.client?.drain();
+    const drainAcknowledged = this.client?.drain();
     await this.manager.stopLeaderWork(3_000);
+    await drainAcknowledged;
     await this.features?.tunnel?.drain(this.config.drainTimeoutMs);
     this.logger.info('shutting down');
     await this.manager.stop(3_000);

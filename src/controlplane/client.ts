@@ -170,6 +170,8 @@ export class ControlPlaneClient {
   private wantSync = false;
   /** Set by drain(): this replica is going away. */
   draining = false;
+  private drainAcked = false;
+  private drainAckWaiters: Array<() => void> = [];
   /** What the control plane last said of the cluster's connections (sync connection only). */
   clusterConnections?: ClusterConnections;
   private learntFrameLimit = Infinity;
@@ -226,10 +228,20 @@ export class ControlPlaneClient {
    * Going away: the control plane sends this socket no new request or stream; those in flight finish. Sent
    * again after a reconnect while draining.
    */
-  drain(): void {
-    if (this.draining) return;
-    this.draining = true;
-    if (this.registered) this.write('drain', {});
+  drain(ackTimeoutMs = 2_000): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      if (this.registered) this.write('drain', {});
+    }
+    if (this.drainAcked || !this.registered) return Promise.resolve();
+    // The ack says the control plane sends nothing new; without one (an older or slow peer) wait no longer.
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ackTimeoutMs);
+      this.drainAckWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** True while the socket's send buffer is past the high-water mark or bulk frames wait. */
@@ -579,6 +591,10 @@ export class ControlPlaneClient {
       case 'sync_revoked':
         this.onSyncRevoked(message.payload.reason);
         return;
+      case 'drain_ack':
+        this.drainAcked = true;
+        for (const waiter of this.drainAckWaiters.splice(0)) waiter();
+        return;
       case 'connections':
         this.clusterConnections = { count: message.payload.count, draining: message.payload.draining };
         this.stateChanged();
@@ -675,6 +691,7 @@ export class ControlPlaneClient {
     );
     this.sendHeartbeat();
     this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));
+    this.drainAcked = false;
     if (this.draining) this.write('drain', {});
     metrics.routeSyncConnection.set(this.session.role === 'sync' ? 1 : 0);
     if (this.session.role === 'sync') this.handlers.onReady?.(this.session);

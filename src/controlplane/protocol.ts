@@ -321,6 +321,11 @@ export interface InboundPayloads {
   sync_granted: SyncGrantedPayload;
   sync_revoked: SyncRevokedPayload;
   connections: ConnectionsPayload;
+  /**
+   * Version 3, answering `drain`: nothing new is sent on this connection from here on (a request sent before
+   * it arrives before it: the socket keeps order), so once it came, what is in flight is all there is.
+   */
+  drain_ack: EmptyPayload;
   heartbeat_ack: EmptyPayload;
   routes_ack: RoutesAckPayload;
   routes_nack: RoutesNackPayload;
@@ -502,6 +507,7 @@ export const INBOUND_SCHEMAS: Record<InboundType, Schema> = {
   },
   sync_revoked: { reason: (v) => typeof v === 'string' && v.length <= 1024 },
   connections: { count: isConnectionCount, draining: isConnectionCount },
+  drain_ack: {},
   heartbeat_ack: {},
   routes_ack: {
     revision: isRevision,

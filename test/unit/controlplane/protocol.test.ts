@@ -47,6 +47,7 @@ describe('parseFrame', () => {
     sync_granted: { resume_revision: 7, connections: 2 },
     sync_revoked: { reason: 'another connection of this cluster claimed the route sync' },
     connections: { count: 3, draining: 1 },
+    drain_ack: {},
     heartbeat_ack: {},
     routes_ack: { revision: 3, accepted: ['a/b/Prefix:h/'], rejected: [{ key: 'a/b/Prefix:g/', reason: 'taken' }] },
     routes_nack: { revision: 3, code: 'stale_revision', message: 'm', retryable: true, current_revision: 5 },
