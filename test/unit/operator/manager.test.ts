@@ -146,6 +146,36 @@ describe('Manager lifecycle', () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  it('a drain stops the leader work first (controllers, leader-gated runnables) and keeps the rest running until stop', async () => {
+    const m = manager();
+    const events: string[] = [];
+    m.add({ name: 'socket', needLeaderElection: false, start: () => void events.push('start socket'), stop: () => void events.push('stop socket') });
+    m.add({ name: 'sync-role', start: () => void events.push('start sync-role'), stop: () => void events.push('stop sync-role') });
+    let signal: AbortSignal | undefined;
+    const controller = m.controller({ name: 'c', initialKeys: ['ns/a'], reconcile: async (_key, s) => void (signal = s) });
+    await m.start();
+    await settle(() => controller.queue.idle() && signal !== undefined);
+    await m.stopLeaderWork(100);
+    expect(m.isLeader).toBe(true); // no elector: always "leader"; what matters is what stopped
+    expect(signal?.aborted).toBe(true);
+    expect(events).toEqual(['start socket', 'start sync-role', 'stop sync-role']);
+    await m.stop(100);
+    expect(events).toEqual(['start socket', 'start sync-role', 'stop sync-role', 'stop socket']);
+  });
+
+  it('runs informers marked for every replica before the runnables that need no leadership', async () => {
+    const m = manager();
+    const informer = m.runOnEveryReplica(m.informer<Obj>(THINGS));
+    const started: boolean[] = [];
+    let synced = false;
+    (informer as unknown as { start(): void }).start = () => void (synced = true);
+    (informer as unknown as { hasSynced(): boolean }).hasSynced = () => synced;
+    m.add({ name: 'socket', needLeaderElection: false, start: () => void started.push(synced) });
+    await m.start();
+    expect(started).toEqual([true]);
+    await m.stop(100);
+  });
+
   it('a runnable that fails to stop does not keep the others running', async () => {
     const m = manager();
     const stopped: string[] = [];
