@@ -152,8 +152,9 @@ export class GatewayOperator {
     const prometheusDiscovery = prometheus.setup(manager, { namespaces: config.prometheusNamespaces });
     let tunnelFeature: Tunnel | undefined;
     if (client) {
-      // Every replica connects and carries traffic once its boundary caches have synced (see sync.setup).
-      manager.add({ name: 'controlplane-client', needLeaderElection: false, start: () => client.start(), stop: () => client.stop() });
+      // With leader election every replica connects and carries traffic once its boundary caches have synced
+      // (see sync.setup); a single replica connects once its work has started, as a leader always did.
+      manager.add({ name: 'controlplane-client', needLeaderElection: !config.leaderElect, start: () => client.start(), stop: () => client.stop() });
       // The leader's socket also carries the route sync; leader-gated runnables start after the controllers,
       // so the first snapshot is of synced caches.
       manager.add({ name: 'route-sync-role', start: () => client.claimSync() });

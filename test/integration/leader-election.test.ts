@@ -42,7 +42,8 @@ it('only the leader writes, and a killed leader is replaced within 20 s', async 
   // The standby ran no reconcile at all (its counters say so, not merely its silence); the leader did.
   expect(await first.metric('gateway_operator_reconcile_total')).toBeGreaterThan(0);
   expect(await second.metric('gateway_operator_reconcile_total')).toBe(0);
-  expect((await second.get('/api/health/detailed')).body.routes.desired).toBe(0); // no caches filled either
+  // A standby caches the GatewayRoutes its tunnel boundary is computed from (it serves traffic too).
+  await eventually('the standby caches the GatewayRoute', async () => (await second.get('/api/health/detailed')).body.routes.desired === 1);
 
   const killedAt = Date.now();
   first.kill();

@@ -9,7 +9,7 @@ import { exposedRoutesOf } from '../../../src/sync/boundary.js';
 const services: Record<string, ServiceLike> = {
   'shop/web': { metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 8080 }] } },
   'shared/api': { metadata: { name: 'api', namespace: 'shared' }, spec: { ports: [{ port: 9090 }] } },
-  'shop/alias': { metadata: { name: 'alias', namespace: 'shop' }, spec: { type: 'ExternalName', externalName: 'example.org', ports: [{ port: 80 }] } },
+  'shop/alias': { metadata: { name: 'alias', namespace: 'shop' }, spec: { type: 'ExternalName', ports: [{ port: 80 }] } },
 };
 const lookup = (namespace: string, name: string) => services[`${namespace}/${name}`];
 const grantToShared: CrossNamespacePolicy = (from, to) => from === 'shop' && to === 'shared';
