@@ -60,7 +60,9 @@ export class ConfigMapIdentityStore implements IdentityStore {
       await this.core.replaceNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace: this.namespace, body });
     } catch (err) {
       if (apiErrorCode(err) !== 404) throw new Error(`ConfigMap ${this.namespace}/${STATE_CONFIGMAP}: save: ${apiErrorMessage(err)}`);
-      await this.core.createNamespacedConfigMap({ namespace: this.namespace, body }).catch((createErr: unknown) => {
+      await this.core.createNamespacedConfigMap({ namespace: this.namespace, body }).catch(async (createErr: unknown) => {
+        // Every replica registers and saves: another one created it first (409), so write over it.
+        if (apiErrorCode(createErr) === 409) return void (await this.core.replaceNamespacedConfigMap({ name: STATE_CONFIGMAP, namespace: this.namespace, body }));
         throw new Error(`ConfigMap ${this.namespace}/${STATE_CONFIGMAP}: create: ${apiErrorMessage(createErr)}`);
       });
     }
