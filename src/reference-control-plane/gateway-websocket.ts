@@ -2,18 +2,20 @@
 // agent as ws_open; once the agent has the backend's WebSocket open (ws_opened, with the subprotocol the
 // backend chose) the client's upgrade completes and messages flow both ways as ws_message, a close on either
 // side is passed on as ws_close, and ws_flow pauses the side that writes faster than the other reads.
+// Each stream goes through one connection of the cluster, the least busy when it opened, and ends with it
+// (1011 toward the client): a stream's state lives in the agent, so it is never moved to another.
 // An agent that answers out of order (a second ws_opened, a message before it) or ignores ws_flow fails
 // its stream (502 before the upgrade, the connection dropped after it); nothing it sends may throw here.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import { bytesOf, type OutboundMessage, type OutboundType } from '../controlplane/protocol.js';
+import { bytesOf, type InboundPayloads, type InboundType, type OutboundMessage, type OutboundType } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { closeCodeToSend, closeReasonToSend, offeredProtocols, upgradeHeaders } from '../tunnel/websocket-translate.js';
 import { sendHeld, type Backlog } from '../tunnel/websocket.js';
-import type { ReferenceControlPlane } from './server.js';
+import type { AgentConnection, ReferenceControlPlane } from './server.js';
 import type { HostTarget } from './host-owner.js';
 import { clientOf, type SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
@@ -37,8 +39,8 @@ export interface GatewayWebSocketsOptions {
 
 interface Stream {
   uuid: string;
-  /** The agent socket the stream goes through: when it closes, the stream is over. */
-  agentSocket?: WebSocket;
+  /** The connection the stream goes through (the least busy when it opened): when it closes, the stream is over. */
+  connection: AgentConnection;
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
@@ -75,9 +77,9 @@ export class GatewayWebSockets {
       handleProtocols: (_offered, req) => (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol || false,
     });
     for (const type of STREAM_REPLY_TYPES) {
-      cp.agentMessageHandlers.set(type, (cluster, message) => {
+      cp.agentMessageHandlers.set(type, (cluster, message, from) => {
         const id = message.request_id ?? '';
-        const stream = this.streamOf(cluster, id);
+        const stream = this.streamOf(cluster, id, from);
         if (!stream) return;
         try {
           this.onReply(stream, id, message);
@@ -86,8 +88,8 @@ export class GatewayWebSockets {
         }
       });
     }
-    cp.refusedReplyListeners.add((cluster, refused) => {
-      const stream = this.streamOf(cluster, refused.requestId);
+    cp.refusedReplyListeners.add((cluster, refused, from) => {
+      const stream = this.streamOf(cluster, refused.requestId, from);
       if (stream) this.breakStream(stream, refused.requestId, `${refused.type}: ${refused.problem}`);
     });
   }
@@ -143,23 +145,25 @@ export class GatewayWebSockets {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const checked = checkRequestTarget(url.pathname, url.search.slice(1));
     if (!checked.ok) return this.reject(socket, 400, `refused: ${checked.error}`);
+    const connection = this.cp.pickConnection(uuid);
+    if (!connection) return this.reject(socket, 502, `cluster ${cluster.name} is not connected`);
     const id = randomUUID();
     const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
-    const stream: Stream = { uuid, req, socket, head, offered, opened: false, backlog: { queued: 0, holding: false } };
+    const stream: Stream = { uuid, connection, req, socket, head, offered, opened: false, backlog: { queued: 0, holding: false } };
     const payload = { path: url.pathname, query: url.search.slice(1), headers: upgradeHeaders(req.headers), host, protocols: offered, client: clientOf(req) };
     this.streams.set(id, stream);
+    connection.inFlight++;
     socket.on('error', () => this.end(id));
     socket.on('close', () => {
-      if (!stream.client && this.end(id)) this.cp.sendTo(uuid, 'ws_close', {}, id); // gone before the upgrade completed
+      if (!stream.client && this.end(id)) this.toAgent(stream, 'ws_close', {}, id); // gone before the upgrade completed
     });
-    stream.agentSocket = this.cp.socketOf(uuid);
-    if (!this.cp.sendTo(uuid, 'ws_open', payload, id)) {
+    if (!this.toAgent(stream, 'ws_open', payload, id)) {
       this.end(id);
       return this.reject(socket, 502, `cluster ${cluster.name} is not connected`);
     }
     stream.timer = setTimeout(() => {
       if (stream.client || !this.end(id)) return;
-      this.cp.sendTo(uuid, 'ws_close', {}, id);
+      this.toAgent(stream, 'ws_close', {}, id);
       this.reject(socket, 504, 'the cluster did not open the stream in time');
     }, this.openTimeoutMs);
   }
@@ -175,13 +179,13 @@ export class GatewayWebSockets {
       stream.client = client;
       client.on('message', (data, isBinary) => {
         const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        this.cp.sendBody(stream.uuid, isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
+        this.cp.sendBodyOn(stream.connection, isBinary ? 'ws_message_binary' : 'ws_message_text', id, bytes);
         // The agent's socket is backed up: read nothing more from this client until it drains.
-        const agent = this.cp.socketOf(stream.uuid);
-        if (agent && agent.bufferedAmount > HIGH_WATER_MARK) {
+        const agent = stream.connection.socket;
+        if (agent.bufferedAmount > HIGH_WATER_MARK) {
           client.pause();
           const resume = setInterval(() => {
-            if (this.streams.get(id) !== stream || (this.cp.socketOf(stream.uuid)?.bufferedAmount ?? 0) <= HIGH_WATER_MARK) {
+            if (this.streams.get(id) !== stream || agent.bufferedAmount <= HIGH_WATER_MARK) {
               clearInterval(resume);
               client.resume();
             }
@@ -189,7 +193,7 @@ export class GatewayWebSockets {
         }
       });
       client.on('close', (code, reason) => {
-        if (this.end(id)) this.cp.sendTo(stream.uuid, 'ws_close', { code, reason: reason.toString() }, id);
+        if (this.end(id)) this.toAgent(stream, 'ws_close', { code, reason: reason.toString() }, id);
       });
       client.on('error', () => undefined);
     });
@@ -199,23 +203,30 @@ export class GatewayWebSockets {
     const client = stream.client;
     if (!client || client.readyState !== WebSocket.OPEN) return;
     // The client reads slower than the backend writes: hold the backend.
-    const hold = (paused: boolean): boolean => this.cp.sendTo(stream.uuid, 'ws_flow', { paused }, id);
+    const hold = (paused: boolean): boolean => this.toAgent(stream, 'ws_flow', { paused }, id);
     sendHeld(client, data, binary, { backlog: stream.backlog, highWaterMark: HIGH_WATER_MARK, hold, current: () => this.streams.get(id) === stream });
     // A compliant agent stops within about a message of ws_flow; one that goes on would fill this process.
     if (stream.backlog.queued > MAX_STREAM_BACKLOG) this.breakStream(stream, id, `over ${MAX_STREAM_BACKLOG} bytes are held for the client: the agent did not pause for ws_flow`);
   }
 
-  /** The open stream `id` of this cluster: an agent answers only its own cluster's streams. */
-  private streamOf(cluster: ClusterRecord, id: string): Stream | undefined {
+  /**
+   * The open stream `id` of this cluster on this connection: an agent answers only its own cluster's
+   * streams, and only on the connection each went through (on another one it is ignored, as an unknown id is).
+   */
+  private streamOf(cluster: ClusterRecord, id: string, from: AgentConnection): Stream | undefined {
     const stream = this.streams.get(id);
-    return stream?.uuid === cluster.cluster_uuid ? stream : undefined;
+    return stream?.uuid === cluster.cluster_uuid && stream.connection === from ? stream : undefined;
+  }
+
+  private toAgent<T extends InboundType>(stream: Stream, type: T, payload: InboundPayloads[T], id: string): boolean {
+    return this.cp.sendOn(stream.connection, type, payload, id);
   }
 
   /** The agent broke the stream's protocol: the stream ends on both sides, and the log says why. */
   private breakStream(stream: Stream, id: string, problem: string): void {
     this.logger.warn('closed a WebSocket stream the cluster broke', { controller: 'gateway', cluster: stream.uuid, request_id: id, err: problem });
     if (!this.end(id)) return;
-    this.cp.sendTo(stream.uuid, 'ws_close', { code: BROKEN_STREAM, reason: closeReasonToSend(problem) }, id);
+    this.toAgent(stream, 'ws_close', { code: BROKEN_STREAM, reason: closeReasonToSend(problem) }, id);
     if (stream.client) stream.client.terminate();
     else this.reject(stream.socket, 502, `the cluster broke the stream: ${problem}`);
   }
@@ -225,6 +236,7 @@ export class GatewayWebSockets {
     const stream = this.streams.get(id);
     if (!stream) return false;
     clearTimeout(stream.timer);
+    stream.connection.inFlight--;
     return this.streams.delete(id);
   }
 
@@ -237,7 +249,7 @@ export class GatewayWebSockets {
   /** The agent socket closed: its streams end now (1011 for an open one, 502 for an upgrade still waiting). */
   agentSocketClosed(socket: WebSocket): void {
     for (const [id, stream] of [...this.streams]) {
-      if (stream.agentSocket !== socket) continue;
+      if (stream.connection.socket !== socket) continue;
       this.end(id);
       if (stream.client) stream.client.close(1011, "the cluster's connection closed");
       else this.reject(stream.socket, 502, "the cluster's connection closed before the stream opened");

@@ -1,6 +1,9 @@
 // The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
-// its Host, sends proxy_request through that cluster's socket (the agent matches the path itself), streams
-// the request body after it as proxy_request_chunk … proxy_request_end, and streams the answer back.
+// its Host, sends proxy_request through one of that cluster's connections (the least busy: connections.ts;
+// the agent matches the path itself), streams the request body after it as proxy_request_chunk …
+// proxy_request_end, and streams the answer back. An exchange belongs to one connection at a time: only
+// answers on it count. When that connection fails before any answer, a request that is safe to send again
+// goes once more on another connection (connections.ts, retryDecision); otherwise 502 with the reason.
 // A connected cluster is always preferred (host-owner.ts). 404 for a host no cluster serves, 503 when only a
 // disconnected cluster does, 502 when the cluster's answer is malformed or out of order (or its socket closes
 // as the request goes out), 504 when the answer does not begin in time, 429 past the per-address limit. Nothing a client or
@@ -9,14 +12,23 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebSocket } from 'ws';
-import { answerStep, bytesOf, type AnswerState, type InboundPayloads, type InboundType, type OutboundMessage, type OutboundType } from '../controlplane/protocol.js';
+import {
+  answerStep,
+  bytesOf,
+  type AnswerState,
+  type InboundPayloads,
+  type InboundType,
+  type OutboundMessage,
+  type OutboundType,
+  type ProxyRequestPayload,
+} from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { stripHopByHop } from '../tunnel/headers.js';
+import { retryDecision } from './connections.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
 import { hostTarget, type HostTarget } from './host-owner.js';
-import { failRequest, type ReferenceControlPlane } from './server.js';
+import { failRequest, type AgentConnection, type ReferenceControlPlane } from './server.js';
 import { clientOf, SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
 
@@ -41,8 +53,14 @@ export interface GatewayOptions {
 interface Exchange {
   id: string;
   uuid: string;
-  /** The agent socket the request went out on: when it closes, no answer will come. */
-  socket?: WebSocket;
+  /** The connection the request went out on (its last one, after a retry): when it closes, no answer will come. */
+  connection?: AgentConnection;
+  /** The proxy_request as sent: a retry sends it again, unchanged, on another connection. */
+  request: ProxyRequestPayload;
+  /** The request body goes out in chunks: it cannot be sent again. */
+  bodyStreamed: boolean;
+  /** Sent again once already (a retry is only ever one). */
+  retried: boolean;
   res: ServerResponse;
   timer?: NodeJS.Timeout;
   /** How far the agent's answer is (the protocol's answerStep). */
@@ -72,15 +90,15 @@ export class Gateway {
     this.logger = options.logger ?? cp.logger;
     this.limiter = new SourceLimiter(options.maxExchangesPerSource);
     this.server = createServer((req, res) => this.onRequest(req, res));
-    for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message) => this.onReply(cluster, message));
-    cp.refusedReplyListeners.add((cluster, refused) => {
-      const exchange = this.exchangeOf(cluster, refused.requestId);
+    for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message, from) => this.onReply(cluster, message, from));
+    cp.refusedReplyListeners.add((cluster, refused, from) => {
+      const exchange = this.exchangeOf(cluster, refused.requestId, from);
       if (exchange) this.refuseAnswer(exchange, `${refused.type}: ${refused.problem}`);
     });
     this.websockets = new GatewayWebSockets(cp, { target: (host) => this.target(host), limiter: this.limiter, logger: this.logger, openTimeoutMs: options.wsOpenTimeoutMs });
     cp.socketClosedListeners.add((socket) => {
       for (const exchange of [...this.exchanges.values()]) {
-        if (exchange.socket === socket) this.fail(exchange, 502, "the cluster's connection closed before it answered");
+        if (exchange.connection?.socket === socket) this.connectionFailed(exchange);
       }
       this.websockets.agentSocketClosed(socket);
     });
@@ -108,6 +126,36 @@ export class Gateway {
     return hostTarget(this.cp.store.clusters(), host, new Date());
   }
 
+  /**
+   * The exchange's connection closed before its answer was complete: sent again on another connection when
+   * that is safe (connections.ts, retryDecision), else 502 naming why not.
+   */
+  private connectionFailed(exchange: Exchange): void {
+    const next = this.cp.pickConnection(exchange.uuid, { draining: false });
+    const decision = retryDecision({
+      method: exchange.request.method,
+      answerBegun: exchange.state !== 'awaiting',
+      bodyStreamed: exchange.bodyStreamed,
+      retried: exchange.retried,
+      otherConnection: next !== undefined,
+    });
+    if (!decision.retry || !next) {
+      const reason = decision.retry ? 'no other connection of the cluster can take it' : decision.reason;
+      return this.fail(exchange, 502, `the cluster's connection closed before it answered; not retried: ${reason}`);
+    }
+    this.logger.info('retrying a request on another connection of its cluster', { controller: 'gateway', cluster: exchange.uuid, request_id: exchange.id, agent_id: next.agentId });
+    exchange.retried = true;
+    this.assign(exchange, next);
+    if (!this.send(exchange, 'proxy_request', exchange.request)) this.fail(exchange, 502, "the cluster's connection closed before it answered; its retry could not be sent");
+  }
+
+  /** Puts an exchange on a connection, moving its count from the connection it was on. */
+  private assign(exchange: Exchange, connection: AgentConnection): void {
+    if (exchange.connection) exchange.connection.inFlight--;
+    exchange.connection = connection;
+    connection.inFlight++;
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const release = this.limiter.acquire(req.socket.remoteAddress ?? '');
     if (!release) return failRequest(res, 429, `more than ${this.limiter.maxPerSource} requests at once from this address`);
@@ -132,14 +180,16 @@ export class Gateway {
     const headers = stripHopByHop(req.headers);
     // Hop-by-hop, but it tells the agent that a chunked body follows this frame.
     if (chunked) headers['transfer-encoding'] = 'chunked';
-    const exchange: Exchange = { id: randomUUID(), uuid: cluster.cluster_uuid, res, state: 'awaiting', paused: false, pausedAgent: false };
+    const request: ProxyRequestPayload = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) };
+    const exchange: Exchange = { id: randomUUID(), uuid: cluster.cluster_uuid, request, bodyStreamed: hasBody, retried: false, res, state: 'awaiting', paused: false, pausedAgent: false };
     exchange.timer = setTimeout(() => this.fail(exchange, 504, 'the cluster did not answer in time'), this.timeoutMs);
     this.exchanges.set(exchange.id, exchange);
     res.on('close', () => {
       if (this.forget(exchange)) this.send(exchange, 'proxy_cancel', {}); // the client went away
     });
-    exchange.socket = this.cp.socketOf(cluster.cluster_uuid);
-    if (!this.send(exchange, 'proxy_request', { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) })) {
+    const connection = this.cp.pickConnection(cluster.cluster_uuid);
+    if (connection) this.assign(exchange, connection);
+    if (!this.send(exchange, 'proxy_request', request)) {
       return this.fail(exchange, 502, `cluster ${cluster.name} is not connected`);
     }
     if (hasBody) await this.forwardBody(exchange, req);
@@ -151,13 +201,13 @@ export class Gateway {
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         while (exchange.paused && this.isOpen(exchange)) await new Promise<void>((resolve) => (exchange.resume = resolve));
-        while ((this.cp.socketOf(exchange.uuid)?.bufferedAmount ?? 0) > HIGH_WATER_MARK && this.isOpen(exchange)) await new Promise((r) => setTimeout(r, 2));
-        if (!this.isOpen(exchange)) return; // answered or cancelled meanwhile
+        while ((exchange.connection?.socket.bufferedAmount ?? 0) > HIGH_WATER_MARK && this.isOpen(exchange)) await new Promise((r) => setTimeout(r, 2));
+        if (!this.isOpen(exchange) || !exchange.connection) return; // answered or cancelled meanwhile
         size += chunk.length;
         if (size > MAX_BODY) return this.fail(exchange, 413, `request body over ${MAX_BODY} bytes`);
-        this.cp.sendBody(exchange.uuid, 'proxy_request_chunk', exchange.id, chunk);
+        this.cp.sendBodyOn(exchange.connection, 'proxy_request_chunk', exchange.id, chunk);
         this.requestChunksSent++;
-        this.peakBacklogBytes = Math.max(this.peakBacklogBytes, this.cp.socketOf(exchange.uuid)?.bufferedAmount ?? 0);
+        this.peakBacklogBytes = Math.max(this.peakBacklogBytes, exchange.connection.socket.bufferedAmount);
       }
     } catch (err) {
       // The client aborted its upload (or sent a body the parser refused): the agent stops too.
@@ -166,8 +216,8 @@ export class Gateway {
     if (this.isOpen(exchange)) this.send(exchange, 'proxy_request_end', {});
   }
 
-  private onReply(cluster: ClusterRecord, message: OutboundMessage): void {
-    const exchange = this.exchangeOf(cluster, message.request_id ?? '');
+  private onReply(cluster: ClusterRecord, message: OutboundMessage, from: AgentConnection): void {
+    const exchange = this.exchangeOf(cluster, message.request_id ?? '', from);
     if (!exchange) return;
     if (message.type === 'proxy_flow') {
       exchange.paused = message.payload.paused === true;
@@ -228,10 +278,13 @@ export class Gateway {
     }
   }
 
-  /** The open exchange `id` of this cluster: an agent answers only its own cluster's requests. */
-  private exchangeOf(cluster: ClusterRecord, id: string): Exchange | undefined {
+  /**
+   * The open exchange `id` of this cluster on this connection: an agent answers only its own cluster's
+   * requests, and only those sent on its connection (an answer on another is ignored, as an unknown id is).
+   */
+  private exchangeOf(cluster: ClusterRecord, id: string, from: AgentConnection): Exchange | undefined {
     const exchange = this.exchanges.get(id);
-    return exchange?.uuid === cluster.cluster_uuid ? exchange : undefined;
+    return exchange?.uuid === cluster.cluster_uuid && exchange.connection === from ? exchange : undefined;
   }
 
   private isOpen(exchange: Exchange): boolean {
@@ -242,7 +295,10 @@ export class Gateway {
   private forget(exchange: Exchange): boolean {
     clearTimeout(exchange.timer);
     exchange.resume?.();
-    return this.isOpen(exchange) && this.exchanges.delete(exchange.id);
+    if (!this.isOpen(exchange)) return false;
+    this.exchanges.delete(exchange.id);
+    if (exchange.connection) exchange.connection.inFlight--;
+    return true;
   }
 
   /** Ends an exchange from this side: the agent is told to stop, the client gets `status` (or a cut response once it began). */
@@ -259,6 +315,6 @@ export class Gateway {
   }
 
   private send<T extends InboundType>(exchange: Exchange, type: T, payload: InboundPayloads[T]): boolean {
-    return this.cp.sendTo(exchange.uuid, type, payload, exchange.id);
+    return exchange.connection !== undefined && this.cp.sendOn(exchange.connection, type, payload, exchange.id);
   }
 }

@@ -7,7 +7,7 @@ import { Gateway } from './gateway.js';
 import { ReferenceControlPlane } from './server.js';
 
 const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all] [--disconnected-grace-seconds 300]
-                     [--gateway-address HOST|IP]
+                     [--gateway-address HOST|IP] [--agent-ping-interval-ms 2000] [--agent-dead-after-ms 6000]
        control-plane agent-token --token T --cluster-name NAME
 
   --token T            the admin secret (or CONTROL_PLANE_TOKEN): the admin API takes only it as its bearer
@@ -20,6 +20,9 @@ const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token
                        that reconnects within it loses nothing; one that comes back later resends them.
   --gateway-address HOST|IP  where users reach the gateway, told to agents at registration: Ingresses of the
                        operator's IngressClass show it as their ADDRESS (default: not told)
+  --agent-ping-interval-ms MS  how often each agent socket is pinged (default 2000)
+  --agent-dead-after-ms MS  an agent socket with no frame and no pong for this long is terminated (default
+                       6000): a replica lost without a TCP close is noticed, and its requests retried, in seconds
   agent-token          print the agent token of cluster NAME for secret T (the operator's --token) and exit`;
 
 interface Flags {
@@ -30,6 +33,8 @@ interface Flags {
   clusterName?: string;
   disconnectedGraceMs?: number;
   gatewayAddress?: GatewayAddress;
+  agentPingIntervalMs?: number;
+  agentDeadAfterMs?: number;
 }
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): Flags {
@@ -53,6 +58,11 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) * 1000 > 2 ** 31 - 1) fail(`${name}: must be 0-2147483 seconds, got "${raw}"`);
       return Number(raw);
     };
+    const millis = (): number => {
+      const raw = value();
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 2 ** 31 - 1) fail(`${name}: must be 1-2147483647 milliseconds, got "${raw}"`);
+      return Number(raw);
+    };
     if (name === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -65,6 +75,8 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       case '--allow-catch-all': flags.allowCatchAll = true; break;
       case '--cluster-name': flags.clusterName = value(); break;
       case '--disconnected-grace-seconds': flags.disconnectedGraceMs = seconds() * 1000; break;
+      case '--agent-ping-interval-ms': flags.agentPingIntervalMs = millis(); break;
+      case '--agent-dead-after-ms': flags.agentDeadAfterMs = millis(); break;
       case '--gateway-address': {
         const parsed = parseGatewayAddress(value());
         if (!parsed.ok) fail(`${name}: ${parsed.error}`);
@@ -90,9 +102,18 @@ if (argv[0] === 'agent-token') {
   process.exit(0);
 }
 
-const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds', '--gateway-address']));
+const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds', '--gateway-address', '--agent-ping-interval-ms', '--agent-dead-after-ms']));
 const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
-const controlPlane = new ReferenceControlPlane({ port: flags.port, token: flags.token, allowCatchAll: flags.allowCatchAll, disconnectedGraceMs: flags.disconnectedGraceMs, gatewayAddress: flags.gatewayAddress, logger });
+const controlPlane = new ReferenceControlPlane({
+  port: flags.port,
+  token: flags.token,
+  allowCatchAll: flags.allowCatchAll,
+  disconnectedGraceMs: flags.disconnectedGraceMs,
+  gatewayAddress: flags.gatewayAddress,
+  agentPingIntervalMs: flags.agentPingIntervalMs,
+  agentDeadAfterMs: flags.agentDeadAfterMs,
+  logger,
+});
 const port = await controlPlane.listen();
 logger.info('reference control plane listening', { controller: 'reference-control-plane', port, url: `http://127.0.0.1:${port}` });
 const gateway = new Gateway(controlPlane);

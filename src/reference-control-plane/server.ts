@@ -1,5 +1,6 @@
-// The reference control plane: the protocol's other end (version 2, docs/protocol.md) for local runs, the
-// demo and the tests. It accepts agent sockets on /api/v1/clusters/agent/ws, validates every frame
+// The reference control plane: the protocol's other end (versions 2 and 3, docs/protocol.md) for local runs,
+// the demo and the tests. It accepts agent sockets on /api/v1/clusters/agent/ws (many per cluster: one per
+// replica, one of them the cluster's route-sync connection; connections.ts), validates every frame
 // strictly, keeps routes per cluster, answers every route message by its request_id (routes_ack or
 // routes_nack), and serves the admin API. Test hooks drop sockets, inject frames, delay or refuse answers.
 // With a secret (`token`), the admin API takes only the secret and each agent only the token bound to its
@@ -23,8 +24,9 @@ import {
   isRouteMessageType,
   OUTBOUND_SCHEMAS,
   parseFrame,
-  PROTOCOL_VERSION,
+  SERVED_PROTOCOL_VERSIONS,
   type BinaryKind,
+  type ConnectionRole,
   type GatewayAddress,
   type InboundPayloads,
   type InboundType,
@@ -35,6 +37,13 @@ import {
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { decodePathSegment } from '../routing/request-path.js';
+import {
+  DEFAULT_AGENT_DEAD_AFTER_MS,
+  DEFAULT_AGENT_PING_INTERVAL_MS,
+  DEFAULT_MAX_CLUSTER_CONNECTIONS,
+  negotiateVersion,
+  pickConnection,
+} from './connections.js';
 import { agentToken, bearerToken, secretMatches, verifyAgentToken } from './credentials.js';
 import { RouteStore, type ApplyResult, type ClusterRecord, type ReceivedGatewayRoute } from './store.js';
 
@@ -71,6 +80,12 @@ export interface ReferenceControlPlaneOptions {
   maxClustersPerCredential?: number;
   /** Where the gateway is reached, told to agents in register_success (their Ingresses show it); none: not told. */
   gatewayAddress?: GatewayAddress;
+  /** How often each agent socket is pinged (default 2 s). */
+  agentPingIntervalMs?: number;
+  /** An agent socket with no frame and no pong for this long is terminated (default 6 s). */
+  agentDeadAfterMs?: number;
+  /** The most connections one cluster may hold (default 64); past it a register is `too_many_connections`. */
+  maxConnectionsPerCluster?: number;
   logger: Logger;
 }
 
@@ -109,7 +124,8 @@ export function withoutBodies(type: string, payload: Record<string, unknown>): R
   return { ...rest, [`${field}_bytes`]: bytes };
 }
 
-interface AgentSocket {
+/** One agent socket: a replica's connection to this control plane. */
+export interface AgentConnection {
   socket: WebSocket;
   /** Bodies and WebSocket data go as binary frames (the agent offered them and this control plane agreed). */
   binary?: boolean;
@@ -120,6 +136,31 @@ interface AgentSocket {
   cluster?: ClusterRecord;
   /** A snapshot being received: applied at its end, all at once. */
   snapshot?: { requestId?: string; revision: number; routingMode: string; publicEndpoint?: string; parts: ReceivedGatewayRoute[]; chunks: number; routes: number; bytes: number };
+  /** The protocol version agreed at register. */
+  version?: number;
+  /** Registered: a tunnel connection, or the cluster's one route-sync connection (which carries traffic too). */
+  role?: ConnectionRole;
+  /** The register's agent_id (the replica), for the admin API and tests. */
+  agentId?: string;
+  /** The agent said drain: no new request or stream goes to it. */
+  draining: boolean;
+  /** When it registered, as a sequence number: balancing breaks ties by it. */
+  order: number;
+  /** Requests and streams the gateway has on it now (the gateway counts them). */
+  inFlight: number;
+  /** When it last sent a frame or a pong: silent too long, it is taken as dead. */
+  lastFrameAt: number;
+  lastPingAt: number;
+  /** The `connections` counts this sync connection was last told, so that only changes are sent. */
+  told?: string;
+}
+
+/** A connection as the admin API shows it. */
+export interface ConnectionView {
+  agent_id: string;
+  role: ConnectionRole;
+  draining: boolean;
+  in_flight: number;
 }
 
 /** What a test hook may answer instead of an acknowledgement. */
@@ -163,20 +204,27 @@ export class ReferenceControlPlane {
   answered = 0;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
-  private readonly agents = new Set<AgentSocket>();
+  private readonly agents = new Set<AgentConnection>();
   private readonly listeners = new Set<(m: ReceivedMessage) => void>();
   private readonly releaseListeners = new Set<(cluster: ClusterRecord) => void>();
   /** One per disconnected cluster that still holds routes: when it fires, they are released. */
   private readonly graceTimers = new Map<ClusterRecord, NodeJS.Timeout>();
-  /** Extra handlers for message types this module does not own (the gateway's proxy replies). */
-  readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: OutboundMessage) => void>();
+  /**
+   * Extra handlers for message types this module does not own (the gateway's proxy replies), with the
+   * connection the message came on: an exchange belongs to one connection, and only its answers count.
+   */
+  readonly agentMessageHandlers = new Map<string, (cluster: ClusterRecord, message: OutboundMessage, from: AgentConnection) => void>();
   /** Told of gateway replies refused at parse time (a malformed answer fails its exchange instead of timing out). */
-  readonly refusedReplyListeners = new Set<(cluster: ClusterRecord, refused: RefusedReply) => void>();
+  readonly refusedReplyListeners = new Set<(cluster: ClusterRecord, refused: RefusedReply, from: AgentConnection) => void>();
   /**
    * Told when an agent socket closes: what the gateway sent through it will never be answered (a killed or
    * replaced agent), so its exchanges fail at once instead of waiting for their timeout.
    */
   readonly socketClosedListeners = new Set<(socket: WebSocket) => void>();
+  /** Registrations so far: each connection's `order`. */
+  private registrations = 0;
+  /** Pings agent sockets and terminates the silent ones. */
+  private keepAlive?: NodeJS.Timeout;
 
   constructor(private readonly options: ReferenceControlPlaneOptions) {
     this.store = new RouteStore(options.allowCatchAll ?? false, options.maxClustersPerCredential);
@@ -192,6 +240,9 @@ export class ReferenceControlPlane {
 
   async listen(): Promise<number> {
     await new Promise<void>((resolve) => this.http.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve));
+    // Checked four times per period, so a dead socket is found at most a quarter period past its deadline.
+    this.keepAlive = setInterval(() => this.sweep(Date.now()), Math.max(10, Math.min(this.pingIntervalMs, this.deadAfterMs) / 4));
+    this.keepAlive.unref();
     if (!this.options.token) {
       this.options.logger.warn('no token set: agents are not authenticated and the admin API is open; for local runs only', { controller: 'reference-control-plane' });
     }
@@ -212,6 +263,7 @@ export class ReferenceControlPlane {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.keepAlive);
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
     for (const agent of this.agents) agent.socket.terminate();
@@ -246,15 +298,83 @@ export class ReferenceControlPlane {
     return dropped;
   }
 
-  /** Test hook and gateway use: sends a raw text frame to a cluster's socket. */
-  sendRaw(clusterUuid: string, text: string): boolean {
+  get pingIntervalMs(): number {
+    return this.options.agentPingIntervalMs ?? DEFAULT_AGENT_PING_INTERVAL_MS;
+  }
+
+  get deadAfterMs(): number {
+    return this.options.agentDeadAfterMs ?? DEFAULT_AGENT_DEAD_AFTER_MS;
+  }
+
+  /** Pings each agent socket every pingIntervalMs; one silent (no frame, no pong) for deadAfterMs is terminated. */
+  private sweep(now: number): void {
     for (const agent of this.agents) {
-      if (agent.cluster?.cluster_uuid === clusterUuid && agent.socket.readyState === WebSocket.OPEN) {
-        agent.socket.send(text);
-        return true;
+      if (agent.socket.readyState !== WebSocket.OPEN) continue;
+      if (now - agent.lastFrameAt >= this.deadAfterMs) {
+        this.options.logger.warn('terminated a silent agent socket', { controller: 'reference-control-plane', cluster: agent.cluster?.name, agent_id: agent.agentId, silent_ms: now - agent.lastFrameAt });
+        agent.socket.terminate();
+      } else if (now - agent.lastPingAt >= this.pingIntervalMs) {
+        agent.lastPingAt = now;
+        agent.socket.ping();
       }
     }
-    return false;
+  }
+
+  /** The open, registered connections of a cluster, earliest registered first. */
+  private connectionsOf(cluster: ClusterRecord): AgentConnection[] {
+    return [...this.agents].filter((a) => a.cluster === cluster && a.socket.readyState === WebSocket.OPEN).sort((a, b) => a.order - b.order);
+  }
+
+  private connectionsByUuid(clusterUuid: string): AgentConnection[] {
+    const cluster = this.store.cluster(clusterUuid);
+    return cluster ? this.connectionsOf(cluster) : [];
+  }
+
+  /** A cluster's connections as the admin API shows them. */
+  connections(clusterUuid: string): ConnectionView[] {
+    return this.connectionsByUuid(clusterUuid).map((a) => ({ agent_id: a.agentId ?? '', role: a.role ?? 'tunnel', draining: a.draining, in_flight: a.inFlight }));
+  }
+
+  /**
+   * Gateway use: the connection a new request or stream of the cluster goes to (connections.ts,
+   * pickConnection); with `draining: false`, never a draining one (a retry goes only where it will be served).
+   */
+  pickConnection(clusterUuid: string, { draining = true }: { draining?: boolean } = {}): AgentConnection | undefined {
+    return pickConnection(this.connectionsByUuid(clusterUuid).filter((a) => draining || !a.draining));
+  }
+
+  /** Gateway use: a message on one connection; false when it is not open. */
+  sendOn<T extends InboundType>(connection: AgentConnection, type: T, payload: InboundPayloads[T], requestId?: string): boolean {
+    if (connection.socket.readyState !== WebSocket.OPEN) return false;
+    connection.socket.send(JSON.stringify(envelope(type, payload, requestId)));
+    return true;
+  }
+
+  /** Gateway use: the bytes of a body or stream on one connection, as a binary frame where agreed, else base64 in JSON. */
+  sendBodyOn(connection: AgentConnection, kind: BinaryKind, requestId: string, data: Buffer): boolean {
+    if (connection.socket.readyState !== WebSocket.OPEN) return false;
+    connection.socket.send(connection.binary ? encodeBinaryFrame(kind, requestId, data) : JSON.stringify(bodyMessage(kind, requestId, data)));
+    return true;
+  }
+
+  /** The connection a cluster-wide test hook uses: its route-sync connection, else the earliest registered. */
+  private mainConnection(clusterUuid: string): AgentConnection | undefined {
+    const connections = this.connectionsByUuid(clusterUuid);
+    return connections.find((a) => a.role === 'sync') ?? connections[0];
+  }
+
+  /** Test hook: sends a raw text frame to a cluster's socket (its sync connection, else its earliest). */
+  sendRaw(clusterUuid: string, text: string): boolean {
+    const connection = this.mainConnection(clusterUuid);
+    connection?.socket.send(text);
+    return connection !== undefined;
+  }
+
+  /** Test hook: sends a raw text frame to the connection of one replica (by its register's agent_id). */
+  sendRawTo(clusterUuid: string, agentId: string, text: string): boolean {
+    const connection = this.connectionsByUuid(clusterUuid).find((a) => a.agentId === agentId);
+    connection?.socket.send(text);
+    return connection !== undefined;
   }
 
   /** Test hook: stop (or resume) reading a cluster's socket, as a congested peer would; its agent's buffer fills. */
@@ -264,25 +384,21 @@ export class ReferenceControlPlane {
     else raw?.resume();
   }
 
-  /** Gateway use: a message to a cluster's socket. */
+  /** Test hook: a message to a cluster's socket (its sync connection, else its earliest). */
   sendTo<T extends InboundType>(clusterUuid: string, type: T, payload: InboundPayloads[T], requestId?: string): boolean {
-    return this.sendRaw(clusterUuid, JSON.stringify(envelope(type, payload, requestId)));
+    const connection = this.mainConnection(clusterUuid);
+    return connection !== undefined && this.sendOn(connection, type, payload, requestId);
   }
 
-  /** Gateway use: the bytes of a body or stream to a cluster, as a binary frame where agreed, else base64 in JSON. */
+  /** Test hook: the bytes of a body or stream to a cluster's socket (its sync connection, else its earliest). */
   sendBody(clusterUuid: string, kind: BinaryKind, requestId: string, data: Buffer): boolean {
-    for (const agent of this.agents) {
-      if (agent.cluster?.cluster_uuid !== clusterUuid || agent.socket.readyState !== WebSocket.OPEN) continue;
-      agent.socket.send(agent.binary ? encodeBinaryFrame(kind, requestId, data) : JSON.stringify(bodyMessage(kind, requestId, data)));
-      return true;
-    }
-    return false;
+    const connection = this.mainConnection(clusterUuid);
+    return connection !== undefined && this.sendBodyOn(connection, kind, requestId, data);
   }
 
-  /** The socket of a connected cluster, for the gateway's backpressure checks. */
+  /** Test hook: the socket of a connected cluster (its sync connection, else its earliest). */
   socketOf(clusterUuid: string): WebSocket | undefined {
-    for (const agent of this.agents) if (agent.cluster?.cluster_uuid === clusterUuid && agent.socket.readyState === WebSocket.OPEN) return agent.socket;
-    return undefined;
+    return this.mainConnection(clusterUuid)?.socket;
   }
 
   get maxFrameBytes(): number {
@@ -332,30 +448,36 @@ export class ReferenceControlPlane {
   }
 
   private accept(socket: WebSocket, auth: { credential: string; boundName?: string }): void {
-    const agent: AgentSocket = { socket, credential: auth.credential, boundName: auth.boundName };
+    const now = Date.now();
+    const agent: AgentConnection = { socket, credential: auth.credential, boundName: auth.boundName, draining: false, order: 0, inFlight: 0, lastFrameAt: now, lastPingAt: now };
     this.agents.add(agent);
+    socket.on('pong', () => (agent.lastFrameAt = Date.now()));
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => (isBinary ? this.onBinaryFrame(agent, data as Buffer) : this.onFrame(agent, data.toString()));
-    socket.on('message', (data, isBinary) =>
-      this.guarded('agent frame', () => onMessage(data, isBinary), () => this.refuse(agent, 'internal', 'the control plane failed on this frame')),
-    );
+    socket.on('message', (data, isBinary) => {
+      agent.lastFrameAt = Date.now();
+      this.guarded('agent frame', () => onMessage(data, isBinary), () => this.refuse(agent, 'internal', 'the control plane failed on this frame'));
+    });
     socket.on('close', () => {
       this.agents.delete(agent);
-      if (agent.cluster && ![...this.agents].some((a) => a.cluster === agent.cluster)) this.clusterDisconnected(agent.cluster);
+      // The cluster stays connected while any of its connections is open: its routes are served through them.
+      const cluster = agent.cluster;
+      if (cluster && ![...this.agents].some((a) => a.cluster === cluster)) this.clusterDisconnected(cluster);
+      else if (cluster) this.tellConnections(cluster);
       for (const listener of this.socketClosedListeners) this.guarded('socket closed', () => listener(socket), () => undefined);
     });
     socket.on('error', () => undefined);
   }
 
-  private reply<T extends InboundType>(agent: AgentSocket, type: T, payload: InboundPayloads[T], requestId?: string): void {
+  private reply<T extends InboundType>(agent: AgentConnection, type: T, payload: InboundPayloads[T], requestId?: string): void {
     if (agent.socket.readyState === WebSocket.OPEN) agent.socket.send(JSON.stringify(envelope(type, payload, requestId)));
   }
 
-  private refuse(agent: AgentSocket, code: string, message: string, requestId?: string, type?: string): void {
+  private refuse(agent: AgentConnection, code: string, message: string, requestId?: string, type?: string): void {
     this.options.logger.warn('rejected an agent frame', { controller: 'reference-control-plane', code, err: message, cluster: agent.cluster?.name, type });
     this.reply(agent, 'error', { code, message, ...(type ? { type } : {}) }, requestId);
   }
 
-  private onFrame(agent: AgentSocket, text: string): void {
+  private onFrame(agent: AgentConnection, text: string): void {
     const parsed = parseFrame<OutboundMessage>(text, OUTBOUND_SCHEMAS);
     if (!parsed.ok) {
       // A malformed route message is answered as what it is, so the agent never takes it as applied.
@@ -367,7 +489,7 @@ export class ReferenceControlPlane {
       // A malformed answer to a proxied request or stream fails that exchange now, not at its timeout.
       const cluster = agent.cluster;
       if (cluster && parsed.code === 'bad_payload' && parsed.type && parsed.requestId !== undefined && this.agentMessageHandlers.has(parsed.type)) {
-        for (const listener of this.refusedReplyListeners) listener(cluster, { type: parsed.type, requestId: parsed.requestId, problem: parsed.error });
+        for (const listener of this.refusedReplyListeners) listener(cluster, { type: parsed.type, requestId: parsed.requestId, problem: parsed.error }, agent);
       }
       return;
     }
@@ -385,10 +507,29 @@ export class ReferenceControlPlane {
       return;
     }
     if (isRouteMessage(message)) {
+      // One connection per cluster carries the route sync: routes from another would race the leader's.
+      if (agent.role !== 'sync') {
+        this.refuse(agent, 'not_sync_connection', `${type} on a connection that is not the cluster's route-sync connection (send sync_claim first); not applied`, requestId, type);
+        return;
+      }
       this.onRouteMessage(agent, cluster, message, received.bytes);
       return;
     }
     switch (message.type) {
+      case 'sync_claim':
+        if (agent.version !== 3) return this.refuse(agent, 'bad_envelope', `sync_claim is a version 3 message; this socket speaks version ${agent.version}`, requestId, type);
+        this.makeSync(agent, cluster);
+        this.reply(agent, 'sync_granted', { resume_revision: cluster.lastRevision, connections: this.connectionsOf(cluster).length }, requestId);
+        this.tellConnections(cluster);
+        return;
+      case 'drain':
+        if (agent.version !== 3) return this.refuse(agent, 'bad_envelope', `drain is a version 3 message; this socket speaks version ${agent.version}`, requestId, type);
+        if (!agent.draining) this.options.logger.info('an agent connection is draining', { controller: 'reference-control-plane', cluster: cluster.name, agent_id: agent.agentId, in_flight: agent.inFlight });
+        agent.draining = true;
+        // Sent after anything already on its way to this socket: once the agent has it, nothing new comes.
+        this.reply(agent, 'drain_ack', {}, requestId);
+        this.tellConnections(cluster);
+        return;
       case 'heartbeat': {
         const { payload } = message;
         const problem = checkFields(payload.metadata, HEARTBEAT_METADATA_SCHEMA, 'heartbeat.metadata');
@@ -408,7 +549,7 @@ export class ReferenceControlPlane {
         this.options.logger.warn('agent reported an error', { controller: 'reference-control-plane', cluster: cluster.name, code: message.payload.code, detail: message.payload.message });
         return;
       default:
-        this.agentMessageHandlers.get(type)?.(cluster, message);
+        this.agentMessageHandlers.get(type)?.(cluster, message, agent);
     }
   }
 
@@ -431,7 +572,7 @@ export class ReferenceControlPlane {
   }
 
   /** A binary frame from an agent: the bytes of a response body or a stream message, to the gateway. */
-  private onBinaryFrame(agent: AgentSocket, frame: Buffer): void {
+  private onBinaryFrame(agent: AgentConnection, frame: Buffer): void {
     const cluster = agent.cluster;
     if (!cluster || !agent.binary) return this.refuse(agent, 'bad_envelope', 'binary frames were not agreed on this socket');
     const decoded = decodeBinaryFrame(frame);
@@ -442,29 +583,30 @@ export class ReferenceControlPlane {
     else if (kind === 'ws_message_text' || kind === 'ws_message_binary') message = { type: 'ws_message', request_id: requestId, payload: { data, binary: kind === 'ws_message_binary' }, timestamp: '' };
     else return this.refuse(agent, 'bad_envelope', `a binary ${kind} frame is not sent to a control plane`);
     this.record({ cluster: cluster.cluster_uuid, type: message.type, request_id: requestId, payload: message.payload, bytes: frame.length });
-    this.agentMessageHandlers.get(message.type)?.(cluster, message);
+    this.agentMessageHandlers.get(message.type)?.(cluster, message, agent);
   }
 
   /**
    * Identity is the credential with cluster_id and fingerprint (RouteStore.register), never the name alone.
    * With a secret, the credential is the cluster name the socket's token is bound to, and a register under
    * any other name is refused: an agent that learnt another cluster's id or name cannot take over its socket
-   * and its users' requests. One socket per
-   * cluster: a newer registration replaces the older socket, which is closed (4000) and whose later frames
-   * are refused as unregistered, so two agents are never both accepted for one cluster.
+   * and its users' requests. A cluster holds many connections (one per replica, at most
+   * maxConnectionsPerCluster) and a new one never closes another; a register for the sync role (every
+   * version 2 register) makes this the cluster's route-sync connection (makeSync).
    */
-  private register(agent: AgentSocket, payload: RegisterPayload, requestId: string | undefined, received: ReceivedMessage): void {
+  private register(agent: AgentConnection, payload: RegisterPayload, requestId: string | undefined, received: ReceivedMessage): void {
     if (agent.boundName !== undefined && payload.cluster_name !== agent.boundName) {
       const message = `this socket's token is for cluster name "${agent.boundName}", not "${payload.cluster_name}": dial with the agent token of "${payload.cluster_name}"`;
       this.refuse(agent, 'identity_mismatch', message, requestId, 'register');
       return;
     }
     const offered = payload.protocol_versions ?? [1];
-    if (!offered.includes(PROTOCOL_VERSION)) {
+    const version = negotiateVersion(offered, SERVED_PROTOCOL_VERSIONS);
+    if (version === undefined) {
       this.refuse(
         agent,
         'unsupported_protocol_version',
-        `this control plane speaks protocol version ${PROTOCOL_VERSION} only (offered: ${offered.join(', ')}); version 1's cumulative acknowledgements and single-frame snapshots can report lost changes as applied, so it is not served`,
+        `this control plane speaks protocol versions ${SERVED_PROTOCOL_VERSIONS.join(' and ')} only (offered: ${offered.join(', ')}); version 1's cumulative acknowledgements and single-frame snapshots can report lost changes as applied, so it is not served`,
         requestId,
         'register',
       );
@@ -477,20 +619,37 @@ export class ReferenceControlPlane {
       return;
     }
     const cluster = registration.cluster;
+    const maxConnections = this.options.maxConnectionsPerCluster ?? DEFAULT_MAX_CLUSTER_CONNECTIONS;
+    const others = this.connectionsOf(cluster).filter((a) => a !== agent);
+    // A version 2 register replaces the cluster's version 2 connection, so it never needs room of its own.
+    const replaces = version === 2 && others.some((a) => a.role === 'sync' && a.version === 2);
+    if (others.length >= maxConnections && !replaces) {
+      this.refuse(agent, 'too_many_connections', `cluster ${cluster.name} already has ${others.length} connections, the most one cluster may hold`, requestId, 'register');
+      return;
+    }
     if (clusterId !== undefined && cluster.cluster_id !== clusterId) {
       // Its cached id is another cluster's (a state ConfigMap copied from elsewhere), or this store lost that
       // id and found the cluster by its fingerprint: the agent keeps the id it is answered with.
       this.options.logger.info('registered under another cluster_id than the one presented', { controller: 'reference-control-plane', cluster: cluster.name, presented: clusterId, cluster_id: cluster.cluster_id, by: registration.by });
     }
-    for (const other of this.agents) {
-      if (other !== agent && other.cluster === cluster) {
-        other.cluster = undefined;
-        other.socket.close(4000, 'replaced by a newer connection of this cluster');
-      }
-    }
+    const before = agent.cluster;
     agent.cluster = cluster;
     agent.snapshot = undefined;
     agent.binary = this.binaryFrames && payload.features.binary_frames === true;
+    agent.version = version;
+    agent.agentId = payload.agent_id;
+    agent.order = ++this.registrations;
+    agent.draining = false;
+    agent.told = undefined;
+    // Version 2 knows no roles: its one connection per cluster carries the route sync.
+    const role: ConnectionRole = version === 2 ? 'sync' : (payload.role ?? 'sync');
+    agent.role = 'tunnel';
+    if (role === 'sync') this.makeSync(agent, cluster);
+    // Registered again for another cluster: the one it left may have no connection now.
+    if (before && before !== cluster) {
+      if (this.connectionsOf(before).length === 0) this.clusterDisconnected(before);
+      else this.tellConnections(before);
+    }
     this.clusterConnected(cluster);
     received.cluster = cluster.cluster_uuid;
     this.reply(
@@ -499,14 +658,53 @@ export class ReferenceControlPlane {
       {
         cluster_id: cluster.cluster_id,
         cluster_uuid: cluster.cluster_uuid,
-        protocol_version: PROTOCOL_VERSION,
+        protocol_version: version,
         resume_revision: cluster.lastRevision,
         binary_frames: agent.binary,
         ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}),
         ...(this.gatewayAddress ? { gateway_address: this.gatewayAddress } : {}),
+        ...(version >= 3 ? { role: agent.role, connections: this.connectionsOf(cluster).length } : {}),
       },
       requestId,
     );
+    this.tellConnections(cluster);
+  }
+
+  /**
+   * Makes `agent` the cluster's one route-sync connection. The previous one, if version 3, is demoted: it
+   * keeps carrying traffic, its snapshot in progress is dropped, and it is told (sync_revoked). A version 2
+   * one is closed (4000) as version 2 has it, one socket per cluster; its later frames are unregistered.
+   */
+  private makeSync(agent: AgentConnection, cluster: ClusterRecord): void {
+    for (const other of this.agents) {
+      if (other === agent || other.cluster !== cluster || other.role !== 'sync') continue;
+      if (other.version === 2) {
+        other.cluster = undefined;
+        other.role = undefined;
+        other.socket.close(4000, 'replaced by a newer connection of this cluster');
+        continue;
+      }
+      other.role = 'tunnel';
+      other.snapshot = undefined;
+      other.told = undefined;
+      this.reply(other, 'sync_revoked', { reason: `another connection of this cluster${agent.agentId ? ` (agent ${agent.agentId})` : ''} claimed the route sync` });
+    }
+    agent.role = 'sync';
+  }
+
+  /**
+   * Tells the cluster's route-sync connection (version 3) how many connections the cluster has and how
+   * many drain, when that changed since it was last told.
+   */
+  private tellConnections(cluster: ClusterRecord): void {
+    const connections = this.connectionsOf(cluster);
+    const sync = connections.find((a) => a.role === 'sync');
+    if (!sync || sync.version !== 3) return;
+    const counts = { count: connections.length, draining: connections.filter((a) => a.draining).length };
+    const told = `${counts.count}/${counts.draining}`;
+    if (sync.told === told) return;
+    sync.told = told;
+    this.reply(sync, 'connections', counts);
   }
 
   /** Within its grace nothing of a cluster is dropped: a reconnect finds its routes as it left them. */
@@ -543,7 +741,7 @@ export class ReferenceControlPlane {
     for (const listener of this.releaseListeners) listener(cluster);
   }
 
-  private onRouteMessage(agent: AgentSocket, cluster: ClusterRecord, message: RouteMessage, frameBytes: number): void {
+  private onRouteMessage(agent: AgentConnection, cluster: ClusterRecord, message: RouteMessage, frameBytes: number): void {
     const { type, request_id: requestId } = message;
     const revision = message.payload.revision;
     if (requestId === undefined) {
@@ -626,7 +824,7 @@ export class ReferenceControlPlane {
   }
 
   /** Applies a complete route message (unless a test refuses it) and answers it, now or after answerDelayMs. */
-  private answer(agent: AgentSocket, cluster: ClusterRecord, message: RouteMessage, requestId: string, apply: () => ApplyResult): void {
+  private answer(agent: AgentConnection, cluster: ClusterRecord, message: RouteMessage, requestId: string, apply: () => ApplyResult): void {
     const revision = message.payload.revision;
     const refusal = this.refuseRouteMessage?.(message.type, message.payload as unknown as Record<string, unknown>);
     const send = (answer: () => void): void => {
@@ -656,7 +854,7 @@ export class ReferenceControlPlane {
     });
   }
 
-  private nack(agent: AgentSocket, requestId: string, revision: number, refusal: Refusal, currentRevision?: number): void {
+  private nack(agent: AgentConnection, requestId: string, revision: number, refusal: Refusal, currentRevision?: number): void {
     this.answered++;
     this.options.logger.warn('refused a route message', { controller: 'reference-control-plane', cluster: agent.cluster?.name, code: refusal.code, err: refusal.message });
     const payload: RoutesNackPayload = { revision, ...refusal };
@@ -690,6 +888,7 @@ export class ReferenceControlPlane {
           last_heartbeat: c.last_heartbeat,
           is_private: c.is_private,
           routing_mode: c.routing_mode,
+          connections: this.connections(c.cluster_uuid),
         })),
       });
     }
