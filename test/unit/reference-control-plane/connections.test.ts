@@ -31,9 +31,9 @@ describe('pickConnection', () => {
 
 describe('retryDecision', () => {
   const exchange = (over: Partial<FailedExchange>): FailedExchange => ({ method: 'GET', answerBegun: false, bodyStreamed: false, retried: false, otherConnection: true, ...over });
-  it.each([
+  it.each<{ over: Partial<FailedExchange>; retry?: true; reason?: string }>([
     { over: {}, retry: true },
-    ...['HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'get'].map((method) => ({ over: { method }, retry: true })),
+    ...['HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'get'].map((method) => ({ over: { method }, retry: true as const })),
     { over: { method: 'POST' }, reason: 'POST is not idempotent' },
     { over: { method: 'PATCH' }, reason: 'PATCH is not idempotent' },
     { over: { method: 'CONNECT' }, reason: 'CONNECT is not idempotent' },
