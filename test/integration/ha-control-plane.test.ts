@@ -4,6 +4,7 @@
 // terminated; the cluster stays connected while any connection is open. Scripted fake agents
 // (test/support/fake-agent.ts) over real WebSockets against an in-process reference control plane and gateway.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import { ReferenceControlPlane, type ReferenceControlPlaneOptions } from '../../src/reference-control-plane/server.js';
@@ -267,6 +268,27 @@ describe('a failed connection', () => {
     const retried = await tunnel[0]!.nextOf('proxy_request');
     respond(tunnel[0]!, retried.request_id, 'retried');
     expect(await get).toMatchObject({ status: 200, body: 'retried' });
+  });
+
+  it('WebSocket streams spread like requests; those on a failed connection are closed with 1011, not moved', async () => {
+    const s = await stack();
+    const { sync, tunnel } = await cluster(s, 1);
+    const open = async (agent: FakeAgent): Promise<{ client: WebSocket; closed: Promise<number> }> => {
+      const client = new WebSocket(`ws://127.0.0.1:${s.gatewayPort}/live`, { headers: { Host: HOST } });
+      client.on('error', () => undefined);
+      const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+      const request = await agent.nextOf('ws_open');
+      agent.send('ws_opened', {}, request.request_id);
+      await new Promise((resolve) => client.once('open', resolve));
+      return { client, closed };
+    };
+    const first = await open(sync);
+    const second = await open(tunnel[0]!); // the sync connection carries one stream already
+    sync.close();
+    expect(await first.closed).toBe(1011);
+    expect(await nothingOf(tunnel[0]!, 'ws_open')).toBe(true);
+    expect(second.client.readyState).toBe(WebSocket.OPEN);
+    second.client.close();
   });
 
   it('routes stay served after the sync connection closes; the cluster is disconnected only when the last one closes', async () => {
