@@ -38,13 +38,18 @@ function startBackend(): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-function call(host: string, path: string): Promise<number> {
+function call(host: string, path: string, method = 'GET'): Promise<number> {
+  return answer(host, path, method).then((a) => a.status);
+}
+
+function answer(host: string, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: gatewayPort, path, headers: { Host: host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+    const req = request({ host: '127.0.0.1', port: gatewayPort, path, method, headers: { Host: host }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
     });
-    req.on('error', () => resolve(0));
+    req.on('error', (err) => resolve({ status: 0, body: err.message }));
     req.end();
   });
 }
@@ -173,6 +178,32 @@ it('a rolling replacement of both replicas under load fails no request', async (
   expect(load.failures()).toEqual([]);
   expect(load.successes()).toBeGreaterThan(100);
 }, 120_000);
+
+it('a GET in flight on a killed replica is retried on the other and answered; a POST is not (502, with the reason)', async () => {
+  const c = await cluster('ha-retry');
+  const [first] = await twoReplicas(c);
+  // One at a time, so least-in-flight places them alternately: GET and POST on each replica.
+  const sent: Array<{ id: string; method: string; done: Promise<{ status: number; body: string }> }> = [];
+  for (const method of ['GET', 'GET', 'POST', 'POST']) {
+    const id = randomUUID();
+    sent.push({ id, method, done: answer(c.host, `/hold/${id}`, method) });
+    await eventually(`${method} ${id} at the backend`, async () => held.has(id));
+  }
+  expect(connectionsOf(c.ns).map((x) => x.in_flight)).toEqual([2, 2]);
+  const onFirst = sent.filter((_, i) => i % 2 === 0); // the first replica registered first: it takes ties
+  const retried = onFirst[0]!;
+  const firstArrival = held.get(retried.id);
+  first.kill();
+  // The GET reaches the backend again, through the other replica; then release everything held.
+  await eventually('the GET arrives again', async () => held.get(retried.id) !== firstArrival);
+  for (const s of sent) held.get(s.id)?.end('ok');
+  const answers = await Promise.all(sent.map((s) => s.done));
+  expect(answers[0]).toMatchObject({ status: 200, body: 'ok' }); // retried
+  expect(answers[1]).toMatchObject({ status: 200 });
+  expect(answers[2]!.status).toBe(502);
+  expect(answers[2]!.body).toContain('POST');
+  expect(answers[3]).toMatchObject({ status: 200 });
+}, 90_000);
 
 it('SIGKILL of the leader fails at most the requests in flight, leaves no second without a success, and loses no change', async () => {
   await withRandom(async (random) => {
