@@ -454,7 +454,7 @@ const isHost: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.ho
 const isDnsLabel: FieldCheck = (v) => typeof v === 'string' && v.length <= 63 && LABEL.test(v);
 const isPort: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isIdentifier: FieldCheck = (v) => typeof v === 'string' && v.length <= LIMITS.identifierChars && PRINTABLE.test(v);
-/** A count of one cluster's connections: the reference control plane holds at most LIMITS.clusterConnections. */
+/** A count of one cluster's connections (the reference control plane holds at most 64 per cluster). */
 const isConnectionCount: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000;
 const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.timeoutMs;
 
