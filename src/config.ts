@@ -307,7 +307,16 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   return config;
 }
 
-/** A URL as it may be shown in an error or a log: any "user:password@" replaced, even where the URL does not parse. */
+/**
+ * A URL as it may be shown in an error or a log: everything between the scheme's "://" and the last "@"
+ * replaced, even where the URL does not parse. A password may hold an unescaped "/", "#", "?" or "@" (then
+ * the URL does not parse, which is when it is shown), so no character before the last "@" can be taken as
+ * the end of the userinfo; an "@" in a path hides that path too, which is the safe way to be wrong.
+ */
 export function redactUserinfo(url: string): string {
-  return url.replace(/^([^:/?#]*:\/\/)?[^/?#@]*@/, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  // Backslashes too: URL parsers read http:\\host as http://host.
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]+/.exec(url)?.[0] ?? '';
+  return `${scheme}***${url.slice(at)}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseConfig, usage } from '../../src/config.js';
+import { ConfigError, parseConfig, redactUserinfo, usage } from '../../src/config.js';
 
 describe('parseConfig', () => {
   it('has sensible defaults outside a pod', () => {
@@ -110,6 +110,18 @@ describe('parseConfig', () => {
     { argv: ['--control-plane-url', 'wss://cp.example.com'], value: { controlPlaneUrl: 'wss://cp.example.com' } },
     { argv: ['--proxy-url', 'not a url'], error: '--proxy-url: must be an http:// or https:// URL, got "not a url"' },
     { argv: ['--proxy-url', 'socks5://alice:s3cret@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    // A password with a character that ends the authority (#, /, ?, @) unescaped: never echoed, up to the last "@".
+    { argv: ['--proxy-url', 'http://alice:s3cr#t@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http://***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p/ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'http://alice:p?ss@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http://***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p@ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'http:\\\\alice:s3cr#t@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http:\\\\***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p%40ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'socks5://alice@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'socks5://alice:s3cret@[2001:db8::1]:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@[2001:db8::1]:1080"' },
+    { argv: ['--proxy-url', 'alice:s3cret@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "***@proxy:3128"' },
+    { argv: ['--proxy-url', 'http://alice:p%40ss@proxy:3128'], value: { proxyUrl: 'http://alice:p%40ss@proxy:3128' } },
+    { argv: ['--proxy-url', 'http://alice:s3cret@[2001:db8::1]:3128'], value: { proxyUrl: 'http://alice:s3cret@[2001:db8::1]:3128' } },
     { argv: ['--proxy-url', 'https://proxy:3128'], value: { proxyUrl: 'https://proxy:3128' } },
     { argv: ['--namespace', 'Ops'], error: '--namespace: "Ops" is not a valid namespace name' },
     { argv: ['--namespace', 'ops-1'], value: { namespace: 'ops-1' } },
@@ -189,5 +201,30 @@ describe('parseConfig', () => {
   it('documents every flag with its env var', () => {
     expect(usage()).toContain('--control-plane-url');
     expect(usage()).toContain('[$GATEWAY_CONTROL_PLANE_URL]');
+  });
+});
+
+describe('redactUserinfo: the password is never shown, however the URL is spelt', () => {
+  it.each<{ url: string; shown: string; secret?: string }>([
+    { url: 'http://alice:s3cr#t@proxy:3128', shown: 'http://***@proxy:3128', secret: 's3cr' },
+    { url: 'socks5://alice:p/ss@p:1080', shown: 'socks5://***@p:1080', secret: 'p/ss' },
+    { url: 'https://alice:p?ss@proxy:3128/', shown: 'https://***@proxy:3128/', secret: 'p?ss' },
+    { url: 'http://alice:p@ss@proxy:3128', shown: 'http://***@proxy:3128', secret: 'ss@' },
+    { url: 'http://alice:p%40ss@proxy:3128', shown: 'http://***@proxy:3128', secret: 'p%40ss' },
+    { url: 'http://alice@proxy:3128', shown: 'http://***@proxy:3128', secret: 'alice' },
+    { url: 'http://alice:s3cret@[2001:db8::1]:3128', shown: 'http://***@[2001:db8::1]:3128', secret: 's3cret' },
+    { url: 'http://alice:s3cret@', shown: 'http://***@', secret: 's3cret' },
+    { url: 'alice:s3cret@proxy:3128', shown: '***@proxy:3128', secret: 's3cret' },
+    { url: 'HTTP://alice:s3cret@proxy:3128', shown: 'HTTP://***@proxy:3128', secret: 's3cret' },
+    { url: 'http:\\\\alice:s3cr#t@proxy:3128', shown: 'http:\\\\***@proxy:3128', secret: 's3cr' },
+    // Nothing to hide: shown as given.
+    { url: 'http://proxy:3128', shown: 'http://proxy:3128' },
+    { url: 'http://[2001:db8::1]:3128', shown: 'http://[2001:db8::1]:3128' },
+    { url: 'not a url', shown: 'not a url' },
+    // An "@" in a path hides what comes before it: wrong the safe way.
+    { url: 'http://proxy:3128/a@b', shown: 'http://***@b' },
+  ])('$url → $shown', ({ url, shown, secret }) => {
+    expect(redactUserinfo(url)).toBe(shown);
+    if (secret) expect(redactUserinfo(url)).not.toContain(secret);
   });
 });
