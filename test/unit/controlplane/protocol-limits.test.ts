@@ -38,6 +38,7 @@ describe('docs/protocol.md limits say the values of the code', () => {
     { row: 'the answer to a `proxy_request` beginning', limit: `${seconds(DEFAULT_BEGIN_TIMEOUT_MS)} from the request's arrival`, past: '504 for the client, `proxy_cancel` for the agent' },
     { row: 'the answer to a `proxy_request` beginning', limit: `\`--tunnel-timeout-ms\`, defaults to ${seconds(defaults.tunnelTimeoutMs)}`, past: '' },
     { row: 'WebSocket message', limit: mib(ws.maxMessageBytes), past: '1009' },
+    { row: 'WebSocket data queued towards backends, all streams together', limit: mib(ws.maxQueuedBytes), past: 'code: 1013' },
   ])('$row: $limit; $past', ({ row, limit, past }) => {
     const found = rows.find(([what]) => what?.startsWith(row));
     expect(found).toBeDefined();
