@@ -27,11 +27,11 @@ testbin:
 build: $(NPM_STAMP)
 	npm run --silent build
 
-## lint: type-check everything, tests included; fails when src/api/v1alpha1/generated.ts is out of date with crds/ or a layer rule of .dependency-cruiser.cjs is broken (no folder cycles, api/ pure, features meet only in app.ts)
+## lint: type-check everything, tests included; fails when src/api/v1alpha1/generated.ts is out of date with crds/, the chart README's values table with its values.yaml, or a layer rule of .dependency-cruiser.cjs is broken (no folder cycles, api/ pure, features meet only in app.ts)
 lint: $(NPM_STAMP)
 	npm run --silent lint
 
-## generate: the API types (src/api/v1alpha1/generated.ts) from the CRDs in crds/; run after changing a CRD
+## generate: the API types (src/api/v1alpha1/generated.ts) from the CRDs in crds/, and the chart README's values table from values.yaml; run after changing a CRD or a value
 generate: $(NPM_STAMP)
 	npm run --silent generate
 

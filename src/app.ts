@@ -99,7 +99,14 @@ export class GatewayOperator {
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
     const elector = config.leaderElect
-      ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: config.namespace, name: config.leaseName, identity }, logger)
+      ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
+          namespace: config.namespace,
+          name: config.leaseName,
+          identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+        }, logger)
       : undefined;
     this.manager = new Manager({ kc, events, logger, watchNamespaces: config.watchNamespaces, elector, onFatal });
     if (config.controlPlaneUrl) {

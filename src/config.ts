@@ -38,6 +38,12 @@ export interface Config {
   healthPort: number;
   leaderElect: boolean;
   leaseName: string;
+  /** Leader election timings, as client-go's: a standby takes over a Lease unrenewed this long. */
+  leaseDurationMs: number;
+  /** The leader gives up when it could not renew within this. */
+  renewDeadlineMs: number;
+  /** How often the leader renews and a standby retries. */
+  retryPeriodMs: number;
   ingressClasses: string[];
   watchNamespaces: string[];
   ingressSelector?: string;
@@ -65,12 +71,13 @@ export interface Config {
   version: boolean;
 }
 
-type Kind = 'string' | 'list' | 'bool' | 'int' | 'address';
+type Kind = 'string' | 'list' | 'bool' | 'int' | 'duration' | 'address';
 interface FlagSpec {
   key: keyof Config;
   env?: string;
   kind: Kind;
   help: string;
+  /** int: the bounds; duration: the bounds in milliseconds. */
   min?: number;
   max?: number;
 }
@@ -89,6 +96,30 @@ const FLAGS: Record<string, FlagSpec> = {
   '--health-port': { key: 'healthPort', env: 'GATEWAY_HEALTH_PORT', kind: 'int', min: 0, max: 65535, help: 'port of /healthz, /readyz and /metrics (default 8080; 0 picks a free one)' },
   '--leader-elect': { key: 'leaderElect', env: 'GATEWAY_LEADER_ELECT', kind: 'bool', help: 'elect one active replica through a Lease (default true in a pod)' },
   '--lease-name': { key: 'leaseName', env: 'GATEWAY_LEASE_NAME', kind: 'string', help: 'name of the leader-election Lease (default gateway-operator)' },
+  '--leader-elect-lease-duration': {
+    key: 'leaseDurationMs',
+    env: 'GATEWAY_LEADER_ELECT_LEASE_DURATION',
+    kind: 'duration',
+    min: 1_000,
+    max: 3_600_000,
+    help: 'a standby takes over a Lease its holder has not renewed for this long (default 15s)',
+  },
+  '--leader-elect-renew-deadline': {
+    key: 'renewDeadlineMs',
+    env: 'GATEWAY_LEADER_ELECT_RENEW_DEADLINE',
+    kind: 'duration',
+    min: 1_000,
+    max: 3_600_000,
+    help: 'the leader stops working when it could not renew the Lease for this long; shorter than the lease duration (default 10s)',
+  },
+  '--leader-elect-retry-period': {
+    key: 'retryPeriodMs',
+    env: 'GATEWAY_LEADER_ELECT_RETRY_PERIOD',
+    kind: 'duration',
+    min: 100,
+    max: 3_600_000,
+    help: 'how often the leader renews and a standby tries to acquire; shorter than the renew deadline (default 2s)',
+  },
   '--ingress-class': { key: 'ingressClasses', env: 'GATEWAY_INGRESS_CLASSES', kind: 'list', help: 'only Ingresses of this class (repeatable; env: comma-separated)' },
   '--watch-namespaces': { key: 'watchNamespaces', env: 'GATEWAY_WATCH_NAMESPACES', kind: 'list', help: "only these namespaces' Ingresses, HTTPRoutes, the Services they route to and GatewayRoutes (comma-separated; default all); Gateways, GatewayClasses, ReferenceGrants, Namespaces, IngressClasses and connectivity detection stay cluster-wide" },
   '--ingress-selector': { key: 'ingressSelector', env: 'GATEWAY_INGRESS_SELECTOR', kind: 'string', help: 'only Ingresses matching this label selector' },
@@ -151,6 +182,22 @@ export function usage(): string {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration as Kubernetes components take them ("15s", "1m30s", "1.5s", "500ms") in milliseconds; else undefined. */
+export function parseDuration(raw: string): number | undefined {
+  const text = raw.trim();
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(amount) * (DURATION_UNITS_MS[unit as string] as number);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** Milliseconds as the shortest of "15s" or "1500ms", for messages. */
+export function formatDuration(ms: number): string {
+  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+}
+
 function convert(flag: string, spec: FlagSpec, raw: string): unknown {
   switch (spec.kind) {
     case 'string':
@@ -168,6 +215,14 @@ function convert(flag: string, spec: FlagSpec, raw: string): unknown {
         throw new ConfigError(flag, `must be a whole number from ${spec.min} to ${spec.max}, got "${raw}"`);
       }
       return n;
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      const [min, max] = [spec.min ?? 0, spec.max ?? Number.MAX_SAFE_INTEGER];
+      if (ms === undefined || ms < min || ms > max) {
+        throw new ConfigError(flag, `must be a duration such as 15s or 1m30s, from ${formatDuration(min)} to ${formatDuration(max)}, got "${raw}"`);
+      }
+      return ms;
     }
     case 'address': {
       const parsed = parseGatewayAddress(raw);
@@ -189,6 +244,9 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
     healthPort: 8080,
     leaderElect: inPod,
     leaseName: 'gateway-operator',
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
     ingressClasses: [],
     watchNamespaces: [],
     prometheusNamespaces: [],
@@ -307,11 +365,33 @@ export function parseConfig(argv: readonly string[], env: Environment, inPod = !
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/.test(config.gatewayControllerName)) {
     throw new ConfigError('--gateway-controller-name', `"${config.gatewayControllerName}" is not a domain-prefixed path such as example.com/gateway`);
   }
+  // client-go's rules: the leader gives up before a standby may take over, and renews more than once in that time.
+  if (config.renewDeadlineMs >= config.leaseDurationMs) {
+    throw new ConfigError(
+      '--leader-elect-renew-deadline',
+      `must be shorter than --leader-elect-lease-duration, got ${formatDuration(config.renewDeadlineMs)} and ${formatDuration(config.leaseDurationMs)}`,
+    );
+  }
+  if (config.retryPeriodMs >= config.renewDeadlineMs) {
+    throw new ConfigError(
+      '--leader-elect-retry-period',
+      `must be shorter than --leader-elect-renew-deadline, got ${formatDuration(config.retryPeriodMs)} and ${formatDuration(config.renewDeadlineMs)}`,
+    );
+  }
   if (!DNS_LABEL.test(config.namespace)) throw new ConfigError('--namespace', `"${config.namespace}" is not a valid namespace name`);
   return config;
 }
 
-/** A URL as it may be shown in an error or a log: any "user:password@" replaced, even where the URL does not parse. */
+/**
+ * A URL as it may be shown in an error or a log: everything between the scheme's "://" and the last "@"
+ * replaced, even where the URL does not parse. A password may hold an unescaped "/", "#", "?" or "@" (then
+ * the URL does not parse, which is when it is shown), so no character before the last "@" can be taken as
+ * the end of the userinfo; an "@" in a path hides that path too, which is the safe way to be wrong.
+ */
 export function redactUserinfo(url: string): string {
-  return url.replace(/^([^:/?#]*:\/\/)?[^/?#@]*@/, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  // Backslashes too: URL parsers read http:\\host as http://host.
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]+/.exec(url)?.[0] ?? '';
+  return `${scheme}***${url.slice(at)}`;
 }

@@ -1,5 +1,5 @@
 // Keeps ClusterConnectivity/cluster current: which ingress controller Service (or Gateway API Gateway with
-// published addresses) decides, private or public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
+// published addresses, in a trusted namespace) decides, private or public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
 // changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
 // never delays the operator's start: until it has decided, the cluster counts as private.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
@@ -27,7 +27,7 @@ import { watch, type Manager } from '../operator/manager.js';
 import { generationChanged } from '../operator/predicates.js';
 import type { ReconcileResult } from '../operator/queue.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { CANDIDATES, controllerType, decide, gatewayCandidate, labelledController, type Decision, type GatewayLike, type IngressServiceLike } from './detect.js';
+import { CANDIDATES, controllerType, decide, gatewayCandidates, labelledController, trustedGateway, type Decision, type GatewayLike, type IngressServiceLike } from './detect.js';
 
 export const CONNECTIVITY_FIELD_MANAGER = 'gateway-operator-connectivity';
 const REF: CustomObjectRef = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: CLUSTER_CONNECTIVITY_NAME };
@@ -77,7 +77,14 @@ export class ConnectivityController {
       watches: [
         watch({ informer: this.services, predicate: ({ object }) => this.relevant(object), map: () => singleton }),
         ...(this.gateways
-          ? [watch({ informer: this.gateways, predicate: ({ object, previous }) => !!(object.status?.addresses?.length || previous?.status?.addresses?.length), map: () => singleton })]
+          ? [
+              watch({
+                informer: this.gateways,
+                // A tenant's Gateway never decides, so its changes need no reconcile either.
+                predicate: ({ object, previous }) => trustedGateway(object) && !!(object.status?.addresses?.length || previous?.status?.addresses?.length),
+                map: () => singleton,
+              }),
+            ]
           : []),
       ],
       sources: this.client ? [(enqueue) => this.client?.onStateChange(() => enqueue(CLUSTER_CONNECTIVITY_NAME))] : [],
@@ -122,14 +129,9 @@ export class ConnectivityController {
     if (noAddress && !this.waitingSince.has(serviceKey)) this.waitingSince.set(serviceKey, Date.now());
     if (!noAddress) this.waitingSince.delete(serviceKey);
     const waited = Date.now() - (this.waitingSince.get(serviceKey) ?? Date.now());
-    // The user's choice (spec.ingressService) alone; otherwise Gateways with published addresses as well,
-    // sorted by name, and the first candidate that is public decides.
-    const gateways = spec.ingressService
-      ? []
-      : (this.gateways?.list() ?? [])
-          .map(gatewayCandidate)
-          .filter((c): c is IngressServiceLike => c !== undefined)
-          .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+    // The user's choice (spec.ingressService) alone; otherwise the trusted Gateways with published addresses
+    // as well, and the first candidate that is public decides.
+    const gateways = spec.ingressService ? [] : gatewayCandidates(this.gateways?.list() ?? []);
     const hostnames = [service, ...gateways].flatMap((c) => (c?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.hostname ? [i.hostname] : [])));
     const addresses = new Map(await Promise.all([...new Set(hostnames)].map(async (h) => [h, await this.resolve(h)] as const)));
     const judge = (candidate: IngressServiceLike | undefined): Decision => decide(candidate, waited, timeoutMs, (hostname) => addresses.get(hostname));

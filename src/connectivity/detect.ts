@@ -41,9 +41,10 @@ export const CONTROLLER_LABELS: ReadonlyArray<{ label: string; value?: string; t
 ];
 
 /**
- * The namespaces whose labelled Services are trusted as the ingress controller's: where ingress controllers
+ * The namespaces whose labelled Services and whose Gateways are trusted to decide: where ingress controllers
  * and Gateway data planes are installed, never a tenant's namespace (a tenant's LoadBalancer labelled
- * ingress-nginx must not decide the cluster's routing). Anything else is named in spec.ingressService.
+ * ingress-nginx, or a tenant's Gateway with a public address, must not decide the cluster's routing).
+ * Anything else is named in spec.ingressService, or forced with spec.mode.
  */
 export const TRUSTED_NAMESPACES: ReadonlySet<string> = new Set([...CANDIDATES.map((c) => c.namespace), 'envoy-gateway-system', 'gateway-system']);
 
@@ -150,9 +151,29 @@ export interface GatewayLike {
   status?: { addresses?: Array<{ type?: string; value: string }> };
 }
 
+/** Whether a Gateway may decide at all: the same rule as for labelled Services (TRUSTED_NAMESPACES). */
+export function trustedGateway(gateway: GatewayLike): boolean {
+  return TRUSTED_NAMESPACES.has(gateway.metadata?.namespace ?? '');
+}
+
+/**
+ * The Gateways that may decide, as candidates, sorted by namespace/name (the first public one decides):
+ * trusted ones with published addresses only. Any tenant can create a Gateway of any GatewayClass and its
+ * implementation publishes an address for it, so neither the class nor the address says who is behind it.
+ */
+export function gatewayCandidates(gateways: readonly GatewayLike[]): IngressServiceLike[] {
+  const key = (c: IngressServiceLike): string => `${c.metadata?.namespace}/${c.metadata?.name}`;
+  return gateways
+    .filter(trustedGateway)
+    .map(gatewayCandidate)
+    .filter((c): c is IngressServiceLike => c !== undefined)
+    .sort((a, b) => key(a).localeCompare(key(b)));
+}
+
 /**
  * A Gateway whose implementation published addresses (Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric…),
- * as a candidate decide() judges like a LoadBalancer Service; undefined when it has none (yet).
+ * as a candidate decide() judges like a LoadBalancer Service; undefined when it has none (yet). Whether it
+ * is trusted is gatewayCandidates'.
  */
 export function gatewayCandidate(gateway: GatewayLike): IngressServiceLike | undefined {
   const ingress = (gateway.status?.addresses ?? []).flatMap((a): Array<{ ip?: string; hostname?: string }> =>

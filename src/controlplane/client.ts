@@ -40,6 +40,9 @@ import {
 
 export type ConnectionState = 'idle' | 'connecting' | 'registering' | 'ready' | 'disconnected' | 'unauthorized' | 'stopped';
 
+/** How long the WebSocket opening handshake with the control plane may take before the dial counts as failed. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 export interface Session {
   clusterId: string;
   clusterUuid: string;
@@ -451,7 +454,7 @@ export class ControlPlaneClient {
     const url = agentSocketUrl(this.options.url);
     const socket = new WebSocket(url, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
-      handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+      handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       maxPayload: this.options.maxFrameBytes ?? 16 * 1024 * 1024,
       perMessageDeflate: false,
       ...tls,

@@ -27,6 +27,9 @@ export const MAX_STREAM_BACKLOG = 2 * MAX_MESSAGE_BYTES;
 /** The close code for a stream the agent broke (an internal error, as far as the client can tell). */
 const BROKEN_STREAM = 1011;
 
+/** How long, by default, the agent may take to answer ws_open before the client's upgrade is answered 504. */
+export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+
 export interface GatewayWebSocketsOptions {
   /** The connected cluster serving a host, or the answer when there is none (host-owner.ts). */
   target: (host: string) => HostTarget;
@@ -68,7 +71,7 @@ export class GatewayWebSockets {
     private readonly options: GatewayWebSocketsOptions,
   ) {
     this.logger = options.logger;
-    this.openTimeoutMs = options.openTimeoutMs ?? 10_000;
+    this.openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,

@@ -39,6 +39,9 @@ const HIGH_WATER_MARK = 1024 * 1024;
 export const MAX_CLIENT_BACKLOG = 16 * HIGH_WATER_MARK;
 const REPLY_TYPES: OutboundType[] = ['proxy_response', 'proxy_error', 'proxy_response_header', 'proxy_response_chunk', 'proxy_response_end', 'proxy_flow'];
 
+/** How long, by default, the answer to a request may take to begin (a little longer than the agent's own 120 s). */
+export const DEFAULT_BEGIN_TIMEOUT_MS = 130_000;
+
 export interface GatewayOptions {
   /** How long the answer may take to begin (proxy_response or proxy_response_header); a begun one is not cut. */
   timeoutMs?: number;
@@ -86,7 +89,7 @@ export class Gateway {
   peakBacklogBytes = 0;
 
   constructor(private readonly cp: ReferenceControlPlane, options: GatewayOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 130_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_BEGIN_TIMEOUT_MS;
     this.logger = options.logger ?? cp.logger;
     this.limiter = new SourceLimiter(options.maxExchangesPerSource);
     this.server = createServer((req, res) => this.onRequest(req, res));

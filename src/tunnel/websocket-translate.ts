@@ -17,19 +17,23 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * A close reason must fit a control frame: longer ones are cut on a character boundary. Reads at most
- * 123 characters of the input, whatever its length (a peer may send a long one).
+ * 123 characters of the input, whatever its length (a peer may send a long one). A lone surrogate (a JSON
+ * string may carry one) becomes U+FFFD, which is what UTF-8 encoding sends for it anyway: the result is
+ * always well-formed.
  */
 export function closeReasonToSend(reason: string | undefined): string {
   if (!reason) return '';
   let bytes = 0;
-  let end = 0;
+  let sent = '';
   for (const char of reason) {
-    const size = Buffer.byteLength(char);
+    // The iterator yields a pair whole, so a length-1 surrogate is a lone one.
+    const whole = char.length === 1 && char >= '\uD800' && char <= '\uDFFF' ? '\uFFFD' : char;
+    const size = Buffer.byteLength(whole);
     if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
     bytes += size;
-    end += char.length;
+    sent += whole;
   }
-  return reason.slice(0, end);
+  return sent;
 }
 
 /** The headers of an upgrade request to pass on: hop-by-hop and the handshake's own (Sec-WebSocket-*) left out. */

@@ -32,6 +32,11 @@ export interface WebSocketStreamOptions {
   highWaterMark: number;
   /** Bytes the gateway may still send a held stream past the high-water mark before the stream is closed (1008). */
   flowGraceBytes: number;
+  /**
+   * Bytes queued towards backends by all streams together: past it the stream adding more is closed (1013), so
+   * many held streams, each within its own grace, cannot add up to gigabytes (256 × 17 MiB).
+   */
+  maxQueuedBytes: number;
   handshakeTimeoutMs: number;
 }
 
@@ -41,6 +46,7 @@ export const DEFAULT_WEBSOCKET_OPTIONS: WebSocketStreamOptions = {
   maxMessageBytes: 16 * 1024 * 1024,
   highWaterMark: 1024 * 1024,
   flowGraceBytes: 16 * 1024 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
 };
 
@@ -174,6 +180,13 @@ export class WebSocketStreams {
     }
   }
 
+  /** At most maxStreams streams: summed on each message rather than kept, so no count can drift. */
+  private queuedTowardsBackends(): number {
+    let total = 0;
+    for (const stream of this.streams.values()) total += stream.backlog.queued;
+    return total;
+  }
+
   /** The stream is over on this side: its slot and its client's share are free again. */
   private forget(id: string, stream: Stream): void {
     if (this.streams.get(id) !== stream) return;
@@ -282,6 +295,14 @@ export class WebSocketStreams {
       this.forget(id, stream);
       stream.backend.terminate();
       this.socket.send('ws_close', { code: 1008, reason: 'sent past ws_flow paused' }, id);
+      return;
+    }
+    if (this.queuedTowardsBackends() + data.length > this.options.maxQueuedBytes) {
+      this.logger.warn('WebSocket data queued towards backends is past its limit; closing the stream adding more', { requestId: id, limit: this.options.maxQueuedBytes });
+      metrics.tunnelRefused.inc();
+      this.forget(id, stream);
+      stream.backend.terminate();
+      this.socket.send('ws_close', { code: 1013, reason: 'too much WebSocket data waiting for backends' }, id);
       return;
     }
     // The backend reads slower than the client writes: hold the client.

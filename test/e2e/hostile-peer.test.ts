@@ -320,6 +320,26 @@ it('a WebSocket stream sent on 16 MiB past ws_flow paused is closed (1008), not 
   await stillServes();
 });
 
+it('held WebSocket streams, each within its own grace, cannot together queue more than 64 MiB: the stream adding more is closed (1013)', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const { id, frame } = wsOpen({ path: '/stall' });
+    await answerTo(frame, id, ['ws_opened']);
+    ids.push(id);
+  }
+  const message = Buffer.alloc(256 * 1024, 6);
+  const closedOne = () => cp.received.find((m) => ids.includes(m.request_id ?? '') && m.type === 'ws_close');
+  // 15 MiB per stream, round robin: under each stream's 17 MiB (1 MiB high-water mark + 16 MiB grace), 120 MiB in all.
+  for (let sent = 0; sent < 15 * 1024 * 1024 && !closedOne(); sent += message.length) {
+    for (const id of ids) cp.sendBody(uuid(), 'ws_message_binary', id, message);
+    await new Promise((r) => setImmediate(r));
+  }
+  const closed = await eventually('a stream closed by the operator', async () => closedOne());
+  expect(closed.payload).toMatchObject({ code: 1013, reason: 'too much WebSocket data waiting for backends' });
+  for (const id of ids) cp.sendRaw(uuid(), JSON.stringify(envelope('ws_close', { code: 1000 }, id)));
+  await stillServes();
+});
+
 it('one client holds at most 128 requests: the 129th is answered 429, another client is still served', async () => {
   const ids = Array.from({ length: 128 }, () => randomUUID());
   for (const id of ids) cp.sendRaw(uuid(), JSON.stringify(request({ path: '/hang', client: '203.0.113.9', timeout_ms: 60_000 }, id).frame));

@@ -250,6 +250,19 @@ describe('no ghost routing', () => {
     expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'live' });
   });
 
+  it("a connected cluster's wildcard takes a host whose exact route only a disconnected cluster holds", async () => {
+    const { cp, gatewayPort, agent } = await stack();
+    const ghost = await agent('shop', 'ghost');
+    const ghostId = await ghost.serve('shop', [HOST], { fingerprint: 'uid-ghost' });
+    await disconnect(cp, ghost, ghostId);
+    const live = await agent('shop', 'live');
+    const liveRegistration = await live.registered('shop', { fingerprint: 'uid-live' });
+    expect((await live.snapshot(liveRegistration, 'shop', ['*.example.com'])).payload).toMatchObject({ rejected: [] });
+    // An exact host beats a wildcard only among clusters that are connected alike.
+    expect(await call(gatewayPort, HOST, '/ok')).toMatchObject({ status: 200, body: 'live' });
+    expect([...byId(cp, ghostId)!.routes.values()].map((r) => r.host)).toEqual([HOST]); // still held, within its grace
+  });
+
   it('a host only a disconnected cluster serves answers 503 naming it and since when, for requests and upgrades', async () => {
     const { cp, gatewayPort, agent } = await stack();
     const gone = await agent('gone');

@@ -205,25 +205,33 @@ it("a tenant's LoadBalancer labelled as ingress-nginx, in the tenant's namespace
   }
 });
 
-it('a Gateway API Gateway with a published public address decides, recorded as the Gateway; its address going away makes the cluster private again', async () => {
-  await givenInputs({});
-  const gatewayNs = 'gateways';
-  await kube.core.createNamespace({ body: { metadata: { name: gatewayNs } } }).catch(() => undefined);
-  const target = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', namespace: gatewayNs, name: 'eg' };
-  // Another implementation's Gateway (Envoy Gateway, say): it publishes the data plane's address in status.
-  const created = (await kube.custom.createNamespacedCustomObject({
+/** Another implementation's Gateway (Envoy Gateway, say), created in `namespace`; `publish` writes the data plane's addresses into its status, as that implementation would. */
+async function otherGateway(namespace: string, name: string) {
+  await kube.core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  const target = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', namespace, name };
+  await kube.custom.createNamespacedCustomObject({
     ...target,
     body: {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'Gateway',
-      metadata: { name: 'eg', namespace: gatewayNs },
+      metadata: { name, namespace },
       spec: { gatewayClassName: 'envoy', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'c' }] } }] },
     },
-  })) as { status?: Record<string, unknown> };
-  const publish = async (addresses: Array<{ type: string; value: string }>) => {
-    const current = (await kube.custom.getNamespacedCustomObject(target)) as Record<string, unknown> & { status?: Record<string, unknown> };
-    await kube.custom.replaceNamespacedCustomObjectStatus({ ...target, body: { ...current, status: { ...(current.status ?? created.status), addresses } } });
+  });
+  return {
+    publish: async (addresses: Array<{ type: string; value: string }>) => {
+      const current = (await kube.custom.getNamespacedCustomObject(target)) as Record<string, unknown> & { status?: Record<string, unknown> };
+      await kube.custom.replaceNamespacedCustomObjectStatus({ ...target, body: { ...current, status: { ...current.status, addresses } } });
+    },
+    delete: () => kube.custom.deleteNamespacedCustomObject(target).catch(() => undefined),
   };
+}
+
+it('a Gateway API Gateway in a trusted namespace with a published public address decides, recorded as the Gateway; its address going away makes the cluster private again', async () => {
+  await givenInputs({});
+  // Where Gateway data planes are installed (as for labelled Services): not a tenant's namespace.
+  const gatewayNs = 'gateway-system';
+  const { publish, delete: remove } = await otherGateway(gatewayNs, 'eg');
   try {
     await publish([{ type: 'IPAddress', value: '198.51.100.30' }]);
     const status = await waitForStatus('decided from the Gateway', (s) => s.ingressController?.kind === 'Gateway' && s.isPrivate === false);
@@ -236,9 +244,37 @@ it('a Gateway API Gateway with a published public address decides, recorded as t
     expect(internal.ingressController?.kind).toBe('Gateway');
     expect(internal.reason).toBe(`Gateway ${gatewayNs}/eg has only the private address 10.1.2.3`);
   } finally {
-    await kube.custom.deleteNamespacedCustomObject(target);
+    await remove();
   }
   await waitForStatus('no candidate left', (s) => s.reason === 'no ingress controller Service found');
+});
+
+it("a tenant's Gateway with a public address in an untrusted namespace does not switch the cluster to direct", async () => {
+  await givenInputs({});
+  await waitForStatus('settled on no Service', (s) => s.reason === 'no ingress controller Service found');
+  // Sorted before gateway-system: were it a candidate, it would be the first public one and decide.
+  const tenant = await otherGateway(`${ns}-tenant-gw`, 'eg');
+  const trusted = await otherGateway('gateway-system', 'eg');
+  try {
+    await tenant.publish([{ type: 'IPAddress', value: '198.51.100.66' }]);
+    // The same Gateway in a trusted namespace decides (the control): the tenant's one must not, before or after.
+    await trusted.publish([{ type: 'IPAddress', value: '198.51.100.77' }]);
+    const decided = await waitForStatus('decided by the trusted Gateway', (s) => s.isPrivate === false);
+    expect(decided.ingressController).toEqual({ kind: 'Gateway', namespace: 'gateway-system', name: 'eg', type: 'gateway-api' });
+    expect(decided.publicEndpoint).toBe('198.51.100.77:443');
+    await trusted.delete();
+    const status = await waitForStatus('private again without the trusted Gateway', (s) => s.reason === 'no ingress controller Service found');
+    expect(status).toMatchObject({ isPrivate: true, routingMode: 'tunnel' });
+    expect(status.ingressController).toBeUndefined();
+    expect(JSON.stringify(status)).not.toContain('198.51.100.66');
+    // A change to the tenant's Gateway alone still decides nothing.
+    await tenant.publish([{ type: 'IPAddress', value: '198.51.100.67' }]);
+    await operator.settled();
+    expect(JSON.stringify((await connectivity())?.status)).not.toMatch(/198\.51\.100\.6[67]/);
+  } finally {
+    await tenant.delete();
+    await trusted.delete();
+  }
 });
 
 it('spec.mode forces the routing mode', async () => {

@@ -50,6 +50,24 @@ describe('config/argocd/health.lua and kstatus', () => {
     expect(flux?.message).toContain(`host taken.${ns}.example.com is served by another cluster`);
   });
 
+  // Finding 11 of the hostile-peer review: enough rejections made Synced longer than the CRD's 32,768
+  // characters, the status write failed with 422 forever and the old Synced=True stayed.
+  it('300 routes rejected: Synced says so within the CRD limit ("and N more") and the status is written', async () => {
+    const ns = await suite.ownNamespace('argo-many-rejected');
+    await suite.operators.start(suite.operatorArgs(ns)).registered();
+    const hosts = Array.from({ length: 300 }, (_, i) => `taken-${i}-${'x'.repeat(60)}.${ns}.example.com`);
+    clusterHolding(suite.cp, `holder-${ns}`, hosts.map((host) => ({ host, path: '/', path_type: 'Prefix', service: 's', port: 80, tls: false })));
+    await createIngress(ingressObject(ns, 'many', hosts.map((host) => ({ host, paths: [{ service: 'web', port: 'http' }] }))));
+    const synced = await eventually('Synced=False Rejected written', async () => {
+      const found = condition(await getGatewayRoute(ns, 'many'), 'Synced');
+      return found?.reason === 'Rejected' ? found : undefined;
+    });
+    expect(synced.message).toMatch(/^the control plane rejected 300 route\(s\): /);
+    expect(synced.message).toMatch(/; and \d+ more$/);
+    expect(synced.message.length).toBeLessThanOrEqual(32_768);
+    expect(synced.message.length).toBeGreaterThan(16_000); // cut near the limit, not far below it
+  });
+
   it('reads a GatewayRoute waiting for its control plane as Progressing', async () => {
     const ns = await suite.ownNamespace('argo-progressing');
     suite.operators.start(suite.operatorArgs(ns, { url: `http://127.0.0.1:${await freePort()}` }));

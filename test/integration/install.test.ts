@@ -12,6 +12,7 @@ import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../
 import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/operator.js';
 import { apply, CHART, canI, chartNotes, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
+import { parseConfig } from '../../src/config.js';
 
 const TOKEN = 'install-test-token';
 const SYSTEM = 'gateway-system';
@@ -207,7 +208,7 @@ describe('Helm chart', () => {
       'controlPlane.caBundle.configMapName': 'gateway-ca',
       'controlPlane.clientCertSecret': 'gateway-client',
       'controlPlane.proxyUrl': 'http://proxy.example.com:3128',
-      'networkPolicy.enabled': 'true',
+      'networkPolicy.enabled': true,
       'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32',
       'networkPolicy.controlPlane.cidrs[0]': '203.0.113.0/24',
       'watchNamespaces[0]': 'shop',
@@ -247,17 +248,17 @@ describe('Helm chart', () => {
     expect(args(plain).filter((a) => a.startsWith('--ingress-status-address'))).toEqual([]);
 
     const custom = objectsOf(
-      renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.name': 'tunnel', 'ingressClass.default': 'true', gatewayControllerName: 'example.com/tunnel', ingressStatusAddress: '203.0.113.10' }),
+      renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.name': 'tunnel', 'ingressClass.default': true, gatewayControllerName: 'example.com/tunnel', ingressStatusAddress: '203.0.113.10' }),
     );
     const customClass = custom.find((o) => o.kind === 'IngressClass')!;
     expect(customClass.metadata.name).toBe('tunnel');
     expect(annotationsOf(customClass)).toEqual({ 'ingressclass.kubernetes.io/is-default-class': 'true' });
     expect(customClass.spec).toEqual({ controller: 'example.com/tunnel' });
     expect(args(custom)).toEqual(expect.arrayContaining(['--gateway-controller-name=example.com/tunnel', '--ingress-status-address=203.0.113.10']));
-    // `--set-string default=false` renders no annotation either.
-    const notDefault = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.default': 'false' })).find((o) => o.kind === 'IngressClass')!;
+    // A string where a boolean belongs is refused by the schema (the values test below), never read as true.
+    const notDefault = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.default': false })).find((o) => o.kind === 'IngressClass')!;
     expect(annotationsOf(notDefault)).toBeUndefined();
-    expect(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.enabled': 'false' })).some((o) => o.kind === 'IngressClass')).toBe(false);
+    expect(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'ingressClass.enabled': false })).some((o) => o.kind === 'IngressClass')).toBe(false);
   });
 
   it('NOTES.txt says what is exposed: everything by default, else what the values narrow it to, each value reaching the operator as its flag', () => {
@@ -284,7 +285,7 @@ describe('Helm chart', () => {
       'watchNamespaces[1]': 'web',
       ingressSelector: 'expose=true',
       gatewayControllerName: 'example.com/tunnel',
-      allowCatchAll: 'true',
+      allowCatchAll: true,
     };
     const notes = chartNotes(release, 'notes', narrowed);
     for (const line of [
@@ -321,6 +322,122 @@ describe('Helm chart', () => {
     const chart = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x' })).find((o) => o.kind === 'ClusterRole')!;
     const kustomize = objectsOf(kubectl(['kustomize', join(REPO_ROOT, 'config/rbac')]).stdout).find((o) => o.kind === 'ClusterRole')!;
     expect(chart.rules).toEqual(kustomize.rules);
+  });
+
+  describe('chart hygiene', () => {
+    const deploymentOf = (objects: ReturnType<typeof objectsOf>) => objects.find((o) => o.kind === 'Deployment')!;
+    const argsOf = (objects: ReturnType<typeof objectsOf>) => deploymentOf(objects).spec.template.spec.containers[0].args as string[];
+
+    it('values.schema.json: the defaults pass; a wrong type or an unknown key is refused by helm lint and helm template, naming the value', () => {
+      const defaults = helm(['lint', CHART, '--strict', '--set', 'clusterName=lint']);
+      expect(defaults.stdout).toContain('0 chart(s) failed');
+      expect(defaults.status).toBe(0);
+      const refused: Array<[set: string[], error: string]> = [
+        [['--set', 'replicaCount=two'], "at '/replicaCount': got string, want integer"],
+        [['--set', 'leaderElection.enabled=maybe'], "at '/leaderElection/enabled': got string, want boolean"],
+        [['--set', 'replicaCnt=3'], "additional properties 'replicaCnt' not allowed"],
+        [['--set', 'leaderElection.leaseDuration=15'], "at '/leaderElection': additional properties 'leaseDuration' not allowed"],
+        // A string where a boolean belongs is refused, never read as true.
+        [['--set-string', 'ingressClass.default=false'], "at '/ingressClass/default': got string, want boolean"],
+        [['--set', 'logLevel=verbose'], "at '/logLevel'"],
+        [['--set', 'healthPort=70000'], "at '/healthPort'"],
+      ];
+      for (const [set, error] of refused) {
+        for (const command of [['lint', CHART, '--strict'], ['template', RELEASE, CHART]]) {
+          const result = helm([...command, '--set', 'clusterName=schema', ...set]);
+          expect({ set, command: command[0], status: result.status, refused: `${result.stdout}${result.stderr}`.includes(error) }).toEqual({ set, command: command[0], status: 1, refused: true });
+        }
+      }
+    });
+
+    it('renders topologySpreadConstraints, extraVolumes and extraVolumeMounts as given, and none by default', () => {
+      const plain = deploymentOf(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x' }))).spec.template.spec;
+      expect(plain.topologySpreadConstraints).toBeUndefined();
+      expect(plain.volumes).toBeNull();
+      expect(plain.containers[0].volumeMounts).toBeNull();
+      const spec = deploymentOf(
+        objectsOf(
+          renderChart(RELEASE, 'any', {
+            clusterName: 'x',
+            'controlPlane.tokenSecret.name': 'gateway-token',
+            'topologySpreadConstraints[0].maxSkew': 1,
+            'topologySpreadConstraints[0].topologyKey': 'topology.kubernetes.io/zone',
+            'topologySpreadConstraints[0].whenUnsatisfiable': 'ScheduleAnyway',
+            'topologySpreadConstraints[0].labelSelector.matchLabels.app\\.kubernetes\\.io/component': 'operator',
+            'extraVolumes[0].name': 'corp-ca',
+            'extraVolumes[0].configMap.name': 'corp-ca',
+            'extraVolumeMounts[0].name': 'corp-ca',
+            'extraVolumeMounts[0].mountPath': '/etc/corp-ca',
+            'extraVolumeMounts[0].readOnly': true,
+          }),
+        ),
+      ).spec.template.spec;
+      expect(spec.topologySpreadConstraints).toEqual([
+        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'operator' } } },
+      ]);
+      // After the chart's own (the token), not instead of them.
+      expect(spec.volumes.map((v: { name: string }) => v.name)).toEqual(['token', 'corp-ca']);
+      expect(spec.volumes[1]).toEqual({ name: 'corp-ca', configMap: { name: 'corp-ca' } });
+      expect(spec.containers[0].volumeMounts).toEqual([
+        { name: 'token', mountPath: '/var/run/secrets/gateway-operator/token', readOnly: true },
+        { name: 'corp-ca', mountPath: '/etc/corp-ca', readOnly: true },
+      ]);
+    });
+
+    it('nameOverride and fullnameOverride name everything the release installs, the Lease too', () => {
+      const names = (values: Record<string, string>) => {
+        const objects = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'controlPlane.url': 'https://cp.example.com', ...values }));
+        const deployment = deploymentOf(objects);
+        const env = deployment.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+        return {
+          objects: [...new Set(objects.filter((o) => o.kind !== 'IngressClass').map((o) => o.metadata.name))].sort(),
+          label: deployment.spec.template.metadata.labels['app.kubernetes.io/name'],
+          lease: env.find((e) => e.name === 'GATEWAY_LEASE_NAME')?.value,
+        };
+      };
+      expect(names({})).toEqual({ objects: ['gwchart-gateway-operator', 'gwchart-gateway-operator-deregister', 'gwchart-gateway-operator-metrics'], label: 'gateway-operator', lease: 'gwchart-gateway-operator' });
+      expect(names({ nameOverride: 'tunnel' })).toEqual({ objects: ['gwchart-tunnel', 'gwchart-tunnel-deregister', 'gwchart-tunnel-metrics'], label: 'tunnel', lease: 'gwchart-tunnel' });
+      expect(names({ fullnameOverride: 'edge' })).toEqual({ objects: ['edge', 'edge-deregister', 'edge-metrics'], label: 'gateway-operator', lease: 'edge' });
+      // The uninstall hook stops the Deployment of that name and reads the Lease of that name.
+      const hookRole = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'controlPlane.url': 'https://cp.example.com', fullnameOverride: 'edge' })).find(
+        (o) => o.kind === 'Role' && o.metadata.name === 'edge-deregister',
+      )!;
+      expect(hookRole.rules.slice(0, 2).map((r: { resourceNames: string[] }) => r.resourceNames)).toEqual([['edge'], ['edge']]);
+    });
+
+    it('leader election timings reach the operator as flags it accepts; a renew deadline not below the lease duration is refused', () => {
+      const defaults = argsOf(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x' })));
+      expect(defaults).toEqual(expect.arrayContaining(['--leader-elect=true', '--leader-elect-lease-duration=15s', '--leader-elect-renew-deadline=10s', '--leader-elect-retry-period=2s']));
+      const custom = argsOf(
+        objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'leaderElection.leaseDurationSeconds': 30, 'leaderElection.renewDeadlineSeconds': 20, 'leaderElection.retryPeriodSeconds': 4 })),
+      );
+      // As the operator reads them.
+      expect(parseConfig(custom, {})).toMatchObject({ leaderElect: true, leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4_000 });
+      const off = argsOf(objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', replicaCount: 1, 'leaderElection.enabled': false })));
+      expect(off.filter((a) => a.startsWith('--leader-elect'))).toEqual(['--leader-elect=false']);
+      const wrong = helm(['template', RELEASE, CHART, '--set', 'clusterName=x', '--set', 'leaderElection.renewDeadlineSeconds=15']);
+      expect(wrong.status).not.toBe(0);
+      expect(wrong.stderr).toContain('leaderElection.renewDeadlineSeconds must be less than leaderElection.leaseDurationSeconds');
+      const retry = helm(['template', RELEASE, CHART, '--set', 'clusterName=x', '--set', 'leaderElection.retryPeriodSeconds=10']);
+      expect(retry.stderr).toContain('leaderElection.retryPeriodSeconds must be less than leaderElection.renewDeadlineSeconds');
+    });
+
+    it("the PodDisruptionBudget (and the metrics Service) select the operator's pods, not the uninstall Job's; the Deployment's selector is unchanged", () => {
+      const objects = objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', 'controlPlane.url': 'https://cp.example.com' }));
+      const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+      const operatorPod = deploymentOf(objects).spec.template.metadata.labels as Record<string, string>;
+      const jobPod = objects.find((o) => o.kind === 'Job')!.spec.template.metadata.labels as Record<string, string>;
+      const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget')!.spec.selector.matchLabels as Record<string, string>;
+      const service = objects.find((o) => o.kind === 'Service')!.spec.selector as Record<string, string>;
+      expect(operatorPod['app.kubernetes.io/component']).toBe('operator');
+      expect(jobPod['app.kubernetes.io/component']).toBe('deregister');
+      for (const selector of [pdb, service]) {
+        expect(matches(selector, operatorPod)).toBe(true);
+        expect(matches(selector, jobPod)).toBe(false);
+      }
+      // Immutable: an upgrade from a release without the component label keeps working.
+      expect(deploymentOf(objects).spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'gateway-operator', 'app.kubernetes.io/instance': RELEASE });
+    });
   });
 
   it("the uninstall hook's ServiceAccount can stop the operator and read its state, and nothing more", async () => {

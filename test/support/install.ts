@@ -15,10 +15,14 @@ export function helm(args: string[]): CommandResult {
   return runCommandSync(join(testBinaries(), 'helm'), args, { env: { ...process.env, HELM_CACHE_HOME: tmpdir() } });
 }
 
-const setStrings = (values: Record<string, string>): string[] => Object.entries(values).flatMap(([key, value]) => ['--set-string', `${key}=${value}`]);
+/** Chart values for --set: a string is set as a string (--set-string), a boolean or number as itself (values.schema.json checks types). */
+export type ChartValues = Record<string, string | boolean | number>;
+
+const setStrings = (values: ChartValues): string[] =>
+  Object.entries(values).flatMap(([key, value]) => [typeof value === 'string' ? '--set-string' : '--set', `${key}=${value}`]);
 
 /** `helm template` of the chart (without its CRDs: the test setup installed them), with --set values. */
-export function renderChart(release: string, namespace: string, values: Record<string, string>): string {
+export function renderChart(release: string, namespace: string, values: ChartValues): string {
   const result = helm(['template', release, CHART, '--namespace', namespace, ...setStrings(values)]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return result.stdout;
@@ -28,10 +32,10 @@ export function renderChart(release: string, namespace: string, values: Record<s
  * The chart's NOTES.txt as `helm install --dry-run` prints it after the manifests (helm template leaves
  * NOTES.txt out). Nothing is installed; helm only asks the test apiserver whether the release exists.
  */
-export function chartNotes(release: string, namespace: string, values: Record<string, string>): string {
+export function chartNotes(release: string, namespace: string, values: ChartValues): string {
   // Without our IngressClass: it is cluster-scoped, and the one another test's release installed would make
   // helm refuse this dry run (it will not adopt an object of another release); the notes do not depend on it.
-  const withoutClass = { ...values, 'ingressClass.enabled': 'false' };
+  const withoutClass = { ...values, 'ingressClass.enabled': false };
   const result = helm(['install', release, CHART, '--dry-run=client', '--kubeconfig', testKubeconfigPath(), '--namespace', namespace, ...setStrings(withoutClass)]);
   if (result.status !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr}`);
   const notes = result.stdout.split('\nNOTES:\n')[1];

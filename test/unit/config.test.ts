@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseConfig, usage } from '../../src/config.js';
+import { ConfigError, parseConfig, redactUserinfo, usage } from '../../src/config.js';
 
 describe('parseConfig', () => {
   it('has sensible defaults outside a pod', () => {
@@ -72,6 +72,7 @@ describe('parseConfig', () => {
   it('has exactly these defaults', () => {
     expect(parseConfig([], {})).toEqual({
       command: 'run', deregisterTimeoutMs: 120_000, namespace: 'gateway-system', healthPort: 8080, leaderElect: false, leaseName: 'gateway-operator',
+      leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
       ingressClasses: [], watchNamespaces: [], prometheusNamespaces: [], clusterDomain: 'cluster.local', serviceAddresses: [], tunnelTimeoutMs: 120_000, drainTimeoutMs: 15_000,
       allowCatchAll: false, gatewayControllerName: 'gateway.pipeops.io/tunnel', logLevel: 'info', concurrency: 4, maxFrameBytes: 16 * 1024 * 1024, reconnectMaxMs: 15_000, heartbeatIntervalMs: 30_000,
       ackTimeoutMs: 30_000, frameBudgetBytes: 1_048_576, inputs: [], output: 'table', help: false, version: false,
@@ -110,6 +111,18 @@ describe('parseConfig', () => {
     { argv: ['--control-plane-url', 'wss://cp.example.com'], value: { controlPlaneUrl: 'wss://cp.example.com' } },
     { argv: ['--proxy-url', 'not a url'], error: '--proxy-url: must be an http:// or https:// URL, got "not a url"' },
     { argv: ['--proxy-url', 'socks5://alice:s3cret@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    // A password with a character that ends the authority (#, /, ?, @) unescaped: never echoed, up to the last "@".
+    { argv: ['--proxy-url', 'http://alice:s3cr#t@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http://***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p/ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'http://alice:p?ss@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http://***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p@ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'http:\\\\alice:s3cr#t@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "http:\\\\***@proxy:3128"' },
+    { argv: ['--proxy-url', 'socks5://alice:p%40ss@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'socks5://alice@p:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@p:1080"' },
+    { argv: ['--proxy-url', 'socks5://alice:s3cret@[2001:db8::1]:1080'], error: '--proxy-url: must be an http:// or https:// URL, got "socks5://***@[2001:db8::1]:1080"' },
+    { argv: ['--proxy-url', 'alice:s3cret@proxy:3128'], error: '--proxy-url: must be an http:// or https:// URL, got "***@proxy:3128"' },
+    { argv: ['--proxy-url', 'http://alice:p%40ss@proxy:3128'], value: { proxyUrl: 'http://alice:p%40ss@proxy:3128' } },
+    { argv: ['--proxy-url', 'http://alice:s3cret@[2001:db8::1]:3128'], value: { proxyUrl: 'http://alice:s3cret@[2001:db8::1]:3128' } },
     { argv: ['--proxy-url', 'https://proxy:3128'], value: { proxyUrl: 'https://proxy:3128' } },
     { argv: ['--namespace', 'Ops'], error: '--namespace: "Ops" is not a valid namespace name' },
     { argv: ['--namespace', 'ops-1'], value: { namespace: 'ops-1' } },
@@ -129,6 +142,29 @@ describe('parseConfig', () => {
     { argv: ['--ingress-status-address', '0.0.0.0'], error: '--ingress-status-address: ip "0.0.0.0" is the unspecified address' },
     { argv: [], env: { GATEWAY_INGRESS_STATUS_ADDRESS: '10.0.0.256' }, error: '$GATEWAY_INGRESS_STATUS_ADDRESS: ip "10.0.0.256" is not an IPv4 or IPv6 address' },
     { argv: ['--ingress-status-address'], error: '--ingress-status-address: needs a value' },
+    // Leader election timings: Go durations as controller-runtime's flags take them, each also from its env var.
+    { argv: ['--leader-elect-lease-duration', '30s', '--leader-elect-renew-deadline=20s', '--leader-elect-retry-period', '4s'], value: { leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4_000 } },
+    { argv: ['--leader-elect-lease-duration=1m30s', '--leader-elect-renew-deadline=1.5s', '--leader-elect-retry-period=500ms'], value: { leaseDurationMs: 90_000, renewDeadlineMs: 1_500, retryPeriodMs: 500 } },
+    { argv: ['--leader-elect-lease-duration=1h'], value: { leaseDurationMs: 3_600_000 } },
+    {
+      argv: [],
+      env: { GATEWAY_LEADER_ELECT_LEASE_DURATION: '60s', GATEWAY_LEADER_ELECT_RENEW_DEADLINE: '40s', GATEWAY_LEADER_ELECT_RETRY_PERIOD: '5s' },
+      value: { leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 5_000 },
+    },
+    { argv: ['--leader-elect-retry-period=3s'], env: { GATEWAY_LEADER_ELECT_RETRY_PERIOD: '9s' }, value: { retryPeriodMs: 3_000 } },
+    { argv: ['--leader-elect-lease-duration', '15'], error: '--leader-elect-lease-duration: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "15"' },
+    { argv: ['--leader-elect-lease-duration', '-15s'], error: '--leader-elect-lease-duration: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "-15s"' },
+    { argv: ['--leader-elect-lease-duration', '15 s'], error: '--leader-elect-lease-duration: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "15 s"' },
+    { argv: ['--leader-elect-lease-duration', '999ms'], error: '--leader-elect-lease-duration: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "999ms"' },
+    { argv: ['--leader-elect-lease-duration', '61m'], error: '--leader-elect-lease-duration: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "61m"' },
+    { argv: ['--leader-elect-retry-period', '99ms'], error: '--leader-elect-retry-period: must be a duration such as 15s or 1m30s, from 100ms to 3600s, got "99ms"' },
+    { argv: [], env: { GATEWAY_LEADER_ELECT_RENEW_DEADLINE: 'soon' }, error: '$GATEWAY_LEADER_ELECT_RENEW_DEADLINE: must be a duration such as 15s or 1m30s, from 1s to 3600s, got "soon"' },
+    // renew deadline < lease duration, retry period < renew deadline: else exit 2 naming both flags.
+    { argv: ['--leader-elect-renew-deadline', '15s'], error: '--leader-elect-renew-deadline: must be shorter than --leader-elect-lease-duration, got 15s and 15s' },
+    { argv: ['--leader-elect-lease-duration', '5s'], error: '--leader-elect-renew-deadline: must be shorter than --leader-elect-lease-duration, got 10s and 5s' },
+    { argv: ['--leader-elect-retry-period', '10s'], error: '--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline, got 10s and 10s' },
+    { argv: ['--leader-elect-renew-deadline', '1500ms', '--leader-elect-retry-period', '2s'], error: '--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline, got 2s and 1500ms' },
+    { argv: ['--leader-elect-lease-duration', '3s', '--leader-elect-renew-deadline', '2999ms', '--leader-elect-retry-period', '2998ms'], value: { leaseDurationMs: 3_000, renewDeadlineMs: 2_999, retryPeriodMs: 2_998 } },
   ];
   it.each(edges)('$argv $env', ({ argv, env, value, error }) => {
     if (error) {
@@ -161,6 +197,9 @@ describe('parseConfig', () => {
     ]);
     expect(lines).toContain('  --kubeconfig             kubeconfig file (default: in-cluster in a pod, else ~/.kube/config) [$KUBECONFIG]');
     expect(lines).toContain('  --help                   print this help');
+    expect(lines).toContain(
+      '  --leader-elect-lease-duration a standby takes over a Lease its holder has not renewed for this long (default 15s) [$GATEWAY_LEADER_ELECT_LEASE_DURATION]',
+    );
   });
 
   describe('preview', () => {
@@ -189,5 +228,30 @@ describe('parseConfig', () => {
   it('documents every flag with its env var', () => {
     expect(usage()).toContain('--control-plane-url');
     expect(usage()).toContain('[$GATEWAY_CONTROL_PLANE_URL]');
+  });
+});
+
+describe('redactUserinfo: the password is never shown, however the URL is spelt', () => {
+  it.each<{ url: string; shown: string; secret?: string }>([
+    { url: 'http://alice:s3cr#t@proxy:3128', shown: 'http://***@proxy:3128', secret: 's3cr' },
+    { url: 'socks5://alice:p/ss@p:1080', shown: 'socks5://***@p:1080', secret: 'p/ss' },
+    { url: 'https://alice:p?ss@proxy:3128/', shown: 'https://***@proxy:3128/', secret: 'p?ss' },
+    { url: 'http://alice:p@ss@proxy:3128', shown: 'http://***@proxy:3128', secret: 'ss@' },
+    { url: 'http://alice:p%40ss@proxy:3128', shown: 'http://***@proxy:3128', secret: 'p%40ss' },
+    { url: 'http://alice@proxy:3128', shown: 'http://***@proxy:3128', secret: 'alice' },
+    { url: 'http://alice:s3cret@[2001:db8::1]:3128', shown: 'http://***@[2001:db8::1]:3128', secret: 's3cret' },
+    { url: 'http://alice:s3cret@', shown: 'http://***@', secret: 's3cret' },
+    { url: 'alice:s3cret@proxy:3128', shown: '***@proxy:3128', secret: 's3cret' },
+    { url: 'HTTP://alice:s3cret@proxy:3128', shown: 'HTTP://***@proxy:3128', secret: 's3cret' },
+    { url: 'http:\\\\alice:s3cr#t@proxy:3128', shown: 'http:\\\\***@proxy:3128', secret: 's3cr' },
+    // Nothing to hide: shown as given.
+    { url: 'http://proxy:3128', shown: 'http://proxy:3128' },
+    { url: 'http://[2001:db8::1]:3128', shown: 'http://[2001:db8::1]:3128' },
+    { url: 'not a url', shown: 'not a url' },
+    // An "@" in a path hides what comes before it: wrong the safe way.
+    { url: 'http://proxy:3128/a@b', shown: 'http://***@b' },
+  ])('$url → $shown', ({ url, shown, secret }) => {
+    expect(redactUserinfo(url)).toBe(shown);
+    if (secret) expect(redactUserinfo(url)).not.toContain(secret);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { controllerType, decide, labelledController, gatewayCandidate, isPrivateAddress, publicEndpoint, type GatewayLike, type IngressServiceLike } from '../../src/connectivity/detect.js';
+import { controllerType, decide, labelledController, gatewayCandidate, gatewayCandidates, isPrivateAddress, publicEndpoint, trustedGateway, type GatewayLike, type IngressServiceLike } from '../../src/connectivity/detect.js';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -133,6 +133,48 @@ describe('a Gateway as a candidate', () => {
     const decision = decide(candidate, 0, 120_000, (h) => (h === 'internal.lb' ? ['10.0.0.5'] : undefined));
     expect([decision.isPrivate, decision.reason]).toEqual([isPrivate, reason]);
     if (!isPrivate) expect(decision.publicEndpoint).toBe('198.51.100.30:443');
+  });
+});
+
+describe('gatewayCandidates: Gateways decide only in the namespaces trusted for labelled Services', () => {
+  const gateway = (namespace: string, name: string, value?: string): GatewayLike => ({
+    metadata: { namespace, name },
+    spec: { listeners: [{ name: 'https', port: 443 }] },
+    status: value ? { addresses: [{ value }] } : {},
+  });
+  const firstPublic = (gateways: GatewayLike[]) => gatewayCandidates(gateways).map((c) => decide(c, 0, 120_000)).find((d) => !d.isPrivate);
+  it.each<{ name: string; gateways: GatewayLike[]; candidates: string[]; endpoint?: string }>([
+    { name: "a tenant's public Gateway alone: no candidate", gateways: [gateway('tenant-a', 'gw', '203.0.113.66')], candidates: [] },
+    { name: "a tenant's public Gateway in default: no candidate", gateways: [gateway('default', 'gw', '203.0.113.66')], candidates: [] },
+    { name: 'a trusted public Gateway decides', gateways: [gateway('envoy-gateway-system', 'eg', '198.51.100.30')], candidates: ['envoy-gateway-system/eg'], endpoint: '198.51.100.30:443' },
+    {
+      name: "a tenant's Gateway sorted first does not win over a trusted one",
+      gateways: [gateway('gateway-system', 'eg', '198.51.100.30'), gateway('a-tenant', 'gw', '203.0.113.66')],
+      candidates: ['gateway-system/eg'],
+      endpoint: '198.51.100.30:443',
+    },
+    {
+      name: "a tenant's public Gateway does not win over a trusted private one",
+      gateways: [gateway('istio-system', 'internal', '10.0.0.9'), gateway('tenant-a', 'gw', '203.0.113.66')],
+      candidates: ['istio-system/internal'],
+    },
+    { name: 'trusted ones sorted by namespace/name, those without addresses left out', gateways: [gateway('kube-system', 'b', '10.0.0.1'), gateway('kube-system', 'a'), gateway('gateway-system', 'z', '10.0.0.2')], candidates: ['gateway-system/z', 'kube-system/b'] },
+    { name: 'a Gateway without a namespace: no candidate', gateways: [{ metadata: { name: 'gw' }, status: { addresses: [{ value: '203.0.113.66' }] } }], candidates: [] },
+  ])('$name', ({ gateways, candidates, endpoint }) => {
+    expect(gatewayCandidates(gateways).map((c) => `${c.metadata?.namespace}/${c.metadata?.name}`)).toEqual(candidates);
+    expect(firstPublic(gateways)?.publicEndpoint).toBe(endpoint);
+  });
+  it.each([
+    ['gateway-system', true],
+    ['envoy-gateway-system', true],
+    ['istio-system', true],
+    ['kube-system', true],
+    ['tenant-a', false],
+    ['default', false],
+    ['', false],
+  ])('trustedGateway(%p) → %p, as labelledController for a Service there', (namespace, trusted) => {
+    expect(trustedGateway(gateway(namespace, 'gw'))).toBe(trusted);
+    expect(labelledController({ metadata: { namespace, name: 'x', labels: { 'app.kubernetes.io/name': 'traefik' } } }) !== undefined).toBe(trusted);
   });
 });
 

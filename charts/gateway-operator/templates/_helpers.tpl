@@ -1,15 +1,31 @@
 {{/* Names and labels shared by every template. */}}
+{{- define "gateway-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "gateway-operator.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
+{{/* The Deployment's selector: immutable, so it stays without the component label (an upgrade keeps it). */}}
 {{- define "gateway-operator.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "gateway-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The operator's pods only: not the uninstall Job's (component deregister). The PDB and anti-affinity select these. */}}
+{{- define "gateway-operator.operatorSelectorLabels" -}}
+{{ include "gateway-operator.selectorLabels" . }}
+app.kubernetes.io/component: operator
 {{- end -}}
 
 {{- define "gateway-operator.labels" -}}

@@ -31,7 +31,7 @@ export interface RouteSpec {
   pathType: PathType;
   backend: {
     service: string;
-    /** The Service's namespace when it is not the GatewayRoute's. Set by the HTTPRoute translation when a ReferenceGrant allows the reference; not honoured on GatewayRoutes written by hand. */
+    /** The Service's namespace when it is not the GatewayRoute's. Used only where a ReferenceGrant in that namespace allows it (from HTTPRoutes, group gateway.networking.k8s.io, of the GatewayRoute's namespace, to that Service), whoever wrote the GatewayRoute, the HTTPRoute translation or a user; otherwise the route is not sent and ResolvedRefs is False (RefNotPermitted). */
     namespace?: string;
     port: BackendPort;
   };

@@ -35,6 +35,32 @@ describe('closeReasonToSend', () => {
   });
 });
 
+describe('closeReasonToSend: long multi-byte reasons fit a control frame and stay well-formed', () => {
+  const LONG = 400_000;
+  // Well-formed: survives a UTF-8 round trip unchanged (a lone surrogate would come back as U+FFFD).
+  const wellFormed = (s: string): boolean => Buffer.from(s, 'utf8').toString('utf8') === s;
+  it.each<{ name: string; reason: string; bytes: number; sent?: string }>([
+    { name: '2-byte characters', reason: 'é'.repeat(LONG), bytes: 122 },
+    { name: '3-byte characters', reason: '€'.repeat(LONG), bytes: 123 },
+    { name: 'CJK', reason: '字'.repeat(LONG), bytes: 123 },
+    { name: 'surrogate pairs (4 bytes, 2 UTF-16 units)', reason: '😀'.repeat(LONG), bytes: 120 },
+    { name: 'a pair that would end past 123 bytes is left out whole', reason: 'a😀'.repeat(LONG), bytes: 121 },
+    { name: 'ASCII then a pair across the limit', reason: `${'a'.repeat(121)}😀${'b'.repeat(LONG)}`, bytes: 121, sent: 'a'.repeat(121) },
+    { name: 'combining marks', reason: 'e\u0301'.repeat(LONG), bytes: 123 },
+    { name: 'lone high surrogates become U+FFFD', reason: '\uD83D'.repeat(LONG), bytes: 123, sent: '\uFFFD'.repeat(41) },
+    { name: 'lone low surrogates become U+FFFD', reason: '\uDE00'.repeat(LONG), bytes: 123, sent: '\uFFFD'.repeat(41) },
+    { name: 'a lone surrogate among text', reason: `ok\uD83Dfine${'x'.repeat(LONG)}`, bytes: 123, sent: `ok\uFFFDfine${'x'.repeat(123 - 9)}` },
+    { name: 'a pair in reverse order: two lone surrogates', reason: '\uDE00\uD83D', bytes: 6, sent: '\uFFFD\uFFFD' },
+  ])('$name', ({ reason, bytes, sent }) => {
+    const result = closeReasonToSend(reason);
+    expect(Buffer.byteLength(result)).toBe(bytes);
+    expect(Buffer.byteLength(result)).toBeLessThanOrEqual(123);
+    expect(wellFormed(result)).toBe(true);
+    if (sent !== undefined) expect(result).toBe(sent);
+    else expect(reason.startsWith(result)).toBe(true);
+  });
+});
+
 describe('upgradeHeaders', () => {
   it('leaves out hop-by-hop and handshake headers, keeps the rest', () => {
     expect(
