@@ -17,6 +17,7 @@ import { heldRoutes, startControlPlane } from '../test/support/control-plane.js'
 import { Load } from '../test/support/load.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
+import { procStat } from './proc.js';
 import { recordResults, RESULTS_FILE, type Target } from './results.js';
 
 const TOKEN = 'bench';
@@ -24,6 +25,8 @@ const HOST = 'ha.example.com';
 const NS = 'ha-bench';
 /** After a SIGKILL: the Lease (15 s) expires and the standby takes the route sync over; measured past that. */
 const CRASH_WATCH_MS = 20_000;
+/** Ingresses in the cluster, so the standby's cache (GatewayRoutes, Services) has something to weigh. */
+const INGRESSES = Number(process.env.BENCH_HA_INGRESSES ?? 1_000);
 
 const backend = createServer((_req, res) => res.end('{"ok":true}'));
 const cluster = new TestCluster({ controllerManager: false });
@@ -61,13 +64,23 @@ const load = new Load({ port: gatewayPort, host: HOST, path: '/', clients: 8, ti
 try {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ port: 8080 }]) });
-  await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 8080 }] }]) });
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  await networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 8080 }] }]) });
+  for (let i = 0; i < INGRESSES; i += 20) {
+    const batch = Array.from({ length: Math.min(20, INGRESSES - i) }, (_, j) => i + j);
+    await Promise.all(batch.map((n) => networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, `app-${n}`, [{ host: `app-${n}.${HOST}`, paths: [{ service: 'web', port: 8080 }] }]) })));
+  }
   results.ha_operator_runtime = describeRuntime(RUNTIME);
   const a = replica('replica-a');
   await a.waitForLog('a leads', (l) => l.msg === 'became leader');
   const b = replica('replica-b');
   await Promise.all([a.registered(), b.registered()]);
-  await waitFor('the route at the gateway', async () => heldRoutes(cp, NS).length === 1, { timeoutMs: 30_000 });
+  await waitFor('every route at the gateway', async () => heldRoutes(cp, NS).length === INGRESSES + 1, { timeoutMs: 120_000 });
+  await Promise.all([a.settled(), b.settled()]);
+  // Memory with INGRESSES routes: the leader holds every cache; the standby only what its boundary needs.
+  results.ha_ingresses = INGRESSES + 1;
+  results.ha_leader_rss_mib = Number(procStat(a.pid).rssMiB.toFixed(1));
+  results.ha_standby_rss_mib = Number(procStat(b.pid).rssMiB.toFixed(1));
   load.start();
   await waitFor('load flows', async () => load.successes() > 100, { timeoutMs: 30_000 });
 

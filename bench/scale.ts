@@ -10,7 +10,7 @@
 //   restart    SIGTERM, new process: time to the snapshot, and status writes it caused
 //   recovery   the control plane drops the socket → it holds exactly the cluster's routes again
 // Memory is the operator's RSS (sampled every 100 ms), CPU its user+system time from /proc.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, VERSION } from '../src/api/v1alpha1/types.js';
@@ -22,6 +22,7 @@ import { clusterByName, startControlPlane } from '../test/support/control-plane.
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import type { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
+import { procStat } from './proc.js';
 import { BENCH_N, recordResults, RESULTS_FILE, type Target } from './results.js';
 
 const N = BENCH_N;
@@ -33,14 +34,6 @@ const TOKEN = 'bench';
 
 const MiB = 1024 * 1024;
 const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
-
-function procStat(pid: number): { rssMiB: number; cpuS: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s on Linux)
-  return { rssMiB: rssKiB / 1024, cpuS: ticks / 100 };
-}
 
 /** Samples the operator's RSS until stopped; returns the peak. */
 function rssSampler(pid: number): { stop(): number } {
