@@ -243,7 +243,7 @@ describe('the reference control plane', () => {
     const socket = await open();
     const answer = await register(socket, {});
     expect(answer).toMatchObject({ type: 'error', payload: { code: 'unsupported_protocol_version' } });
-    expect(answer.payload.message).toContain('protocol version 2 only');
+    expect(answer.payload.message).toContain('protocol versions 2 and 3 only');
     socket.close();
   });
 
@@ -275,6 +275,7 @@ describe('flow control', () => {
       highWaterMark: 256 * 1024,
     });
     const ready = new Promise<void>((resolve) => client.setHandlers({ onReady: () => resolve() }));
+    client.claimSync(); // as a leader: registered with the route-sync role, so onReady fires
     client.start();
     try {
       await ready;
