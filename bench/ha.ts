@@ -76,7 +76,9 @@ try {
   const b = replica('replica-b');
   await Promise.all([a.registered(), b.registered()]);
   await waitFor('every route at the gateway', async () => heldRoutes(cp, NS).length === INGRESSES + 1, { timeoutMs: 120_000 });
-  await Promise.all([a.settled(), b.settled()]);
+  await a.settled();
+  // A standby runs no controller: it has settled once its GatewayRoute cache holds every route.
+  await waitFor('the standby caches every GatewayRoute', async () => (await b.get('/api/health/detailed')).body.routes.desired === INGRESSES + 1, { timeoutMs: 60_000 });
   // Memory with INGRESSES routes: the leader holds every cache; the standby only what its boundary needs.
   results.ha_ingresses = INGRESSES + 1;
   results.ha_leader_rss_mib = Number(procStat(a.pid).rssMiB.toFixed(1));
@@ -110,15 +112,21 @@ try {
   targets.push(['ha_crash_failed', '<=', inFlight]);
 
   console.error('bench: control plane restart');
+  const stoppedAt = Date.now();
   await gateway.close();
   await cp.close();
   cp = await startControlPlane({ token: TOKEN, port: Number(cpPort) });
+  // Restarted: from here on, the time to the first request served is the agents' (reconnect, register, snapshot).
+  const restartedAt = Date.now();
+  results.ha_cp_down_ms = restartedAt - stoppedAt;
+  const registered: number[] = [];
+  cp.onMessage((m) => void (m.type === 'register' && registered.push(Date.now() - restartedAt)));
   gateway = new Gateway(cp, { maxExchangesPerSource: 1_000 });
   await gateway.listen(gatewayPort);
-  const restartedAt = Date.now();
   await waitFor('a request served after the restart', async () => load.successes(restartedAt) > 0, { timeoutMs: 30_000, intervalMs: 20 });
   const firstSuccess = Math.min(...load.outcomes.filter((o) => o.at >= restartedAt && o.status === 200).map((o) => o.at));
   results.ha_cp_restart_s = Number(((firstSuccess - restartedAt) / 1000).toFixed(2));
+  results.ha_cp_restart_registers_ms = registered.join(' ');
 } finally {
   await load.stop();
   for (const op of replicas) await op.stop().catch(() => op.kill());
