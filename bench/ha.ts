@@ -6,18 +6,16 @@
 //   the control plane restarted (its state lost)                               ha_cp_restart_s
 // Figures merge into the results file of `make bench`.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { Gateway } from '../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../src/reference-control-plane/server.js';
-import { TestCluster } from '../test/support/test-cluster.js';
-import { testKubeConfig } from '../test/support/kube.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../test/support/control-plane.js';
 import { Load } from '../test/support/load.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import { procStat } from './proc.js';
+import { startBenchStack } from './stack.js';
 import { recordResults, RESULTS_FILE, type Target } from './results.js';
 
 const TOKEN = 'bench';
@@ -29,15 +27,10 @@ const CRASH_WATCH_MS = 20_000;
 const INGRESSES = Number(process.env.BENCH_HA_INGRESSES ?? 1_000);
 
 const backend = createServer((_req, res) => res.end('{"ok":true}'));
-const cluster = new TestCluster({ controllerManager: false });
-const info = await cluster.start();
-process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-const kc = testKubeConfig(info.kubeconfig);
-await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-const backendPort = (backend.address() as AddressInfo).port;
-let cp: ReferenceControlPlane = await startControlPlane({ token: TOKEN });
-let gateway = new Gateway(cp, { maxExchangesPerSource: 1_000 });
-const gatewayPort = await gateway.listen();
+const stack = await startBenchStack(backend, TOKEN, { maxExchangesPerSource: 1_000 });
+const { cluster, kc, backendPort, gatewayPort } = stack;
+let cp: ReferenceControlPlane = stack.cp;
+let gateway = stack.gateway;
 const cpPort = new URL(cp.url).port;
 const RUNTIME = benchRuntime();
 const replicas: OperatorProcess[] = [];

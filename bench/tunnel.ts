@@ -6,16 +6,13 @@
 //   WebSocket         round-trip messages/s over one echo stream, 16 messages in flight
 // Figures merge into the results file of `make bench` (bench/results.json for BENCH_N=10000).
 import { createServer, request, Agent, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import WebSocket, { WebSocketServer } from 'ws';
-import { Gateway } from '../src/reference-control-plane/gateway.js';
-import { TestCluster } from '../test/support/test-cluster.js';
-import { testKubeConfig } from '../test/support/kube.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
-import { heldRoutes, startControlPlane } from '../test/support/control-plane.js';
+import { heldRoutes } from '../test/support/control-plane.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
+import { startBenchStack } from './stack.js';
 import { recordResults, RESULTS_FILE, type Target } from './results.js';
 
 const TOKEN = 'bench';
@@ -124,15 +121,7 @@ const pct = (values: number[], p: number) => {
 };
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
-const cluster = new TestCluster({ controllerManager: false });
-const info = await cluster.start();
-process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-const kc = testKubeConfig(info.kubeconfig);
-await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-const backendPort = (backend.address() as AddressInfo).port;
-const cp = await startControlPlane({ token: TOKEN });
-const gateway = new Gateway(cp);
-const gatewayPort = await gateway.listen();
+const { cluster, kc, backendPort, cp, gateway, gatewayPort } = await startBenchStack(backend, TOKEN);
 // What users run (the image's Node and the bundle) unless BENCH_RUNTIME says otherwise.
 const RUNTIME = benchRuntime();
 let operator: OperatorProcess | undefined;

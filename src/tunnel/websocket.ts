@@ -180,6 +180,14 @@ export class WebSocketStreams {
     }
   }
 
+  /** A stream refused for what the control plane sent: its backend dropped, the gateway told why. */
+  private cut(id: string, stream: Stream, code: number, reason: string): void {
+    metrics.tunnelRefused.inc();
+    this.forget(id, stream);
+    stream.backend.terminate();
+    this.socket.send('ws_close', { code, reason }, id);
+  }
+
   /** At most maxStreams streams: summed on each message rather than kept, so no count can drift. */
   private queuedTowardsBackends(): number {
     let total = 0;
@@ -291,19 +299,11 @@ export class WebSocketStreams {
     if (stream.backlog.holding && stream.backlog.queued + data.length > this.options.highWaterMark + this.options.flowGraceBytes) {
       // The gateway goes on sending a stream it was asked to hold: end the stream rather than buffer without bound.
       this.logger.warn('the control plane sent a WebSocket stream past ws_flow paused; closing it', { requestId: id, bytes: stream.backlog.queued });
-      metrics.tunnelRefused.inc();
-      this.forget(id, stream);
-      stream.backend.terminate();
-      this.socket.send('ws_close', { code: 1008, reason: 'sent past ws_flow paused' }, id);
-      return;
+      return this.cut(id, stream, 1008, 'sent past ws_flow paused');
     }
     if (this.queuedTowardsBackends() + data.length > this.options.maxQueuedBytes) {
       this.logger.warn('WebSocket data queued towards backends is past its limit; closing the stream adding more', { requestId: id, limit: this.options.maxQueuedBytes });
-      metrics.tunnelRefused.inc();
-      this.forget(id, stream);
-      stream.backend.terminate();
-      this.socket.send('ws_close', { code: 1013, reason: 'too much WebSocket data waiting for backends' }, id);
-      return;
+      return this.cut(id, stream, 1013, 'too much WebSocket data waiting for backends');
     }
     // The backend reads slower than the client writes: hold the client.
     const hold = (paused: boolean): boolean => this.socket.send('ws_flow', { paused }, id);
