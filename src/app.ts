@@ -29,6 +29,9 @@ import * as sync from './sync/controller.js';
 import * as tunnel from './tunnel/setup.js';
 import { DEFAULT_TUNNEL_OPTIONS, type Tunnel } from './tunnel/tunnel.js';
 
+/** How long a standby waits to register before it counts as ready anyway (the control plane may be down). */
+const STANDBY_REGISTER_GRACE_MS = 30_000;
+
 export const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function loadKubeConfig(config: Config): KubeConfig {
@@ -83,6 +86,7 @@ export class GatewayOperator {
   private features?: Features;
   private k8sVersion = 'unknown';
   private stopping = false;
+  private readonly startedAt = Date.now();
   healthPort = 0;
 
   /** The operator's own lines (controller "manager"); features log through children of their own. */
@@ -164,7 +168,16 @@ export class GatewayOperator {
       manager.add({ name: 'controlplane-client', needLeaderElection: !config.leaderElect, start: () => client.start(), stop: () => client.stop() });
       // The leader's socket also carries the route sync; leader-gated runnables start after the controllers,
       // so the first snapshot is of synced caches.
-      manager.add({ name: 'route-sync-role', start: () => client.claimSync() });
+      manager.add({ name: 'route-sync-role', start: () => client.claimSync(), stop: () => client.releaseSync() });
+      // Another connection took the route sync while this replica still leads (it should not happen under one
+      // Lease; a former leader's reconnect is the known case): take it back rather than leave none syncing.
+      // At most every 5 s, so two replicas that both think they lead (a Lease overlap) do not trade it in a loop.
+      let lastReclaim = 0;
+      client.onStateChange(() => {
+        if (!manager.isWorking || this.stopping || !client.registered || client.session?.role === 'sync' || Date.now() - lastReclaim < 5_000) return;
+        lastReclaim = Date.now();
+        client.claimSync();
+      });
       // After the client, so it stops first: requests in flight end before the socket closes (1001).
       tunnelFeature = tunnel.setup(manager, {
         client,
@@ -218,7 +231,13 @@ export class GatewayOperator {
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (this.stopping) reasons.push('draining: shutting down');
-    if (!this.manager.isLeader) return reasons;
+    if (!this.manager.isLeader) {
+      // A standby serves traffic: ready once it knows the boundary and has registered (a rollout must not replace
+      // the last serving replica with one that cannot serve yet), or after a grace when the control plane is down.
+      for (const informer of this.manager.informersOfEveryReplica()) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
+      if (this.client && !this.client.registered && Date.now() - this.startedAt < STANDBY_REGISTER_GRACE_MS) reasons.push('registering with the control plane');
+      return reasons;
+    }
     if (!this.manager.isWorking) reasons.push('waiting to start (leader election)');
     for (const informer of this.manager.allInformers()) if (!informer.hasSynced()) reasons.push(`${informer.kind} cache not synced yet`);
     return reasons;
@@ -283,7 +302,9 @@ export class GatewayOperator {
     metrics.draining.set(1);
     this.logger.info('draining', { drainTimeoutMs: this.config.drainTimeoutMs, inFlight: this.features?.tunnel?.inFlight ?? 0 });
     const drainAcknowledged = this.client?.drain();
-    await this.manager.stopLeaderWork(3_000);
+    // With leader election the route sync moves to a standby at once; a single replica keeps its work (and its
+    // socket) until the requests it carries are done, as nobody would take over.
+    if (this.config.leaderElect) await this.manager.stopLeaderWork(3_000);
     await drainAcknowledged;
     await this.features?.tunnel?.drain(this.config.drainTimeoutMs);
     this.logger.info('shutting down');

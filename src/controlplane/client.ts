@@ -222,9 +222,15 @@ export class ControlPlaneClient {
    * socket already registered for tunnel traffic (answered by sync_granted).
    */
   claimSync(): void {
-    if (this.wantSync) return;
+    // A draining replica has given up the Lease: it never takes the route sync back from the new leader.
+    if (this.wantSync || this.draining) return;
     this.wantSync = true;
     if (this.registered && this.session?.role !== 'sync') this.write('sync_claim', {}, randomUUID());
+  }
+
+  /** This replica no longer leads: a reconnect registers for tunnel traffic only, and nothing is claimed. */
+  releaseSync(): void {
+    this.wantSync = false;
   }
 
   /**
@@ -234,6 +240,7 @@ export class ControlPlaneClient {
   drain(ackTimeoutMs = 2_000): Promise<void> {
     if (!this.draining) {
       this.draining = true;
+      this.wantSync = false;
       if (this.registered) this.write('drain', {});
     }
     if (this.drainAcked || !this.registered) return Promise.resolve();
@@ -514,6 +521,8 @@ export class ControlPlaneClient {
       k8s_version: this.options.k8sVersion(),
       protocol_versions: [...SUPPORTED_PROTOCOL_VERSIONS],
       role: this.wantSync ? 'sync' : 'tunnel',
+      // A replica that reconnects while draining gets no new request from the first moment.
+      ...(this.draining ? { draining: true } : {}),
       features: { gateway_routes: true, routes_ack: true, tunnel: true, websocket: true, binary_frames: true },
       metadata: {},
     };
@@ -710,6 +719,7 @@ export class ControlPlaneClient {
     this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
     this.logger.info('this connection carries the route sync now', { clusterId: this.session.clusterId, connections: payload.connections });
     metrics.routeSyncConnection.set(1);
+    this.sendHeartbeat();
     this.handlers.onReady?.(this.session);
     this.stateChanged();
   }
@@ -725,8 +735,9 @@ export class ControlPlaneClient {
     this.stateChanged();
   }
 
+  /** Only the sync connection's: its metadata (routing mode, Prometheus) is the leader's, which a standby does not compute. */
   sendHeartbeat(): void {
-    if (!this.registered || !this.session) return;
+    if (!this.ready || !this.session) return;
     const { status, ...metadata } = this.options.heartbeat();
     const payload: HeartbeatPayload = {
       cluster_id: this.session.clusterId,

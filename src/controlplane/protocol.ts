@@ -105,6 +105,8 @@ export interface RegisterPayload {
   protocol_versions?: number[];
   /** Version 3: the role asked for (absent: sync, as every version 2 connection). */
   role?: ConnectionRole;
+  /** Version 3: a replica that reconnects while draining: send it nothing new (as after `drain`). */
+  draining?: boolean;
   features: Record<string, boolean>;
   metadata: Record<string, unknown>;
 }
@@ -592,6 +594,7 @@ export const OUTBOUND_SCHEMAS: Record<OutboundType, Schema> = {
     // Absent: a version 1 agent, which the control plane answers with unsupported_protocol_version.
     protocol_versions: optional((v) => isArray(v) && (v as unknown[]).every(isNumber)),
     role: optional(isConnectionRole),
+    draining: optional(isBool),
     features: isObject,
     metadata: isObject,
   },

@@ -49,7 +49,11 @@ export class Controller {
     this.queue.add(key);
   }
 
+  /** Started (and not stopped): events are queued only from then on (see Manager.controller). */
+  running = false;
+
   start(): void {
+    this.running = true;
     this.depthTimer = setInterval(() => metrics.queueDepth.set({ controller: this.name }, this.queue.depth), 1_000);
     this.depthTimer.unref();
     this.queue.start();
@@ -57,6 +61,7 @@ export class Controller {
 
   /** Aborts the reconciles in flight (their signal) and waits up to `timeoutMs` for them to end. */
   async stop(timeoutMs?: number): Promise<void> {
+    this.running = false;
     clearInterval(this.depthTimer);
     this.stopping.abort(new Error(`controller ${this.name} is stopping`));
     await this.queue.shutdown(timeoutMs);

@@ -90,6 +90,8 @@ export class Manager {
   readonly controllers: Controller[] = [];
   private readonly runnables: Runnable[] = [];
   private readonly initialKeys = new Map<Controller, readonly string[]>();
+  /** Each controller's primary informer, to enqueue its objects at the start of the leader work. */
+  private readonly primaries = new Map<Controller, Informer<KubeObject>>();
   private readonly informers = new Map<string, Informer<KubeObject>>();
   /** Informers every replica runs, leader or not (what a standby's tunnel boundary is computed from). */
   private readonly everyReplica = new Set<Informer<KubeObject>>();
@@ -132,13 +134,20 @@ export class Manager {
   controller<T extends KubeObject>(spec: ControllerSpec<T>): Controller {
     const controller = new Controller({ name: spec.name, reconcile: spec.reconcile, logger: this.logger, concurrency: spec.concurrency, retry: spec.retry });
     const watches: Array<Watch<KubeObject>> = [...(spec.for ? [spec.for as unknown as Watch<KubeObject>] : []), ...(spec.watches ?? [])];
+    // Nothing is queued before the controller runs: a standby's informers (run for its tunnel) would otherwise
+    // fill its queue with every key they ever saw. At its start every primary object is enqueued (startLeaderWork),
+    // which covers every event it did not see; secondary watches map to primaries.
+    const enqueue = (key: string): void => {
+      if (controller.running) controller.enqueue(key);
+    };
     for (const { informer, map, predicate } of watches) {
       informer.onChange((object, previous, deleted) => {
         if (predicate && !predicate({ object, previous, deleted })) return;
-        for (const key of map ? map(object, previous, deleted) : [objectKey(object.metadata ?? {})]) controller.enqueue(key);
+        for (const key of map ? map(object, previous, deleted) : [objectKey(object.metadata ?? {})]) enqueue(key);
       });
     }
-    for (const source of spec.sources ?? []) source((key) => controller.enqueue(key));
+    for (const source of spec.sources ?? []) source(enqueue);
+    if (spec.for) this.primaries.set(controller, spec.for.informer as unknown as Informer<KubeObject>);
     if (spec.initialKeys?.length) this.initialKeys.set(controller, spec.initialKeys);
     this.controllers.push(controller);
     return controller;
@@ -190,6 +199,10 @@ export class Manager {
     return informer;
   }
 
+  informersOfEveryReplica(): Informer<KubeObject>[] {
+    return [...this.everyReplica];
+  }
+
   /** Whether leader-gated work runs here: this replica leads (or elects no leader) and has started it. */
   get isWorking(): boolean {
     return this.working;
@@ -202,6 +215,7 @@ export class Manager {
 
   /** Starts what needs no leadership now and the rest once leading; returns when the former have started. */
   async start(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
     for (const informer of this.everyReplica) informer.start();
     await this.untilSynced([...this.everyReplica]);
     for (const runnable of this.runnables.filter((r) => r.needLeaderElection === false)) await this.startRunnable(runnable);
@@ -234,6 +248,7 @@ export class Manager {
     for (const controller of this.controllers) {
       controller.start();
       for (const key of this.initialKeys.get(controller) ?? []) controller.enqueue(key);
+      for (const object of this.primaries.get(controller)?.list() ?? []) controller.enqueue(objectKey(object.metadata ?? {}));
     }
     for (const runnable of this.runnables.filter((r) => r.needLeaderElection !== false)) await this.startRunnable(runnable);
   }

@@ -452,6 +452,9 @@ export class ReferenceControlPlane {
     const agent: AgentConnection = { socket, credential: auth.credential, boundName: auth.boundName, draining: false, order: 0, inFlight: 0, lastFrameAt: now, lastPingAt: now };
     this.agents.add(agent);
     socket.on('pong', () => (agent.lastFrameAt = Date.now()));
+    // Any bytes count as life, not only whole frames: a pong queued behind a large frame on a slow uplink
+    // must not get a busy connection cut as silent.
+    (socket as unknown as { _socket?: { on(event: 'data', listener: () => void): void } })._socket?.on('data', () => (agent.lastFrameAt = Date.now()));
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => (isBinary ? this.onBinaryFrame(agent, data as Buffer) : this.onFrame(agent, data.toString()));
     socket.on('message', (data, isBinary) => {
       agent.lastFrameAt = Date.now();
@@ -518,6 +521,8 @@ export class ReferenceControlPlane {
     switch (message.type) {
       case 'sync_claim':
         if (agent.version !== 3) return this.refuse(agent, 'bad_envelope', `sync_claim is a version 3 message; this socket speaks version ${agent.version}`, requestId, type);
+        // A draining replica has given up leading: it never takes the route sync from the new leader.
+        if (agent.draining) return this.refuse(agent, 'draining', 'a draining connection cannot take the route sync', requestId, type);
         this.makeSync(agent, cluster);
         this.reply(agent, 'sync_granted', { resume_revision: cluster.lastRevision, connections: this.connectionsOf(cluster).length }, requestId);
         this.tellConnections(cluster);
@@ -639,10 +644,11 @@ export class ReferenceControlPlane {
     agent.version = version;
     agent.agentId = payload.agent_id;
     agent.order = ++this.registrations;
-    agent.draining = false;
+    // A replica that reconnects while draining says so in its register: nothing new goes to it from the start.
+    agent.draining = version === 3 && payload.draining === true;
     agent.told = undefined;
-    // Version 2 knows no roles: its one connection per cluster carries the route sync.
-    const role: ConnectionRole = version === 2 ? 'sync' : (payload.role ?? 'sync');
+    // Version 2 knows no roles: its one connection per cluster carries the route sync; a draining one never does.
+    const role: ConnectionRole = version === 2 ? 'sync' : agent.draining ? 'tunnel' : (payload.role ?? 'sync');
     agent.role = 'tunnel';
     if (role === 'sync') this.makeSync(agent, cluster);
     // Registered again for another cluster: the one it left may have no connection now.

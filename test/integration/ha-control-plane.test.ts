@@ -122,6 +122,31 @@ describe('connections and roles', () => {
     expect(await nothingOf(t0, 'connections')).toBe(true);
   });
 
+  it('a former leader that reconnects while draining cannot take the route sync back from the new leader', async () => {
+    const s = await stack();
+    const old = await s.agent();
+    await register3(old, 'replica-old', 'sync');
+    const next = await s.agent();
+    await register3(next, 'replica-new', 'tunnel');
+    old.send('drain', {});
+    await old.nextOf('drain_ack');
+    next.send('sync_claim', {}, 'claim-1');
+    expect((await next.nextOf('sync_granted', 'claim-1')).payload).toMatchObject({ connections: 2 });
+    // The old leader's socket drops during its drain; it registers again, draining, still asking for sync.
+    old.close();
+    const back = await s.agent();
+    const again = await back.register(CLUSTER, { agent_id: 'replica-old', cluster_fingerprint: FINGERPRINT, protocol_versions: [3], features: {}, role: 'sync', draining: true });
+    expect(again.payload).toMatchObject({ role: 'tunnel' });
+    back.send('sync_claim', {}, 'claim-2');
+    expect((await back.nextOf('error', 'claim-2')).payload).toMatchObject({ code: 'draining' });
+    expect(await nothingOf(next, 'sync_revoked')).toBe(true);
+    const [listed] = await s.clusters();
+    expect(listed!.connections).toEqual([
+      { agent_id: 'replica-new', role: 'sync', draining: false, in_flight: 0 },
+      { agent_id: 'replica-old', role: 'tunnel', draining: true, in_flight: 0 },
+    ]);
+  });
+
   it('a second sync claim demotes the first, whose route messages are then refused as not_sync_connection', async () => {
     const s = await stack();
     const first = await s.agent();
