@@ -81,11 +81,6 @@ export const metrics = {
     help: 'Routes the control plane has acknowledged.',
     registers: [registry],
   }),
-  heartbeatAge: new Gauge({
-    name: `${prefix}heartbeat_age_seconds`,
-    help: 'Seconds since the last heartbeat was sent.',
-    registers: [registry],
-  }),
   tunnelRequests: new Counter({
     name: `${prefix}tunnel_requests_total`,
     help: 'Requests forwarded through the tunnel, per status class.',
