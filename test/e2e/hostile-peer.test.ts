@@ -336,7 +336,10 @@ it('held WebSocket streams, each within its own grace, cannot together queue mor
   }
   const closed = await eventually('a stream closed by the operator', async () => closedOne());
   expect(closed.payload).toMatchObject({ code: 1013, reason: 'too much WebSocket data waiting for backends' });
+  // The stalled backends never read the close either: drop them, so the streams and their queued data go.
+  for (const ws of backendSockets.clients) if ((ws as unknown as { _socket: { isPaused(): boolean } })._socket.isPaused()) ws.terminate();
   for (const id of ids) cp.sendRaw(uuid(), JSON.stringify(envelope('ws_close', { code: 1000 }, id)));
+  await eventually('no stream left at the operator', async () => (await operator.get('/api/health/detailed')).body.tunnel.streams === 0);
   await stillServes();
 });
 
