@@ -10,7 +10,7 @@ import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { describeRoute, heldRoutes, startControlPlane, waitForRoutes } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/operator.js';
-import { apply, CHART, canI, chartNotes, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
+import { apply, CHART, canI, type ChartValues, chartNotes, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
 import { parseConfig } from '../../src/config.js';
 
@@ -326,6 +326,22 @@ describe('Helm chart', () => {
 
   describe('chart hygiene', () => {
     const deploymentOf = (objects: ReturnType<typeof objectsOf>) => objects.find((o) => o.kind === 'Deployment')!;
+
+    // The policy used to allow only the apiserver, DNS and the control plane: with it enforced, the tunnel could
+    // reach no backend. (Read from the rendering, not checked against live flows: no enforcing CNI here.)
+    it('the NetworkPolicy lets the tunnel reach backends: every namespace by default, or the selector and ports given', () => {
+      const egressOf = (values: ChartValues) => {
+        const policy = objectsOf(renderChart(RELEASE, 'np', { clusterName: 'np', 'networkPolicy.enabled': true, 'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32', ...values })).find((o) => o.kind === 'NetworkPolicy')!;
+        return policy.spec.egress as Array<{ to: Array<Record<string, unknown>>; ports?: Array<{ port: number }> }>;
+      };
+      const byDefault = egressOf({}).filter((rule) => rule.to.some((peer) => 'namespaceSelector' in peer) && !rule.ports?.some((p) => p.port === 53));
+      expect(byDefault).toEqual([{ to: [{ namespaceSelector: {} }] }]); // any pod of any namespace, any port
+      const narrowed = egressOf({ 'networkPolicy.backends.namespaceSelector.matchLabels.tunnel': 'allowed', 'networkPolicy.backends.ports[0]': 8080 });
+      expect(narrowed).toContainEqual({ to: [{ namespaceSelector: { matchLabels: { tunnel: 'allowed' } } }], ports: [{ port: 8080, protocol: 'TCP' }] });
+      const notes = chartNotes('np-notes', 'notes', { clusterName: 'np', 'networkPolicy.enabled': true, 'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32' });
+      expect(notes).toContain("NetworkPolicy: egress to the apiserver (10.0.0.1/32:443), DNS, the control plane (no CIDRs given: not allowed) and the tunnel's backends (every namespace, any port)");
+    });
+
     const argsOf = (objects: ReturnType<typeof objectsOf>) => deploymentOf(objects).spec.template.spec.containers[0].args as string[];
 
     it('values.schema.json: the defaults pass; a wrong type or an unknown key is refused by helm lint and helm template, naming the value', () => {
