@@ -45,6 +45,23 @@ function replica(cp: ReferenceControlPlane, agentId: string): { client: ControlP
   return { client, syncs: () => syncs };
 }
 
+/** A replica that leads from the start: it registers with the route-sync role. */
+async function leader(cp: ReferenceControlPlane, agentId: string): Promise<ReturnType<typeof replica>> {
+  const r = replica(cp, agentId);
+  r.client.claimSync();
+  r.client.start();
+  await eventually(`${agentId} registered as sync`, async () => r.client.ready);
+  return r;
+}
+
+/** A replica that does not lead: registered for tunnel traffic. */
+async function standby(cp: ReferenceControlPlane, agentId: string): Promise<ReturnType<typeof replica>> {
+  const r = replica(cp, agentId);
+  r.client.start();
+  await eventually(`${agentId} registered`, async () => r.client.registered);
+  return r;
+}
+
 const roles = (cp: ReferenceControlPlane) => {
   const uuid = clusterByName(cp, CLUSTER)?.cluster_uuid;
   return uuid ? cp.connections(uuid).map((c) => `${c.agent_id}:${c.role}${c.draining ? ':draining' : ''}`).sort() : [];
@@ -55,13 +72,8 @@ const blip = (client: ControlPlaneClient): void => (client as unknown as { socke
 
 it('a replica registers for tunnel traffic unless it leads; the next leader claims the sync and the former one is demoted', async () => {
   const cp = await controlPlane();
-  const a = replica(cp, 'replica-a');
-  a.client.claimSync(); // leads from the start: registers as sync
-  a.client.start();
-  await eventually('a registered as sync', async () => a.client.ready);
-  const b = replica(cp, 'replica-b');
-  b.client.start();
-  await eventually('b registered', async () => b.client.registered);
+  const a = await leader(cp, 'replica-a');
+  const b = await standby(cp, 'replica-b');
   expect(b.client.ready).toBe(false); // registered for traffic, not for routes
   expect(roles(cp)).toEqual(['replica-a:sync', 'replica-b:tunnel']);
   await eventually('the leader was told of two connections', async () => a.client.clusterConnections?.count === 2);
@@ -74,13 +86,8 @@ it('a replica registers for tunnel traffic unless it leads; the next leader clai
 
 it('a draining former leader that drops and dials again registers as draining tunnel traffic and never takes the sync back', async () => {
   const cp = await controlPlane();
-  const a = replica(cp, 'replica-a');
-  a.client.claimSync();
-  a.client.start();
-  await eventually('a registered as sync', async () => a.client.ready);
-  const b = replica(cp, 'replica-b');
-  b.client.start();
-  await eventually('b registered', async () => b.client.registered);
+  const a = await leader(cp, 'replica-a');
+  const b = await standby(cp, 'replica-b');
 
   await a.client.drain(); // resolves on drain_ack
   b.client.claimSync(); // b leads now
@@ -96,10 +103,7 @@ it('a draining former leader that drops and dials again registers as draining tu
 
 it('a replica whose leader work stopped registers for tunnel traffic only after its socket drops', async () => {
   const cp = await controlPlane();
-  const a = replica(cp, 'replica-a');
-  a.client.claimSync();
-  a.client.start();
-  await eventually('a registered as sync', async () => a.client.ready);
+  const a = await leader(cp, 'replica-a');
   a.client.releaseSync();
   blip(a.client);
   await eventually('a registered again, as tunnel', async () => a.client.registered && roles(cp).join() === 'replica-a:tunnel');
