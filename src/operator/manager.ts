@@ -186,10 +186,6 @@ export class Manager {
     return [...this.informers.values()];
   }
 
-  hasSynced(): boolean {
-    return [...this.informers.values()].every((i) => i.hasSynced());
-  }
-
   /**
    * Runs `informer` on every replica from the manager's start, not only once leading: for work a standby
    * does too (the tunnel's boundary). Runnables that need no leadership start once these have synced.
