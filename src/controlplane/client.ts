@@ -204,6 +204,7 @@ export class ControlPlaneClient {
   }
 
   private stateChanged(): void {
+    metrics.routeSyncConnection.set(this.ready ? 1 : 0);
     for (const listener of this.stateListeners) listener();
   }
 
@@ -225,7 +226,12 @@ export class ControlPlaneClient {
     // A draining replica has given up the Lease: it never takes the route sync back from the new leader.
     if (this.wantSync || this.draining) return;
     this.wantSync = true;
-    if (this.registered && this.session?.role !== 'sync') this.write('sync_claim', {}, randomUUID());
+    if (this.registered && this.session?.role !== 'sync') this.sendClaim();
+  }
+
+  /** Answered by sync_granted (matched by role, not by id: one claim is outstanding at most per socket). */
+  private sendClaim(): void {
+    this.write('sync_claim', {}, randomUUID());
   }
 
   /** This replica no longer leads: a reconnect registers for tunnel traffic only, and nothing is claimed. */
@@ -608,7 +614,7 @@ export class ControlPlaneClient {
         for (const waiter of this.drainAckWaiters.splice(0)) waiter();
         return;
       case 'connections':
-        this.clusterConnections = { count: message.payload.count, draining: message.payload.draining };
+        this.countConnections(message.payload.count, message.payload.draining);
         this.stateChanged();
         return;
       case 'error':
@@ -667,7 +673,7 @@ export class ControlPlaneClient {
       // A control plane that does not say (version 2) gives the role asked for: one connection per cluster.
       role: payload.role ?? (this.wantSync ? 'sync' : 'tunnel'),
     };
-    if (payload.connections !== undefined) this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
+    if (payload.connections !== undefined) this.countConnections(payload.connections);
     if (payload.gateway_address) this.session.gatewayAddress = gatewayAddressOf(payload.gateway_address);
     this.state = 'ready';
     this.lastError = undefined;
@@ -705,20 +711,23 @@ export class ControlPlaneClient {
     this.timers.push(setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? 30_000));
     this.drainAcked = false;
     if (this.draining) this.write('drain', {});
-    metrics.routeSyncConnection.set(this.session.role === 'sync' ? 1 : 0);
     if (this.session.role === 'sync') this.handlers.onReady?.(this.session);
     // Leadership came while registering as a tunnel connection: claim the role now.
-    else if (this.wantSync) this.write('sync_claim', {}, randomUUID());
+    else if (this.wantSync) this.sendClaim();
     this.stateChanged();
+  }
+
+  /** A count without the draining ones (register_success, sync_granted) keeps the last draining count. */
+  private countConnections(count: number, draining = this.clusterConnections?.draining ?? 0): void {
+    this.clusterConnections = { count, draining };
   }
 
   private onSyncGranted(payload: SyncGrantedPayload): void {
     if (!this.session || this.session.role === 'sync' || !this.wantSync) return;
     // A new session object: a snapshot still being written for the old one sees it is no longer current.
     this.session = { ...this.session, role: 'sync', resumeRevision: payload.resume_revision };
-    this.clusterConnections = { count: payload.connections, draining: this.clusterConnections?.draining ?? 0 };
+    this.countConnections(payload.connections);
     this.logger.info('this connection carries the route sync now', { clusterId: this.session.clusterId, connections: payload.connections });
-    metrics.routeSyncConnection.set(1);
     this.sendHeartbeat();
     this.handlers.onReady?.(this.session);
     this.stateChanged();
@@ -729,7 +738,6 @@ export class ControlPlaneClient {
     if (!this.session || this.session.role !== 'sync') return;
     this.session = { ...this.session, role: 'tunnel' };
     this.wantSync = false;
-    metrics.routeSyncConnection.set(0);
     this.logger.warn('the control plane moved the route sync to another connection', { reason });
     this.handlers.onDisconnected?.();
     this.stateChanged();
