@@ -21,7 +21,7 @@ lua:
 testbin:
 	@bash hack/testbin/build.sh >/dev/null
 	@bash hack/testbin/gateway-api-crds.sh >/dev/null
-	@bash hack/testbin/kstatus.sh >/dev/null
+	@bash hack/testbin/go-helper.sh
 
 ## build: compile TypeScript: the operator to dist/, the reference control plane to dist-reference/
 build: $(NPM_STAMP)

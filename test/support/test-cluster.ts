@@ -33,9 +33,9 @@ export interface TestClusterInfo {
 }
 
 /** Runs a hack/testbin script that fills a cache directory and prints it last; checks `expected` is there. */
-export function cachedDir(script: string, expected: string): string {
+export function cachedDir(script: string, expected: string, args: string[] = []): string {
   const path = join(REPO_ROOT, 'hack/testbin', script);
-  const result = runCommandSync('bash', [path], { timeoutMs: 0, showStderr: true });
+  const result = runCommandSync('bash', [path, ...args], { timeoutMs: 0, showStderr: true });
   if (result.status !== 0) throw new Error(`${path} failed with exit code ${result.status}`);
   const dir = result.stdout.trim().split('\n').pop() ?? '';
   if (!existsSync(join(dir, expected))) throw new Error(`${path} printed "${dir}", which has no ${expected}`);
