@@ -210,7 +210,7 @@ describe('Helm chart', () => {
       'controlPlane.proxyUrl': 'http://proxy.example.com:3128',
       'networkPolicy.enabled': true,
       'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32',
-      'networkPolicy.controlPlane.cidrs[0]': '203.0.113.0/24',
+      'networkPolicy.proxy.cidrs[0]': '198.51.100.0/24',
       'watchNamespaces[0]': 'shop',
       'ingressClasses[0]': 'nginx',
     });
@@ -340,6 +340,34 @@ describe('Helm chart', () => {
       expect(narrowed).toContainEqual({ to: [{ namespaceSelector: { matchLabels: { tunnel: 'allowed' } } }], ports: [{ port: 8080, protocol: 'TCP' }] });
       const notes = chartNotes('np-notes', 'notes', { clusterName: 'np', 'networkPolicy.enabled': true, 'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32' });
       expect(notes).toContain("NetworkPolicy: egress to the apiserver (10.0.0.1/32:443), DNS, the control plane (no CIDRs given: not allowed) and the tunnel's backends (every namespace, any port)");
+    });
+
+    // What the policy allows is checked against a running operator's flows in networkpolicy.test.ts; here, what the
+    // chart refuses to render: a rule with no peers would allow every destination, a proxy with no address none.
+    it('the NetworkPolicy needs the apiserver and, with a proxy, the proxy (its port from proxyUrl, or given with proxySecret); NOTES say which', () => {
+      const enabled = ['--set', 'clusterName=np', '--set', 'networkPolicy.enabled=true'];
+      const apiServer = ['--set', 'networkPolicy.apiServer.cidrs[0]=10.0.0.1/32'];
+      const refused: Array<[set: string[], error: string]> = [
+        [[], 'networkPolicy.apiServer.cidrs is required'],
+        [[...apiServer, '--set', 'controlPlane.proxyUrl=http://proxy.example.com:3128'], 'networkPolicy.proxy.cidrs is required'],
+        [[...apiServer, '--set', 'controlPlane.proxySecret.name=proxy', '--set', 'networkPolicy.proxy.cidrs[0]=198.51.100.0/24'], 'networkPolicy.proxy.port is required'],
+      ];
+      for (const [set, error] of refused) {
+        const result = helm(['template', RELEASE, CHART, ...enabled, ...set]);
+        expect({ set, status: result.status, refused: result.stderr.includes(error) }).toEqual({ set, status: 1, refused: true });
+      }
+      const proxyRule = (values: ChartValues) =>
+        (objectsOf(renderChart(RELEASE, 'np', { clusterName: 'np', 'networkPolicy.enabled': true, 'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32', 'networkPolicy.proxy.cidrs[0]': '198.51.100.0/24', ...values }))
+          .find((o) => o.kind === 'NetworkPolicy')!.spec.egress as Array<{ to: Array<{ ipBlock?: { cidr: string } }>; ports?: Array<{ port: number }> }>)
+          .filter((rule) => rule.to.some((peer) => peer.ipBlock?.cidr === '198.51.100.0/24'))
+          .map((rule) => rule.ports?.map((p) => p.port));
+      expect(proxyRule({ 'controlPlane.proxyUrl': 'http://proxy.example.com:3128' })).toEqual([[3128]]);
+      expect(proxyRule({ 'controlPlane.proxyUrl': 'http://proxy.example.com' })).toEqual([[80]]);
+      expect(proxyRule({ 'controlPlane.proxyUrl': 'https://proxy.example.com' })).toEqual([[443]]);
+      expect(proxyRule({ 'controlPlane.proxySecret.name': 'proxy', 'networkPolicy.proxy.port': 8443 })).toEqual([[8443]]);
+      expect(proxyRule({})).toEqual([]); // no proxy, no rule
+      const notes = chartNotes('np-notes', 'notes', { clusterName: 'np', 'networkPolicy.enabled': true, 'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32', 'controlPlane.proxyUrl': 'http://proxy.example.com:3128', 'networkPolicy.proxy.cidrs[0]': '198.51.100.0/24' });
+      expect(notes).toContain('DNS, the control plane through its proxy only, the proxy (198.51.100.0/24:3128) and');
     });
 
     const argsOf = (objects: ReturnType<typeof objectsOf>) => deploymentOf(objects).spec.template.spec.containers[0].args as string[];

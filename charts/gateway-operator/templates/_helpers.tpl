@@ -149,3 +149,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
     secretName: {{ .Values.controlPlane.clientCertSecret }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The port of the control plane's proxy, for the NetworkPolicy: networkPolicy.proxy.port, else proxyUrl's (the
+scheme's default without one, as the operator's proxy agent does). Empty when there is no proxy.
+*/}}
+{{- define "gateway-operator.proxyPort" -}}
+{{- if or .Values.controlPlane.proxyUrl .Values.controlPlane.proxySecret.name }}
+{{- if .Values.networkPolicy.proxy.port }}
+{{- .Values.networkPolicy.proxy.port }}
+{{- else if .Values.controlPlane.proxySecret.name }}
+{{- fail "networkPolicy.proxy.port is required when networkPolicy.enabled and controlPlane.proxySecret is set: the proxy URL is in the Secret, out of the chart's sight" }}
+{{- else }}
+{{- $url := urlParse .Values.controlPlane.proxyUrl }}
+{{- regexFind "[0-9]+$" (regexFind ":[0-9]+$" $url.host) | default (ternary "443" "80" (eq $url.scheme "https")) }}
+{{- end }}
+{{- end }}
+{{- end -}}
