@@ -3,14 +3,13 @@
 // (--proxy-url). Real TLS (certificates made with openssl), a real proxy on loopback, the real operator.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { eventually, TestNamespaces } from '../support/kube.js';
-import { clusterByName, startControlPlane } from '../support/control-plane.js';
+import { clusterByName, connectProxy, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool } from '../support/operator.js';
 import { runCommandSync } from '../support/processes.js';
 
@@ -53,24 +52,6 @@ function tlsFront(target: number): Promise<{ server: TlsServer; port: number; pe
     },
   );
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, peers })));
-}
-
-/** An HTTP CONNECT proxy that records what it was asked to reach. */
-function connectProxy(): Promise<{ server: HttpServer; port: number; tunnels: string[] }> {
-  const tunnels: string[] = [];
-  const server = createHttpServer((_req, res) => res.writeHead(405).end());
-  server.on('connect', (req, client: Socket, head: Buffer) => {
-    tunnels.push(req.url ?? '');
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, tunnels })));
 }
 
 beforeAll(async () => {

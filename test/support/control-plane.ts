@@ -1,5 +1,7 @@
-// The reference control plane in the test process, plus readers that compare what it holds with
-// what the test put in the cluster.
+// The reference control plane in the test process, readers that compare what it holds with what the test
+// put in the cluster, and an HTTP CONNECT proxy to reach it through.
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import type { ClusterRecord } from '../../src/reference-control-plane/store.js';
 import type { WireRoute } from '../../src/controlplane/protocol.js';
@@ -51,4 +53,22 @@ export async function waitForRoutes(cp: ReferenceControlPlane, clusterName: stri
     const stale = last.filter((r) => !want.includes(r));
     throw new Error(`${(err as Error).message}\nmissing: ${missing.slice(0, 10).join(', ')}\nstale: ${stale.slice(0, 10).join(', ')}`);
   }
+}
+
+/** An HTTP CONNECT proxy that records what it was asked to reach. */
+export function connectProxy(): Promise<{ server: Server; port: number; tunnels: string[] }> {
+  const tunnels: string[] = [];
+  const server = createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req, client: Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, tunnels })));
 }
