@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Builds a small test-only Go program, hack/testbin/<name>/ (main.go with its pinned go.mod and go.sum), into a
-# cache directory outside the repo, once per version of those files, and prints that directory. The helpers:
+# cache directory outside the repo, once per version of those three files, and prints that directory. The helpers:
 # kstatus (sigs.k8s.io/cli-utils' kstatus, which Flux uses to decide readiness) and netpol (cyclonus'
-# NetworkPolicy matcher). Without a name, builds them all.
+# NetworkPolicy matcher). Without a name, builds every hack/testbin/*/main.go.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -eq 0 ]; then
-  for name in kstatus netpol; do "$0" "$name" >/dev/null; done
+  for main in "$here"/*/main.go; do bash "$0" "$(basename "$(dirname "$main")")" >/dev/null; done
   exit 0
 fi
 name=$1
 [ -f "$here/$name/main.go" ] || { echo "no test helper hack/testbin/$name" >&2; exit 2; }
-sum=$(sha256sum "$here/$name/go.sum" "$here/$name/main.go" | sha256sum | cut -c1-12)
+sum=$(sha256sum "$here/$name/go.mod" "$here/$name/go.sum" "$here/$name/main.go" | sha256sum | cut -c1-12)
 out="${XDG_CACHE_HOME:-$HOME/.cache}/gateway-operator/$name-$sum"
 if [ -x "$out/$name" ]; then
   echo "$out"
