@@ -123,6 +123,7 @@ export class Manager {
         onRestart: (k) => metrics.informerRestarts.inc({ kind: k }),
       });
       this.informers.set(id, informer);
+      metrics.informerRestarts.inc({ kind: kind.kind }, 0); // the series exists from the start: rate() sees the first restart
     }
     return informer as unknown as Informer<T>;
   }

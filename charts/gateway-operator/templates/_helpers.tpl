@@ -149,3 +149,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
     secretName: {{ .Values.controlPlane.clientCertSecret }}
 {{- end }}
 {{- end -}}
+
+{{/* PromQL label matchers of this release's series (the alerts'): prometheusRule.selector, else what the ServiceMonitor scrapes them as. */}}
+{{- define "gateway-operator.metricsSelector" -}}
+{{- .Values.prometheusRule.selector | default (printf "job=\"%s-metrics\", namespace=\"%s\"" (include "gateway-operator.fullname" .) .Release.Namespace) -}}
+{{- end -}}

@@ -35,7 +35,7 @@ async function samples(name: string): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   for (const metric of await registry.getMetricsAsJSON()) {
     for (const sample of metric.values) {
-      if ((sample.metricName ?? metric.name) !== name) continue;
+      if (((sample as { metricName?: string }).metricName ?? metric.name) !== name) continue; // histograms: _bucket, _sum, _count
       const labels = Object.entries(sample.labels).map(([key, value]) => `${key}=${value}`).join(',');
       found.set(labels, sample.value);
     }
