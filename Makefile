@@ -12,7 +12,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm install --no-save --no-audit --no-fund
 	@touch $@
 
-## deps: node modules, the test control plane binaries (kube-apiserver, etcd, ...; built once, cached), Lua
+## deps: node modules, the test control plane binaries (kube-apiserver, etcd, ...), prometheus and promtool (built once, cached), Lua
 deps: $(NPM_STAMP) testbin lua
 
 lua:
@@ -22,6 +22,7 @@ testbin:
 	@bash hack/testbin/build.sh >/dev/null
 	@bash hack/testbin/gateway-api-crds.sh >/dev/null
 	@bash hack/testbin/go-helper.sh
+	@bash hack/testbin/prometheus.sh >/dev/null
 
 ## build: compile TypeScript: the operator to dist/, the reference control plane to dist-reference/
 build: $(NPM_STAMP)

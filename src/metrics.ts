@@ -2,6 +2,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
+
+/** When the oldest route message still waiting for the control plane's answer was sent (the sync controller's outbox). */
+let oldestUnacknowledgedSince: () => number | undefined = () => undefined;
+
+/** Where the unacknowledged-change age is read from at each scrape: an age grows by itself, so it is computed then. */
+export function reportUnacknowledgedFrom(since: () => number | undefined): void {
+  oldestUnacknowledgedSince = since;
+}
 collectDefaultMetrics({ register: registry, prefix: 'gateway_operator_' });
 
 const prefix = 'gateway_operator_';
@@ -71,6 +79,15 @@ export const metrics = {
     labelNames: ['direction'] as const,
     registers: [registry],
   }),
+  oldestUnacknowledgedChangeAge: new Gauge({
+    name: `${prefix}oldest_unacknowledged_change_age_seconds`,
+    help: 'How long the oldest route message sent to the control plane has waited for its answer; 0 when none waits (and while disconnected: the snapshot after the reconnect supersedes them).',
+    registers: [registry],
+    collect() {
+      const since = oldestUnacknowledgedSince();
+      this.set(since === undefined ? 0 : Math.max(0, Date.now() - since) / 1000);
+    },
+  }),
   outboxSize: new Gauge({
     name: `${prefix}outbox_messages`,
     help: 'Route messages sent or waiting but not yet acknowledged.',
@@ -87,9 +104,28 @@ export const metrics = {
     labelNames: ['status'] as const,
     registers: [registry],
   }),
+  tunnelRequestDuration: new Histogram({
+    name: `${prefix}tunnel_request_duration_seconds`,
+    help: 'Time from a tunnelled HTTP request reaching this replica to its last answer byte sent or its failure, per status class; requests refused before a backend is tried are only in tunnel_requests_total.',
+    labelNames: ['status'] as const,
+    // Up to the default tunnel timeout (120 s); a longer stream (a download, server-sent events) lands in +Inf.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  }),
   tunnelRefused: new Counter({
     name: `${prefix}tunnel_refused_total`,
     help: 'Tunnel requests refused at the boundary: an explicit target no route exposes (403), a malformed or refused request (400), a body sent past flow control, a new request while the control plane leaves answers unread (503).',
+    registers: [registry],
+  }),
+  leader: new Gauge({
+    name: `${prefix}leader`,
+    help: '1 while this replica holds the leader Lease and runs the controllers (always 1 without leader election until it drains), else 0.',
+    registers: [registry],
+  }),
+  gatewayRoutes: new Gauge({
+    name: `${prefix}gatewayroutes`,
+    help: "GatewayRoutes in this replica's cache per condition type and status (the operator's own types only; one without the condition is not counted).",
+    labelNames: ['condition', 'status'] as const,
     registers: [registry],
   }),
   routeSyncConnection: new Gauge({

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the two Go wrapper modules that pin the test control plane's binaries.
+# Regenerates the Go wrapper modules that pin the test binaries (the control plane's, prometheus and promtool).
 # k8s.io/kubernetes maps its staging modules to ./staging with replace directives that are ignored
 # when it is a dependency, so the wrapper replaces each of them with the matching v0.X.Y release,
 # derived from the release's own go.mod rather than from a hand-kept list.
@@ -36,4 +36,12 @@ write_wrapper "$kube" gateway-operator/testbin/kube
 etcd="$here/etcd"
 write_wrapper "$etcd" gateway-operator/testbin/etcd
 (cd "$etcd" && go get -tool "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" && go mod tidy)
-echo "wrappers regenerated for kubernetes ${KUBE_VERSION}, etcd ${ETCD_VERSION}"
+prometheus="$here/prometheus"
+rm -f "$prometheus/go.mod" "$prometheus/go.sum"
+prometheus_gomod=$(go mod download -json "github.com/prometheus/prometheus@${PROMETHEUS_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+printf 'module gateway-operator/testbin/prometheus\n\n%s\n' "$(grep -E '^go [0-9.]+' "$prometheus_gomod")" > "$prometheus/go.mod"
+(cd "$prometheus" &&
+  go get -tool "github.com/prometheus/prometheus/cmd/prometheus@${PROMETHEUS_VERSION}" &&
+  go get -tool "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_VERSION}" &&
+  go mod tidy)
+echo "wrappers regenerated for kubernetes ${KUBE_VERSION}, etcd ${ETCD_VERSION}, prometheus ${PROMETHEUS_VERSION}"

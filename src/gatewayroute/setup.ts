@@ -1,5 +1,6 @@
 // What every feature that reads or writes GatewayRoutes shares, set up once per manager: the GatewayRoute
-// and Service caches (scoped by --watch-namespaces), the claims index, and the one BackendResolver.
+// and Service caches (scoped by --watch-namespaces), the claims index, the one BackendResolver, and the
+// GatewayRoutes-by-condition gauge.
 // Source controllers (Ingress, HTTPRoute) get their writer and claims from here; the sync controller the
 // resolver; none reaches into another feature for them.
 import { GATEWAY_ROUTE_KIND, type GatewayRoute } from '../api/v1alpha1/types.js';
@@ -9,6 +10,7 @@ import type { Manager } from '../operator/manager.js';
 import type { ServiceLike } from '../routing/backends.js';
 import { BackendResolver, lookupIn } from './backends.js';
 import { indexRouteClaims, RouteClaims } from './claims.js';
+import { countConditions } from './condition-counts.js';
 import { GatewayRouteWriter } from './writer.js';
 
 export interface GatewayRoutes {
@@ -25,6 +27,7 @@ export function setup(manager: Manager): GatewayRoutes {
   const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
   const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
   indexRouteClaims(gatewayRoutes);
+  countConditions(gatewayRoutes);
   return {
     gatewayRoutes,
     services,

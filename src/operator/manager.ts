@@ -123,6 +123,7 @@ export class Manager {
         onRestart: (k) => metrics.informerRestarts.inc({ kind: k }),
       });
       this.informers.set(id, informer);
+      metrics.informerRestarts.inc({ kind: kind.kind }, 0); // the series exists from the start: rate() sees the first restart
     }
     return informer as unknown as Informer<T>;
   }
@@ -216,19 +217,28 @@ export class Manager {
     await this.untilSynced([...this.everyReplica]);
     for (const runnable of this.runnables.filter((r) => r.needLeaderElection === false)) await this.startRunnable(runnable);
     const { elector } = this.options;
-    if (!elector) return this.startLeaderWork();
+    if (!elector) {
+      this.setLeading(true);
+      return this.startLeaderWork();
+    }
     elector.run({
       onStartedLeading: () => {
-        this.leading = true;
+        this.setLeading(true);
         void this.startLeaderWork().catch((err: unknown) => {
           this.options.onFatal?.(`starting the leader work failed: ${(err as Error).message}`);
         });
       },
       onStoppedLeading: () => {
-        this.leading = false;
+        this.setLeading(false);
         this.options.onFatal?.('lost the leader lease');
       },
     });
+  }
+
+  /** The one place leadership changes: the flag and the leader gauge move together. */
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    metrics.leader.set(leading ? 1 : 0);
   }
 
   private async startLeaderWork(): Promise<void> {
@@ -267,7 +277,7 @@ export class Manager {
   async stopLeaderWork(timeoutMs = 3_000): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new Error('the manager is stopping'));
-    this.leading = false; // from now on a standby may take over; /api/health/detailed says so
+    this.setLeading(false); // from now on a standby may take over; /api/health/detailed and the leader gauge say so
     await Promise.all(this.controllers.map((c) => c.stop(timeoutMs)));
     await this.stopRunnables((r) => r.needLeaderElection !== false);
     await this.options.elector?.release();

@@ -34,7 +34,7 @@ import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/back
 import type { GatewayRoutes } from '../gatewayroute/setup.js';
 import { gatewayRouteRef } from '../gatewayroute/writer.js';
 import type { Logger } from '../log.js';
-import { metrics } from '../metrics.js';
+import { metrics, reportUnacknowledgedFrom } from '../metrics.js';
 import { applyStatus } from '../operator/apply.js';
 import type { Controller } from '../operator/controller.js';
 import type { EventRecorder } from '../operator/events.js';
@@ -127,6 +127,7 @@ export class SyncController {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.frameBudgetBytes = options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES;
     this.outbox = new Outbox(new RevisionClock(options.revisionStart ?? 0));
+    reportUnacknowledgedFrom(() => this.outbox.oldestAwaitingSince());
     this.connectivity = connectivityOf(undefined);
     this.standbyBoundary = new CachedBoundary(gatewayRoutes, routes.backends, [routes.services, ...(options.referenceGrants ? [options.referenceGrants] : [])]);
     gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [

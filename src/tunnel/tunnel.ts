@@ -74,7 +74,12 @@ interface Pending {
   /** The gateway asked to stop sending this response's body until its client drains. */
   pausedByGateway: boolean;
   armTimeout?: () => void;
+  /** performance.now() when the request reached this replica, for the duration histogram. */
+  startedAt: number;
 }
+
+/** The status label of the tunnel's request metrics: the status class ("5xx"), or "cancelled" without an answer. */
+const statusClass = (status: number | undefined): string => (status ? `${Math.floor(status / 100)}xx` : 'cancelled');
 
 export class Tunnel {
   private readonly pending = new Map<string, Pending>();
@@ -204,7 +209,16 @@ export class Tunnel {
       return void this.fail(id, 429, `client ${payload.client} already has ${this.options.maxPerClient} requests in flight through this cluster`, false);
     }
 
-    const pending: Pending = { bodyBytes: body?.length ?? 0, declared: body ? undefined : framing.length, buffered: 0, client: payload.client, done: false, pausedSender: false, pausedByGateway: false };
+    const pending: Pending = {
+      bodyBytes: body?.length ?? 0,
+      declared: body ? undefined : framing.length,
+      buffered: 0,
+      client: payload.client,
+      done: false,
+      pausedSender: false,
+      pausedByGateway: false,
+      startedAt: performance.now(),
+    };
     this.pending.set(id, pending);
     metrics.tunnelInFlight.set({ kind: 'request' }, this.pending.size);
     const timeoutMs = payload.timeout_ms && payload.timeout_ms > 0 ? payload.timeout_ms : this.options.defaultTimeoutMs;
@@ -329,7 +343,7 @@ export class Tunnel {
     this.socket.send('proxy_error', { status, error }, id);
     this.logger.debug('tunnel request failed', { requestId: id, status, err: error });
     if (started) this.finish(id, status, error);
-    else metrics.tunnelRequests.inc({ status: `${Math.floor(status / 100)}xx` });
+    else metrics.tunnelRequests.inc({ status: statusClass(status) });
   }
 
   /**
@@ -363,7 +377,8 @@ export class Tunnel {
     this.share.release(pending.client);
     clearTimeout(pending.timer);
     if (abortReason) pending.upstream?.destroy(new Error(abortReason));
-    metrics.tunnelRequests.inc({ status: status ? `${Math.floor(status / 100)}xx` : 'cancelled' });
+    metrics.tunnelRequests.inc({ status: statusClass(status) });
+    metrics.tunnelRequestDuration.observe({ status: statusClass(status) }, (performance.now() - pending.startedAt) / 1000);
   }
 }
 

@@ -109,6 +109,8 @@ it('both replicas carry requests, and the standby refuses a target no route expo
   expect(await isLeader(standby)).toBe(false);
   expect(await leader.metric('gateway_operator_controlplane_route_sync')).toBe(1);
   expect(await standby.metric('gateway_operator_controlplane_route_sync')).toBe(0);
+  expect(await leader.metric('gateway_operator_leader')).toBe(1);
+  expect(await standby.metric('gateway_operator_leader')).toBe(0);
   // Held requests spread by least in flight: 8 at once land 4 and 4.
   const ids = Array.from({ length: 8 }, () => randomUUID());
   const answers = Promise.all(ids.map((id) => call(c.host, `/hold/${id}`)));

@@ -47,6 +47,11 @@ export function testBinaries(): string {
   return cachedDir('build.sh', 'kube-apiserver');
 }
 
+/** Finds or builds (once, cached) the pinned prometheus and promtool and returns their directory. */
+export function prometheusBinaries(): string {
+  return cachedDir('prometheus.sh', 'promtool');
+}
+
 /** Fetches (once, cached) the pinned Gateway API CRDs and returns their directory. */
 export function gatewayApiCrds(): string {
   return cachedDir('gateway-api-crds.sh', 'gateway.networking.k8s.io_httproutes.yaml');

@@ -166,3 +166,8 @@ scheme's default without one, as the operator's proxy agent does). Empty when th
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* PromQL label matchers of this release's series (the alerts'): prometheusRule.selector, else what the ServiceMonitor scrapes them as. */}}
+{{- define "gateway-operator.metricsSelector" -}}
+{{- .Values.prometheusRule.selector | default (printf "job=\"%s-metrics\", namespace=\"%s\"" (include "gateway-operator.fullname" .) .Release.Namespace) -}}
+{{- end -}}

@@ -1,7 +1,7 @@
 // docs/operations.md against the code, lighter than docs/conditions.md's check: every condition reason that is
 // not True is named in it (or its type's section of docs/conditions.md is linked), every runbook link leads to a
-// runbook that exists, every gateway_operator_* metric it names is registered, and every log message in its
-// troubleshooting table is one the operator writes.
+// runbook that exists (every alert of the chart's PrometheusRule too), every gateway_operator_* metric it names is
+// registered, and every log message in its troubleshooting table is one the operator writes.
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +34,17 @@ function anchors(markdown: string): Set<string> {
 
 /** The runbook anchors `markdown` links to (`#runbook-…`, in this document or through `operations.md#runbook-…`). */
 const runbookLinks = (markdown: string): string[] => [...new Set([...markdown.matchAll(/\]\((?:[^)#\s]*operations\.md)?#(runbook-[a-z0-9-]+)\)/g)].map((m) => m[1]!))];
+
+/**
+ * The runbooks the chart's alerts link to: each alert of templates/prometheusrule.yaml names one (`runbook: <name>`,
+ * rendered as runbook_url <runbookBaseUrl>#runbook-<name>); an alert without one is reported as "(none)".
+ */
+function alertRunbooks(template: string): Array<{ alert: string; runbook: string }> {
+  return template
+    .split(/^- alert: /m)
+    .slice(1)
+    .map((rule) => ({ alert: rule.split('\n')[0]!.trim(), runbook: /^\s+runbook: ([a-z0-9-]+)\s*$/m.exec(rule)?.[1] ?? '(none)' }));
+}
 
 /** The metric names Prometheus scrapes from the registry (histograms also as _bucket, _sum and _count). */
 async function scrapedNames(): Promise<Set<string>> {
@@ -102,11 +113,20 @@ describe(`${DOC}`, () => {
 
   it('has the runbooks alerts point to, and every runbook link (here and in README.md) leads to one', () => {
     const defined = anchors(doc);
-    for (const runbook of ['control-plane-disconnected', 'routes-not-synced', 'gatewayroute-stalled', 'host-answers-503', 'tunnel-403', 'tunnel-limits', 'identity-not-cached', 'replica-draining', 'standby-not-ready']) {
+    for (const runbook of ['control-plane-disconnected', 'routes-not-synced', 'gatewayroute-stalled', 'host-answers-503', 'tunnel-403', 'tunnel-limits', 'identity-not-cached', 'replica-draining', 'standby-not-ready', 'operator-down', 'tunnel-errors', 'reconnect-storm']) {
       expect(defined).toContain(`runbook-${runbook}`);
     }
     const links = [...runbookLinks(doc), ...runbookLinks(read('README.md'))];
     expect(links.filter((link) => !defined.has(link))).toEqual([]);
+  });
+
+  it("has the runbook every alert of the chart's PrometheusRule links to", () => {
+    const alerts = alertRunbooks(read('charts/gateway-operator/templates/prometheusrule.yaml'));
+    expect(alerts.length).toBeGreaterThanOrEqual(8);
+    const defined = anchors(doc);
+    expect(alerts.filter(({ runbook }) => !defined.has(`runbook-${runbook}`))).toEqual([]);
+    // The Alerts table names every alert.
+    expect(alerts.filter(({ alert }) => !doc.includes(`| \`${alert}\` |`)).map(({ alert }) => alert)).toEqual([]);
   });
 
   it('links only anchors of its own that exist', () => {
@@ -138,5 +158,6 @@ describe(`${DOC}`, () => {
     expect(runbookLinks('see [x](#runbook-nope) and [y](docs/operations.md#runbook-other)')).toEqual(['runbook-nope', 'runbook-other']);
     expect(notInSource(['control-plane socket closed', 'the control plane exploded'], "logger.warn('control-plane socket closed')")).toEqual(['the control plane exploded']);
     expect(undocumentedReasons('`Pending`', [{ type: 'Synced', reason: 'Pending' }, { type: 'Synced', reason: 'Throttled' }])).toEqual(['Synced / Throttled']);
+    expect(alertRunbooks('- alert: A\n  runbook: tunnel-errors\n- alert: B\n  expr: up\n')).toEqual([{ alert: 'A', runbook: 'tunnel-errors' }, { alert: 'B', runbook: '(none)' }]);
   });
 });
