@@ -100,7 +100,8 @@ function prepare(dir: string): void {
     const since = previous && resolveRevision([previous.tag, previous.commit]);
     const log = execFileSync('git', ['log', '--no-merges', '--format=%s', ...(since ? [`${since}..HEAD`] : ['-20'])], { cwd: ROOT, encoding: 'utf8' });
     const skeleton = changelogSkeleton(version, new Date().toISOString().slice(0, 10), log.trim().split('\n').filter(Boolean));
-    problems.push(`CHANGELOG.md has no entry for ${version}. Edit this one (commits since ${previous ? `release ${previous.version}` : 'the last 20'}) into it:\n\n${skeleton}`);
+    const range = since ? `the commits since release ${previous!.version}` : `the last 20 commits: no tag or commit of a previous release found`;
+    problems.push(`CHANGELOG.md has no entry for ${version}. Edit this one (${range}) into it:\n\n${skeleton}`);
   }
   if (problems.length) {
     console.error(`make release: not releasing ${version}:\n- ${problems.join('\n- ')}`);

@@ -91,7 +91,7 @@ beforeEach(async () => {
 }, 90_000);
 
 afterEach(async () => {
-  await cluster.stop();
+  await cluster?.stop(); // undefined when beforeAll failed (no git history)
 });
 
 describe(`upgrade from ${previous?.version} to ${version}`, () => {
