@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy release
+.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy release release-archive
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -153,7 +153,11 @@ release: $(NPM_STAMP)
 	$(HELM) package charts/gateway-operator --destination $(RELEASE_DIR)
 	@[ -n "$(CONTAINER_TOOL)" ] || [ "$$(id -u)" -eq 0 ] || { echo "make release: the image needs podman or docker, and neither is installed (as root, hack/image-base.sh installs podman)" >&2; exit 1; }
 	$(MAKE) --no-print-directory $(if $(BASE_IMAGE),image,image-local) IMAGE=$(IMAGE)
-	$(or $(CONTAINER_TOOL),podman) save -o $(RELEASE_DIR)/gateway-operator-image-$(VERSION).tar $(IMAGE)
+	@# A make of its own: CONTAINER_TOOL is looked up again, after image-local may have installed podman.
+	$(MAKE) --no-print-directory release-archive
+
+release-archive:
+	$(CONTAINER_TOOL) save -o $(RELEASE_DIR)/gateway-operator-image-$(VERSION).tar $(IMAGE)
 	cd $(RELEASE_DIR) && sha256sum -- * > SHA256SUMS
 	@echo "release $(VERSION) in $(RELEASE_DIR)/:"; ls -l $(RELEASE_DIR); echo "then: git tag v$(VERSION); push the image and the chart (README: Releases)"
 
