@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy
+.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy release release-archive
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -32,7 +32,7 @@ build: $(NPM_STAMP)
 lint: $(NPM_STAMP)
 	npm run --silent lint
 
-## generate: the API types (src/api/v1alpha1/generated.ts) from the CRDs in crds/, and the chart README's values table from values.yaml; run after changing a CRD or a value
+## generate: from the CRDs in crds/, the API types (src/api/v1alpha1/generated.ts) and the chart's CRD templates; the chart README's values table from values.yaml; run after changing a CRD or a value
 generate: $(NPM_STAMP)
 	npm run --silent generate
 
@@ -87,8 +87,11 @@ cluster-down: $(NPM_STAMP)
 	@npx --no-install tsx test/support/cluster-cli.ts down
 
 , := ,
+# package.json's version is the release's: the chart and the kustomize images carry checked copies (hack/release.ts).
 VERSION := $(shell node -p "require('./package.json').version")
-IMAGE ?= gateway-operator:$(VERSION)
+# The image this project publishes (the chart's and config/'s default).
+IMAGE_REPOSITORY := ghcr.io/pipeops/gateway-operator
+IMAGE ?= $(IMAGE_REPOSITORY):$(VERSION)
 CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
 # Empty: the Dockerfile's defaults (official Node 24 images). `make image-base` prints local ones.
 BASE_IMAGE ?=
@@ -122,7 +125,7 @@ deploy:
 	  --from-literal=cluster-name='$(CLUSTER_NAME)' $(if $(CONTROL_PLANE_URL),--from-literal=control-plane-url='$(CONTROL_PLANE_URL)') \
 	  $(if $(TOKEN_FILE),--from-file=token='$(TOKEN_FILE)',--from-literal=token=) | $(KUBECTL) apply -f -
 	@mkdir -p .local/deploy
-	@image='$(IMAGE)'; printf 'resources: [../../config/default]\nimages: [{name: gateway-operator, newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/deploy/kustomization.yaml
+	@image='$(IMAGE)'; printf 'resources: [../../config/default]\nimages: [{name: $(IMAGE_REPOSITORY), newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/deploy/kustomization.yaml
 	$(KUBECTL) apply -k .local/deploy
 	$(KUBECTL) -n gateway-system rollout status deployment/gateway-operator --timeout=120s
 
@@ -130,7 +133,7 @@ deploy:
 undeploy:
 	@if $(KUBECTL) -n gateway-system get secret gateway-operator -o jsonpath='{.data.control-plane-url}' 2>/dev/null | grep -q .; then \
 	  mkdir -p .local/undeploy; image='$(IMAGE)'; \
-	  printf 'resources: [../../config/deregister]\nimages: [{name: gateway-operator, newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/undeploy/kustomization.yaml; \
+	  printf 'resources: [../../config/deregister]\nimages: [{name: $(IMAGE_REPOSITORY), newName: "%s", newTag: "%s"}]\n' "$${image%:*}" "$${image##*:}" > .local/undeploy/kustomization.yaml; \
 	  $(KUBECTL) delete job -n gateway-system gateway-operator-deregister --ignore-not-found; \
 	  $(KUBECTL) apply -k .local/undeploy && \
 	  $(KUBECTL) -n gateway-system wait --for=condition=complete job/gateway-operator-deregister --timeout=180s || \
@@ -139,5 +142,25 @@ undeploy:
 	fi
 	$(KUBECTL) delete -k config/default --ignore-not-found
 
+RELEASE_DIR := dist-release
+# helm on the PATH, else the pinned one built with the test control plane.
+HELM ?= $(or $(shell command -v helm 2>/dev/null),$(shell bash hack/testbin/build.sh 2>/dev/null | tail -1)/helm)
+
+## release: into dist-release/: the chart package, the image archive ($(IMAGE), `podman load -i`), the CRDs as one file, RELEASE-NOTES.md (CHANGELOG.md's entry for the version, which must exist) and SHA256SUMS. The image is built on local Node 24 bases unless BASE_IMAGE= / BUILD_IMAGE= name others
+release: $(NPM_STAMP)
+	@rm -rf $(RELEASE_DIR)
+	npx --no-install tsx hack/release.ts prepare $(RELEASE_DIR)
+	$(HELM) lint --strict charts/gateway-operator --set clusterName=release
+	$(HELM) package charts/gateway-operator --destination $(RELEASE_DIR)
+	@[ -n "$(CONTAINER_TOOL)" ] || [ "$$(id -u)" -eq 0 ] || { echo "make release: the image needs podman or docker, and neither is installed (as root, hack/image-base.sh installs podman)" >&2; exit 1; }
+	$(MAKE) --no-print-directory $(if $(BASE_IMAGE),image,image-local) IMAGE=$(IMAGE)
+	@# A make of its own: CONTAINER_TOOL is looked up again, after image-local may have installed podman.
+	$(MAKE) --no-print-directory release-archive
+
+release-archive:
+	$(CONTAINER_TOOL) save -o $(RELEASE_DIR)/gateway-operator-image-$(VERSION).tar $(IMAGE)
+	cd $(RELEASE_DIR) && sha256sum -- * > SHA256SUMS
+	@echo "release $(VERSION) in $(RELEASE_DIR)/:"; ls -l $(RELEASE_DIR); echo "then: git tag v$(VERSION); push the image and the chart (README: Releases)"
+
 clean:
-	rm -rf dist dist-reference test-results
+	rm -rf dist dist-reference test-results $(RELEASE_DIR)

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { crdFiles } from './chart-crds.js';
 
 const VERSION = 'v1alpha1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -176,15 +177,9 @@ class Generator {
   }
 }
 
-/** The CRD files in the order crds/kustomization.yaml installs them. */
-function crdFiles(): string[] {
-  const kustomization = yaml.load(readFileSync(join(CRD_DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-  return kustomization.resources.map((file) => join(CRD_DIR, file));
-}
-
 function generate(): string {
   const generator = new Generator();
-  for (const file of crdFiles()) generator.resource(yaml.load(readFileSync(file, 'utf8')) as Crd);
+  for (const file of crdFiles(CRD_DIR)) generator.resource(yaml.load(readFileSync(join(CRD_DIR, file), 'utf8')) as Crd);
   return generator.output();
 }
 

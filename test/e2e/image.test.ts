@@ -13,6 +13,7 @@ import { apply, forbiddenLines, renderChart, serviceAccountKubeconfig } from '..
 import { freePort, REPO_ROOT } from '../support/test-cluster.js';
 import { operatorArgs, SHIPPED_ENV, SHIPPED_NODE_OPTIONS } from '../support/operator.js';
 import { runCommand } from '../support/processes.js';
+import { packageVersion } from '../../hack/release.js';
 
 const imageFile = join(REPO_ROOT, '.local/test-image');
 const skipFile = join(REPO_ROOT, '.local/test-image.skip');
@@ -57,6 +58,13 @@ if (!image) {
       expect(result.stdout.trim().split('\n').sort()).toEqual(['dist', 'dist/gateway-operator.mjs', 'dist/gateway-operator.mjs.map', 'package.json']);
       const inspect = JSON.parse((await run('podman', ['image', 'inspect', image])).stdout)[0];
       expect(inspect.Config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/dist/gateway-operator.mjs']);
+    });
+
+    it("is labelled with package.json's version, the chart's appVersion", async () => {
+      const inspect = JSON.parse((await run('podman', ['image', 'inspect', image])).stdout)[0];
+      const version = packageVersion(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+      expect(inspect.Config.Labels['org.opencontainers.image.version']).toBe(version);
+      expect(readFileSync(join(REPO_ROOT, 'charts/gateway-operator/Chart.yaml'), 'utf8')).toContain(`appVersion: "${version}"`);
     });
 
     it('runs as uid 65532 on a read-only root filesystem under the chart ServiceAccount, syncs a route, is ready, and exits cleanly within 10 s of SIGTERM', async () => {

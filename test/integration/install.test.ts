@@ -3,7 +3,7 @@
 // ServiceAccount (TokenRequest token) through the whole scenario: any 403 fails. Owns the cluster-scoped
 // objects of config/default (ClusterRole gateway-operator) and of the Helm release "gwchart".
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
@@ -13,6 +13,8 @@ import { operatorArgs, OperatorPool, runOperatorCommand } from '../support/opera
 import { apply, CHART, canI, type ChartValues, chartNotes, forbiddenLines, helm, objectsOf, renderChart, serviceAccountKubeconfig } from '../support/install.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
 import { parseConfig } from '../../src/config.js';
+import { readCrds } from '../support/crds.js';
+import { packageVersion } from '../../hack/release.js';
 
 const TOKEN = 'install-test-token';
 const SYSTEM = 'gateway-system';
@@ -59,7 +61,7 @@ describe('kustomize: config/default', () => {
     const deployment = kubectl(['get', 'deployment', '-n', SYSTEM, 'gateway-operator', '-o', 'json']);
     expect(deployment.status).toBe(0);
     const container = JSON.parse(deployment.stdout).spec.template.spec.containers[0];
-    expect(container.image).toBe('gateway-operator:0.1.0');
+    expect(container.image).toBe(`ghcr.io/pipeops/gateway-operator:${packageVersion(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))}`);
     // Our IngressClass, with the controller name the operator serves by default.
     const ingressClass = JSON.parse(kubectl(['get', 'ingressclass', 'pipeops-tunnel', '-o', 'json']).stdout);
     expect(ingressClass.spec).toEqual({ controller: 'gateway.pipeops.io/tunnel' });
@@ -312,10 +314,19 @@ describe('Helm chart', () => {
     );
   });
 
-  it('ships the same CRDs as crds/ (the source of truth)', () => {
-    for (const file of readdirSync(join(REPO_ROOT, 'crds')).filter((f) => f.startsWith('gateway.pipeops.io_'))) {
-      expect(readFileSync(join(CHART, 'crds', file), 'utf8')).toBe(readFileSync(join(REPO_ROOT, 'crds', file), 'utf8'));
+  it('installs the CRDs of crds/ (the source of truth) as templates, kept on uninstall; crds.keep=false lets them go, crds.enabled=false leaves them out', () => {
+    const crdsOf = (values: ChartValues) => objectsOf(renderChart(RELEASE, 'any', { clusterName: 'x', ...values })).filter((o) => o.kind === 'CustomResourceDefinition');
+    const rendered = crdsOf({ 'crds.enabled': true });
+    expect(rendered.map((crd) => crd.metadata.name).sort()).toEqual(readCrds(join(REPO_ROOT, 'crds')).map((crd) => crd.metadata!.name).sort());
+    for (const source of readCrds(join(REPO_ROOT, 'crds'))) {
+      const crd = rendered.find((o) => o.metadata.name === source.metadata!.name)!;
+      expect(crd.spec).toEqual(source.spec);
+      expect((crd.metadata as { annotations?: object }).annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
     }
+    expect(crdsOf({ 'crds.enabled': true, 'crds.keep': false }).map((crd) => (crd.metadata as { annotations?: object }).annotations)).toEqual([undefined, undefined]);
+    expect(crdsOf({ 'crds.enabled': false })).toEqual([]);
+    // Helm installs a chart's crds/ folder once and never upgrades it: the chart must have none.
+    expect(existsSync(join(CHART, 'crds'))).toBe(false);
   });
 
   it('grants exactly the rules of config/rbac (one set of permissions, two install paths)', () => {

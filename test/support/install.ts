@@ -21,9 +21,12 @@ export type ChartValues = Record<string, string | boolean | number>;
 const setStrings = (values: ChartValues): string[] =>
   Object.entries(values).flatMap(([key, value]) => [typeof value === 'string' ? '--set-string' : '--set', `${key}=${value}`]);
 
-/** `helm template` of the chart (without its CRDs: the test setup installed them), with --set values. */
+/**
+ * `helm template` of the chart, with --set values. Without its CRDs unless the values ask for them: the test
+ * setup installed them, and every test file shares them.
+ */
 export function renderChart(release: string, namespace: string, values: ChartValues): string {
-  const result = helm(['template', release, CHART, '--namespace', namespace, ...setStrings(values)]);
+  const result = helm(['template', release, CHART, '--namespace', namespace, ...setStrings({ 'crds.enabled': false, ...values })]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return result.stdout;
 }
@@ -35,7 +38,8 @@ export function renderChart(release: string, namespace: string, values: ChartVal
 export function chartNotes(release: string, namespace: string, values: ChartValues): string {
   // Without our IngressClass: it is cluster-scoped, and the one another test's release installed would make
   // helm refuse this dry run (it will not adopt an object of another release); the notes do not depend on it.
-  const withoutClass = { ...values, 'ingressClass.enabled': false };
+  // Without the CRDs either: the same goes for them.
+  const withoutClass = { ...values, 'ingressClass.enabled': false, 'crds.enabled': false };
   const result = helm(['install', release, CHART, '--dry-run=client', '--kubeconfig', testKubeconfigPath(), '--namespace', namespace, ...setStrings(withoutClass)]);
   if (result.status !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr}`);
   const notes = result.stdout.split('\nNOTES:\n')[1];

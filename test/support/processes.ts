@@ -103,6 +103,8 @@ export interface CommandOptions {
   /** Written to its stdin (none: stdin is closed). */
   input?: string;
   env?: NodeJS.ProcessEnv;
+  /** Its working directory (default: ours). */
+  cwd?: string;
   /** Killed after this long; 0: never (a build). Default 60 s. */
   timeoutMs?: number;
   /** Its stderr goes to ours instead of being captured (progress of a long build). */
@@ -114,6 +116,7 @@ export function runCommandSync(command: string, args: readonly string[], options
   const result = spawnSync(command, args, {
     encoding: 'utf8',
     input: options.input,
+    cwd: options.cwd,
     env: options.env ?? process.env,
     timeout: options.timeoutMs ?? 60_000,
     stdio: ['pipe', 'pipe', options.showStderr ? 'inherit' : 'pipe'],
@@ -128,6 +131,7 @@ export function runCommandSync(command: string, args: readonly string[], options
 export function runCommand(command: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
+      cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', options.showStderr ? 'inherit' : 'pipe'],
       timeout: options.timeoutMs ?? 60_000,

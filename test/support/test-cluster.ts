@@ -17,8 +17,8 @@ const STATE_PREFIX = 'gateway-operator-cluster-';
 export interface TestClusterOptions {
   /** Start kube-controller-manager (garbage collection, namespace deletion). Default true. */
   controllerManager?: boolean;
-  /** Directory holding the CRD YAML to install. Default: the repo's crds/. */
-  crdDir?: string;
+  /** Directory holding the CRD YAML to install. Default: the repo's crds/; null: none (a test installs its own). */
+  crdDir?: string | null;
   /** Also install the Gateway API CRDs (standard channel, pinned in hack/testbin/versions.env). Default true. */
   gatewayApi?: boolean;
   /** Also write the kubeconfig here (e.g. .local/kubeconfig). */
@@ -234,7 +234,7 @@ export class TestCluster {
     writeFileSync(kubeconfig, kubeconfigText, { mode: 0o600 });
     if (this.options.kubeconfigCopy) writeFileSync(this.options.kubeconfigCopy, kubeconfigText, { mode: 0o600 });
 
-    await installCrds(kubeconfig, this.options.crdDir ?? join(REPO_ROOT, 'crds'));
+    if (this.options.crdDir !== null) await installCrds(kubeconfig, this.options.crdDir ?? join(REPO_ROOT, 'crds'));
     if (this.options.gatewayApi ?? true) await installCrds(kubeconfig, gatewayApiCrds());
 
     if (this.options.controllerManager ?? true) {
