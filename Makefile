@@ -153,7 +153,7 @@ release: $(NPM_STAMP)
 	$(HELM) lint --strict charts/gateway-operator --set clusterName=release
 	$(HELM) package charts/gateway-operator --destination $(RELEASE_DIR)
 	@[ -n "$(CONTAINER_TOOL)" ] || [ "$$(id -u)" -eq 0 ] || { echo "make release: the image needs podman or docker, and neither is installed (as root, hack/image-base.sh installs podman)" >&2; exit 1; }
-	$(MAKE) --no-print-directory $(if $(BASE_IMAGE),image,image-local) IMAGE=$(IMAGE)
+	$(MAKE) --no-print-directory $(if $(BASE_IMAGE)$(BUILD_IMAGE),image,image-local) IMAGE=$(IMAGE)
 	@# A make of its own: CONTAINER_TOOL is looked up again, after image-local may have installed podman.
 	$(MAKE) --no-print-directory release-archive
 
