@@ -83,6 +83,14 @@ function loggedMessages(markdown: string): string[] {
   return [...section.matchAll(/^\| (?:warn|error) \| `([^`]+)` \|/gm)].map((m) => m[1]!);
 }
 
+/**
+ * The `helm upgrade` commands of a document that keep the last release's values with `--reuse-values`, which
+ * drops the new chart's defaults (README.md, Upgrade with Helm); continuation lines joined. A warning that
+ * names the flag without a command is not one.
+ */
+const reuseValuesUpgrades = (markdown: string): string[] =>
+  (markdown.replace(/\s*\\\n\s*/g, ' ').match(/helm upgrade [^`\n]*/g) ?? []).filter((command) => /\s--reuse-values(\s|$)/.test(command));
+
 const sourceFiles = (dir: string): string[] =>
   readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
@@ -129,6 +137,11 @@ describe(`${DOC}`, () => {
     expect(alerts.filter(({ alert }) => !doc.includes(`| \`${alert}\` |`)).map(({ alert }) => alert)).toEqual([]);
   });
 
+  it('upgrades with -f or --reset-then-reuse-values, never --reuse-values (here, README.md, the chart\'s README and NOTES.txt)', () => {
+    const docs = [DOC, 'README.md', ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`), 'charts/gateway-operator/README.md', 'charts/gateway-operator/templates/NOTES.txt'];
+    expect([...new Set(docs)].flatMap((file) => reuseValuesUpgrades(read(file)).map((command) => `${file}: ${command}`))).toEqual([]);
+  });
+
   it('links only anchors of its own that exist', () => {
     const defined = anchors(doc);
     const local = [...doc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
@@ -159,5 +172,6 @@ describe(`${DOC}`, () => {
     expect(notInSource(['control-plane socket closed', 'the control plane exploded'], "logger.warn('control-plane socket closed')")).toEqual(['the control plane exploded']);
     expect(undocumentedReasons('`Pending`', [{ type: 'Synced', reason: 'Pending' }, { type: 'Synced', reason: 'Throttled' }])).toEqual(['Synced / Throttled']);
     expect(alertRunbooks('- alert: A\n  runbook: tunnel-errors\n- alert: B\n  expr: up\n')).toEqual([{ alert: 'A', runbook: 'tunnel-errors' }, { alert: 'B', runbook: '(none)' }]);
+    expect(reuseValuesUpgrades('Not `--reuse-values`.\n```sh\nhelm upgrade x ./c --reset-then-reuse-values\nhelm upgrade x ./c -n y \\\n  --reuse-values --set a=b\n```\n')).toEqual(['helm upgrade x ./c -n y --reuse-values --set a=b']);
   });
 });
