@@ -1,6 +1,6 @@
 // The release's version and notes. package.json's version is the one source: the chart (version and
-// appVersion), the image label (make image passes it as VERSION) and the kustomize images carry copies that
-// must agree with it.
+// appVersion), the image label (make image passes it as VERSION), the kustomize images and the runbook
+// address in docs/operations.md's alerts example carry copies that must agree with it.
 //
 //   tsx hack/release.ts prepare <dir>    versions agree and CHANGELOG.md has an entry for the version: writes
 //                                        <dir>/RELEASE-NOTES.md (that entry) and <dir>/gateway-operator-crds-<v>.yaml
@@ -34,6 +34,8 @@ export const VERSION_COPIES: readonly Copy[] = [
   { file: 'charts/gateway-operator/Chart.yaml', what: 'appVersion', pattern: /^(appVersion: ")([^"]+)(")$/m },
   { file: 'config/manager/manager.yaml', what: 'image', pattern: new RegExp(`^(\\s+image: ${escaped}:)(\\S+)()$`, 'm') },
   { file: 'config/deregister/job.yaml', what: 'image', pattern: new RegExp(`^(\\s+image: ${escaped}:)(\\S+)()$`, 'm') },
+  // The runbook address of the alerts example: the tag whose operations.md has the runbooks this chart's alerts link to.
+  { file: 'docs/operations.md', what: 'runbookBaseUrl example', pattern: /(runbookBaseUrl=\S+\/blob\/v)([^/\s]+)(\/docs\/operations\.md)/ },
 ];
 
 export const packageVersion = (packageJson: string): string => (JSON.parse(packageJson) as { version: string }).version;

@@ -150,3 +150,12 @@ export const metrics = {
     registers: [registry],
   }),
 };
+
+/** The status classes of tunnelled requests that GatewayOperatorTunnelErrors and the dashboard read. */
+export const TUNNEL_STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
+// Their series exist at 0 from the start: one created by its first increment hides that increment from rate(),
+// so a replica's first burst of 5xx would be lost (1xx and cancelled are rare and in no alert).
+for (const status of TUNNEL_STATUS_CLASSES) {
+  metrics.tunnelRequests.inc({ status }, 0);
+  metrics.tunnelRequestDuration.zero({ status });
+}

@@ -58,6 +58,21 @@ describe('PrometheusRule', () => {
     expect(unset.status).not.toBe(0);
     expect(unset.stderr).toContain('prometheusRule.runbookBaseUrl is required');
   });
+
+  // Both setups are allowed, and in both the default rules would page for ever.
+  it('refuses the default selector without the ServiceMonitor it matches (GatewayOperatorDown would never clear)', () => {
+    const args = ['template', 'x', CHART, '--set', 'clusterName=x', '--set', 'prometheusRule.enabled=true', '--set', `prometheusRule.runbookBaseUrl=${RUNBOOKS}`];
+    const refused = helm(args);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('prometheusRule.enabled needs serviceMonitor.enabled=true, or prometheusRule.selector set to');
+    const alerts = renderedRuleGroups({ 'serviceMonitor.enabled': false, 'prometheusRule.selector': 'job="gateway-operator"' }).flatMap((g) => g.rules);
+    expect(alerts.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('leaves the control-plane alerts out without controlPlane.url (nothing connects: they would fire or idle for ever)', () => {
+    const alerts = renderedRuleGroups({ 'controlPlane.url': '' }).flatMap((g) => g.rules.map((r) => r.alert));
+    expect(alerts).toEqual(['GatewayOperatorDown', 'GatewayOperatorNoLeader', 'GatewayOperatorGatewayRoutesStalled']);
+  });
 });
 
 describe('Grafana dashboard', () => {

@@ -15,9 +15,21 @@ export interface AlertRule {
   annotations: Record<string, string>;
 }
 
-/** The rule groups of the chart's PrometheusRule for release gateway-operator in gateway-system (what alerts.promtool.yaml expects). */
+/**
+ * The rule groups of the chart's PrometheusRule for release gateway-operator in gateway-system (what
+ * alerts.promtool.yaml expects): scraped by the chart's ServiceMonitor, with a control plane (every alert).
+ */
 export function renderedRuleGroups(values: Record<string, string | boolean> = {}): Array<{ name: string; rules: AlertRule[] }> {
-  const objects = objectsOf(renderChart('gateway-operator', 'gateway-system', { clusterName: 'alerts', 'prometheusRule.enabled': true, 'prometheusRule.runbookBaseUrl': RUNBOOKS, ...values }));
+  const objects = objectsOf(
+    renderChart('gateway-operator', 'gateway-system', {
+      clusterName: 'alerts',
+      'controlPlane.url': 'https://control-plane.example.com',
+      'serviceMonitor.enabled': true,
+      'prometheusRule.enabled': true,
+      'prometheusRule.runbookBaseUrl': RUNBOOKS,
+      ...values,
+    }),
+  );
   const rule = objects.find((o) => o.kind === 'PrometheusRule');
   if (!rule) throw new Error('the chart rendered no PrometheusRule');
   return rule.spec.groups;

@@ -1,7 +1,8 @@
 // docs/operations.md against the code, lighter than docs/conditions.md's check: every condition reason that is
 // not True is named in it (or its type's section of docs/conditions.md is linked), every runbook link leads to a
-// runbook that exists (every alert of the chart's PrometheusRule too), every gateway_operator_* metric it names is
-// registered, and every log message in its troubleshooting table is one the operator writes.
+// runbook that exists (every alert of the chart's PrometheusRule too, whose severity and `for` its Alerts table
+// gives), every gateway_operator_* metric it names is registered, every log message in its troubleshooting table
+// is one the operator writes, and no helm upgrade in the docs uses --reuse-values.
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,12 +40,20 @@ const runbookLinks = (markdown: string): string[] => [...new Set([...markdown.ma
  * The runbooks the chart's alerts link to: each alert of templates/prometheusrule.yaml names one (`runbook: <name>`,
  * rendered as runbook_url <runbookBaseUrl>#runbook-<name>); an alert without one is reported as "(none)".
  */
-function alertRunbooks(template: string): Array<{ alert: string; runbook: string }> {
+function alertRunbooks(template: string): Array<{ alert: string; runbook: string; severityFor: string }> {
   return template
     .split(/^- alert: /m)
     .slice(1)
-    .map((rule) => ({ alert: rule.split('\n')[0]!.trim(), runbook: /^\s+runbook: ([a-z0-9-]+)\s*$/m.exec(rule)?.[1] ?? '(none)' }));
+    .map((rule) => ({
+      alert: rule.split('\n')[0]!.trim(),
+      runbook: /^\s+runbook: ([a-z0-9-]+)\s*$/m.exec(rule)?.[1] ?? '(none)',
+      severityFor: `${/^\s+severity: (\S+)$/m.exec(rule)?.[1] ?? '?'}, ${/^\s+for: (\S+)$/m.exec(rule)?.[1] ?? '?'}`,
+    }));
 }
+
+/** The Alerts table's "severity, for" of each alert, as "critical, 5m" (a condition before the `for` dropped). */
+const documentedSeverityFor = (markdown: string): Map<string, string> =>
+  new Map([...markdown.matchAll(/^\| `(GatewayOperator\w+)` \| (\w+), (?:[^|]* )?(\d+[smh]) \|/gm)].map((m) => [m[1]!, `${m[2]}, ${m[3]}`]));
 
 /** The metric names Prometheus scrapes from the registry (histograms also as _bucket, _sum and _count). */
 async function scrapedNames(): Promise<Set<string>> {
@@ -83,6 +92,14 @@ function loggedMessages(markdown: string): string[] {
   return [...section.matchAll(/^\| (?:warn|error) \| `([^`]+)` \|/gm)].map((m) => m[1]!);
 }
 
+/**
+ * The `helm upgrade` commands of a document that keep the last release's values with `--reuse-values`, which
+ * drops the new chart's defaults (README.md, Upgrade with Helm); continuation lines joined. A warning that
+ * names the flag without a command is not one.
+ */
+const reuseValuesUpgrades = (markdown: string): string[] =>
+  (markdown.replace(/\s*\\\n\s*/g, ' ').match(/helm upgrade [^`\n]*/g) ?? []).filter((command) => /\s--reuse-values(\s|$)/.test(command));
+
 const sourceFiles = (dir: string): string[] =>
   readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
@@ -120,13 +137,19 @@ describe(`${DOC}`, () => {
     expect(links.filter((link) => !defined.has(link))).toEqual([]);
   });
 
-  it("has the runbook every alert of the chart's PrometheusRule links to", () => {
+  it("has the runbook every alert of the chart's PrometheusRule links to, and the rule's severity and `for` in its Alerts table", () => {
     const alerts = alertRunbooks(read('charts/gateway-operator/templates/prometheusrule.yaml'));
     expect(alerts.length).toBeGreaterThanOrEqual(8);
     const defined = anchors(doc);
     expect(alerts.filter(({ runbook }) => !defined.has(`runbook-${runbook}`))).toEqual([]);
-    // The Alerts table names every alert.
-    expect(alerts.filter(({ alert }) => !doc.includes(`| \`${alert}\` |`)).map(({ alert }) => alert)).toEqual([]);
+    // The Alerts table names every alert, with the rule's severity and `for`.
+    const documented = documentedSeverityFor(doc);
+    expect(alerts.map(({ alert }) => `${alert}: ${documented.get(alert) ?? 'not in the table'}`)).toEqual(alerts.map(({ alert, severityFor }) => `${alert}: ${severityFor}`));
+  });
+
+  it('upgrades with -f or --reset-then-reuse-values, never --reuse-values (here, README.md, the chart\'s README and NOTES.txt)', () => {
+    const docs = [DOC, 'README.md', ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`), 'charts/gateway-operator/README.md', 'charts/gateway-operator/templates/NOTES.txt'];
+    expect([...new Set(docs)].flatMap((file) => reuseValuesUpgrades(read(file)).map((command) => `${file}: ${command}`))).toEqual([]);
   });
 
   it('links only anchors of its own that exist', () => {
@@ -158,6 +181,13 @@ describe(`${DOC}`, () => {
     expect(runbookLinks('see [x](#runbook-nope) and [y](docs/operations.md#runbook-other)')).toEqual(['runbook-nope', 'runbook-other']);
     expect(notInSource(['control-plane socket closed', 'the control plane exploded'], "logger.warn('control-plane socket closed')")).toEqual(['the control plane exploded']);
     expect(undocumentedReasons('`Pending`', [{ type: 'Synced', reason: 'Pending' }, { type: 'Synced', reason: 'Throttled' }])).toEqual(['Synced / Throttled']);
-    expect(alertRunbooks('- alert: A\n  runbook: tunnel-errors\n- alert: B\n  expr: up\n')).toEqual([{ alert: 'A', runbook: 'tunnel-errors' }, { alert: 'B', runbook: '(none)' }]);
+    expect(alertRunbooks('- alert: A\n  for: 5m\n  severity: critical\n  runbook: tunnel-errors\n- alert: B\n  expr: up\n')).toEqual([
+      { alert: 'A', runbook: 'tunnel-errors', severityFor: 'critical, 5m' },
+      { alert: 'B', runbook: '(none)', severityFor: '?, ?' },
+    ]);
+    expect(documentedSeverityFor('| `GatewayOperatorA` | warning, above 5 min for 1m | x |\n| `GatewayOperatorB` | critical, 2m | y |')).toEqual(
+      new Map([['GatewayOperatorA', 'warning, 1m'], ['GatewayOperatorB', 'critical, 2m']]),
+    );
+    expect(reuseValuesUpgrades('Not `--reuse-values`.\n```sh\nhelm upgrade x ./c --reset-then-reuse-values\nhelm upgrade x ./c -n y \\\n  --reuse-values --set a=b\n```\n')).toEqual(['helm upgrade x ./c -n y --reuse-values --set a=b']);
   });
 });

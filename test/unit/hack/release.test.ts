@@ -39,12 +39,13 @@ describe('CHANGELOG.md', () => {
 });
 
 describe('version copies', () => {
-  const files = (chart: string, image = 'ghcr.io/pipeops/gateway-operator:1.0.0'): Record<string, string> => ({
+  const files = (chart: string, image = 'ghcr.io/pipeops/gateway-operator:1.0.0', runbooks = '1.0.0'): Record<string, string> => ({
     'package.json': '{\n  "name": "x",\n  "version": "1.0.0"\n}\n',
     'package-lock.json': '{\n  "version": "1.0.0",\n  "packages": {\n    "": {\n      "version": "1.0.0"\n    }\n  }\n}\n',
     'charts/gateway-operator/Chart.yaml': chart,
     'config/manager/manager.yaml': `        - name: operator\n          image: ${image}\n`,
     'config/deregister/job.yaml': `        - name: deregister\n          image: ${image}\n`,
+    'docs/operations.md': `  --set prometheusRule.runbookBaseUrl=https://git.example.com/x/blob/v${runbooks}/docs/operations.md \\\n`,
   });
   const reader = (contents: Record<string, string>) => (path: string) => contents[path] ?? '';
 
@@ -53,10 +54,11 @@ describe('version copies', () => {
   });
 
   it('each one that disagrees or is gone is named', () => {
-    expect(versionDisagreements(reader(files('version: 1.0.1\nappVersion: "1.0.0"\n', 'gateway-operator:1.0.0')))).toEqual([
+    expect(versionDisagreements(reader(files('version: 1.0.1\nappVersion: "1.0.0"\n', 'gateway-operator:1.0.0', '0.9.0')))).toEqual([
       'charts/gateway-operator/Chart.yaml version is 1.0.1, package.json says 1.0.0',
       'config/manager/manager.yaml image is not found, package.json says 1.0.0',
       'config/deregister/job.yaml image is not found, package.json says 1.0.0',
+      'docs/operations.md runbookBaseUrl example is 0.9.0, package.json says 1.0.0',
     ]);
   });
 });
