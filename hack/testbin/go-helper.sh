@@ -19,8 +19,11 @@ if [ -x "$out/$name" ]; then
 fi
 command -v go >/dev/null || { echo "go is needed to build the $name test helper" >&2; exit 1; }
 mkdir -p "$out"
+# A build directory of its own, renamed into place: two test workers may build the same helper at once.
+tmp=$(mktemp -d "$out/$name.partial.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly"
-(cd "$here/$name" && go mod download && go build -ldflags "-s -w" -o "$out/$name.partial" .) >&2
-mv "$out/$name.partial" "$out/$name"
+(cd "$here/$name" && go mod download && go build -ldflags "-s -w" -o "$tmp/$name" .) >&2
+mv "$tmp/$name" "$out/$name"
 echo "built the $name test helper into $out" >&2
 echo "$out"

@@ -1,7 +1,7 @@
 // The chart's NetworkPolicy against the flows of a running operator, as a NetworkPolicy analyzer decides
-// (test/support/netpol.ts). No CNI enforces policies here, so the operator runs on loopback: what it connects to
-// is read from /proc while it serves tunnel traffic, each connection is mapped to where it would go in a cluster,
-// and the analyzer judges those flows under `helm template`'s policy.
+// (test/support/netpol.ts). No CNI enforces policies here, so the operator runs on loopback: every connection it
+// opens while it serves tunnel traffic is recorded inside it (a preload), each is mapped to where it would go in a
+// cluster, and the analyzer judges those flows under `helm template`'s policy.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import { createIngress, ingressObject } from '../support/fixtures.js';
 import { connectProxy, heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool } from '../support/operator.js';
 import { objectsOf, renderChart, type ChartValues } from '../support/install.js';
-import { analyze, SocketRecorder, type Flow, type OutboundSocket, type Peer } from '../support/netpol.js';
+import { analyze, connectionRecording, SocketSampler, socketKey, type Flow, type OutboundSocket, type Peer } from '../support/netpol.js';
 
 const RELEASE = 'gwnetpol';
 const RELEASE_NAMESPACE = 'gateway-system';
@@ -57,8 +57,6 @@ let cp: ReferenceControlPlane;
 let gateway: Gateway;
 /** Local port → the destination it stands for in the cluster: every connection the operator opens must go to one. */
 const standIns = new Map<number, Destination>();
-/** The operator's connections while it runs (one operator at a time). */
-let recorder: SocketRecorder | undefined;
 let direct: OutboundSocket[];
 let proxied: OutboundSocket[];
 
@@ -98,11 +96,15 @@ async function backendDestination(namespace: string, service: string): Promise<D
   return { name: `backend ${namespace}/${service}`, peer: { internal: { namespace, namespaceLabels: ns.metadata!.labels ?? {}, podLabels: svc.spec!.selector ?? {} }, ip: BACKEND_POD_IP }, port: targetPort };
 }
 
-/** Runs an operator with `extra` flags, sends a request to every backend through the tunnel, and returns every connection it opened. */
+/**
+ * Runs an operator with `extra` flags, sends a request to every backend through the tunnel, and returns every
+ * connection it opened, as its preload recorded them; each one /proc showed must be among them.
+ */
 async function observe(watched: string[], home: string, serviceAddresses: string[], extra: string[], gatewayPort: number): Promise<OutboundSocket[]> {
-  const operator = operators.start(operatorArgs(watched, { cp, home }, [...serviceAddresses, ...extra]));
-  recorder = new SocketRecorder(operator.pid);
-  let sockets: OutboundSocket[] = [];
+  const recording = connectionRecording();
+  const operator = operators.start(operatorArgs(watched, { cp, home }, [...serviceAddresses, ...extra]), recording.env);
+  const sampler = new SocketSampler(operator.pid);
+  let sampled: OutboundSocket[] = [];
   try {
     await operator.registered();
     await eventually('routes at the gateway', async () => heldRoutes(cp, watched[0]!).length === BACKENDS.length);
@@ -115,9 +117,12 @@ async function observe(watched: string[], home: string, serviceAddresses: string
     }
   } finally {
     // Its shutdown's connections (the Lease released) are flows too.
-    await operator.stop().finally(() => (sockets = recorder!.stop()));
+    await operator.stop().finally(() => (sampled = sampler.stop()));
   }
-  return sockets;
+  const recorded = recording.recorded();
+  const keys = new Set(recorded.map(socketKey));
+  expect(sampled.filter((socket) => !keys.has(socketKey(socket)))).toEqual([]);
+  return recorded;
 }
 
 beforeAll(async () => {
@@ -145,14 +150,7 @@ beforeAll(async () => {
     await createIngress(ingressObject(ns, backend.service, [{ host: backend.host, paths: [{ service: backend.service, port: 'http' }] }]));
     const label = kubectl(['label', 'namespace', ns, 'tunnel=allowed']);
     if (label.status !== 0) throw new Error(`kubectl label: ${label.stderr}`);
-    // Answers only once the operator's connection is recorded: a request can take less time than a sample does.
-    const server = createServer((_req, res) => {
-      void eventually(`the operator's connection to ${backend.service} recorded`, async () => recorder?.sawPort(port) ?? false).then(
-        () => res.end(backend.service),
-        () => res.writeHead(500).end(),
-      );
-    });
-    const port = await listen(server);
+    const port = await listen(createServer((_req, res) => res.end(backend.service)));
     serviceAddresses.push('--service-address', `${ns}/${backend.service}=127.0.0.1:${port}`);
     standIn(port, await backendDestination(ns, backend.service));
   }

@@ -1,11 +1,13 @@
-// NetworkPolicies checked against flows without an enforcing CNI: what a process connects to (read from /proc),
-// and what a NetworkPolicy analyzer decides about a flow (cyclonus' policy matcher, the engine of
+// NetworkPolicies checked against flows without an enforcing CNI: what a process connects to (recorded inside it
+// by a preload, cross-checked against /proc), and what a NetworkPolicy analyzer decides about a flow (cyclonus' policy matcher, the engine of
 // sigs.k8s.io/network-policy-api's policy-assistant, through the helper hack/testbin/netpol, built once, cached).
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SHIPPED_NODE_OPTIONS } from './operator.js';
 import { runCommandSync } from './processes.js';
-import { cachedDir } from './test-cluster.js';
+import { cachedDir, REPO_ROOT } from './test-cluster.js';
 
 /** A connection a process opened (not one it accepted): where it goes. */
 export interface OutboundSocket {
@@ -16,11 +18,34 @@ export interface OutboundSocket {
 
 const TCP_LISTEN = '0A';
 
-/** "0100007F" (the kernel's byte order) → 127.0.0.1; an IPv6 address as its 32 hex digits, or a mapped IPv4. */
+export const socketKey = (socket: OutboundSocket) => `${socket.protocol} ${socket.remoteAddress}:${socket.remotePort}`;
+
+/**
+ * Every outbound connection (and UDP send) a Node process makes, as it makes it: the env for OperatorProcess
+ * that preloads test/support/connect-recorder.mjs (test-only: the image has no test/), and what it recorded.
+ * No sampling window: a connection is recorded at connect(), before a byte is sent, however short it is.
+ */
+export function connectionRecording(): { env: Record<string, string>; recorded(): OutboundSocket[] } {
+  const file = join(mkdtempSync(join(tmpdir(), 'gateway-connections-')), 'connections.jsonl');
+  const preload = pathToFileURL(join(REPO_ROOT, 'test/support/connect-recorder.mjs')).href;
+  return {
+    env: { OPERATOR_NODE_ARGS: `${SHIPPED_NODE_OPTIONS} --import=${preload}`, GATEWAY_TEST_CONNECTIONS: file },
+    recorded() {
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+      const unique = new Map(lines.map((line) => JSON.parse(line) as OutboundSocket).map((socket) => [socketKey(socket), socket]));
+      return [...unique.values()];
+    },
+  };
+}
+
+/** "0100007F" (the kernel's byte order) → 127.0.0.1; IPv6 likewise, in its usual text form. */
 function addressOf(hex: string): string {
-  const v4 = (word: string) => [6, 4, 2, 0].map((i) => parseInt(word.slice(i, i + 2), 16)).join('.');
-  if (hex.length === 8) return v4(hex);
-  return hex.slice(0, 24) === '0000000000000000FFFF0000' ? v4(hex.slice(24)) : hex;
+  const bytes = (word: string) => [6, 4, 2, 0].map((i) => parseInt(word.slice(i, i + 2), 16));
+  if (hex.length === 8) return bytes(hex).join('.');
+  if (hex.slice(0, 24) === '0000000000000000FFFF0000') return bytes(hex.slice(24)).join('.');
+  const b = (hex.match(/.{8}/g) ?? []).flatMap(bytes);
+  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
+  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
 }
 
 /**
@@ -53,27 +78,25 @@ export function outboundSockets(pid: number): OutboundSocket[] {
     .map(({ protocol, remoteAddress, remotePort }) => ({ protocol, remoteAddress, remotePort }));
 }
 
-/** Samples outboundSockets(pid) until stopped: short-lived connections are seen too, as long as one sample falls in them. */
-export class SocketRecorder {
+/**
+ * Samples outboundSockets(pid) until stopped. It sees only connections open at a sample, so it can miss short
+ * ones; it checks connectionRecording's preload instead, which sees only what goes through Node's net and dgram:
+ * a long-lived socket opened another way shows up here and not there.
+ */
+export class SocketSampler {
   private readonly seen = new Map<string, OutboundSocket>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, intervalMs = 20) {
+  constructor(private readonly pid: number, intervalMs = 100) {
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
 
   sample(): void {
     try {
-      for (const socket of outboundSockets(this.pid)) this.seen.set(`${socket.protocol} ${socket.remoteAddress}:${socket.remotePort}`, socket);
+      for (const socket of outboundSockets(this.pid)) this.seen.set(socketKey(socket), socket);
     } catch {
       // the process has exited
     }
-  }
-
-  /** Samples now: whether a socket to `remotePort` was seen (a server can hold its answer until its connection is recorded). */
-  sawPort(remotePort: number): boolean {
-    this.sample();
-    return [...this.seen.values()].some((socket) => socket.remotePort === remotePort);
   }
 
   /** Takes a last sample, stops, and returns every distinct socket seen. */
