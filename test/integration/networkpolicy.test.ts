@@ -120,6 +120,7 @@ async function observe(watched: string[], home: string, serviceAddresses: string
     await operator.stop().finally(() => (sampled = sampler.stop()));
   }
   const recorded = recording.recorded();
+  recording.remove();
   const keys = new Set(recorded.map(socketKey));
   expect(sampled.filter((socket) => !keys.has(socketKey(socket)))).toEqual([]);
   return recorded;

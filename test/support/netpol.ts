@@ -1,7 +1,7 @@
 // NetworkPolicies checked against flows without an enforcing CNI: what a process connects to (recorded inside it
 // by a preload, cross-checked against /proc), and what a NetworkPolicy analyzer decides about a flow (cyclonus' policy matcher, the engine of
 // sigs.k8s.io/network-policy-api's policy-assistant, through the helper hack/testbin/netpol, built once, cached).
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,8 +25,9 @@ export const socketKey = (socket: OutboundSocket) => `${socket.protocol} ${socke
  * that preloads test/support/connect-recorder.mjs (test-only: the image has no test/), and what it recorded.
  * No sampling window: a connection is recorded at connect(), before a byte is sent, however short it is.
  */
-export function connectionRecording(): { env: Record<string, string>; recorded(): OutboundSocket[] } {
-  const file = join(mkdtempSync(join(tmpdir(), 'gateway-connections-')), 'connections.jsonl');
+export function connectionRecording(): { env: Record<string, string>; recorded(): OutboundSocket[]; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-connections-'));
+  const file = join(dir, 'connections.jsonl');
   const preload = pathToFileURL(join(REPO_ROOT, 'test/support/connect-recorder.mjs')).href;
   return {
     env: { OPERATOR_NODE_ARGS: `${SHIPPED_NODE_OPTIONS} --import=${preload}`, GATEWAY_TEST_CONNECTIONS: file },
@@ -35,6 +36,7 @@ export function connectionRecording(): { env: Record<string, string>; recorded()
       const unique = new Map(lines.map((line) => JSON.parse(line) as OutboundSocket).map((socket) => [socketKey(socket), socket]));
       return [...unique.values()];
     },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
@@ -143,6 +145,7 @@ export function analyze(policies: readonly object[], flows: readonly Flow[]): Ve
   policies.forEach((policy, i) => writeFileSync(join(dir, `policy-${i}.json`), JSON.stringify(policy)));
   const traffic = flows.map((f) => ({ Source: trafficPeer(f.source), Destination: trafficPeer(f.destination), Protocol: f.protocol, ResolvedPort: f.port, ResolvedPortName: '' }));
   const run = runCommandSync(binary, [dir], { input: JSON.stringify(traffic), timeoutMs: 30_000 });
+  rmSync(dir, { recursive: true, force: true });
   if (run.status !== 0) throw new Error(`netpol exited with ${run.status}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Verdict[];
 }
