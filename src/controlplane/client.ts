@@ -265,6 +265,11 @@ export class ControlPlaneClient {
     return this.bulk.length > 0 || this.buffered() > this.highWaterMark;
   }
 
+  /** Bulk frames waiting in this process behind the congested socket (not yet handed to it). */
+  get queuedBulkFrames(): number {
+    return this.bulk.length;
+  }
+
   private get highWaterMark(): number {
     return this.options.highWaterMark ?? 2 * 1024 * 1024;
   }
