@@ -150,6 +150,8 @@ export interface AgentConnection {
   inFlight: number;
   /** When it last sent a frame or a pong: silent too long, it is taken as dead. */
   lastFrameAt: number;
+  /** pauseReading(): its silence is ours (its frames wait unread), so it is not taken as dead meanwhile. */
+  readingPaused?: boolean;
   lastPingAt: number;
   /** The `connections` counts this sync connection was last told, so that only changes are sent. */
   told?: string;
@@ -309,7 +311,7 @@ export class ReferenceControlPlane {
   /** Pings each agent socket every pingIntervalMs; one silent (no frame, no pong) for deadAfterMs is terminated. */
   private sweep(now: number): void {
     for (const agent of this.agents) {
-      if (agent.socket.readyState !== WebSocket.OPEN) continue;
+      if (agent.socket.readyState !== WebSocket.OPEN || agent.readingPaused) continue;
       if (now - agent.lastFrameAt >= this.deadAfterMs) {
         this.options.logger.warn('terminated a silent agent socket', { controller: 'reference-control-plane', cluster: agent.cluster?.name, agent_id: agent.agentId, silent_ms: now - agent.lastFrameAt });
         agent.socket.terminate();
@@ -379,7 +381,12 @@ export class ReferenceControlPlane {
 
   /** Test hook: stop (or resume) reading a cluster's socket, as a congested peer would; its agent's buffer fills. */
   pauseReading(clusterUuid: string, paused: boolean): void {
-    const raw = (this.socketOf(clusterUuid) as unknown as { _socket?: { pause(): void; resume(): void } } | undefined)?._socket;
+    const connection = this.mainConnection(clusterUuid);
+    if (!connection) return;
+    const raw = (connection.socket as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
+    connection.readingPaused = paused;
+    // The silence while paused was ours: the dead-peer clock starts again when reading does.
+    if (!paused) connection.lastFrameAt = Date.now();
     if (paused) raw?.pause();
     else raw?.resume();
   }

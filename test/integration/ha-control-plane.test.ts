@@ -295,6 +295,22 @@ describe('a failed connection', () => {
     expect(await get).toMatchObject({ status: 200, body: 'retried' });
   });
 
+  it('a connection the control plane itself stopped reading is not taken as dead; the clock starts again when it reads', async () => {
+    const s = await stack({ agentPingIntervalMs: 100, agentDeadAfterMs: 600 });
+    const { sync, tunnel, uuid } = await cluster(s, 1);
+    let pings = 0;
+    tunnel[0]!.socket.on('ping', () => pings++);
+    s.cp.pauseReading(uuid, true); // the sync connection's frames, pongs too, wait unread on our side
+    // Ten pings to the other connection: a second of sweeps, well past the 600 ms a silent one would get.
+    await waitFor('ten sweeps past the dead-after time', async () => pings >= 10, { timeoutMs: 5_000, intervalMs: 20 });
+    expect(s.cp.connections(uuid)).toHaveLength(2);
+    s.cp.pauseReading(uuid, false);
+    // Reading again, it is judged by its own silence from now: a node that is really lost still goes.
+    raw(sync).pause();
+    await waitFor('the silent connection terminated', async () => s.cp.connections(uuid).length === 1, { timeoutMs: 5_000, intervalMs: 20 });
+    expect(s.cp.connections(uuid)).toEqual([expect.objectContaining({ agent_id: 'replica-t0' })]);
+  });
+
   it('WebSocket streams spread like requests; those on a failed connection are closed with 1011, not moved', async () => {
     const s = await stack();
     const { sync, tunnel } = await cluster(s, 1);
