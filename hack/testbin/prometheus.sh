@@ -7,26 +7,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
 . "$here/versions.env"
-# Keyed on the wrapper's files as go-helper.sh does: a regenerated go.sum (same version) must not reuse the old build.
-sum=$(sha256sum "$here/prometheus/go.mod" "$here/prometheus/go.sum" | sha256sum | cut -c1-12)
-out="${XDG_CACHE_HOME:-$HOME/.cache}/gateway-operator/prometheus-$PROMETHEUS_VERSION-$sum"
-if [ -x "$out/prometheus" ] && [ -x "$out/promtool" ]; then
-  echo "$out"
-  exit 0
-fi
-command -v go >/dev/null || { echo "go is needed to build prometheus and promtool for the tests" >&2; exit 1; }
-mkdir -p "$out"
-tmp=$(mktemp -d "$out.partial.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly"
-start=$(date +%s)
-echo "building prometheus and promtool $PROMETHEUS_VERSION into $out (once per go.mod and go.sum)" >&2
-(
+# shellcheck source=hack/testbin/cache.sh
+. "$here/cache.sh"
+out=$(cache_dir "prometheus-$PROMETHEUS_VERSION" "$here/prometheus/go.mod" "$here/prometheus/go.sum")
+build() {
+  local start
+  start=$(date +%s)
+  echo "building prometheus and promtool $PROMETHEUS_VERSION into $out (once per go.mod and go.sum)"
   cd "$here/prometheus"
-  flags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
-  go build -tags remove_all_sd -ldflags "$flags" -o "$tmp/" \
+  go build -tags remove_all_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" -o "$1/" \
     github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
-) >&2
-mv "$tmp/prometheus" "$tmp/promtool" "$out/"
-echo "built prometheus and promtool in $(( $(date +%s) - start )) s" >&2
+  echo "built prometheus and promtool in $(( $(date +%s) - start )) s"
+}
+build_into "$out" build prometheus promtool
 echo "$out"

@@ -21,7 +21,7 @@ describe('hack/testbin/prometheus.sh', () => {
   it('reuses its build only while the wrapper go.mod and go.sum are unchanged', () => {
     const testbin = join(work, 'testbin');
     mkdirSync(join(testbin, 'prometheus'), { recursive: true });
-    for (const file of ['prometheus.sh', 'versions.env', 'prometheus/go.mod', 'prometheus/go.sum']) copyFileSync(join(REPO_ROOT, 'hack/testbin', file), join(testbin, file));
+    for (const file of ['prometheus.sh', 'cache.sh', 'versions.env', 'prometheus/go.mod', 'prometheus/go.sum']) copyFileSync(join(REPO_ROOT, 'hack/testbin', file), join(testbin, file));
     mkdirSync(join(work, 'bin'));
     writeFileSync(join(work, 'bin/go'), FAKE_GO);
     chmodSync(join(work, 'bin/go'), 0o755);
