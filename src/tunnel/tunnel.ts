@@ -377,8 +377,9 @@ export class Tunnel {
     this.share.release(pending.client);
     clearTimeout(pending.timer);
     if (abortReason) pending.upstream?.destroy(new Error(abortReason));
-    metrics.tunnelRequests.inc({ status: statusClass(status) });
-    metrics.tunnelRequestDuration.observe({ status: statusClass(status) }, (performance.now() - pending.startedAt) / 1000);
+    const label = { status: statusClass(status) };
+    metrics.tunnelRequests.inc(label);
+    metrics.tunnelRequestDuration.observe(label, (performance.now() - pending.startedAt) / 1000);
   }
 }
 
