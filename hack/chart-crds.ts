@@ -6,10 +6,11 @@
 // it. Each template is the source file's spec byte for byte, behind `crds.enabled`, with the chart's labels
 // and, under `crds.keep`, `helm.sh/resource-policy: keep` so that `helm uninstall` leaves the CRDs and every
 // GatewayRoute (cert-manager's chart does the same).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { writeOrCheck } from './generated.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CRD_DIR = join(ROOT, 'crds');
@@ -63,7 +64,6 @@ function generate(): Map<string, string> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const shown = relative(ROOT, TEMPLATE_DIR);
   let templates: Map<string, string>;
   try {
     templates = generate();
@@ -71,20 +71,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error((err as Error).message);
     process.exit(1);
   }
-  const present = existsSync(TEMPLATE_DIR) ? readdirSync(TEMPLATE_DIR) : [];
-  if (process.argv.includes('--check')) {
-    const stale = [
-      ...[...templates].filter(([file, text]) => !present.includes(file) || readFileSync(join(TEMPLATE_DIR, file), 'utf8') !== text).map(([file]) => file),
-      ...present.filter((file) => !templates.has(file)),
-    ];
-    if (stale.length) {
-      console.error(`${shown}: ${stale.join(', ')} out of date with crds/; regenerate: ${COMMAND}`);
-      process.exit(1);
-    }
-  } else {
-    mkdirSync(TEMPLATE_DIR, { recursive: true });
-    for (const file of present.filter((f) => !templates.has(f))) rmSync(join(TEMPLATE_DIR, file));
-    for (const [file, text] of templates) writeFileSync(join(TEMPLATE_DIR, file), text);
-    console.log(`wrote ${shown}/{${[...templates.keys()].join(',')}}`);
-  }
+  const files = new Map([...templates].map(([file, text]) => [join(TEMPLATE_DIR, file), text]));
+  writeOrCheck({ files, root: ROOT, from: 'crds/', command: COMMAND, ownedDir: TEMPLATE_DIR });
 }

@@ -7,10 +7,11 @@
 // walked into; a key with a `# --` comment gets a row, and a value without one is covered by the nearest
 // ancestor that has one (tokenSecret: name and key). Free-form maps and lists are one row each. A value the
 // schema knows and values.yaml does not yet have is shown with the schema's description and default.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { writeOrCheck } from './generated.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHART = join(ROOT, 'charts/gateway-operator');
@@ -140,24 +141,13 @@ function generate(current: string): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const shown = relative(ROOT, README);
   const current = existsSync(README) ? readFileSync(README, 'utf8') : '';
   let generated: string;
   try {
     generated = generate(current);
   } catch (err) {
-    console.error(`${shown}: ${(err as Error).message}`);
+    console.error(`${relative(ROOT, README)}: ${(err as Error).message}`);
     process.exit(1);
   }
-  if (process.argv.includes('--check')) {
-    if (current !== generated) {
-      const [have, want] = [current.split('\n'), generated.split('\n')];
-      const line = want.findIndex((text, index) => have[index] !== text) + 1 || want.length + 1;
-      console.error(`${shown} is out of date with values.yaml (first difference at line ${line}); regenerate it: ${COMMAND}`);
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(README, generated);
-    console.log(`wrote ${shown}`);
-  }
+  writeOrCheck({ files: new Map([[README, generated]]), root: ROOT, from: 'values.yaml', command: COMMAND });
 }

@@ -2,11 +2,12 @@
 // openAPIV3Schema in crds/ (the source of truth), so that types, enums and the limits the code relies on
 // are never kept in step by hand. `--check` (part of `npm run lint`) regenerates in memory and fails when
 // the checked-in file differs.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { crdFiles } from './chart-crds.js';
+import { writeOrCheck } from './generated.js';
 
 const VERSION = 'v1alpha1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -183,17 +184,4 @@ function generate(): string {
   return generator.output();
 }
 
-const generated = generate();
-const shown = relative(ROOT, OUTPUT);
-if (process.argv.includes('--check')) {
-  const current = existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '';
-  if (current !== generated) {
-    const [have, want] = [current.split('\n'), generated.split('\n')];
-    const line = want.findIndex((text, index) => have[index] !== text) + 1 || want.length + 1;
-    console.error(`${shown} is out of date with crds/ (first difference at line ${line}); regenerate it: ${COMMAND}`);
-    process.exit(1);
-  }
-} else {
-  writeFileSync(OUTPUT, generated);
-  console.log(`wrote ${shown}`);
-}
+writeOrCheck({ files: new Map([[OUTPUT, generate()]]), root: ROOT, from: 'crds/', command: COMMAND });
