@@ -3,13 +3,14 @@
 // opens while it serves tunnel traffic is recorded inside it (a preload), each is mapped to where it would go in a
 // cluster, and the analyzer judges those flows under `helm template`'s policy.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { clients, eventually, kubectl, TestNamespaces, testKubeConfig } from '../support/kube.js';
 import { createIngress, ingressObject } from '../support/fixtures.js';
 import { connectProxy, heldRoutes, startControlPlane } from '../support/control-plane.js';
+import { call } from '../support/fake-agent.js';
 import { operatorArgs, OperatorPool } from '../support/operator.js';
 import { objectsOf, renderChart, type ChartValues } from '../support/install.js';
 import { analyze, connectionRecording, SocketSampler, socketKey, type Flow, type OutboundSocket, type Peer } from '../support/netpol.js';
@@ -71,19 +72,6 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-function get(gatewayPort: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: gatewayPort, path: '/', headers: { Host: host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
  * A backend as the policy sees it, from the objects on the apiserver: the tunnel dials the Service, which in a
  * cluster leads to one of the pods its selector picks, on its target port, in its namespace (with its labels).
@@ -110,7 +98,7 @@ async function observe(watched: string[], home: string, serviceAddresses: string
     await eventually('routes at the gateway', async () => heldRoutes(cp, watched[0]!).length === BACKENDS.length);
     for (const backend of BACKENDS) {
       const answer = await eventually(`${backend.host} through the tunnel`, async () => {
-        const res = await get(gatewayPort, backend.host);
+        const res = await call(gatewayPort, backend.host, '/');
         return res.status === 200 ? res.body : undefined;
       });
       expect(answer).toBe(backend.service);

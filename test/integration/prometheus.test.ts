@@ -5,13 +5,14 @@
 // system), and every dashboard query (its variables resolved as Grafana would) evaluates and returns series.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import { describeRoute, waitForRoutes } from '../support/control-plane.js';
+import { call } from '../support/fake-agent.js';
 import { createIngress, ingressObject } from '../support/fixtures.js';
 import { eventually } from '../support/kube.js';
 import { dashboard, dashboardQueries, dashboardVariables, renderedRuleGroups, substitute } from '../support/observability.js';
@@ -37,17 +38,6 @@ async function startBackend(): Promise<Server> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
-}
-
-function call(port: number, host: string, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { Host: host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
 }
 
 /** Prometheus scraping the operator every second and evaluating the chart's rules every second; retried on a taken port. */
@@ -127,8 +117,8 @@ beforeAll(async () => {
   await waitForRoutes(suite.cp, ns, [describeRoute({ host, path: '/', service: 'web', port: 8080 })]);
   prometheus = await startPrometheus(operator.healthPort);
   // Answers of both kinds, so the status series exist; the tunnel's counters then move while Prometheus scrapes.
-  await eventually('a request served through the tunnel', async () => (await call(gatewayPort, host, '/')) === 200);
-  expect(await call(gatewayPort, host, '/fail')).toBe(500);
+  await eventually('a request served through the tunnel', async () => (await call(gatewayPort, host, '/')).status === 200);
+  expect((await call(gatewayPort, host, '/fail')).status).toBe(500);
   await waitFor('prometheus scraped the operator', async () => (await query(`up{job="${TARGET.job}"} == 1`)).series === 1, { timeoutMs: 30_000, intervalMs: 500 });
   for (let i = 0; i < 5; i++) await call(gatewayPort, host, '/');
 }, 120_000);
