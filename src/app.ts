@@ -130,7 +130,7 @@ export class GatewayOperator {
   /** Registers every feature with the manager; the Gateway API one asks the apiserver what it serves first. */
   private async setup(): Promise<Features> {
     const { manager, config, client } = this;
-    const routes = gatewayRoutes.setup(manager);
+    const routes = gatewayRoutes.setup(manager, { clusterDomain: config.clusterDomain });
     ingress.setup(manager, {
       routes,
       ingressClasses: config.ingressClasses,
@@ -182,6 +182,7 @@ export class GatewayOperator {
       tunnelFeature = tunnel.setup(manager, {
         client,
         exposedRoutes: () => syncController.exposedRoutes(),
+        transport: (route) => routes.transports.forRoute(route),
         tunnel: {
           ...DEFAULT_TUNNEL_OPTIONS,
           clusterDomain: config.clusterDomain,

@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import { PATH_TYPES, type PathType, type RoutingMode } from '../api/v1alpha1/types.js';
 
+export { wireRouteKey } from '../api/v1alpha1/route-key.js';
+
 export const PROTOCOL_VERSION = 3;
 /**
  * The versions this operator speaks, offered in `register`; the control plane picks one. Version 3 only: a
@@ -53,15 +55,6 @@ export const WIRE_ROUTE_FIELDS: ReadonlyArray<keyof WireRouteBody> = ['host', 'p
 /** A route with its key, as both ends hold it. */
 export interface WireRoute extends WireRouteBody {
   key: string;
-}
-
-/**
- * A route's key, from what identifies it: its GatewayRoute, path type, host and path (the translation keeps
- * these unique within a GatewayRoute). Inserting or reordering paths leaves every other key as it was. `*`
- * stands for the catch-all host. Part of the contract: both ends compute it, so routes are sent without it.
- */
-export function wireRouteKey(namespace: string, name: string, route: Pick<WireRouteBody, 'host' | 'path' | 'path_type'>): string {
-  return `${namespace}/${name}/${route.path_type}:${route.host || '*'}${route.path}`;
 }
 
 /** The route as sent: its key left out. */

@@ -11,27 +11,37 @@ import type { ServiceLike } from '../routing/backends.js';
 import { BackendResolver, lookupIn } from './backends.js';
 import { indexRouteClaims, RouteClaims } from './claims.js';
 import { countConditions } from './condition-counts.js';
+import { BackendTransports } from './transport.js';
 import { GatewayRouteWriter } from './writer.js';
 
 export interface GatewayRoutes {
   readonly gatewayRoutes: Informer<GatewayRoute>;
   readonly services: Informer<ServiceLike>;
   readonly backends: BackendResolver;
+  /** How the tunnel dials each route's backend (protocol, TLS); BackendTLSPolicies plug in once watched. */
+  readonly transports: BackendTransports;
   /** Claims of one source controller (each remembers which of its own GatewayRoutes lost a route). */
   claims(): RouteClaims;
   /** The writer of one source controller: `controller` labels and logs, `statusFieldManager` owns its status fields. */
   writer(options: { controller: string; statusFieldManager: string }): GatewayRouteWriter;
 }
 
-export function setup(manager: Manager): GatewayRoutes {
+export interface GatewayRoutesOptions {
+  /** The cluster's DNS domain: a TLS backend's certificate names <service>.<namespace>.svc.<domain> by default. */
+  clusterDomain: string;
+}
+
+export function setup(manager: Manager, { clusterDomain }: GatewayRoutesOptions): GatewayRoutes {
   const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
   const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
   indexRouteClaims(gatewayRoutes);
   countConditions(gatewayRoutes);
+  const service = lookupIn(services);
   return {
     gatewayRoutes,
     services,
-    backends: new BackendResolver(lookupIn(services)),
+    backends: new BackendResolver(service),
+    transports: new BackendTransports({ gatewayRoute: (key) => gatewayRoutes.get(key), service, clusterDomain }),
     claims: () => new RouteClaims(gatewayRoutes),
     writer: ({ controller, statusFieldManager }) =>
       new GatewayRouteWriter({

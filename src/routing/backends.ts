@@ -6,7 +6,7 @@ import type { BackendPort } from '../api/v1alpha1/types.js';
 
 export interface ServiceLike {
   metadata?: { name?: string; namespace?: string };
-  spec?: { type?: string; ports?: Array<{ name?: string; port: number }> };
+  spec?: { type?: string; ports?: Array<{ name?: string; port: number; appProtocol?: string }> };
 }
 
 /**

@@ -3,17 +3,19 @@
 import type { ControlPlaneClient } from '../controlplane/client.js';
 import type { ExposedRoute } from '../controlplane/protocol.js';
 import type { Manager } from '../operator/manager.js';
-import { Tunnel, type TunnelOptions } from './tunnel.js';
+import { Tunnel, type BackendTransportLookup, type TunnelOptions } from './tunnel.js';
 
 export interface TunnelSetupOptions {
   client: ControlPlaneClient;
   /** What the control plane holds of this cluster's routes: the tunnel's boundary. */
   exposedRoutes: () => ExposedRoute[];
+  /** How each route's backend is dialled (HTTP/1.1 or HTTP/2, cleartext or TLS). */
+  transport: BackendTransportLookup;
   tunnel: TunnelOptions;
 }
 
-export function setup(manager: Manager, { client, exposedRoutes, tunnel: options }: TunnelSetupOptions): Tunnel {
-  const tunnel = new Tunnel(client, exposedRoutes, options, manager.logger.child({ controller: 'tunnel' }));
+export function setup(manager: Manager, { client, exposedRoutes, transport, tunnel: options }: TunnelSetupOptions): Tunnel {
+  const tunnel = new Tunnel(client, exposedRoutes, transport, options, manager.logger.child({ controller: 'tunnel' }));
   client.addMessageListener((message) => tunnel.handle(message));
   // Every replica's socket carries traffic, the route sync or not: only a lost socket ends what it carried.
   client.onStateChange(() => {

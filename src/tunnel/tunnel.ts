@@ -9,6 +9,7 @@ import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { bytesOf, type ExposedRoute, type InboundMessage, type ProxyRequestPayload } from '../controlplane/protocol.js';
+import type { BackendTransport } from '../routing/backend-transport.js';
 import { matchRoute } from '../routing/match.js';
 import { checkRequestTarget } from '../routing/request-path.js';
 import { FairShare } from './fair-share.js';
@@ -17,6 +18,9 @@ import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type St
 
 /** How the tunnel uses the control-plane socket: small frames at once, bodies as bulk (see client.sendBulk). */
 export type TunnelSocket = StreamSocket;
+
+/** How a route's backend is dialled, or why it must not be (e.g. a BackendTLSPolicy whose CA cannot be read). */
+export type BackendTransportLookup = (route: ExposedRoute) => BackendTransport | { error: string };
 
 export interface TunnelOptions {
   clusterDomain: string;
@@ -96,6 +100,7 @@ export class Tunnel {
   constructor(
     private readonly socket: TunnelSocket,
     private readonly routes: () => ExposedRoute[],
+    private readonly transport: BackendTransportLookup,
     private readonly options: TunnelOptions,
     private readonly logger: Logger,
   ) {

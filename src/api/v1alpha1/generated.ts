@@ -34,6 +34,13 @@ export interface RouteSpec {
     /** The Service's namespace when it is not the GatewayRoute's. Used only where a ReferenceGrant in that namespace allows it (from HTTPRoutes, group gateway.networking.k8s.io, of the GatewayRoute's namespace, to that Service), whoever wrote the GatewayRoute, the HTTPRoute translation or a user; otherwise the route is not sent and ResolvedRefs is False (RefNotPermitted). */
     namespace?: string;
     port: BackendPort;
+    /** How the tunnel speaks to the backend: HTTP (HTTP/1.1), HTTPS (HTTP/1.1 over TLS), H2C (HTTP/2 cleartext) or H2 (HTTP/2 over TLS). Omitted: chosen from the Service port's appProtocol. A BackendTLSPolicy for the Service makes it TLS whatever this says. Set by the translations from the nginx.ingress.kubernetes.io/backend-protocol annotation and from GRPCRoutes. */
+    protocol?: 'HTTP' | 'HTTPS' | 'H2C' | 'H2';
+    /** How a TLS backend's certificate is checked. */
+    tls?: {
+      /** True: the backend's certificate is not verified at all (an explicit opt-out, shown in ResolvedRefs). Set from the gateway.pipeops.io/backend-tls-insecure-skip-verify annotation of the source. */
+      insecureSkipVerify?: boolean;
+    };
   };
   /** True when a TLS entry of the source lists this host. */
   tls?: boolean;

@@ -17,6 +17,7 @@ import { LeaderElector } from '../../../src/operator/leader-election.js';
 import { Manager } from '../../../src/operator/manager.js';
 import { Outbox } from '../../../src/sync/outbox.js';
 import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from '../../../src/tunnel/tunnel.js';
+import { plainTransport } from '../../../src/gatewayroute/transport.js';
 
 function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -198,7 +199,7 @@ describe('gateway_operator_tunnel_request_duration_seconds', () => {
       whenWritable: async () => undefined,
     };
     const routes = [{ key: 'ns/web/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix' as const, service: 'web', port: 80, tls: false, namespace: 'ns' }];
-    const tunnel = new Tunnel(socket as never, () => routes, { ...DEFAULT_TUNNEL_OPTIONS, serviceAddresses: new Map([['ns/web', `127.0.0.1:${port}`]]) }, silentLogger());
+    const tunnel = new Tunnel(socket as never, () => routes, plainTransport, { ...DEFAULT_TUNNEL_OPTIONS, serviceAddresses: new Map([['ns/web', `127.0.0.1:${port}`]]) }, silentLogger());
     metrics.tunnelRequestDuration.reset();
     metrics.tunnelRequests.reset();
     const request = (id: string, host: string, path: string): void =>
