@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 
 out="${XDG_CACHE_HOME:-$HOME/.cache}/gateway-operator/gateway-api-${GATEWAY_API_VERSION}"
-kinds=(gatewayclasses gateways httproutes referencegrants)
+kinds=(gatewayclasses gateways httproutes referencegrants grpcroutes backendtlspolicies)
 complete=true
 for kind in "${kinds[@]}"; do [ -s "$out/gateway.networking.k8s.io_$kind.yaml" ] || complete=false; done
 if $complete; then
