@@ -88,10 +88,11 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
   manager.controller({
     name: 'httproute',
     for: { informer: httpRoutes },
+    // A backend Service, or a BackendTLSPolicy or CA ConfigMap for it: ResolvedRefs says how it is dialled.
+    sources: [routes.backendChanges((service) => keysOf(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, service)))],
     watches: [
       watch({ informer: gateways, map: (gateway) => routesOfGateway(objectKey(gateway.metadata)) }),
       watch({ informer: gatewayClasses, map: (gatewayClass) => gatewaysOfClass(gatewayClass.metadata.name ?? '').flatMap(routesOfGateway) }),
-      watch({ informer: routes.services, map: (service) => keysOf(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
       // A grant changes what routes of other namespaces may use: the routes naming a Service there.
       ...(referenceGrants
         ? [watch({ informer: referenceGrants, map: (grant) => keysOf(httpRoutes.list().filter((route) => backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`)))) })]

@@ -140,11 +140,14 @@ export class SyncController {
       // Every change, status included: Synced is written from what the cache holds (see writeStatus).
       for: { informer: gatewayRoutes },
       watches: [
-        // A backend Service, in the GatewayRoute's namespace or the one backend.namespace names.
-        watch({ informer: routes.services, map: (service) => keysOf(gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
         ...(options.referenceGrants ? [watch({ informer: options.referenceGrants, map: crossNamespace })] : []),
       ],
-      sources: [() => this.connectivityInformer.onChange(() => this.onConnectivityChange())],
+      sources: [
+        () => this.connectivityInformer.onChange(() => this.onConnectivityChange()),
+        // A backend Service (in the GatewayRoute's namespace or the one backend.namespace names), or a
+        // BackendTLSPolicy or CA ConfigMap for it.
+        routes.backendChanges((service) => keysOf(gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, service))),
+      ],
       reconcile: (key) => this.reconcile(key),
       concurrency: options.concurrency,
     });
