@@ -7,6 +7,7 @@ import { keysOf, NAMESPACE, objectKey, type ResourceKind } from '../operator/kin
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
 import { parentGatewayKey } from './attach.js';
+import * as backendTls from './backendtls/setup.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './informers.js';
@@ -129,5 +130,7 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
     reconcile: (key) => gatewayController.reconcileGateway(key),
     concurrency: options.concurrency,
   });
+  // BackendTLSPolicies decide for every backend (Ingress ones too), through routes.transports.
+  await backendTls.setup(manager, { routes, httpRoutes, controllerName: options.controllerName, concurrency: options.concurrency });
   return { served: true, referenceGrant };
 }

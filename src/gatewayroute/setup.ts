@@ -14,6 +14,15 @@ import { countConditions } from './condition-counts.js';
 import { BackendTransports } from './transport.js';
 import { GatewayRouteWriter } from './writer.js';
 
+/** The index of the GatewayRoute cache by backend Service ("namespace/name", backend.namespace included). */
+export const GATEWAY_ROUTE_BACKEND_INDEX = 'backend-service';
+
+/** "namespace/name" of every Service a GatewayRoute's routes use. */
+export function backendServicesOf(route: GatewayRoute | undefined): string[] {
+  if (!route) return [];
+  return [...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`))];
+}
+
 export interface GatewayRoutes {
   readonly gatewayRoutes: Informer<GatewayRoute>;
   readonly services: Informer<ServiceLike>;
@@ -41,6 +50,7 @@ export function setup(manager: Manager, { clusterDomain }: GatewayRoutesOptions)
   const gatewayRoutes = manager.informer<GatewayRoute>(GATEWAY_ROUTE_KIND, { watched: true });
   const services = manager.informer<ServiceLike>(SERVICE, { watched: true });
   indexRouteClaims(gatewayRoutes);
+  gatewayRoutes.addIndex(GATEWAY_ROUTE_BACKEND_INDEX, backendServicesOf);
   countConditions(gatewayRoutes);
   const service = lookupIn(services);
   const transports = new BackendTransports({ gatewayRoute: (key) => gatewayRoutes.get(key), service, clusterDomain });
