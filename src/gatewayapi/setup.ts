@@ -7,6 +7,7 @@ import { keysOf, NAMESPACE, objectKey, type ResourceKind } from '../operator/kin
 import { watch, type Manager } from '../operator/manager.js';
 import { specOrMetadataChanged } from '../operator/predicates.js';
 import { parentGatewayKey } from './attach.js';
+import * as backendTls from './backendtls/setup.js';
 import { GatewayController, PARENT_GATEWAY_INDEX } from './gateway-controller.js';
 import { HTTPRouteController } from './httproute-controller.js';
 import type { GatewayApiInformers, GatewayApiOptions, NamespaceLike } from './informers.js';
@@ -88,10 +89,11 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
   manager.controller({
     name: 'httproute',
     for: { informer: httpRoutes },
+    // A backend Service, or a BackendTLSPolicy or CA ConfigMap for it: ResolvedRefs says how it is dialled.
+    sources: [routes.backendChanges((service) => keysOf(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, service)))],
     watches: [
       watch({ informer: gateways, map: (gateway) => routesOfGateway(objectKey(gateway.metadata)) }),
       watch({ informer: gatewayClasses, map: (gatewayClass) => gatewaysOfClass(gatewayClass.metadata.name ?? '').flatMap(routesOfGateway) }),
-      watch({ informer: routes.services, map: (service) => keysOf(httpRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
       // A grant changes what routes of other namespaces may use: the routes naming a Service there.
       ...(referenceGrants
         ? [watch({ informer: referenceGrants, map: (grant) => keysOf(httpRoutes.list().filter((route) => backendServices(route).some((key) => key.startsWith(`${grant.metadata.namespace}/`)))) })]
@@ -128,5 +130,7 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
     reconcile: (key) => gatewayController.reconcileGateway(key),
     concurrency: options.concurrency,
   });
+  // BackendTLSPolicies decide for every backend (Ingress ones too), through routes.transports.
+  await backendTls.setup(manager, { routes, httpRoutes, controllerName: options.controllerName, concurrency: options.concurrency });
   return { served: true, referenceGrant };
 }

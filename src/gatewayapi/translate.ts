@@ -8,6 +8,7 @@ import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } f
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import { MAX_ROUTES, type GatewayRouteSpec, type PathType, type RouteSpec } from '../api/v1alpha1/types.js';
+import { readBackendAnnotations, withBackendSettings } from '../routing/backend-annotations.js';
 import type { AttachedHost } from './attach.js';
 import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
 import { GATEWAY_API_GROUP, HTTP_ROUTE } from './types.js';
@@ -42,6 +43,8 @@ export interface HTTPRouteTranslation {
   notes: string[];
   backendProblems: BackendProblem[];
   annotations: Record<string, string>;
+  /** Annotations not applied (an opt-out that is neither "true" nor "false"), each named with its value. */
+  ignored: string[];
 }
 
 /** Whether a ReferenceGrant in the Service's namespace lets HTTPRoutes of `fromNamespace` use that Service. */
@@ -111,6 +114,7 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
   const notes: string[] = [];
   const backendProblems: BackendProblem[] = [];
   const seen = new Set<string>();
+  const backendAnnotations = readBackendAnnotations(route.metadata.annotations, { backendProtocol: false });
   const servedHosts = hosts.filter((h) => h.host !== '' || options.allowCatchAll);
   if (servedHosts.length < hosts.length) dropped.push('every host: no hostname on the route or the listener (catch-all routes are disabled; enable with --allow-catch-all)');
 
@@ -148,7 +152,7 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
           dropped.push(`${where}.matches[${matchIndex}]: ${takenBy}`);
           continue;
         }
-        const spec: RouteSpec = { path: path.path, pathType: path.pathType, backend: { service: backend.service, port: { number: backend.port } }, tls };
+        const spec: RouteSpec = { path: path.path, pathType: path.pathType, backend: withBackendSettings({ service: backend.service, port: { number: backend.port } }, backendAnnotations.settings), tls };
         if (backend.namespace) spec.backend.namespace = backend.namespace;
         if (host) spec.host = host;
         routes.push(spec);
@@ -158,11 +162,17 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
 
   return {
     spec: { routes, source: { kind: 'HTTPRoute', name: route.metadata.name ?? '' } },
-    accepted: acceptedCondition({ routeCount: routes.length, dropped: [...dropped, ...notes], empty: 'the HTTPRoute is attached to no Gateway of this operator, or has no rules' }),
+    accepted: acceptedCondition({
+      routeCount: routes.length,
+      dropped: [...dropped, ...notes],
+      ignored: backendAnnotations.ignored,
+      empty: 'the HTTPRoute is attached to no Gateway of this operator, or has no rules',
+    }),
     dropped,
     notes,
     backendProblems,
     annotations: userAnnotations(route.metadata.annotations),
+    ignored: backendAnnotations.ignored,
   };
 }
 

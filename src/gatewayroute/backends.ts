@@ -1,8 +1,10 @@
 // How a GatewayRoute's backends resolve, in one place for every reader: the source controllers'
 // ResolvedRefs, the sync controller's wire translation and hand-written GatewayRoutes' ResolvedRefs all
 // ask the same BackendResolver (one per manager), so a backend is never usable for one and not the other.
+import { listWithin } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import type { RouteSpec } from '../api/v1alpha1/types.js';
+import type { TransportChoice } from '../routing/backend-transport.js';
 import { resolveBackendPort, type PortResolution, type ServiceLike } from '../routing/backends.js';
 
 export type ServiceLookup = (namespace: string, name: string) => ServiceLike | undefined;
@@ -21,17 +23,32 @@ export type CrossNamespacePolicy = (from: string, to: string, service: string) =
 /** No ReferenceGrants to read (the Gateway API is not installed): no backend in another namespace. */
 export const NO_CROSS_NAMESPACE: CrossNamespacePolicy = () => false;
 
+/** A resolved backend: its Service (in `namespace`) and the port number the route's port resolved to. */
+export interface ResolvedBackend {
+  namespace: string;
+  service: string;
+  port: number;
+}
+
+/** How the tunnel would dial a route's resolved backend (routing/backend-transport.ts), for ResolvedRefs. */
+export type TransportChooser = (route: RouteSpec, backend: ResolvedBackend) => TransportChoice;
+
 /** How backends are looked up and which namespaces a GatewayRoute may reach: what every resolution needs. */
 export interface BackendContext {
   readonly service: ServiceLookup;
   readonly crossNamespace: CrossNamespacePolicy;
+  /** How resolved backends are dialled; without it (the preview command) ResolvedRefs does not say. */
+  readonly transport?: TransportChooser;
 }
 
 /** The one BackendContext of a running operator: Services from the cache; cross-namespace once grants are read. */
 export class BackendResolver implements BackendContext {
   private policy: CrossNamespacePolicy = NO_CROSS_NAMESPACE;
 
-  constructor(readonly service: ServiceLookup) {}
+  constructor(
+    readonly service: ServiceLookup,
+    readonly transport?: TransportChooser,
+  ) {}
 
   get crossNamespace(): CrossNamespacePolicy {
     return this.policy;
@@ -53,22 +70,49 @@ export function resolveRouteBackend(route: RouteSpec, namespace: string, { servi
   if (backendNamespace !== namespace && !crossNamespace(namespace, backendNamespace, name)) {
     return { ok: false, reason: 'RefNotPermitted', message: `no ReferenceGrant in namespace ${backendNamespace} allows routes from ${namespace} to use Service ${name}`, refused: true };
   }
-  const shown = backendNamespace === namespace ? name : `${backendNamespace}/${name}`;
-  return resolveBackendPort(service(backendNamespace, name), shown, route.backend.port);
+  return resolveBackendPort(service(backendNamespace, name), shownService(route, namespace), route.backend.port);
 }
 
-/** ResolvedRefs: every backend Service exists, may be used, and has the referenced port. */
+/** The backend Service as messages name it: its name, or namespace/name when in another namespace. */
+function shownService(route: RouteSpec, namespace: string): string {
+  const backendNamespace = route.backend.namespace ?? namespace;
+  return backendNamespace === namespace ? route.backend.service : `${backendNamespace}/${route.backend.service}`;
+}
+
+/** Room for the list of how backends are dialled in ResolvedRefs' message, and for each entry of it. */
+const DIALLED_BUDGET = 2048;
+const DIALLED_ENTRY_CHARS = 300;
+
+/**
+ * ResolvedRefs: every backend Service exists, may be used, and has the referenced port, and no BackendTLSPolicy
+ * for it is unusable (InvalidBackendTLSPolicy: such a route is still sent, and the tunnel answers its requests
+ * with a 5xx naming the policy, as the Gateway API asks). The True message names every backend not dialled as
+ * plain HTTP/1.1, and why (the explanation of routing/backend-transport.ts).
+ */
 export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, backends: BackendContext): GatewayRouteCondition<'ResolvedRefs'> {
-  type Failure = Extract<PortResolution, { ok: false }>;
-  const problems = new Map<string, Failure['reason']>(); // message -> reason, deduplicated
+  type Reason = Extract<GatewayRouteCondition<'ResolvedRefs'>, { status: 'False' }>['reason'];
+  const problems = new Map<string, Reason>(); // message -> reason, deduplicated
+  const dialled = new Set<string>();
   for (const route of routes) {
     const result = resolveRouteBackend(route, namespace, backends);
-    if (!result.ok && !problems.has(result.message)) problems.set(result.message, result.reason);
+    if (!result.ok) {
+      if (!problems.has(result.message)) problems.set(result.message, result.reason);
+      continue;
+    }
+    const choice = backends.transport?.(route, { namespace: route.backend.namespace ?? namespace, service: route.backend.service, port: result.port });
+    const backend = `${shownService(route, namespace)}:${result.port}`;
+    if (choice && !choice.ok) {
+      const message = `${backend}: ${choice.error}; the tunnel refuses this backend`;
+      if (!problems.has(message)) problems.set(message, 'InvalidBackendTLSPolicy');
+    } else if (choice && choice.explanation !== 'HTTP') {
+      dialled.add(`${backend} ${choice.explanation}`);
+    }
   }
   if (problems.size === 0) {
-    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backend Services and ports exist' };
+    const how = dialled.size ? `; dialled as: ${listWithin([...dialled], DIALLED_BUDGET, DIALLED_ENTRY_CHARS)}` : '';
+    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: `all backend Services and ports exist${how}` };
   }
-  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, Failure['reason']];
+  const [firstMessage, firstReason] = [...problems.entries()][0] as [string, Reason];
   const more = problems.size > 1 ? ` (and ${problems.size - 1} more: ${[...problems.keys()].slice(1, 5).join('; ')})` : '';
   return { type: 'ResolvedRefs', status: 'False', reason: firstReason, message: `${firstMessage}${more}` };
 }

@@ -22,13 +22,15 @@ export interface TranslatedGatewayRoute {
   spec: GatewayRouteSpec;
   accepted: ConditionInput;
   resolvedRefs: ConditionInput;
+  /** Source annotations not applied, each named with its value: a Warning Event on the source says so. */
+  ignored: readonly string[];
 }
 
 /** A source's translation as its controller writes it: same namespace and name, ResolvedRefs from `backends`. */
 export function translatedGatewayRoute(parts: {
   namespace: string;
   source: SourceRef;
-  translation: { spec: GatewayRouteSpec; accepted: ConditionInput; annotations: Record<string, string> };
+  translation: { spec: GatewayRouteSpec; accepted: ConditionInput; annotations: Record<string, string>; ignored: readonly string[] };
   backends: BackendContext;
 }): TranslatedGatewayRoute {
   const { namespace, source, translation, backends } = parts;
@@ -39,6 +41,7 @@ export function translatedGatewayRoute(parts: {
     annotations: translation.annotations,
     spec: translation.spec,
     accepted: translation.accepted,
+    ignored: translation.ignored,
     resolvedRefs: resolvedRefsCondition(translation.spec.routes ?? [], namespace, backends),
   };
 }

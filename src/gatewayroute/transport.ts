@@ -6,7 +6,7 @@ import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { chooseBackendTransport, PLAIN_HTTP, type AppliedTlsPolicy, type BackendTransport, type TransportChoice } from '../routing/backend-transport.js';
 import type { ServiceLike } from '../routing/backends.js';
 import { wireRouteKey } from '../api/v1alpha1/route-key.js';
-import type { ServiceLookup } from './backends.js';
+import type { ResolvedBackend, ServiceLookup } from './backends.js';
 
 /** The BackendTLSPolicy that applies to a Service port (by port name or number), if any. */
 export type TlsPolicyLookup = (namespace: string, service: string, port: { name?: string; number: number }) => AppliedTlsPolicy | undefined;
@@ -47,6 +47,7 @@ const servicePort = (service: ServiceLike | undefined, port: number) => service?
 
 export class BackendTransports {
   private tlsPolicy: TlsPolicyLookup;
+  private readonly listeners: Array<(serviceKey: string) => void> = [];
 
   constructor(private readonly options: BackendTransportsOptions) {
     this.tlsPolicy = options.tlsPolicy ?? NO_TLS_POLICIES;
@@ -57,18 +58,32 @@ export class BackendTransports {
     this.tlsPolicy = lookup;
   }
 
+  /** Called with "namespace/name" of a Service whose TLS settings may have changed (a policy or CA ConfigMap). */
+  onChange(listener: (serviceKey: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** What the TLS policies say for these Services may have changed: whoever shows it recomputes. */
+  changed(serviceKeys: Iterable<string>): void {
+    for (const key of serviceKeys) for (const listener of this.listeners) listener(key);
+  }
+
   /** The choice for one route as exposed (its key names its GatewayRoute), with the reason for the status. */
   choose(route: RouteBackend): TransportChoice {
     const [namespace, name] = route.key.split('/', 2);
     const gatewayRoute = this.options.gatewayRoute(`${namespace}/${name}`);
-    const spec = gatewayRoute && routeByKey(gatewayRoute, route.key);
-    const port = servicePort(this.options.service(route.namespace, route.service), route.port);
+    return this.chooseFor(gatewayRoute && routeByKey(gatewayRoute, route.key), route);
+  }
+
+  /** The choice for a route as translated (maybe not written yet) and its resolved backend: what ResolvedRefs says. */
+  chooseFor(spec: RouteSpec | undefined, backend: ResolvedBackend): TransportChoice {
+    const port = servicePort(this.options.service(backend.namespace, backend.service), backend.port);
     return chooseBackendTransport({
       routeProtocol: spec?.backend.protocol,
       insecureSkipVerify: spec?.backend.tls?.insecureSkipVerify,
       appProtocol: port?.appProtocol,
-      policy: this.tlsPolicy(route.namespace, route.service, { number: route.port, ...(port?.name ? { name: port.name } : {}) }),
-      serviceHost: `${route.service}.${route.namespace}.svc.${this.options.clusterDomain}`,
+      policy: this.tlsPolicy(backend.namespace, backend.service, { number: backend.port, ...(port?.name ? { name: port.name } : {}) }),
+      serviceHost: `${backend.service}.${backend.namespace}.svc.${this.options.clusterDomain}`,
     });
   }
 

@@ -35,6 +35,8 @@ const SOURCE_CONDITIONS = new Set(['Accepted', 'ResolvedRefs']);
 export class GatewayRouteWriter {
   /** Source key (namespace/name) → "source uid/GatewayRoute uid" of a name conflict already reported with an Event. */
   private readonly nameConflicts = new Map<string, string>();
+  /** Source key → "source uid" + the ignored annotations last reported with an Event (only sources that have some). */
+  private readonly ignoredReported = new Map<string, string>();
 
   constructor(private readonly options: GatewayRouteWriterOptions) {}
 
@@ -72,7 +74,21 @@ export class GatewayRouteWriter {
       logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', { namespace, name, routes: desired.spec.routes?.length ?? 0 });
     }
     await this.writeStatus(current, desired);
+    this.reportIgnored(desired);
     return current;
+  }
+
+  /** A Warning Event on the source when the annotations it has that cannot be applied change (not at every reconcile). */
+  private reportIgnored(desired: TranslatedGatewayRoute): void {
+    const key = `${desired.namespace}/${desired.name}`;
+    const reported = desired.ignored.length ? `${desired.source.uid} ${desired.ignored.join('\n')}` : undefined;
+    if (reported === this.ignoredReported.get(key)) return;
+    if (reported === undefined) {
+      this.ignoredReported.delete(key);
+      return;
+    }
+    this.ignoredReported.set(key, reported);
+    this.options.events.record({ ...desired.source, namespace: desired.namespace }, 'Warning', 'IgnoredAnnotation', desired.ignored.join('; '));
   }
 
   async delete(existing: GatewayRoute, why: string): Promise<void> {

@@ -62,8 +62,9 @@ export function setup(manager: Manager, options: IngressOptions): void {
     name: INGRESS_CONTROLLER,
     // Status writes (ours below, or another ingress controller's) change nothing the translation reads.
     for: { informer: ingresses, predicate: specOrMetadataChanged },
+    // A backend Service, or a BackendTLSPolicy or CA ConfigMap for it: ResolvedRefs says how it is dialled.
+    sources: [routes.backendChanges((service) => keysOf(ingresses.byIndex(BACKEND_SERVICE_INDEX, service)))],
     watches: [
-      watch({ informer: routes.services, map: (service) => keysOf(ingresses.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
       watch({ informer: ingressClasses, map: () => keysOf(ingresses.list()) }),
       // Its own GatewayRoute, or another source's or a hand-written one of the same name going (the name is
       // free again), or one claiming the same host + path changing (a route may change hands). Status

@@ -8,6 +8,7 @@ import type { GatewayRouteSpec, PathType, RouteSpec } from '../api/v1alpha1/type
 import { MAX_ROUTES, PATH_TYPES } from '../api/v1alpha1/types.js';
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import type { BackendContext } from '../gatewayroute/backends.js';
+import { readBackendAnnotations, withBackendSettings } from '../routing/backend-annotations.js';
 import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
@@ -45,6 +46,8 @@ export interface Translation {
   accepted: GatewayRouteCondition<'Accepted'>;
   /** Annotations to carry onto the GatewayRoute (user ones only). */
   annotations: Record<string, string>;
+  /** Annotations not applied (an unsupported backend-protocol, …), each named with its value. */
+  ignored: string[];
 }
 
 /** The Ingress's class: spec.ingressClassName, else the legacy annotation. */
@@ -79,6 +82,7 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
   const routes: RouteSpec[] = [];
   const dropped: string[] = [];
   const seen = new Set<string>();
+  const backendAnnotations = readBackendAnnotations(ingress.metadata?.annotations, { backendProtocol: true });
 
   const addRoute = (where: string, host: string | undefined, path: string, pathType: string | undefined, backend: IngressBackend | undefined): void => {
     if (!host && !options.allowCatchAll) {
@@ -117,7 +121,7 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
     const route: RouteSpec = {
       path,
       pathType: type,
-      backend: { service: backend.service.name, port: port.name !== undefined ? { name: port.name } : { number: port.number } },
+      backend: withBackendSettings({ service: backend.service.name, port: port.name !== undefined ? { name: port.name } : { number: port.number } }, backendAnnotations.settings),
       tls: tlsCovers(spec.tls, host, ruleHosts),
     };
     if (host) route.host = host;
@@ -142,8 +146,9 @@ export function translateIngress(ingress: IngressLike, options: TranslateOptions
 
   return {
     spec: gatewaySpec,
-    accepted: acceptedCondition({ routeCount: routes.length, dropped, empty: 'the Ingress has no rules' }),
+    accepted: acceptedCondition({ routeCount: routes.length, dropped, ignored: backendAnnotations.ignored, empty: 'the Ingress has no rules' }),
     annotations: userAnnotations(ingress.metadata?.annotations),
+    ignored: backendAnnotations.ignored,
   };
 }
 

@@ -28,6 +28,11 @@ export interface InformerOptions {
   logger: Logger;
   /** Called on every restart after an error, for metrics. */
   onRestart?: (kind: string, error: unknown) => void;
+  /**
+   * What the cache keeps of each object, computed once per new resourceVersion (e.g. only the part a
+   * feature reads, parsed). Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (object: KubeObject) => KubeObject;
 }
 
 interface ObjectList<T> {
@@ -149,7 +154,7 @@ export class Informer<T extends KubeObject> {
     const previous = this.store.get(key);
     if (previous && previous.metadata?.resourceVersion === object.metadata?.resourceVersion) return; // unchanged (relist)
     if (previous) this.indexObject(key, previous, -1);
-    const kept = trim(object);
+    const kept = this.kept(object);
     this.store.set(key, kept);
     this.indexObject(key, kept, 1);
     this.notify(kept, previous, false);
@@ -160,7 +165,12 @@ export class Informer<T extends KubeObject> {
     if (!previous) return;
     this.store.delete(key);
     this.indexObject(key, previous, -1);
-    this.notify(last ? trim(last) : previous, previous, true);
+    this.notify(last ? this.kept(last) : previous, previous, true);
+  }
+
+  private kept(object: T): T {
+    const trimmed = trim(object);
+    return this.options.transform ? (this.options.transform(trimmed) as T) : trimmed;
   }
 
   private indexObject(key: string, object: T, direction: 1 | -1): void {

@@ -16,6 +16,7 @@ export const INGRESS_CLASS: ResourceKind = {
   namespaced: false,
 };
 export const SERVICE: ResourceKind = { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true };
+export const CONFIG_MAP: ResourceKind = { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };
 
 /** The REST path of a group-version: /api/v1 for the core group, else /apis/group/version. */
 export function apiVersionPath(apiVersion: string): string {

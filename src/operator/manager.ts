@@ -35,6 +35,8 @@ export interface InformerScope {
   /** Only --watch-namespaces (namespaced kinds). Default false: the whole cluster. */
   watched?: boolean;
   labelSelector?: string;
+  /** What the cache keeps of each object (InformerOptions.transform); the name tells informers apart. */
+  transform?: { name: string; keep: (object: KubeObject) => KubeObject };
 }
 
 /** Something with a lifecycle the manager drives (a socket, a timer, a server). */
@@ -112,7 +114,7 @@ export class Manager {
   /** The one informer of `kind` in this scope, created on first use. */
   informer<T extends KubeObject>(kind: ResourceKind, scope: InformerScope = {}): Informer<T> {
     const namespaces = scope.watched && kind.namespaced && this.options.watchNamespaces.length ? [...this.options.watchNamespaces] : undefined;
-    const id = `${kind.apiVersion}/${kind.plural} ${namespaces?.join(',') ?? '*'} ${scope.labelSelector ?? ''}`;
+    const id = `${kind.apiVersion}/${kind.plural} ${namespaces?.join(',') ?? '*'} ${scope.labelSelector ?? ''} ${scope.transform?.name ?? ''}`;
     let informer = this.informers.get(id);
     if (!informer) {
       informer = new Informer<KubeObject>(this.options.kc, {
@@ -120,6 +122,7 @@ export class Manager {
         logger: this.logger,
         namespaces,
         labelSelector: scope.labelSelector,
+        transform: scope.transform?.keep,
         onRestart: (k) => metrics.informerRestarts.inc({ kind: k }),
       });
       this.informers.set(id, informer);

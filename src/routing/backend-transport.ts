@@ -60,8 +60,18 @@ export type TransportChoice =
 const HTTP2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'h2c', 'http2', 'grpc']);
 const TLS_APP_PROTOCOLS = new Set(['https', 'kubernetes.io/wss', 'grpcs', 'h2']);
 const HTTP2_TLS_APP_PROTOCOLS = new Set(['grpcs', 'h2']);
+const PLAIN_APP_PROTOCOLS = new Set(['http', 'kubernetes.io/ws']);
 
 const protocolOf = (http2: boolean, tls: boolean): BackendProtocol => (http2 ? (tls ? 'H2' : 'H2C') : tls ? 'HTTPS' : 'HTTP');
+
+/** What a known appProtocol says (compared lower-case); undefined for a value this rule does not read. */
+function appProtocolSays(appProtocol: string | undefined): { http2: boolean; tls: boolean } | undefined {
+  const app = appProtocol?.toLowerCase();
+  if (!app) return undefined;
+  const http2 = HTTP2_APP_PROTOCOLS.has(app) || HTTP2_TLS_APP_PROTOCOLS.has(app);
+  const tls = TLS_APP_PROTOCOLS.has(app);
+  return http2 || tls || PLAIN_APP_PROTOCOLS.has(app) ? { http2, tls } : undefined;
+}
 
 /**
  * The one rule for how a backend is dialled. Precedence, for each of the two questions:
@@ -69,49 +79,43 @@ const protocolOf = (http2: boolean, tls: boolean): BackendProtocol => (http2 ? (
  *   beats the route's protocol, which beats the port's appProtocol; default cleartext.
  * - HTTP/2 or HTTP/1.1: the route's protocol beats the port's appProtocol; default HTTP/1.1.
  * TLS verifies the certificate (the policy's hostname and CA, else the Service's DNS name and the system
- * roots) unless the route opts out explicitly.
+ * roots) unless the route opts out explicitly; a BackendTLSPolicy's verification cannot be opted out of
+ * (it is the Service owner's, and a route may come from another namespace).
+ * A policy that cannot be used (its `error`) refuses the backend: never plaintext, never the system roots.
  */
 export function chooseBackendTransport(inputs: TransportInputs): TransportChoice {
   const { routeProtocol, appProtocol, policy } = inputs;
-  const app = appProtocol?.toLowerCase();
+  if (policy?.error) return { ok: false, error: `BackendTLSPolicy ${policy.name} cannot be used: ${policy.error}` };
+  const app = appProtocolSays(appProtocol);
+  const http2 = routeProtocol ? isHttp2(routeProtocol) : (app?.http2 ?? false);
+  const tls = policy ? true : routeProtocol ? isTls(routeProtocol) : (app?.tls ?? false);
+
   const reasons: string[] = [];
-  let http2 = false;
-  if (routeProtocol) {
-    http2 = isHttp2(routeProtocol);
-    reasons.push(`route protocol ${routeProtocol}`);
-  } else if (app && HTTP2_APP_PROTOCOLS.has(app)) {
-    http2 = true;
-  } else if (app && HTTP2_TLS_APP_PROTOCOLS.has(app)) {
-    http2 = true;
+  // The route's protocol is named where it decided something: always, except an HTTP the policy overrules
+  // (HTTP/1.1 is the default anyway, and the policy's entry says it won).
+  const policyOverrulesRoute = policy !== undefined && routeProtocol !== undefined && !isTls(routeProtocol);
+  if (routeProtocol && !(policyOverrulesRoute && routeProtocol === 'HTTP')) reasons.push(`route protocol ${routeProtocol}`);
+  if (policy) reasons.push(`BackendTLSPolicy ${policy.name}${policyOverrulesRoute ? ` (wins over the route's ${routeProtocol})` : ''}`);
+  if (app) {
+    const overruled = routeProtocol !== undefined && (app.http2 !== http2 || (!policy && app.tls !== tls));
+    if (overruled) reasons.push(`appProtocol ${appProtocol} ignored: the route's protocol wins`);
+    else if (!routeProtocol) reasons.push(`appProtocol ${appProtocol}`);
   }
-  let tls = false;
-  if (policy) {
-    if (policy.error) return { ok: false, error: `BackendTLSPolicy ${policy.name} cannot be used: ${policy.error}` };
-    tls = true;
-    reasons.push(`BackendTLSPolicy ${policy.name}` + (routeProtocol && !isTls(routeProtocol) ? ` (wins over the route's ${routeProtocol})` : ''));
-  } else if (routeProtocol) {
-    tls = isTls(routeProtocol);
-  } else if (app && TLS_APP_PROTOCOLS.has(app)) {
-    tls = true;
-  }
-  if (app && (!routeProtocol || !policy)) {
-    const appSaysHttp2 = HTTP2_APP_PROTOCOLS.has(app) || HTTP2_TLS_APP_PROTOCOLS.has(app);
-    const appSaysTls = TLS_APP_PROTOCOLS.has(app);
-    const known = appSaysHttp2 || appSaysTls || app === 'http' || app === 'kubernetes.io/ws';
-    if (!routeProtocol && known) reasons.push(`appProtocol ${appProtocol}`);
-    else if (routeProtocol && known && (appSaysHttp2 !== http2 || (appSaysTls !== tls && !policy))) reasons.push(`appProtocol ${appProtocol} ignored: the route's protocol wins`);
-  }
-  const protocol = protocolOf(http2, tls);
-  const transport: BackendTransport = { protocol };
+
+  const transport: BackendTransport = { protocol: protocolOf(http2, tls) };
   if (tls) {
-    const verify = inputs.insecureSkipVerify !== true;
+    const optOut = inputs.insecureSkipVerify === true;
+    const verify = !optOut || policy !== undefined;
     transport.tls = {
       servername: policy?.hostname ?? inputs.serviceHost,
       verify,
-      source: policy ? `BackendTLSPolicy ${policy.name}` : reasons[0] ?? 'the route',
+      source: policy ? `BackendTLSPolicy ${policy.name}` : (reasons[0] ?? 'the route'),
       ...(policy?.ca !== undefined ? { ca: policy.ca } : {}),
     };
     if (!verify) reasons.push('certificate NOT verified (insecureSkipVerify)');
+    else if (optOut) reasons.push(`insecureSkipVerify ignored: BackendTLSPolicy ${policy?.name ?? ''} verifies`);
+  } else if (inputs.insecureSkipVerify === true) {
+    reasons.push('insecureSkipVerify has no effect: cleartext');
   }
-  return { ok: true, transport, explanation: `${protocol}${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
+  return { ok: true, transport, explanation: `${transport.protocol}${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
 }

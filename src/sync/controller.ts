@@ -31,7 +31,7 @@ import {
 } from '../controlplane/protocol.js';
 import { RevisionClock } from '../controlplane/revision.js';
 import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
-import type { GatewayRoutes } from '../gatewayroute/setup.js';
+import { GATEWAY_ROUTE_BACKEND_INDEX, type GatewayRoutes } from '../gatewayroute/setup.js';
 import { gatewayRouteRef } from '../gatewayroute/writer.js';
 import type { Logger } from '../log.js';
 import { metrics, reportUnacknowledgedFrom } from '../metrics.js';
@@ -48,7 +48,6 @@ import { backendUnresolvedCondition, encodeSnapshot, SYNCED_MESSAGE_BUDGET, toWi
 
 export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
-const BACKEND_SERVICE_INDEX = 'backend-service';
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
 
@@ -130,9 +129,6 @@ export class SyncController {
     reportUnacknowledgedFrom(() => this.outbox.oldestAwaitingSince());
     this.connectivity = connectivityOf(undefined);
     this.standbyBoundary = new CachedBoundary(gatewayRoutes, routes.backends, [routes.services, ...(options.referenceGrants ? [options.referenceGrants] : [])]);
-    gatewayRoutes.addIndex(BACKEND_SERVICE_INDEX, (route) => [
-      ...new Set((route.spec.routes ?? []).map((r) => `${r.backend.namespace ?? route.metadata.namespace}/${r.backend.service}`)),
-    ]);
     const crossNamespace = (): string[] =>
       keysOf(gatewayRoutes.list().filter((route) => (route.spec.routes ?? []).some((r) => r.backend.namespace !== undefined && r.backend.namespace !== route.metadata.namespace)));
     this.controller = manager.controller({
@@ -140,11 +136,14 @@ export class SyncController {
       // Every change, status included: Synced is written from what the cache holds (see writeStatus).
       for: { informer: gatewayRoutes },
       watches: [
-        // A backend Service, in the GatewayRoute's namespace or the one backend.namespace names.
-        watch({ informer: routes.services, map: (service) => keysOf(gatewayRoutes.byIndex(BACKEND_SERVICE_INDEX, objectKey(service.metadata ?? {}))) }),
         ...(options.referenceGrants ? [watch({ informer: options.referenceGrants, map: crossNamespace })] : []),
       ],
-      sources: [() => this.connectivityInformer.onChange(() => this.onConnectivityChange())],
+      sources: [
+        () => this.connectivityInformer.onChange(() => this.onConnectivityChange()),
+        // A backend Service (in the GatewayRoute's namespace or the one backend.namespace names), or a
+        // BackendTLSPolicy or CA ConfigMap for it.
+        routes.backendChanges((service) => keysOf(gatewayRoutes.byIndex(GATEWAY_ROUTE_BACKEND_INDEX, service))),
+      ],
       reconcile: (key) => this.reconcile(key),
       concurrency: options.concurrency,
     });

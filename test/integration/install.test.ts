@@ -103,6 +103,12 @@ describe('kustomize: config/default', () => {
     ['get', 'configmaps', SYSTEM],
     ['create', 'configmaps', SYSTEM],
     ['update', 'configmaps', SYSTEM],
+    // The CA ConfigMaps of BackendTLSPolicies, in any namespace: read, never written.
+    ['get', 'configmaps', 'default'],
+    ['list', 'configmaps'],
+    ['watch', 'configmaps'],
+    ['list', 'backendtlspolicies.gateway.networking.k8s.io'],
+    ['patch', 'backendtlspolicies.gateway.networking.k8s.io/status'],
   ];
   it.each(allowed.map(([verb, resource, ns]) => [verb, resource, ns ?? 'in every namespace'] as const))('the ServiceAccount may %s %s %s', (verb, resource, ns) => {
     expect(canI(SA, verb, resource, ns === 'in every namespace' ? undefined : ns)).toBe(true);
@@ -114,8 +120,9 @@ describe('kustomize: config/default', () => {
     ['get', 'secrets', SYSTEM],
     ['create', 'pods/exec'],
     ['create', 'pods/exec', SYSTEM],
-    ['get', 'configmaps', 'default'],
-    ['list', 'configmaps'],
+    ['create', 'configmaps', 'default'],
+    ['update', 'configmaps', 'default'],
+    ['patch', 'backendtlspolicies.gateway.networking.k8s.io'],
     ['delete', 'ingresses.networking.k8s.io'],
     ['update', 'ingresses.networking.k8s.io'],
     ['patch', 'ingresses.networking.k8s.io'],

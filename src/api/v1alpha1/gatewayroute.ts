@@ -33,17 +33,23 @@ export function userAnnotations(annotations: Record<string, string> | undefined)
   return out;
 }
 
+/** Up to ten items joined, the rest counted. */
+function listed(items: readonly string[]): string {
+  return items.slice(0, 10).join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
+}
+
 /**
  * Accepted for a translated GatewayRoute: True with the count (PartiallyAccepted when some parts were
- * dropped, each named), False NoRoutes when nothing is left; `empty` says why when nothing was there.
+ * dropped or some settings ignored, each named), False NoRoutes when nothing is left; `empty` says why when
+ * nothing was there.
  */
-export function acceptedCondition({ routeCount, dropped, empty }: { routeCount: number; dropped: readonly string[]; empty: string }): GatewayRouteCondition<'Accepted'> {
-  const detail = dropped.slice(0, 10).join('; ') + (dropped.length > 10 ? `; and ${dropped.length - 10} more` : '');
+export function acceptedCondition({ routeCount, dropped, ignored = [], empty }: { routeCount: number; dropped: readonly string[]; ignored?: readonly string[]; empty: string }): GatewayRouteCondition<'Accepted'> {
   if (routeCount === 0) {
-    return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${detail}` : empty };
+    return { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: dropped.length ? `no usable paths: ${listed(dropped)}` : empty };
   }
-  if (dropped.length) {
-    return { type: 'Accepted', status: 'True', reason: 'PartiallyAccepted', message: `${routeCount} route(s) accepted; dropped ${detail}` };
+  if (dropped.length || ignored.length) {
+    const parts = [`${routeCount} route(s) accepted`, ...(dropped.length ? [`dropped ${listed(dropped)}`] : []), ...(ignored.length ? [`ignored ${listed(ignored)}`] : [])];
+    return { type: 'Accepted', status: 'True', reason: 'PartiallyAccepted', message: parts.join('; ') };
   }
   return { type: 'Accepted', status: 'True', reason: 'Accepted', message: `${routeCount} route(s) accepted` };
 }

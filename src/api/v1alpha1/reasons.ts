@@ -24,7 +24,8 @@ const UNKNOWN = { status: 'Unknown' } as const;
 export const GATEWAY_ROUTE_REASONS = {
   Accepted: { Accepted: TRUE, PartiallyAccepted: TRUE, NoRoutes: STALLS },
   // A refused backend (UnsupportedBackend, RefNotPermitted) is never sent, so Synced=BackendUnresolved stalls for it.
-  ResolvedRefs: { ResolvedRefs: TRUE, ServiceNotFound: STALLS, PortNotFound: STALLS, UnsupportedBackend: FALSE, RefNotPermitted: FALSE },
+  // A backend whose BackendTLSPolicy cannot be used is sent (the tunnel answers 5xx): this reason stalls itself.
+  ResolvedRefs: { ResolvedRefs: TRUE, ServiceNotFound: STALLS, PortNotFound: STALLS, UnsupportedBackend: FALSE, RefNotPermitted: FALSE, InvalidBackendTLSPolicy: STALLS },
   Synced: {
     Synced: TRUE,
     Pending: FALSE,

@@ -88,7 +88,7 @@ describe('reasons.ts', () => {
   it('gives STALLED_REASONS: the reasons that need a change from the user', () => {
     expect(STALLED_REASONS).toEqual({
       Accepted: new Set(['NoRoutes']),
-      ResolvedRefs: new Set(['ServiceNotFound', 'PortNotFound']),
+      ResolvedRefs: new Set(['ServiceNotFound', 'PortNotFound', 'InvalidBackendTLSPolicy']),
       Synced: new Set(['BackendUnresolved', 'Refused', 'Rejected']),
       ControlPlaneConnected: new Set(['Unauthorized']),
     });

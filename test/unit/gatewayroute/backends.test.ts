@@ -3,6 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { GatewayRoute, RouteSpec } from '../../../src/api/v1alpha1/types.js';
 import { BackendResolver, resolvedRefsCondition } from '../../../src/gatewayroute/backends.js';
+import { BackendTransports } from '../../../src/gatewayroute/transport.js';
+import type { AppliedTlsPolicy } from '../../../src/routing/backend-transport.js';
 import type { ServiceLike } from '../../../src/routing/backends.js';
 import { toWireGatewayRoute } from '../../../src/sync/wire.js';
 
@@ -40,5 +42,50 @@ describe('BackendResolver: ResolvedRefs and the wire agree', () => {
     agree(before);
     resolver.permitCrossNamespace((from, to, service) => from === 'shop' && to === 'db' && service === 'rows');
     agree(granted);
+  });
+});
+
+describe('resolvedRefsCondition: how each backend is dialled', () => {
+  const known: Record<string, ServiceLike> = {
+    'shop/api': { spec: { ports: [{ name: 'grpc', port: 50051, appProtocol: 'kubernetes.io/h2c' }] } },
+    'shop/web': { spec: { ports: [{ name: 'https', port: 8443 }] } },
+  };
+  // Any other name: a Service with port 80.
+  const service = (namespace: string, name: string): ServiceLike | undefined => known[`${namespace}/${name}`] ?? { spec: { ports: [{ port: 80 }] } };
+  const transports = (policy?: AppliedTlsPolicy) =>
+    new BackendTransports({ gatewayRoute: () => undefined, service, tlsPolicy: (_ns, name) => (name === 'web' ? policy : undefined), clusterDomain: 'cluster.local' });
+  const route = (service: string, port: number, extra: Partial<RouteSpec['backend']> = {}): RouteSpec => ({ host: `${service}.example.com`, path: '/', pathType: 'Prefix', backend: { service, port: { number: port }, ...extra } });
+  const routes = [route('api', 50051), route('web', 8443, { protocol: 'HTTP' }), route('plain', 80), route('plain', 80, { protocol: 'HTTPS', tls: { insecureSkipVerify: true } })];
+  const resolvedRefs = (policy?: AppliedTlsPolicy) => {
+    const t = transports(policy);
+    return resolvedRefsCondition(routes, 'shop', new BackendResolver(service, (r, b) => t.chooseFor(r, b)));
+  };
+
+  it('names every backend not dialled as plain HTTP/1.1, and why', () => {
+    expect(resolvedRefs({ name: 'shop/web-tls', hostname: 'web.internal', ca: 'PEM' })).toEqual({
+      type: 'ResolvedRefs',
+      status: 'True',
+      reason: 'ResolvedRefs',
+      message:
+        "all backend Services and ports exist; dialled as: api:50051 H2C (appProtocol kubernetes.io/h2c); web:8443 HTTPS (BackendTLSPolicy shop/web-tls (wins over the route's HTTP)); plain:80 HTTPS (route protocol HTTPS; certificate NOT verified (insecureSkipVerify))",
+    });
+  });
+
+  it('an unusable BackendTLSPolicy: False InvalidBackendTLSPolicy naming the backend, the policy and why', () => {
+    expect(resolvedRefs({ name: 'shop/web-tls', hostname: 'web.internal', error: 'ConfigMap ca not found (validation.caCertificateRefs[0])' })).toEqual({
+      type: 'ResolvedRefs',
+      status: 'False',
+      reason: 'InvalidBackendTLSPolicy',
+      message: 'web:8443: BackendTLSPolicy shop/web-tls cannot be used: ConfigMap ca not found (validation.caCertificateRefs[0]); the tunnel refuses this backend',
+    });
+  });
+
+  it('stays within its budget with many backends', () => {
+    // A Service each, so nothing is deduplicated away.
+    const many = Array.from({ length: 500 }, (_, i) => route(`svc${i}`, 80, { protocol: 'H2C' }));
+    const t = transports();
+    const message = resolvedRefsCondition(many, 'shop', new BackendResolver(service, (r, b) => t.chooseFor(r, b))).message;
+    expect(message.length).toBeLessThan(2200);
+    expect(message).toMatch(/; and \d+ more$/);
   });
 });

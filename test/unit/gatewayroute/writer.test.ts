@@ -21,7 +21,7 @@ const resolved: ConditionInput = { type: 'ResolvedRefs', status: 'True', reason:
 const missing: ConditionInput = { type: 'ResolvedRefs', status: 'False', reason: 'ServiceNotFound', message: 'Service web not found' };
 
 function translated(resolvedRefs: ConditionInput): TranslatedGatewayRoute {
-  return { namespace: 'ns', name: 'web', source, annotations: {}, spec, accepted: { type: 'Accepted', status: 'True', reason: 'Accepted', message: '1 route(s) accepted' }, resolvedRefs };
+  return { namespace: 'ns', name: 'web', source, annotations: {}, spec, accepted: { type: 'Accepted', status: 'True', reason: 'Accepted', message: '1 route(s) accepted' }, resolvedRefs, ignored: [] };
 }
 
 describe('GatewayRouteWriter', () => {

@@ -363,6 +363,7 @@ describe('translateIngress: the Accepted condition word for word', () => {
       spec: { routes: [], source: { kind: 'Ingress', name: '' } },
       accepted: { type: 'Accepted', status: 'False', reason: 'NoRoutes', message: 'the Ingress has no rules' },
       annotations: {},
+      ignored: [],
     });
   });
 
