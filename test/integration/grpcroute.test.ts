@@ -214,7 +214,7 @@ describe('GRPCRoute → GatewayRoute', () => {
     await eventually('inventory.example.com at the control plane', async () => heldRoutes(cp, ns).includes('inventory.example.com/ → inventory:9000'));
   });
 
-  it('the same host + path from an HTTPRoute and a later GRPCRoute: the older one serves it, the GRPCRoute takes it over when it goes', async () => {
+  it('the same host + path from an HTTPRoute and a later GRPCRoute: the older one serves it, the GRPCRoute takes it over when it lets go', async () => {
     await create('HTTPRoute', httpRoute('claims-http', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['claims.example.com'], rules: [{ matches: [{ path: { value: '/shop.Claims/' } }], backendRefs: [{ name: 'web', port: 8080 }] }] }));
     await eventually('the HTTPRoute serves /shop.Claims/', async () => (await getGatewayRoute(ns, 'claims-http'))?.spec.routes?.length === 1);
     await create(
@@ -225,7 +225,11 @@ describe('GRPCRoute → GatewayRoute', () => {
     expect(partly.message).toBe(`dropped: rules[0].matches[0]: claims.example.com/shop.Claims/ (Prefix) is already served by GatewayRoute ${ns}/claims-http (from HTTPRoute claims-http)`);
     expect((await getGatewayRoute(ns, 'claims-grpc'))?.spec.routes?.map((r) => r.path)).toEqual(['/shop.Own/']);
 
-    await remove('HTTPRoute', ns, 'claims-http');
+    // The HTTPRoute lets the path go but stays attached: the Gateway's status does not change, so only the
+    // claims (a GatewayRoute of another kind gave up a route this one lost) can wake the GRPCRoute.
+    const current = (await read<HTTPRoute>('HTTPRoute', ns, 'claims-http'))!;
+    const rules = [{ matches: [{ path: { value: '/elsewhere/' } }], backendRefs: [{ name: 'web', port: 8080 }] }];
+    await custom.replaceNamespacedCustomObject({ group: GROUP, version: 'v1', plural: 'httproutes', namespace: ns, name: 'claims-http', body: { ...current, spec: { ...current.spec, rules } } });
     await eventually('the GRPCRoute serves /shop.Claims/ now', async () => (await getGatewayRoute(ns, 'claims-grpc'))?.spec.routes?.map((r) => r.path).join(',') === '/shop.Claims/,/shop.Own/');
     expect((await routeParentCondition(parent('claims-grpc'), { type: 'Accepted', status: 'True', reason: 'Accepted' })).message).toBe('2 route(s) served by the hosted gateway');
   });
