@@ -12,7 +12,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
-import { createGatewayApiObject, deleteGatewayApiObject, readGatewayApiObject, routeParentCondition, routeParentConditions } from '../support/gateway-api.js';
+import { createGatewayApiObject, createTunnelGateway, deleteGatewayApiObject, readGatewayApiObject, routeParentCondition, routeParentConditions } from '../support/gateway-api.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -73,17 +73,15 @@ beforeAll(async () => {
   gatewayPort = await gateway.listen();
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(backendsNs, 'db', [{ port: 5432 }]));
-  await create('GatewayClass', { metadata: { name: className }, spec: { controllerName } });
-  await create('Gateway', {
-    metadata: { name: 'tunnel', namespace: ns },
-    spec: {
-      gatewayClassName: className,
-      listeners: [
-        { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
-        { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
-        { name: 'tcp', port: 5432, protocol: 'TCP' },
-      ],
-    },
+  await createTunnelGateway({
+    className,
+    controllerName,
+    namespace: ns,
+    listeners: [
+      { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+      { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+      { name: 'tcp', port: 5432, protocol: 'TCP' },
+    ],
   });
   operator = operators.start(operatorArgs([ns, backendsNs, otherNs], { cp }, [
     '--gateway-controller-name', controllerName,

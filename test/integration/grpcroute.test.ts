@@ -14,6 +14,7 @@ import { installCrds } from '../support/crds.js';
 import { condition, createService, getGatewayRoute, serviceObject } from '../support/fixtures.js';
 import {
   createGatewayApiObject as create,
+  createTunnelGateway,
   deleteGatewayApiObject as remove,
   GATEWAY_API_GROUP as GROUP,
   readGatewayApiObject as read,
@@ -36,6 +37,10 @@ let className: string;
 
 type Route<K extends RouteKind> = { metadata: { name: string; namespace: string }; spec: (K extends 'GRPCRoute' ? GRPCRoute : HTTPRoute)['spec'] };
 const grpcRoute = (name: string, spec: GRPCRoute['spec'], namespace = ns): Route<'GRPCRoute'> => ({ metadata: { name, namespace }, spec });
+const toCart = [{ name: 'cart', port: 9000 }];
+/** Creates GRPCRoute `name` on listener `sectionName` of Gateway tunnel: one hostname, these rules (default: every call to cart). */
+const createGrpcRoute = (name: string, options: { hostname: string; rules?: GRPCRoute['spec']['rules']; sectionName?: string }): Promise<void> =>
+  create('GRPCRoute', grpcRoute(name, { parentRefs: [{ name: 'tunnel', sectionName: options.sectionName ?? 'http' }], hostnames: [options.hostname], rules: options.rules ?? [{ backendRefs: toCart }] }));
 const httpRoute = (name: string, spec: HTTPRoute['spec']): Route<'HTTPRoute'> => ({ metadata: { name, namespace: ns }, spec });
 const parent = (name: string, kind: RouteKind = 'GRPCRoute') => ({ kind, namespace: ns, name, controllerName });
 const listenerOf = async (name: string) => (await read<GatewayObject>('Gateway', ns, 'tunnel'))?.status?.listeners?.find((l) => l.name === name);
@@ -50,17 +55,15 @@ beforeAll(async () => {
   await createService(serviceObject(ns, 'cart', [{ name: 'grpc', port: 9000 }]));
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(backendsNs, 'inventory', [{ port: 9000 }]));
-  await create('GatewayClass', { metadata: { name: className }, spec: { controllerName } });
-  await create('Gateway', {
-    metadata: { name: 'tunnel', namespace: ns },
-    spec: {
-      gatewayClassName: className,
-      listeners: [
-        { name: 'http', port: 80, protocol: 'HTTP' },
-        { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
-        { name: 'http-only', port: 8080, protocol: 'HTTP', allowedRoutes: { kinds: [{ kind: 'HTTPRoute' }] } },
-      ],
-    },
+  await createTunnelGateway({
+    className,
+    controllerName,
+    namespace: ns,
+    listeners: [
+      { name: 'http', port: 80, protocol: 'HTTP' },
+      { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+      { name: 'http-only', port: 8080, protocol: 'HTTP', allowedRoutes: { kinds: [{ kind: 'HTTPRoute' }] } },
+    ],
   });
   operator = operators.start(operatorArgs([ns, backendsNs], { cp }, ['--gateway-controller-name', controllerName]));
   await operator.registered();
@@ -88,7 +91,7 @@ describe('Gateway listeners', () => {
     });
 
     // Only this test attaches to the HTTPS listener (its hostnames are its own).
-    await create('GRPCRoute', grpcRoute('counted', { parentRefs: [{ name: 'tunnel', sectionName: 'https' }], hostnames: ['counted.secure.example.com'], rules: [{ backendRefs: [{ name: 'cart', port: 9000 }] }] }));
+    await createGrpcRoute('counted', { hostname: 'counted.secure.example.com', sectionName: 'https' });
     await eventually('https listener counts the GRPCRoute', async () => (await listenerOf('https'))?.attachedRoutes === 1);
     const route = await eventually('GatewayRoute counted', async () => getGatewayRoute(ns, 'counted'));
     expect(route.spec.routes).toEqual([{ host: 'counted.secure.example.com', path: '/', pathType: 'Prefix', backend: { service: 'cart', port: { number: 9000 }, protocol: 'H2C' }, tls: true }]);
@@ -97,7 +100,7 @@ describe('Gateway listeners', () => {
   });
 
   it('a GRPCRoute naming a listener that allows HTTPRoutes only: NotAllowedByListeners, no GatewayRoute', async () => {
-    await create('GRPCRoute', grpcRoute('refused-kind', { parentRefs: [{ name: 'tunnel', sectionName: 'http-only' }], hostnames: ['refused.example.com'], rules: [{ backendRefs: [{ name: 'cart', port: 9000 }] }] }));
+    await createGrpcRoute('refused-kind', { hostname: 'refused.example.com', sectionName: 'http-only' });
     const accepted = await routeParentCondition(parent('refused-kind'), { type: 'Accepted', status: 'False', reason: 'NotAllowedByListeners' });
     expect(accepted.message).toBe(`Gateway ${ns}/tunnel listener http-only: no listener allows GRPCRoutes from namespace ${ns} (protocol, allowedRoutes, conflicts)`);
     expect(await getGatewayRoute(ns, 'refused-kind')).toBeUndefined();
@@ -106,17 +109,13 @@ describe('Gateway listeners', () => {
 
 describe('GRPCRoute → GatewayRoute', () => {
   it('service/method matches become paths, every backend H2C; Accepted and ResolvedRefs True; synced to the control plane', async () => {
-    await create(
-      'GRPCRoute',
-      grpcRoute('cart', {
-        parentRefs: [{ name: 'tunnel', sectionName: 'http' }],
-        hostnames: ['grpc.example.com'],
-        rules: [
-          { matches: [{ method: { service: 'shop.v1.Cart', method: 'GetItem' } }, { method: { type: 'Exact', service: 'shop.v1.Checkout' } }], backendRefs: [{ name: 'cart', port: 9000 }] },
-          { backendRefs: [{ name: 'cart', port: 9000 }] },
-        ],
-      }),
-    );
+    await createGrpcRoute('cart', {
+      hostname: 'grpc.example.com',
+      rules: [
+        { matches: [{ method: { service: 'shop.v1.Cart', method: 'GetItem' } }, { method: { type: 'Exact', service: 'shop.v1.Checkout' } }], backendRefs: toCart },
+        { backendRefs: toCart },
+      ],
+    });
     await routeParentCondition(parent('cart'), { type: 'Accepted', status: 'True', reason: 'Accepted' });
     await routeParentCondition(parent('cart'), { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
     const route = await eventually('GatewayRoute of the GRPCRoute Ready', async () => {
@@ -139,22 +138,18 @@ describe('GRPCRoute → GatewayRoute', () => {
   });
 
   it('a header match and a filter: PartiallyInvalid naming the rule, match and field; the rest is served', async () => {
-    await create(
-      'GRPCRoute',
-      grpcRoute('partial', {
-        parentRefs: [{ name: 'tunnel', sectionName: 'http' }],
-        hostnames: ['partial.example.com'],
-        rules: [
-          { matches: [{ method: { service: 'shop.Plain' } }, { method: { service: 'shop.Canary' }, headers: [{ name: 'x-canary', value: 'yes' }] }], backendRefs: [{ name: 'cart', port: 9000 }] },
-          {
-            name: 'mirrored',
-            matches: [{ method: { service: 'shop.Mirrored' } }],
-            filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'x-added', value: '1' }] } }],
-            backendRefs: [{ name: 'cart', port: 9000 }],
-          },
-        ],
-      }),
-    );
+    await createGrpcRoute('partial', {
+      hostname: 'partial.example.com',
+      rules: [
+        { matches: [{ method: { service: 'shop.Plain' } }, { method: { service: 'shop.Canary' }, headers: [{ name: 'x-canary', value: 'yes' }] }], backendRefs: toCart },
+        {
+          name: 'mirrored',
+          matches: [{ method: { service: 'shop.Mirrored' } }],
+          filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'x-added', value: '1' }] } }],
+          backendRefs: toCart,
+        },
+      ],
+    });
     const partly = await routeParentCondition(parent('partial'), { type: 'PartiallyInvalid', status: 'True', reason: 'UnsupportedValue' });
     expect(partly.message).toBe('dropped: rules[0].matches[1]: headers matches are not supported; rules[1] (mirrored): filters RequestHeaderModifier are not supported');
     await routeParentCondition(parent('partial'), { type: 'Accepted', status: 'True', reason: 'Accepted' });
@@ -164,7 +159,7 @@ describe('GRPCRoute → GatewayRoute', () => {
   });
 
   it('a method name that is no gRPC name: refused by the apiserver; names it lets through are refused by the operator, naming the field', async () => {
-    const bad = grpcRoute('bad-method', { parentRefs: [{ name: 'tunnel' }], hostnames: ['bad.example.com'], rules: [{ matches: [{ method: { service: 'shop.Cart', method: 'Get/../admin' } }], backendRefs: [{ name: 'cart', port: 9000 }] }] });
+    const bad = grpcRoute('bad-method', { parentRefs: [{ name: 'tunnel' }], hostnames: ['bad.example.com'], rules: [{ matches: [{ method: { service: 'shop.Cart', method: 'Get/../admin' } }], backendRefs: toCart }] });
     const refused = await create('GRPCRoute', bad).then(
       () => undefined,
       (err: unknown) => String((err as { body?: unknown }).body ?? err),
@@ -174,17 +169,13 @@ describe('GRPCRoute → GatewayRoute', () => {
 
     // The CRD's own checks pass these: a proto absolute name (leading dot), and two names of 1024 characters
     // whose path would not fit a GatewayRoute.
-    await create(
-      'GRPCRoute',
-      grpcRoute('odd-names', {
-        parentRefs: [{ name: 'tunnel', sectionName: 'http' }],
-        hostnames: ['odd.example.com'],
-        rules: [
-          { matches: [{ method: { service: 'shop.Good', method: 'Get' } }], backendRefs: [{ name: 'cart', port: 9000 }] },
-          { matches: [{ method: { service: '.shop.Cart', method: 'Get' } }, { method: { service: 's'.repeat(1024), method: 'm'.repeat(1024) } }], backendRefs: [{ name: 'cart', port: 9000 }] },
-        ],
-      }),
-    );
+    await createGrpcRoute('odd-names', {
+      hostname: 'odd.example.com',
+      rules: [
+        { matches: [{ method: { service: 'shop.Good', method: 'Get' } }], backendRefs: toCart },
+        { matches: [{ method: { service: '.shop.Cart', method: 'Get' } }, { method: { service: 's'.repeat(1024), method: 'm'.repeat(1024) } }], backendRefs: toCart },
+      ],
+    });
     const partly = await routeParentCondition(parent('odd-names'), { type: 'PartiallyInvalid', status: 'True', reason: 'UnsupportedValue' });
     expect(partly.message).toBe(
       'dropped: rules[1].matches[0]: method.service ".shop.Cart" is not a gRPC service name (dot-separated identifiers such as shop.v1.Cart: letters, digits and _, not starting with a digit); ' +
@@ -195,7 +186,7 @@ describe('GRPCRoute → GatewayRoute', () => {
   });
 
   it('a Service in another namespace: RefNotPermitted until a ReferenceGrant from GRPCRoutes allows it; then synced', async () => {
-    await create('GRPCRoute', grpcRoute('crossns', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['inventory.example.com'], rules: [{ backendRefs: [{ name: 'inventory', namespace: backendsNs, port: 9000 }] }] }));
+    await createGrpcRoute('crossns', { hostname: 'inventory.example.com', rules: [{ backendRefs: [{ name: 'inventory', namespace: backendsNs, port: 9000 }] }] });
     const refused = await routeParentCondition(parent('crossns'), { type: 'ResolvedRefs', status: 'False', reason: 'RefNotPermitted' });
     expect(refused.message).toBe(`rules[0]: backendRef ${backendsNs}/inventory: no ReferenceGrant in namespace ${backendsNs} allows GRPCRoutes from ${ns} to use Service inventory`);
     await routeParentCondition(parent('crossns'), { type: 'Accepted', status: 'False', reason: 'UnsupportedValue' }); // its only rule has no usable backend
@@ -217,10 +208,7 @@ describe('GRPCRoute → GatewayRoute', () => {
   it('the same host + path from an HTTPRoute and a later GRPCRoute: the older one serves it, the GRPCRoute takes it over when it lets go', async () => {
     await create('HTTPRoute', httpRoute('claims-http', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['claims.example.com'], rules: [{ matches: [{ path: { value: '/shop.Claims/' } }], backendRefs: [{ name: 'web', port: 8080 }] }] }));
     await eventually('the HTTPRoute serves /shop.Claims/', async () => (await getGatewayRoute(ns, 'claims-http'))?.spec.routes?.length === 1);
-    await create(
-      'GRPCRoute',
-      grpcRoute('claims-grpc', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['claims.example.com'], rules: [{ matches: [{ method: { service: 'shop.Claims' } }, { method: { service: 'shop.Own' } }], backendRefs: [{ name: 'cart', port: 9000 }] }] }),
-    );
+    await createGrpcRoute('claims-grpc', { hostname: 'claims.example.com', rules: [{ matches: [{ method: { service: 'shop.Claims' } }, { method: { service: 'shop.Own' } }], backendRefs: toCart }] });
     const partly = await routeParentCondition(parent('claims-grpc'), { type: 'PartiallyInvalid', status: 'True', reason: 'UnsupportedValue' });
     expect(partly.message).toBe(`dropped: rules[0].matches[0]: claims.example.com/shop.Claims/ (Prefix) is already served by GatewayRoute ${ns}/claims-http (from HTTPRoute claims-http)`);
     expect((await getGatewayRoute(ns, 'claims-grpc'))?.spec.routes?.map((r) => r.path)).toEqual(['/shop.Own/']);
@@ -237,14 +225,14 @@ describe('GRPCRoute → GatewayRoute', () => {
   it('an HTTPRoute and a GRPCRoute of the same name: the later one gets NameConflict', async () => {
     await create('HTTPRoute', httpRoute('twin', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['twin-http.example.com'], rules: [{ backendRefs: [{ name: 'web', port: 8080 }] }] }));
     await eventually('GatewayRoute twin of the HTTPRoute', async () => (await getGatewayRoute(ns, 'twin'))?.spec.source?.kind === 'HTTPRoute');
-    await create('GRPCRoute', grpcRoute('twin', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['twin-grpc.example.com'], rules: [{ backendRefs: [{ name: 'cart', port: 9000 }] }] }));
+    await createGrpcRoute('twin', { hostname: 'twin-grpc.example.com' });
     const conflict = await routeParentCondition(parent('twin'), { type: 'Accepted', status: 'False', reason: 'NameConflict' });
     expect(conflict.message).toContain(`GatewayRoute ${ns}/twin is translated from HTTPRoute ${ns}/twin`);
     expect((await getGatewayRoute(ns, 'twin'))?.spec.source).toEqual({ kind: 'HTTPRoute', name: 'twin' });
   });
 
   it('deleting the GRPCRoute deletes its GatewayRoute and withdraws its routes from the control plane', async () => {
-    await create('GRPCRoute', grpcRoute('shortlived', { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: ['short-grpc.example.com'], rules: [{ backendRefs: [{ name: 'cart', port: 9000 }] }] }));
+    await createGrpcRoute('shortlived', { hostname: 'short-grpc.example.com' });
     await eventually('short-grpc.example.com at the control plane', async () => heldRoutes(cp, ns).includes('short-grpc.example.com/ → cart:9000'));
     await remove('GRPCRoute', ns, 'shortlived');
     await eventually('GatewayRoute gone', async () => (await getGatewayRoute(ns, 'shortlived')) === undefined);

@@ -59,3 +59,10 @@ export async function routeParentCondition({ kind, namespace, name, controllerNa
     return found?.status === status && found.reason === reason && found.observedGeneration === route?.metadata.generation ? found : undefined;
   });
 }
+
+/** A GatewayClass of `controllerName` and its Gateway `tunnel` in `namespace`, with these listeners. */
+export async function createTunnelGateway(options: { className: string; controllerName: string; namespace: string; listeners: Array<Record<string, unknown>> }): Promise<void> {
+  const { className, controllerName, namespace, listeners } = options;
+  await createGatewayApiObject('GatewayClass', { metadata: { name: className }, spec: { controllerName } });
+  await createGatewayApiObject('Gateway', { metadata: { name: 'tunnel', namespace }, spec: { gatewayClassName: className, listeners } });
+}
