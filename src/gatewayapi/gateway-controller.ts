@@ -4,6 +4,7 @@
 // classes are never touched.
 import { conditionsChanged, ownConditions, setConditions } from '../api/v1alpha1/conditions.js';
 import { applyStatus, type CustomObjectRef } from '../operator/apply.js';
+import type { Informer } from '../operator/informer.js';
 import { jsonEqual } from '../operator/json.js';
 import { splitKey } from '../operator/kinds.js';
 import type { Manager } from '../operator/manager.js';
@@ -11,7 +12,6 @@ import { ownsClass, type ParentAttachment } from './attach.js';
 import type { GatewayApiInformers, GatewayApiOptions } from './informers.js';
 import { gatewayClassConditions, gatewayStatus } from './status.js';
 import { GATEWAY, GATEWAY_API_GROUP, GATEWAY_CLASS, type GatewayApiRoute, type RouteKindName } from './types.js';
-import type { Informer } from '../operator/informer.js';
 
 export const GATEWAY_STATUS_FIELD_MANAGER = 'gateway-operator-gateway';
 /** Routes (of each kind) by the Gateways their parentRefs name ("namespace/name"). */

@@ -1,4 +1,4 @@
-// GatewayRoute helpers shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute, GRPCRoute) and by the
+// GatewayRoute functions shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute, GRPCRoute) and by the
 // sync controller, pure: who owns one, route identity, and the status pieces computed the same way for all.
 import type { GatewayRouteCondition } from './reasons.js';
 import { type GatewayRoute, type GatewayRouteSource, type GatewayRouteStatus, type OwnerReference, type RouteSpec } from './types.js';
