@@ -19,6 +19,7 @@ import {
   GATEWAY_API_GROUP as GROUP,
   readGatewayApiObject as read,
   routeParentCondition,
+  routeParentConditions,
   type RouteKind,
 } from '../support/gateway-api.js';
 import { clients, eventually, TestNamespaces, testKubeConfig } from '../support/kube.js';
@@ -219,7 +220,12 @@ describe('GRPCRoute → GatewayRoute', () => {
     const rules = [{ matches: [{ path: { value: '/elsewhere/' } }], backendRefs: [{ name: 'web', port: 8080 }] }];
     await custom.replaceNamespacedCustomObject({ group: GROUP, version: 'v1', plural: 'httproutes', namespace: ns, name: 'claims-http', body: { ...current, spec: { ...current.spec, rules } } });
     await eventually('the GRPCRoute serves /shop.Claims/ now', async () => (await getGatewayRoute(ns, 'claims-grpc'))?.spec.routes?.map((r) => r.path).join(',') === '/shop.Claims/,/shop.Own/');
-    expect((await routeParentCondition(parent('claims-grpc'), { type: 'Accepted', status: 'True', reason: 'Accepted' })).message).toBe('2 route(s) served by the hosted gateway');
+    // The parent status is written after the GatewayRoute: wait for it to say so too.
+    const conditions = await eventually('PartiallyInvalid gone from the GRPCRoute', async () => {
+      const current = await routeParentConditions(parent('claims-grpc'));
+      return current && !current.some((c) => c.type === 'PartiallyInvalid') ? current : undefined;
+    });
+    expect(conditions.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True', reason: 'Accepted', message: '2 route(s) served by the hosted gateway' });
   });
 
   it('an HTTPRoute and a GRPCRoute of the same name: the later one gets NameConflict', async () => {
