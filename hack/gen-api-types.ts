@@ -49,6 +49,7 @@ const ENUM_VALUE_ARRAYS: Readonly<Record<string, string>> = {
 /** Schema keywords the code relies on (limits, defaults), exported as constants. */
 const CONSTANTS: ReadonlyArray<{ name: string; path: string; keyword: 'maxItems' | 'maxLength' | 'default' }> = [
   { name: 'MAX_ROUTES', path: 'GatewayRoute.spec.routes', keyword: 'maxItems' },
+  { name: 'MAX_PATH', path: 'GatewayRoute.spec.routes[].path', keyword: 'maxLength' },
   { name: 'MAX_CONDITION_MESSAGE', path: 'GatewayRoute.status.conditions[].message', keyword: 'maxLength' },
   { name: 'DEFAULT_DETECTION_TIMEOUT_SECONDS', path: 'ClusterConnectivity.spec.detectionTimeoutSeconds', keyword: 'default' },
 ];

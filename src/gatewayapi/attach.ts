@@ -1,7 +1,8 @@
-// Whether an HTTPRoute's parentRef attaches to a Gateway, and with which hostnames, by the Gateway API's
-// rules: the listeners named by sectionName/port, their protocol, allowedRoutes (namespaces and kinds),
-// and the intersection of listener and route hostnames; which parents of a route are this operator's. Pure.
-import type { Gateway, GatewayClass, HTTPRoute, LabelSelector, Listener, ParentReference } from './types.js';
+// Whether a route's (HTTPRoute's, GRPCRoute's) parentRef attaches to a Gateway, and with which hostnames, by
+// the Gateway API's rules: the listeners named by sectionName/port, their protocol, allowedRoutes (namespaces
+// and kinds), and the intersection of listener and route hostnames; which parents of a route are this
+// operator's. Pure.
+import type { Gateway, GatewayApiRoute, GatewayClass, LabelSelector, Listener, ParentReference, RouteKindName } from './types.js';
 import { GATEWAY_API_GROUP } from './types.js';
 
 export type AttachReason = 'NoMatchingParent' | 'NotAllowedByListeners' | 'NoMatchingListenerHostname';
@@ -18,10 +19,15 @@ export type Attachment =
 
 const ROUTE_PROTOCOLS = new Set(['HTTP', 'HTTPS']);
 
-export function listenerCarriesHTTPRoutes(listener: Listener): boolean {
-  if (!ROUTE_PROTOCOLS.has(listener.protocol)) return false;
+/**
+ * The route kinds a listener carries, of those `served` (in that order): every one on an HTTP or HTTPS
+ * listener (both kinds are HTTP, GRPCRoute over HTTP/2), narrowed by its allowedRoutes.kinds; none on others.
+ */
+export function listenerRouteKinds(listener: Listener, served: readonly RouteKindName[]): RouteKindName[] {
+  if (!ROUTE_PROTOCOLS.has(listener.protocol)) return [];
   const kinds = listener.allowedRoutes?.kinds;
-  return !kinds?.length || kinds.some((k) => (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP && k.kind === 'HTTPRoute');
+  if (!kinds?.length) return [...served];
+  return served.filter((kind) => kinds.some((k) => (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP && k.kind === kind));
 }
 
 /**
@@ -83,7 +89,7 @@ export function intersectHostname(listenerHost: string | undefined, routeHost: s
 }
 
 /** The Gateway a parentRef names, as "namespace/name", or undefined when it is not a Gateway. */
-export function parentGatewayKey(route: HTTPRoute, ref: ParentReference): string | undefined {
+export function parentGatewayKey(route: GatewayApiRoute, ref: ParentReference): string | undefined {
   if ((ref.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') return undefined;
   return `${ref.namespace ?? route.metadata.namespace ?? ''}/${ref.name}`;
 }
@@ -94,22 +100,24 @@ export function describeParent(ref: ParentReference, routeNamespace: string): st
   return `Gateway ${ref.namespace ?? routeNamespace}/${ref.name}${section}${port}`;
 }
 
-export function attachToGateway(
-  route: HTTPRoute,
-  ref: ParentReference,
-  gateway: Gateway,
-  namespaceLabels: (namespace: string) => Record<string, string> | undefined,
-): Attachment {
+/** What attaching one route reads besides the route and the Gateway. */
+export interface AttachContext {
+  /** The route's kind, for the listeners' allowedRoutes.kinds. */
+  kind: RouteKindName;
+  namespaceLabels: (namespace: string) => Record<string, string> | undefined;
+}
+
+export function attachToGateway(route: GatewayApiRoute, ref: ParentReference, gateway: Gateway, { kind, namespaceLabels }: AttachContext): Attachment {
   const routeNamespace = route.metadata.namespace ?? '';
   const parent = describeParent(ref, routeNamespace);
   const named = gateway.spec.listeners.filter((l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port));
   if (named.length === 0) return { attached: false, reason: 'NoMatchingParent', message: `${parent} has no such listener` };
   const conflicted = listenerConflicts(gateway.spec.listeners);
   const allowed = named.filter(
-    (l) => !conflicted.has(l.name) && listenerCarriesHTTPRoutes(l) && namespaceAllowed(l, routeNamespace, gateway.metadata.namespace ?? '', namespaceLabels),
+    (l) => !conflicted.has(l.name) && listenerRouteKinds(l, [kind]).length > 0 && namespaceAllowed(l, routeNamespace, gateway.metadata.namespace ?? '', namespaceLabels),
   );
   if (allowed.length === 0) {
-    return { attached: false, reason: 'NotAllowedByListeners', message: `${parent}: no listener allows HTTPRoutes from namespace ${routeNamespace} (protocol, allowedRoutes, conflicts)` };
+    return { attached: false, reason: 'NotAllowedByListeners', message: `${parent}: no listener allows ${kind}s from namespace ${routeNamespace} (protocol, allowedRoutes, conflicts)` };
   }
   const routeHosts = route.spec.hostnames?.length ? route.spec.hostnames : [''];
   const hosts = new Map<string, boolean>();
@@ -147,14 +155,14 @@ export function ownsClass(gatewayClass: GatewayClass | undefined, controllerName
   return gatewayClass?.spec.controllerName === controllerName;
 }
 
-/** This operator's parents of the route: parentRefs naming a Gateway whose GatewayClass has our controllerName. */
-export function ourParents(route: HTTPRoute, lookups: ParentLookups): ParentAttachment[] {
+/** This operator's parents of the route (of `kind`): parentRefs naming a Gateway whose GatewayClass has our controllerName. */
+export function ourParents(route: GatewayApiRoute, kind: RouteKindName, lookups: ParentLookups): ParentAttachment[] {
   const parents: ParentAttachment[] = [];
   for (const ref of route.spec.parentRefs ?? []) {
     const key = parentGatewayKey(route, ref);
     const gateway = key ? lookups.gateway(key) : undefined;
     if (!key || !gateway || !ownsClass(lookups.gatewayClass(gateway.spec.gatewayClassName), lookups.controllerName)) continue;
-    parents.push({ ref, gateway: key, attachment: attachToGateway(route, ref, gateway, (namespace) => lookups.namespaceLabels(namespace)) });
+    parents.push({ ref, gateway: key, attachment: attachToGateway(route, ref, gateway, { kind, namespaceLabels: (namespace) => lookups.namespaceLabels(namespace) }) });
   }
   return parents;
 }

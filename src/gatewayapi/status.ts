@@ -1,10 +1,11 @@
 // The Gateway API status this operator writes, with the Gateway API's own condition types and reasons:
 // GatewayClass Accepted; Gateway Accepted / Programmed and per-listener Accepted / Programmed /
-// ResolvedRefs with attachedRoutes; an HTTPRoute parent's Accepted / ResolvedRefs / PartiallyInvalid. Pure.
+// ResolvedRefs with supportedKinds and attachedRoutes; a route parent's (HTTPRoute's, GRPCRoute's) Accepted /
+// ResolvedRefs / PartiallyInvalid. Pure.
 import type { ConditionInput } from '../api/v1alpha1/conditions.js';
-import { listenerCarriesHTTPRoutes, listenerConflicts, type Attachment } from './attach.js';
-import { routeResolvedRefs, type HTTPRouteTranslation } from './translate.js';
-import { GATEWAY_API_GROUP, type Gateway, type Listener } from './types.js';
+import { listenerConflicts, listenerRouteKinds, type Attachment } from './attach.js';
+import { routeResolvedRefs, type RouteTranslation } from './translate.js';
+import { GATEWAY_API_GROUP, type Gateway, type Listener, type RouteKindName } from './types.js';
 
 const condition = (type: string, ok: boolean, reason: string, message: string): ConditionInput => ({ type, status: ok ? 'True' : 'False', reason, message });
 
@@ -21,12 +22,21 @@ export interface ListenerStatusInput {
 
 const noConflicts = condition('Conflicted', false, 'NoConflicts', 'no conflicts');
 
-export function listenerStatus(listener: Listener, attachedRoutes: number, conflict?: { reason: string; message: string }): ListenerStatusInput {
+export interface ListenerStatusOptions {
+  /** Routes of every kind attached through this listener. */
+  attachedRoutes: number;
+  /** The route kinds the apiserver serves and this operator translates (HTTPRoute; GRPCRoute where installed). */
+  routeKinds: readonly RouteKindName[];
+  conflict?: { reason: string; message: string };
+}
+
+export function listenerStatus(listener: Listener, { attachedRoutes, routeKinds, conflict }: ListenerStatusOptions): ListenerStatusInput {
   const base = { name: listener.name, attachedRoutes };
+  const supportedKinds = listenerRouteKinds(listener, routeKinds).map((kind) => ({ group: GATEWAY_API_GROUP, kind }));
   if (conflict) {
     return {
       ...base,
-      supportedKinds: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute' }],
+      supportedKinds,
       conditions: [
         condition('Accepted', true, 'Accepted', 'listener accepted'),
         condition('Programmed', false, 'Invalid', `conflicted: ${conflict.message}`),
@@ -47,21 +57,21 @@ export function listenerStatus(listener: Listener, attachedRoutes: number, confl
       ],
     };
   }
-  if (!listenerCarriesHTTPRoutes(listener)) {
+  if (supportedKinds.length === 0) {
     return {
       ...base,
-      supportedKinds: [],
+      supportedKinds,
       conditions: [
         condition('Accepted', true, 'Accepted', 'listener accepted'),
         condition('Programmed', false, 'Invalid', 'no supported route kind is allowed'),
-        condition('ResolvedRefs', false, 'InvalidRouteKinds', 'allowedRoutes.kinds names no supported kind (HTTPRoute)'),
+        condition('ResolvedRefs', false, 'InvalidRouteKinds', `allowedRoutes.kinds names no supported kind (${routeKinds.join(', ')})`),
         noConflicts,
       ],
     };
   }
   return {
     ...base,
-    supportedKinds: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute' }],
+    supportedKinds,
     conditions: [
       condition('Accepted', true, 'Accepted', 'listener accepted'),
       condition('Programmed', true, 'Programmed', 'served by the hosted gateway through the tunnel'),
@@ -72,9 +82,18 @@ export function listenerStatus(listener: Listener, attachedRoutes: number, confl
   };
 }
 
-export function gatewayStatus(gateway: Gateway, attachedRoutes: (listener: string) => number): { conditions: ConditionInput[]; listeners: ListenerStatusInput[] } {
+export interface GatewayStatusOptions {
+  /** Routes of every kind attached through a listener. */
+  attachedRoutes: (listener: string) => number;
+  routeKinds: readonly RouteKindName[];
+}
+
+export function gatewayStatus(gateway: Gateway, { attachedRoutes, routeKinds }: GatewayStatusOptions): { conditions: ConditionInput[]; listeners: ListenerStatusInput[] } {
   const conflicts = listenerConflicts(gateway.spec.listeners);
-  const listeners = gateway.spec.listeners.map((l) => listenerStatus(l, attachedRoutes(l.name), conflicts.get(l.name)));
+  const listeners = gateway.spec.listeners.map((l) => {
+    const conflict = conflicts.get(l.name);
+    return listenerStatus(l, { attachedRoutes: attachedRoutes(l.name), routeKinds, ...(conflict ? { conflict } : {}) });
+  });
   const valid = listeners.filter((l) => l.conditions.every((c) => (c.type === 'Conflicted' ? c.status === 'False' : c.status === 'True'))).length;
   if (gateway.spec.addresses?.length) {
     return {
@@ -103,7 +122,7 @@ export function gatewayStatus(gateway: Gateway, attachedRoutes: (listener: strin
 
 export interface RouteParentInput {
   attachment: Attachment;
-  translation: HTTPRouteTranslation;
+  translation: RouteTranslation;
   /** Why this route's GatewayRoute cannot be written (its name is taken), if so. */
   nameConflict?: string;
 }

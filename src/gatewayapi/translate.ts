@@ -1,7 +1,9 @@
-// HTTPRoute → GatewayRoute spec and the HTTPRoute's per-parent status, pure. What the hosted gateway cannot
-// do is dropped at the smallest unit that keeps the rest correct and named in the status: a match with
-// header, query or method conditions (its rule's other matches still route as written), a rule with
-// filters (they apply to the whole rule), a backendRef the route may not use. Never the whole route.
+// Gateway API routes (HTTPRoute, GRPCRoute) → GatewayRoute spec and the route's per-parent status, pure. Each
+// kind decides per match which path it is served as (HTTPRoute here, GRPCRoute in translate-grpc.ts); the
+// rest is one translation for both. What the hosted gateway cannot do is dropped at the smallest unit that
+// keeps the rest correct and named in the status: a match with conditions it cannot serve (its rule's other
+// matches still route as written), a rule with filters (they apply to the whole rule), a backendRef the
+// route may not use or that carries filters of its own. Never the whole route.
 import { acceptedCondition, routeIdentity, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import type { BackendContext, CrossNamespacePolicy, ServiceLookup } from '../gatewayroute/backends.js';
 import { translatedGatewayRoute, type SourceRef, type TranslatedGatewayRoute } from '../gatewayroute/object.js';
@@ -9,13 +11,17 @@ import type { ConditionInput } from '../api/v1alpha1/conditions.js';
 import type { GatewayRouteCondition } from '../api/v1alpha1/reasons.js';
 import { MAX_ROUTES, type GatewayRouteSpec, type PathType, type RouteSpec } from '../api/v1alpha1/types.js';
 import { readBackendAnnotations, withBackendSettings } from '../routing/backend-annotations.js';
+import type { BackendProtocol } from '../routing/backend-transport.js';
 import type { AttachedHost } from './attach.js';
-import type { BackendRef, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from './types.js';
-import { GATEWAY_API_GROUP, HTTP_ROUTE } from './types.js';
+import type { BackendRef, GatewayApiRoute, HTTPRoute, HTTPRouteMatch, ReferenceGrant, RouteKindName } from './types.js';
+import { GATEWAY_API_GROUP } from './types.js';
 
-export const HTTPROUTE_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+/** The apiVersion of the route kinds translated (HTTPRoute, GRPCRoute): v1 of the standard channel. */
+export const ROUTE_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
 /** The HTTPRoute controller's name: the managed-by label of the GatewayRoutes it writes. */
 export const HTTPROUTE_CONTROLLER = 'httproute';
+/** Every route kind this operator translates: a ReferenceGrant from any of them lets a GatewayRoute use a Service. */
+export const TRANSLATED_ROUTE_KINDS: readonly RouteKindName[] = ['HTTPRoute', 'GRPCRoute'];
 
 /** The Gateway API's ResolvedRefs reasons for a route. */
 export type BackendProblemReason = 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound';
@@ -24,7 +30,7 @@ export interface BackendProblem {
   message: string;
 }
 
-export interface HTTPRouteTranslateOptions {
+export interface RouteTranslateOptions {
   /** Serve routes without a hostname on a listener without one (every host), as --allow-catch-all does for Ingresses. */
   allowCatchAll: boolean;
   referenceGrants: readonly ReferenceGrant[];
@@ -33,11 +39,11 @@ export interface HTTPRouteTranslateOptions {
   service: ServiceLookup;
 }
 
-export interface HTTPRouteTranslation {
+export interface RouteTranslation {
   spec: GatewayRouteSpec;
   /** The GatewayRoute's Accepted condition. */
   accepted: GatewayRouteCondition<'Accepted'>;
-  /** What was dropped, for the HTTPRoute's PartiallyInvalid condition. */
+  /** What was dropped, for the route's PartiallyInvalid condition. */
   dropped: string[];
   /** What is served differently from what the route asks (weights), said in the Accepted messages. */
   notes: string[];
@@ -47,27 +53,55 @@ export interface HTTPRouteTranslation {
   ignored: string[];
 }
 
-/** Whether a ReferenceGrant in the Service's namespace lets HTTPRoutes of `fromNamespace` use that Service. */
-export function referencePermitted(grants: readonly ReferenceGrant[], fromNamespace: string, toNamespace: string, serviceName: string): boolean {
+/** A reference from a route of `kind` in namespace `from` to Service `service` of namespace `to`. */
+export interface ServiceReference {
+  kind: RouteKindName;
+  from: string;
+  to: string;
+  service: string;
+}
+
+/** Whether a ReferenceGrant in the Service's namespace lets routes of that kind from `from` use that Service. */
+export function referencePermitted(grants: readonly ReferenceGrant[], { kind, from, to, service }: ServiceReference): boolean {
   return grants.some(
     (grant) =>
-      grant.metadata.namespace === toNamespace &&
-      grant.spec.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === 'HTTPRoute' && f.namespace === fromNamespace) &&
-      grant.spec.to.some((t) => t.group === '' && t.kind === 'Service' && (t.name === undefined || t.name === '' || t.name === serviceName)),
+      grant.metadata.namespace === to &&
+      grant.spec.from.some((f) => f.group === GATEWAY_API_GROUP && f.kind === kind && f.namespace === from) &&
+      grant.spec.to.some((t) => t.group === '' && t.kind === 'Service' && (t.name === undefined || t.name === '' || t.name === service)),
   );
 }
 
-/** ReferenceGrants decide which Services of other namespaces every GatewayRoute may use; `grantsIn` lists a namespace's. */
+/**
+ * ReferenceGrants decide which Services of other namespaces every GatewayRoute may use; `grantsIn` lists a
+ * namespace's. A grant from any kind this operator translates counts: each translation checks its own kind
+ * first (a GRPCRoute's backend needs a grant from GRPCRoutes), and a GatewayRoute's claimed owner is no
+ * evidence of its kind (a tenant writes ownerReferences too).
+ */
 export function crossNamespacePolicy(grantsIn: (namespace: string) => readonly ReferenceGrant[]): CrossNamespacePolicy {
-  return (from, to, service) => referencePermitted(grantsIn(to), from, to, service);
+  return (from, to, service) => TRANSLATED_ROUTE_KINDS.some((kind) => referencePermitted(grantsIn(to), { kind, from, to, service }));
 }
 
 type Backend = { service: string; namespace?: string; port: number };
 
+/** The route a translation is for: the object and its kind (for ReferenceGrants and messages). */
+export interface RouteOfKind {
+  route: GatewayApiRoute;
+  kind: RouteKindName;
+}
+
+interface BackendChoice {
+  backend?: Backend;
+  note?: string;
+  /** backendRefs left out for what they ask beyond a Service (their own filters). */
+  dropped: string[];
+  problems: BackendProblem[];
+}
+
 /** The backend a rule is served by: the heaviest usable Service (weights are not split), plus what was wrong. */
-export function chooseBackend(route: HTTPRoute, refs: readonly BackendRef[], options: HTTPRouteTranslateOptions): { backend?: Backend; note?: string; problems: BackendProblem[] } {
+function chooseBackend({ route, kind }: RouteOfKind, refs: readonly BackendRef[], options: RouteTranslateOptions): BackendChoice {
   const namespace = route.metadata.namespace ?? '';
   const problems: BackendProblem[] = [];
+  const dropped: string[] = [];
   const usable: Array<{ ref: BackendRef; weight: number }> = [];
   for (const ref of refs) {
     const where = `backendRef ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
@@ -76,8 +110,12 @@ export function chooseBackend(route: HTTPRoute, refs: readonly BackendRef[], opt
       continue;
     }
     const target = ref.namespace ?? namespace;
-    if (target !== namespace && !referencePermitted(options.referenceGrants, namespace, target, ref.name)) {
-      problems.push({ reason: 'RefNotPermitted', message: `${where}: no ReferenceGrant in namespace ${target} allows HTTPRoutes from ${namespace} to use Service ${ref.name}` });
+    if (target !== namespace && !referencePermitted(options.referenceGrants, { kind, from: namespace, to: target, service: ref.name })) {
+      problems.push({ reason: 'RefNotPermitted', message: `${where}: no ReferenceGrant in namespace ${target} allows ${kind}s from ${namespace} to use Service ${ref.name}` });
+      continue;
+    }
+    if (ref.filters?.length) {
+      dropped.push(`${where}: its filters are not supported (this backend is left out)`);
       continue;
     }
     if (!options.service(target, ref.name)) problems.push({ reason: 'BackendNotFound', message: `${where}: Service ${target}/${ref.name} not found` });
@@ -89,16 +127,35 @@ export function chooseBackend(route: HTTPRoute, refs: readonly BackendRef[], opt
     if (weight > 0) usable.push({ ref, weight });
   }
   const heaviest = usable.reduce<(typeof usable)[number] | undefined>((best, candidate) => (!best || candidate.weight > best.weight ? candidate : best), undefined);
-  if (!heaviest) return { problems };
+  if (!heaviest) return { problems, dropped };
   const { ref } = heaviest;
   const backend: Backend = { service: ref.name, port: ref.port ?? 0 };
   if (ref.namespace && ref.namespace !== namespace) backend.namespace = ref.namespace;
   const note = usable.length > 1 ? `weights are not split: all traffic goes to the heaviest backend ${ref.name}` : undefined;
-  return note ? { backend, note, problems } : { backend, problems };
+  return note ? { backend, note, problems, dropped } : { backend, problems, dropped };
 }
 
-/** A match's path as a GatewayRoute path, or why the match cannot be served. */
-export function matchPath(match: HTTPRouteMatch): { path: string; pathType: PathType } | { unsupported: string } {
+/** The path a match is served as, or why it cannot be served. */
+export type MatchPath = { path: string; pathType: PathType } | { unsupported: string };
+
+/** A rule as the shared translation takes it: what every kind's rule has, and its matches already as paths. */
+export interface RuleInput {
+  name?: string;
+  filters?: ReadonlyArray<{ type: string }>;
+  backendRefs?: readonly BackendRef[];
+  /** One per match, in order (a rule without matches: the one the kind serves then). */
+  matches: readonly MatchPath[];
+}
+
+export interface TranslateRulesInput extends RouteOfKind {
+  rules: readonly RuleInput[];
+  hosts: readonly AttachedHost[];
+  /** How the tunnel must speak to every backend of this route (GRPCRoute: HTTP/2); unset: the Service decides. */
+  backendProtocol?: BackendProtocol;
+}
+
+/** A HTTPRoute match's path as a GatewayRoute path, or why the match cannot be served. */
+export function matchPath(match: HTTPRouteMatch): MatchPath {
   const unsupported = [match.headers?.length ? 'headers' : '', match.queryParams?.length ? 'queryParams' : '', match.method ? 'method' : ''].filter(Boolean);
   if (unsupported.length) return { unsupported: `${unsupported.join(', ')} matches are not supported` };
   const type = match.path?.type ?? 'PathPrefix';
@@ -108,7 +165,8 @@ export function matchPath(match: HTTPRouteMatch): { path: string; pathType: Path
   return { unsupported: `path type ${type} is not supported` };
 }
 
-export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHost[], options: HTTPRouteTranslateOptions): HTTPRouteTranslation {
+/** The translation every route kind shares, once its matches are paths. */
+export function translateRules({ route, kind, rules, hosts, backendProtocol }: TranslateRulesInput, options: RouteTranslateOptions): RouteTranslation {
   const routes: RouteSpec[] = [];
   const dropped: string[] = [];
   const notes: string[] = [];
@@ -118,23 +176,22 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
   const servedHosts = hosts.filter((h) => h.host !== '' || options.allowCatchAll);
   if (servedHosts.length < hosts.length) dropped.push('every host: no hostname on the route or the listener (catch-all routes are disabled; enable with --allow-catch-all)');
 
-  (route.spec.rules ?? []).forEach((rule, ruleIndex) => {
+  rules.forEach((rule, ruleIndex) => {
     const where = `rules[${ruleIndex}]${rule.name ? ` (${rule.name})` : ''}`;
     if (rule.filters?.length) {
       dropped.push(`${where}: filters ${[...new Set(rule.filters.map((f) => f.type))].join(', ')} are not supported`);
       return;
     }
-    const choice = chooseBackend(route, rule.backendRefs ?? [], options);
+    const choice = chooseBackend({ route, kind }, rule.backendRefs ?? [], options);
     backendProblems.push(...choice.problems.map((p) => ({ ...p, message: `${where}: ${p.message}` })));
+    dropped.push(...choice.dropped.map((d) => `${where}: ${d}`));
     if (!choice.backend) {
       dropped.push(`${where}: no usable backendRef`);
       return;
     }
     if (choice.note) notes.push(`${where}: ${choice.note}`);
     const backend = choice.backend;
-    const matches = rule.matches?.length ? rule.matches : [{}];
-    matches.forEach((match, matchIndex) => {
-      const path = matchPath(match);
+    rule.matches.forEach((path, matchIndex) => {
       if ('unsupported' in path) {
         dropped.push(`${where}.matches[${matchIndex}]: ${path.unsupported}`);
         return;
@@ -154,6 +211,7 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
         }
         const spec: RouteSpec = { path: path.path, pathType: path.pathType, backend: withBackendSettings({ service: backend.service, port: { number: backend.port } }, backendAnnotations.settings), tls };
         if (backend.namespace) spec.backend.namespace = backend.namespace;
+        if (backendProtocol) spec.backend.protocol = backendProtocol;
         if (host) spec.host = host;
         routes.push(spec);
       }
@@ -161,12 +219,12 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
   });
 
   return {
-    spec: { routes, source: { kind: 'HTTPRoute', name: route.metadata.name ?? '' } },
+    spec: { routes, source: { kind, name: route.metadata.name ?? '' } },
     accepted: acceptedCondition({
       routeCount: routes.length,
       dropped: [...dropped, ...notes],
       ignored: backendAnnotations.ignored,
-      empty: 'the HTTPRoute is attached to no Gateway of this operator, or has no rules',
+      empty: `the ${kind} is attached to no Gateway of this operator, or has no rules`,
     }),
     dropped,
     notes,
@@ -176,7 +234,12 @@ export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHos
   };
 }
 
-/** The HTTPRoute parent's ResolvedRefs condition, with the Gateway API's reasons. */
+export function translateHTTPRoute(route: HTTPRoute, hosts: readonly AttachedHost[], options: RouteTranslateOptions): RouteTranslation {
+  const rules = (route.spec.rules ?? []).map((rule) => ({ ...rule, matches: (rule.matches?.length ? rule.matches : [{}]).map(matchPath) }));
+  return translateRules({ route, kind: 'HTTPRoute', rules, hosts }, options);
+}
+
+/** A route parent's ResolvedRefs condition, with the Gateway API's reasons. */
 export function routeResolvedRefs(problems: readonly BackendProblem[]): ConditionInput {
   const first = problems[0];
   if (!first) return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'all backendRefs resolved' };
@@ -184,12 +247,17 @@ export function routeResolvedRefs(problems: readonly BackendProblem[]): Conditio
   return { type: 'ResolvedRefs', status: 'False', reason: first.reason, message: `${first.message}${more}` };
 }
 
-/** The HTTPRoute as the owner of its GatewayRoute. */
-export function httpRouteSource(route: HTTPRoute): SourceRef {
-  return { apiVersion: HTTPROUTE_API_VERSION, kind: HTTP_ROUTE.kind, name: route.metadata.name ?? '', uid: route.metadata.uid ?? '' };
+/** The route (of `kind`) as the owner of its GatewayRoute. */
+export function routeSource({ route, kind }: RouteOfKind): SourceRef {
+  return { apiVersion: ROUTE_API_VERSION, kind, name: route.metadata.name ?? '', uid: route.metadata.uid ?? '' };
+}
+
+/** The GatewayRoute of a route attached to one of our Gateways, as its controller writes it. */
+export function routeGatewayRoute(of: RouteOfKind, translation: RouteTranslation, backends: BackendContext): TranslatedGatewayRoute {
+  return translatedGatewayRoute({ namespace: of.route.metadata.namespace ?? '', source: routeSource(of), translation, backends });
 }
 
 /** The GatewayRoute of an HTTPRoute attached to one of our Gateways, as the HTTPRoute controller writes it. */
-export function httpRouteGatewayRoute(route: HTTPRoute, translation: HTTPRouteTranslation, backends: BackendContext): TranslatedGatewayRoute {
-  return translatedGatewayRoute({ namespace: route.metadata.namespace ?? '', source: httpRouteSource(route), translation, backends });
+export function httpRouteGatewayRoute(route: HTTPRoute, translation: RouteTranslation, backends: BackendContext): TranslatedGatewayRoute {
+  return routeGatewayRoute({ route, kind: 'HTTPRoute' }, translation, backends);
 }

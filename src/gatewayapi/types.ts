@@ -10,6 +10,9 @@ const v1 = (kind: string, plural: string, namespaced: boolean): ResourceKind => 
 export const GATEWAY_CLASS = v1('GatewayClass', 'gatewayclasses', false);
 export const GATEWAY = v1('Gateway', 'gateways', true);
 export const HTTP_ROUTE = v1('HTTPRoute', 'httproutes', true);
+export const GRPC_ROUTE = v1('GRPCRoute', 'grpcroutes', true);
+/** The route kinds this operator translates into GatewayRoutes. */
+export type RouteKindName = 'HTTPRoute' | 'GRPCRoute';
 // ReferenceGrant is v1 from Gateway API 1.5 on and v1beta1 before: whichever the apiserver serves (v1 first).
 export const REFERENCE_GRANT_VERSIONS: readonly ResourceKind[] = ['v1', 'v1beta1'].map((version) => ({
   apiVersion: `${GATEWAY_API_GROUP}/${version}`,
@@ -93,10 +96,38 @@ export interface RouteParentStatus {
   conditions: Condition[];
 }
 
-export interface HTTPRoute {
+/** What every route kind shares: the parents it names, its hostnames and its per-parent status. */
+export interface GatewayApiRoute {
   metadata: ObjectMeta;
-  spec: { parentRefs?: ParentReference[]; hostnames?: string[]; rules?: HTTPRouteRule[] };
+  spec: { parentRefs?: ParentReference[]; hostnames?: string[] };
   status?: { parents?: RouteParentStatus[] };
+}
+
+export interface HTTPRoute extends GatewayApiRoute {
+  spec: GatewayApiRoute['spec'] & { rules?: HTTPRouteRule[] };
+}
+
+export interface GRPCMethodMatch {
+  type?: 'Exact' | 'RegularExpression';
+  service?: string;
+  method?: string;
+}
+
+export interface GRPCRouteMatch {
+  method?: GRPCMethodMatch;
+  headers?: unknown[];
+}
+
+export interface GRPCRouteRule {
+  name?: string;
+  matches?: GRPCRouteMatch[];
+  filters?: Array<{ type: string; [field: string]: unknown }>;
+  backendRefs?: BackendRef[];
+  sessionPersistence?: unknown;
+}
+
+export interface GRPCRoute extends GatewayApiRoute {
+  spec: GatewayApiRoute['spec'] & { rules?: GRPCRouteRule[] };
 }
 
 export interface ReferenceGrant {

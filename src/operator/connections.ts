@@ -31,23 +31,43 @@ function countingAgent(options: AgentOptions): Agent {
   return agent;
 }
 
+/** Where a KubeConfig prepared by shareConnections keeps the agent factory for watches. */
+const WATCH_AGENTS = Symbol('watch agents');
+type Shared = { createAgent: CreateAgent; [WATCH_AGENTS]?: CreateAgent };
+
 /**
  * Makes every agent `kc` creates a shared keep-alive one. Proxies and plain http keep client-node's own
- * agents. Returns `kc` for chaining.
+ * agents. Requests share a pool of at most 64 connections; watches (see forWatches) have a pool of their own
+ * without a cap: each holds its connection for as long as it runs, one per watched kind and namespace
+ * (--watch-namespaces), and in a shared pool enough of them left no connection for any request. Returns `kc`
+ * for chaining.
  */
 export function shareConnections(kc: KubeConfig): KubeConfig {
-  const target = kc as unknown as { createAgent: CreateAgent };
+  const target = kc as unknown as Shared;
   const original: CreateAgent = target.createAgent.bind(kc);
-  const agents = new Map<string, Agent>();
-  target.createAgent = (cluster, options) => {
-    if (!cluster?.server.startsWith('https:') || cluster.proxyUrl) return original(cluster, options);
-    const key = identity(cluster, options);
-    let agent = agents.get(key);
-    if (!agent) {
-      agent = countingAgent({ ...options, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' });
-      agents.set(key, agent);
-    }
-    return agent;
+  const pool = (maxSockets: number): CreateAgent => {
+    const agents = new Map<string, Agent>();
+    return (cluster, options) => {
+      if (!cluster?.server.startsWith('https:') || cluster.proxyUrl) return original(cluster, options);
+      const key = identity(cluster, options);
+      let agent = agents.get(key);
+      if (!agent) {
+        agent = countingAgent({ ...options, keepAlive: true, keepAliveMsecs: 30_000, maxSockets, maxFreeSockets: 16, scheduling: 'lifo' });
+        agents.set(key, agent);
+      }
+      return agent;
+    };
   };
+  target.createAgent = pool(64);
+  target[WATCH_AGENTS] = pool(Infinity);
   return kc;
+}
+
+/** `kc` as a watch should use it: the same settings, connections from the watches' pool (shareConnections). */
+export function forWatches(kc: KubeConfig): KubeConfig {
+  const watchAgents = (kc as unknown as Shared)[WATCH_AGENTS];
+  if (!watchAgents) return kc;
+  const derived = Object.create(kc) as Shared; // client-node reads this.createAgent: the rest is kc's own
+  derived.createAgent = watchAgents;
+  return derived as unknown as KubeConfig;
 }

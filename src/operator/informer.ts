@@ -6,6 +6,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { forWatches } from './connections.js';
 import { collectionPath, objectKey, type ResourceKind } from './kinds.js';
 import { getJson, KubeRequestError } from './rest.js';
 
@@ -223,7 +224,7 @@ class ListWatch<T extends KubeObject> {
     private readonly informer: Informer<T>,
     private readonly namespace: string | undefined,
   ) {
-    this.watch = new Watch(kc);
+    this.watch = new Watch(forWatches(kc)); // long-lived: never in the way of requests
     this.path = collectionPath(informer.options.kind, namespace);
     this.backoff = new Backoff(informer.options.backoff ?? { initialMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 });
   }

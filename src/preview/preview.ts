@@ -175,7 +175,7 @@ export function preview(manifests: readonly Manifest[], options: PreviewOptions)
       continue;
     }
     const route = source.object as HTTPRoute;
-    const parents = ourParents(route, lookups);
+    const parents = ourParents(route, 'HTTPRoute', lookups);
     if (parents.length === 0) {
       note('HTTPRoute', route.metadata, `names no Gateway of ${options.gatewayControllerName}: ${(route.spec.parentRefs ?? []).map((ref) => whyNotOurs(route, ref, lookups)).join('; ') || 'it has no parentRefs'}`, false);
       continue;

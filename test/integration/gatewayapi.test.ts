@@ -12,6 +12,7 @@ import type { ReferenceControlPlane } from '../../src/reference-control-plane/se
 import { clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
 import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
+import { createGatewayApiObject, createTunnelGateway, deleteGatewayApiObject, readGatewayApiObject, routeParentCondition, routeParentConditions } from '../support/gateway-api.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -29,49 +30,20 @@ let backend: Server;
 let controllerName: string;
 let className: string;
 
-const plural = { GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', ReferenceGrant: 'referencegrants' } as const;
-type Kind = keyof typeof plural;
-const versionOf = (kind: Kind) => (kind === 'ReferenceGrant' ? 'v1beta1' : 'v1');
-
-async function create(kind: Kind, body: { metadata: { name?: string; namespace?: string } } & Record<string, unknown>): Promise<void> {
-  const target = { group: GROUP, version: versionOf(kind), plural: plural[kind] };
-  const object = { apiVersion: `${GROUP}/${versionOf(kind)}`, kind, ...body };
-  if (body.metadata.namespace) await custom.createNamespacedCustomObject({ ...target, namespace: body.metadata.namespace, body: object });
-  else await custom.createClusterCustomObject({ ...target, body: object });
-}
-
-async function read<T>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
-  const target = { group: GROUP, version: versionOf(kind), plural: plural[kind], name };
-  try {
-    return (await (namespace ? custom.getNamespacedCustomObject({ ...target, namespace }) : custom.getClusterCustomObject(target))) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-async function remove(kind: Kind, namespace: string, name: string): Promise<void> {
-  const target = { group: GROUP, version: versionOf(kind), plural: plural[kind], name };
-  await custom.deleteNamespacedCustomObject({ ...target, namespace });
-}
+const create = createGatewayApiObject;
+const read = readGatewayApiObject;
+const remove = deleteGatewayApiObject;
 
 function httpRoute(namespace: string, name: string, spec: HTTPRoute['spec']): { metadata: { name: string; namespace: string }; spec: HTTPRoute['spec'] } {
   return { metadata: { name, namespace }, spec };
 }
 
 /** This operator's entry of the HTTPRoute's status.parents for Gateway `gw`, once it is there. */
-async function parentStatus(namespace: string, name: string, gw = 'tunnel'): Promise<Condition[] | undefined> {
-  const route = await read<HTTPRoute>('HTTPRoute', namespace, name);
-  return route?.status?.parents?.find((p) => p.controllerName === controllerName && p.parentRef.name === gw)?.conditions;
-}
+const parentStatus = (namespace: string, name: string, gw = 'tunnel'): Promise<Condition[] | undefined> => routeParentConditions({ kind: 'HTTPRoute', namespace, name, controllerName }, gw);
 
 /** Waits until the HTTPRoute's parent condition `type` has `status`/`reason` for the route's current generation. */
-async function parentCondition(namespace: string, name: string, type: string, status: string, reason: string): Promise<Condition> {
-  return eventually(`HTTPRoute ${namespace}/${name} ${type}=${status} ${reason}`, async () => {
-    const route = await read<HTTPRoute>('HTTPRoute', namespace, name);
-    const found = route?.status?.parents?.find((p) => p.controllerName === controllerName)?.conditions.find((c) => c.type === type);
-    return found?.status === status && found.reason === reason && found.observedGeneration === route?.metadata.generation ? found : undefined;
-  });
-}
+const parentCondition = (namespace: string, name: string, type: string, status: string, reason: string): Promise<Condition> =>
+  routeParentCondition({ kind: 'HTTPRoute', namespace, name, controllerName }, { type, status, reason });
 
 function call(host: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -101,17 +73,15 @@ beforeAll(async () => {
   gatewayPort = await gateway.listen();
   await createService(serviceObject(ns, 'web', [{ name: 'http', port: 8080 }]));
   await createService(serviceObject(backendsNs, 'db', [{ port: 5432 }]));
-  await create('GatewayClass', { metadata: { name: className }, spec: { controllerName } });
-  await create('Gateway', {
-    metadata: { name: 'tunnel', namespace: ns },
-    spec: {
-      gatewayClassName: className,
-      listeners: [
-        { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
-        { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
-        { name: 'tcp', port: 5432, protocol: 'TCP' },
-      ],
-    },
+  await createTunnelGateway({
+    className,
+    controllerName,
+    namespace: ns,
+    listeners: [
+      { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+      { name: 'https', port: 443, protocol: 'HTTPS', hostname: '*.secure.example.com', tls: { certificateRefs: [{ name: 'cert' }] } },
+      { name: 'tcp', port: 5432, protocol: 'TCP' },
+    ],
   });
   operator = operators.start(operatorArgs([ns, backendsNs, otherNs], { cp }, [
     '--gateway-controller-name', controllerName,
@@ -147,7 +117,7 @@ describe('GatewayClass and Gateway', () => {
       expect.arrayContaining([['Accepted', 'True', 'Accepted'], ['Programmed', 'True', 'Programmed']]),
     );
     const listeners = Object.fromEntries((gw.status?.listeners ?? []).map((l) => [l.name, l]));
-    expect(listeners.http?.supportedKinds).toEqual([{ group: GROUP, kind: 'HTTPRoute' }]);
+    expect(listeners.http?.supportedKinds).toEqual([{ group: GROUP, kind: 'HTTPRoute' }, { group: GROUP, kind: 'GRPCRoute' }]); // GRPCRoute is served here too
     expect(listeners.tcp?.conditions.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'False', reason: 'UnsupportedProtocol' });
     expect(listeners.tcp?.supportedKinds).toEqual([]);
   });

@@ -95,6 +95,13 @@ describe('kustomize: config/default', () => {
     ['update', 'ingresses.networking.k8s.io/status'],
     ['patch', 'clusterconnectivities.gateway.pipeops.io'],
     ['patch', 'clusterconnectivities.gateway.pipeops.io/status'],
+    ['watch', 'httproutes.gateway.networking.k8s.io'],
+    ['patch', 'httproutes.gateway.networking.k8s.io/status'],
+    ['get', 'grpcroutes.gateway.networking.k8s.io'],
+    ['list', 'grpcroutes.gateway.networking.k8s.io'],
+    ['watch', 'grpcroutes.gateway.networking.k8s.io'],
+    ['update', 'grpcroutes.gateway.networking.k8s.io/status'],
+    ['patch', 'grpcroutes.gateway.networking.k8s.io/status'],
     ['create', 'events'],
     ['create', 'events.events.k8s.io'],
     ['get', 'leases.coordination.k8s.io', SYSTEM],
@@ -128,6 +135,8 @@ describe('kustomize: config/default', () => {
     ['patch', 'ingresses.networking.k8s.io'],
     ['create', 'leases.coordination.k8s.io', 'default'],
     ['delete', 'namespaces'],
+    ['update', 'grpcroutes.gateway.networking.k8s.io'],
+    ['delete', 'grpcroutes.gateway.networking.k8s.io'],
   ];
   it.each(denied.map(([verb, resource, ns]) => [verb, resource, ns ?? 'in any namespace'] as const))('the ServiceAccount may not %s %s %s', (verb, resource, ns) => {
     expect(canI(SA, verb, resource, ns === 'in any namespace' ? undefined : ns)).toBe(false);

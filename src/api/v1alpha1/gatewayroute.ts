@@ -1,4 +1,4 @@
-// GatewayRoute helpers shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute) and by the
+// GatewayRoute functions shared by every feature that writes GatewayRoutes (Ingress, HTTPRoute, GRPCRoute) and by the
 // sync controller, pure: who owns one, route identity, and the status pieces computed the same way for all.
 import type { GatewayRouteCondition } from './reasons.js';
 import { type GatewayRoute, type GatewayRouteSource, type GatewayRouteStatus, type OwnerReference, type RouteSpec } from './types.js';
@@ -15,9 +15,13 @@ export const SPEC_FIELD_MANAGER = 'gateway-operator';
 export type TranslatedFrom = Exclude<GatewayRouteSource, 'Manual'>;
 
 /** The kinds a GatewayRoute is translated from, by the apiVersion group of the owner. */
-const SOURCE_GROUPS: Readonly<Record<string, string>> = { Ingress: 'networking.k8s.io', HTTPRoute: 'gateway.networking.k8s.io' } satisfies Record<TranslatedFrom, string>;
+const SOURCE_GROUPS: Readonly<Record<string, string>> = {
+  Ingress: 'networking.k8s.io',
+  HTTPRoute: 'gateway.networking.k8s.io',
+  GRPCRoute: 'gateway.networking.k8s.io',
+} satisfies Record<TranslatedFrom, string>;
 
-/** The object (Ingress or HTTPRoute) that controls this GatewayRoute; hand-written ones have none. */
+/** The object (Ingress, HTTPRoute or GRPCRoute) that controls this GatewayRoute; hand-written ones have none. */
 export function sourceOwner(route: GatewayRoute, kind?: TranslatedFrom): OwnerReference | undefined {
   return route.metadata.ownerReferences?.find(
     (o) => o.controller && (kind === undefined || o.kind === kind) && SOURCE_GROUPS[o.kind] !== undefined && o.apiVersion.startsWith(`${SOURCE_GROUPS[o.kind]}/`),

@@ -31,7 +31,7 @@ export interface RouteSpec {
   pathType: PathType;
   backend: {
     service: string;
-    /** The Service's namespace when it is not the GatewayRoute's. Used only where a ReferenceGrant in that namespace allows it (from HTTPRoutes, group gateway.networking.k8s.io, of the GatewayRoute's namespace, to that Service), whoever wrote the GatewayRoute, the HTTPRoute translation or a user; otherwise the route is not sent and ResolvedRefs is False (RefNotPermitted). */
+    /** The Service's namespace when it is not the GatewayRoute's. Used only where a ReferenceGrant in that namespace allows it (from HTTPRoutes or GRPCRoutes, group gateway.networking.k8s.io, of the GatewayRoute's namespace, to that Service), whoever wrote the GatewayRoute, a route translation or a user (the HTTPRoute and GRPCRoute translations each ask for a grant from their own kind); otherwise the route is not sent and ResolvedRefs is False (RefNotPermitted). */
     namespace?: string;
     port: BackendPort;
     /** How the tunnel speaks to the backend: HTTP (HTTP/1.1), HTTPS (HTTP/1.1 over TLS), H2C (HTTP/2 cleartext) or H2 (HTTP/2 over TLS). Omitted: chosen from the Service port's appProtocol. A BackendTLSPolicy for the Service makes it TLS whatever this says. Set by the translations from the nginx.ingress.kubernetes.io/backend-protocol annotation and from GRPCRoutes. */
@@ -56,7 +56,7 @@ export interface BackendPort {
 
 export interface GatewayRouteStatus {
   observedGeneration?: number;
-  /** Where this GatewayRoute comes from, for printing; Ingress or HTTPRoute (translated from it) or Manual (written by hand). */
+  /** Where this GatewayRoute comes from, for printing; Ingress, HTTPRoute or GRPCRoute (translated from it) or Manual (written by hand). */
   source?: GatewayRouteSource;
   routingMode?: RoutingMode;
   /** Comma-joined hosts, for printing. */
@@ -70,7 +70,7 @@ export interface GatewayRouteStatus {
   conditions?: Condition[];
 }
 
-export type GatewayRouteSource = 'Ingress' | 'HTTPRoute' | 'Manual';
+export type GatewayRouteSource = 'Ingress' | 'HTTPRoute' | 'GRPCRoute' | 'Manual';
 
 export type RoutingMode = 'tunnel' | 'direct';
 export const ROUTING_MODES: readonly RoutingMode[] = ['tunnel', 'direct'];
@@ -141,6 +141,9 @@ export interface ClusterConnectivityStatus {
 
 /** maxItems of GatewayRoute.spec.routes. */
 export const MAX_ROUTES = 1000;
+
+/** maxLength of GatewayRoute.spec.routes[].path. */
+export const MAX_PATH = 2048;
 
 /** maxLength of GatewayRoute.status.conditions[].message. */
 export const MAX_CONDITION_MESSAGE = 32768;

@@ -8,7 +8,7 @@ import { CONFIG_MAP, keysOf, objectKey, splitKey } from '../../operator/kinds.js
 import { watch, type Manager } from '../../operator/manager.js';
 import { specOrMetadataChanged } from '../../operator/predicates.js';
 import type { AppliedTlsPolicy } from '../../routing/backend-transport.js';
-import { GATEWAY_API_GROUP, type HTTPRoute } from '../types.js';
+import { GATEWAY_API_GROUP, type GatewayApiRoute, type RouteKindName } from '../types.js';
 import { keepCaOnly, type CaConfigMap } from './ca.js';
 import {
   BACKEND_TLS_POLICY,
@@ -29,7 +29,8 @@ const CA_CONFIGMAP_INDEX = 'ca-configmap';
 
 export interface BackendTlsOptions {
   routes: GatewayRoutes;
-  httpRoutes: Informer<HTTPRoute>;
+  /** The translated route kinds served (HTTPRoute, GRPCRoute): their parents are the policies' ancestors. */
+  routeInformers: ReadonlyMap<RouteKindName, Informer<GatewayApiRoute>>;
   /** Ours: the controllerName of our entries in status.ancestors (and of the HTTPRoute parents we read). */
   controllerName: string;
   concurrency: number;
@@ -46,7 +47,7 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
     logger.info('BackendTLSPolicy (gateway.networking.k8s.io/v1) is not served: backends are dialled as routes and Service appProtocols say (install the CRD and restart to use policies)');
     return false;
   }
-  const { routes, httpRoutes, controllerName } = options;
+  const { routes, routeInformers, controllerName } = options;
   const policies = manager.runOnEveryReplica(manager.informer<BackendTLSPolicy>(BACKEND_TLS_POLICY, { watched: true }));
   const configMaps = manager.runOnEveryReplica(manager.informer<CaConfigMap>(CONFIG_MAP, { watched: true, transform: { name: 'ca-only', keep: keepCaOnly } }));
   policies.addIndex(TARGET_SERVICE_INDEX, (policy) => targetedServices(policy));
@@ -63,7 +64,7 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
   configMaps.onChange((configMap) => routes.transports.changed(new Set(policiesUsing(objectKey(configMap.metadata)).flatMap((p) => targetedServices(p)))));
 
   const policiesTargeting = (serviceKeys: Iterable<string>): string[] => [...new Set([...serviceKeys].flatMap((key) => keysOf(policies.byIndex(TARGET_SERVICE_INDEX, key))))];
-  const status = new PolicyStatusController({ manager, policies, evaluations, routes, httpRoutes, controllerName, logger });
+  const status = new PolicyStatusController({ manager, policies, evaluations, routes, routeInformers, controllerName, logger });
   manager.controller({
     name: 'backendtlspolicy',
     for: { informer: policies },
@@ -78,7 +79,9 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
         predicate: specOrMetadataChanged,
         map: (gatewayRoute, previous) => policiesTargeting([...backendServicesOf(gatewayRoute), ...backendServicesOf(previous)]),
       }),
-      watch({ informer: httpRoutes, map: (route) => policiesTargeting(backendServicesOf(routes.gatewayRoutes.get(objectKey(route.metadata)))) }),
+      ...[...routeInformers.values()].map((informer) =>
+        watch({ informer, map: (route) => policiesTargeting(backendServicesOf(routes.gatewayRoutes.get(objectKey(route.metadata)))) }),
+      ),
     ],
     reconcile: (key) => status.reconcile(key),
     concurrency: options.concurrency,
@@ -112,7 +115,7 @@ interface PolicyStatusParts {
   policies: Informer<BackendTLSPolicy>;
   evaluations: Evaluations;
   routes: GatewayRoutes;
-  httpRoutes: Informer<HTTPRoute>;
+  routeInformers: ReadonlyMap<RouteKindName, Informer<GatewayApiRoute>>;
   controllerName: string;
   logger: Manager['logger'];
 }
@@ -124,7 +127,7 @@ class PolicyStatusController {
   private readonly full = new Set<string>();
 
   constructor(private readonly parts: PolicyStatusParts) {
-    const { routes, httpRoutes, controllerName } = parts;
+    const { routes, routeInformers, controllerName } = parts;
     this.lookups = {
       controllerName,
       gatewayRoutesUsing: (serviceKey) => routes.gatewayRoutes.byIndex(GATEWAY_ROUTE_BACKEND_INDEX, serviceKey),
@@ -133,7 +136,7 @@ class PolicyStatusController {
         const { name, number } = route.backend.port;
         return ports.some((p) => p.name === sectionName && (name !== undefined ? p.name === name : p.port === number));
       },
-      httpRoute: (key) => httpRoutes.get(key),
+      route: (kind, key) => routeInformers.get(kind as RouteKindName)?.get(key),
     };
   }
 

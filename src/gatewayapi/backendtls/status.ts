@@ -8,7 +8,7 @@ import { conditionsChanged, ownConditions, type ConditionInput } from '../../api
 import { sourceOwner } from '../../api/v1alpha1/gatewayroute.js';
 import { GROUP, type GatewayRoute, type RouteSpec } from '../../api/v1alpha1/types.js';
 import { jsonEqual } from '../../operator/json.js';
-import { GATEWAY_API_GROUP, type HTTPRoute, type ParentReference } from '../types.js';
+import { GATEWAY_API_GROUP, type GatewayApiRoute, type ParentReference } from '../types.js';
 import { serviceTargets, type BackendTLSPolicy, type PolicyAncestorStatus } from './policy.js';
 
 export const MAX_ANCESTORS = 16;
@@ -19,7 +19,8 @@ export interface AncestorLookups {
   gatewayRoutesUsing(serviceKey: string): GatewayRoute[];
   /** Whether `route`'s backend (in `namespace`, the GatewayRoute's) is port `sectionName` of its Service. */
   usesPort(route: RouteSpec, namespace: string, sectionName: string): boolean;
-  httpRoute(key: string): HTTPRoute | undefined;
+  /** The route of a translated kind (HTTPRoute, GRPCRoute) a GatewayRoute is owned by; undefined for other kinds. */
+  route(kind: string, key: string): GatewayApiRoute | undefined;
 }
 
 const refKey = (ref: ParentReference): string => `${ref.group ?? ''}/${ref.kind ?? ''}/${ref.namespace ?? ''}/${ref.name}`;
@@ -38,8 +39,8 @@ export function ancestorsOf(policy: BackendTLSPolicy, lookups: AncestorLookups):
       );
       if (!uses) continue;
       const owner = sourceOwner(gatewayRoute);
-      if (owner?.kind === 'HTTPRoute') {
-        const route = lookups.httpRoute(`${routeNamespace}/${owner.name}`);
+      if (owner?.kind === 'HTTPRoute' || owner?.kind === 'GRPCRoute') {
+        const route = lookups.route(owner.kind, `${routeNamespace}/${owner.name}`);
         for (const parent of route?.status?.parents ?? []) {
           if (parent.controllerName !== lookups.controllerName || !parent.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')) continue;
           const ref = parent.parentRef;

@@ -12,7 +12,7 @@ const route = (namespace: string, hostnames?: string[]): HTTPRoute => ({
   spec: { parentRefs: [{ name: 'gw', namespace: 'infra' }], ...(hostnames ? { hostnames } : {}) },
 });
 const labels: Record<string, Record<string, string>> = { team: { team: 'a', env: 'prod' }, other: { env: 'dev' } };
-const attach = (r: HTTPRoute, g: Gateway, ref: ParentReference = { name: 'gw', namespace: 'infra' }) => attachToGateway(r, ref, g, (ns) => labels[ns]);
+const attach = (r: HTTPRoute, g: Gateway, ref: ParentReference = { name: 'gw', namespace: 'infra' }) => attachToGateway(r, ref, g, { kind: 'HTTPRoute', namespaceLabels: (ns) => labels[ns] });
 
 describe('attachToGateway', () => {
   it.each<[string, HTTPRoute, Gateway, ParentReference | undefined, unknown]>([
@@ -95,6 +95,22 @@ describe('attachToGateway', () => {
     ],
   ])('%s', (_name, r, g, ref, expected) => {
     expect(attach(r, g, ref)).toMatchObject(expected as object);
+  });
+});
+
+describe('attachToGateway: the route kind against allowedRoutes.kinds', () => {
+  const kinds = (...names: string[]) => ({ kinds: names.map((kind) => ({ kind })) });
+  it.each<[string, Listener, 'HTTPRoute' | 'GRPCRoute', boolean]>([
+    ['a GRPCRoute on a listener without kinds', listener('http'), 'GRPCRoute', true],
+    ['a GRPCRoute on an HTTPS listener', listener('https', { protocol: 'HTTPS', port: 443 }), 'GRPCRoute', true],
+    ['a GRPCRoute where only HTTPRoutes are allowed', listener('http', { allowedRoutes: kinds('HTTPRoute') }), 'GRPCRoute', false],
+    ['an HTTPRoute where only GRPCRoutes are allowed', listener('http', { allowedRoutes: kinds('GRPCRoute') }), 'HTTPRoute', false],
+    ['a GRPCRoute where both are allowed', listener('http', { allowedRoutes: kinds('HTTPRoute', 'GRPCRoute') }), 'GRPCRoute', true],
+    ['a GRPCRoute on a TCP listener', listener('tcp', { protocol: 'TCP' }), 'GRPCRoute', false],
+  ])('%s', (_name, l, kind, attached) => {
+    const result = attachToGateway(route('infra', ['a.com']), { name: 'gw', namespace: 'infra' }, gateway([l]), { kind, namespaceLabels: () => undefined });
+    expect(result.attached).toBe(attached);
+    if (!result.attached) expect(result).toMatchObject({ reason: 'NotAllowedByListeners', message: `Gateway infra/gw: no listener allows ${kind}s from namespace infra (protocol, allowedRoutes, conflicts)` });
   });
 });
 

@@ -132,7 +132,7 @@ describe('status.ancestors', () => {
     gatewayRoutesUsing: (key: string) =>
       key === 'shop/web' ? [gatewayRoute('from-ingress', 'web', { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1' }), gatewayRoute('from-httproute', 'web', { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1' })] : [],
     usesPort: () => true,
-    httpRoute: () => ({
+    route: () => ({
       metadata: { name: 'from-httproute', namespace: 'shop' },
       spec: {},
       status: {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Attachment } from '../../../src/gatewayapi/attach.js';
 import { gatewayStatus, listenerStatus, routeParentConditions } from '../../../src/gatewayapi/status.js';
-import { referencePermitted, translateHTTPRoute, type HTTPRouteTranslateOptions } from '../../../src/gatewayapi/translate.js';
+import { referencePermitted, translateHTTPRoute, type RouteTranslateOptions } from '../../../src/gatewayapi/translate.js';
 import type { HTTPRoute, HTTPRouteRule, ReferenceGrant } from '../../../src/gatewayapi/types.js';
 import { matchRoute } from '../../../src/routing/match.js';
 
 const service = (namespace: string, name: string) => ({ metadata: { namespace, name }, spec: { ports: [{ port: 80 }] } });
 const known = new Set(['shop/web', 'shop/api', 'shop/v1', 'shop/v2', 'shop/exact', 'backends/db']);
-const options = (extra: Partial<HTTPRouteTranslateOptions> = {}): HTTPRouteTranslateOptions => ({
+const options = (extra: Partial<RouteTranslateOptions> = {}): RouteTranslateOptions => ({
   allowCatchAll: false,
   referenceGrants: [],
   service: (namespace, name) => (known.has(`${namespace}/${name}`) ? service(namespace, name) : undefined),
@@ -163,7 +163,7 @@ describe('referencePermitted', () => {
     ['a grant living in another namespace', [grant([{ group: '', kind: 'Service' }], 'shop', 'elsewhere')], false],
     ['a grant for Secrets', [grant([{ group: '', kind: 'Secret' }])], false],
   ])('%s', (_name, grants, expected) => {
-    expect(referencePermitted(grants, 'shop', 'backends', 'db')).toBe(expected);
+    expect(referencePermitted(grants, { kind: 'HTTPRoute', from: 'shop', to: 'backends', service: 'db' })).toBe(expected);
   });
 });
 
@@ -275,7 +275,28 @@ describe('gateway status', () => {
       },
     ],
   ])('%s', (_name, gw, expected) => {
-    expect(summary(gatewayStatus(gw, (listener) => (listener === 'http' ? 2 : 0)))).toEqual(expected);
+    expect(summary(gatewayStatus(gw, { attachedRoutes: (listener) => (listener === 'http' ? 2 : 0), routeKinds: ['HTTPRoute'] }))).toEqual(expected);
+  });
+
+  // Where the apiserver serves GRPCRoute too: HTTP and HTTPS listeners carry both kinds, unless allowedRoutes.kinds narrows them.
+  it.each<[string, Parameters<typeof listenerStatus>[0], string]>([
+    ['an HTTP listener carries both', { name: 'http', port: 80, protocol: 'HTTP' }, 'http:2:HTTPRoute+GRPCRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts'],
+    ['an HTTPS listener carries both', { name: 'https', port: 443, protocol: 'HTTPS' }, 'https:0:HTTPRoute+GRPCRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts'],
+    [
+      'allowedRoutes.kinds GRPCRoute only',
+      { name: 'grpc', port: 80, protocol: 'HTTP', allowedRoutes: { kinds: [{ kind: 'GRPCRoute' }] } },
+      'grpc:0:GRPCRoute:Accepted=True/Accepted,Programmed=True/Programmed,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts',
+    ],
+    [
+      'allowedRoutes.kinds of another group only',
+      { name: 'other', port: 80, protocol: 'HTTP', allowedRoutes: { kinds: [{ group: 'example.com', kind: 'GRPCRoute' }] } },
+      'other:0::Accepted=True/Accepted,Programmed=False/Invalid,ResolvedRefs=False/InvalidRouteKinds,Conflicted=False/NoConflicts',
+    ],
+    ['a TCP listener carries neither', { name: 'tcp', port: 5432, protocol: 'TCP' }, 'tcp:0::Accepted=False/UnsupportedProtocol,Programmed=False/Invalid,ResolvedRefs=True/ResolvedRefs,Conflicted=False/NoConflicts'],
+  ])('GRPCRoute served: %s', (_name, listener, expected) => {
+    const status = gatewayStatus(gateway([listener]), { attachedRoutes: (name) => (name === 'http' ? 2 : 0), routeKinds: ['HTTPRoute', 'GRPCRoute'] });
+    expect(summary(status).listeners).toEqual([expected]);
+    if (listener.name === 'other') expect(status.listeners[0]?.conditions.find((c) => c.type === 'ResolvedRefs')?.message).toBe('allowedRoutes.kinds names no supported kind (HTTPRoute, GRPCRoute)');
   });
 });
 
