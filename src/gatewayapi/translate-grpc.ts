@@ -1,7 +1,7 @@
 // GRPCRoute → GatewayRoute, pure: each match becomes the path a gRPC call is sent to (`/<service>/<method>`,
 // the gRPC over HTTP/2 wire format), then the translation every route kind shares (translate.ts); every
-// backend is dialled with HTTP/2 (H2C; a BackendTLSPolicy for the Service makes it H2, see
-// routing/backend-transport.ts). A tenant writes service and method, and they become paths: they are
+// backend is dialled with HTTP/2 (H2C; a BackendTLSPolicy for the Service or a TLS appProtocol of its port
+// makes it H2: a route never removes TLS, see routing/backend-transport.ts). A tenant writes service and method, and they become paths: they are
 // checked here against what gRPC allows, whatever the apiserver's CRD version validated.
 import { MAX_PATH } from '../api/v1alpha1/types.js';
 import type { AttachedHost } from './attach.js';

@@ -30,8 +30,8 @@ export interface ResolvedBackend {
   port: number;
 }
 
-/** How the tunnel would dial a route's resolved backend (routing/backend-transport.ts), for ResolvedRefs. */
-export type TransportChooser = (route: RouteSpec, backend: ResolvedBackend) => TransportChoice;
+/** How the tunnel would dial a route (of a GatewayRoute in `gatewayRouteNamespace`) to its resolved backend (routing/backend-transport.ts), for ResolvedRefs. */
+export type TransportChooser = (route: RouteSpec, backend: ResolvedBackend, gatewayRouteNamespace: string) => TransportChoice;
 
 /** How backends are looked up and which namespaces a GatewayRoute may reach: what every resolution needs. */
 export interface BackendContext {
@@ -82,35 +82,47 @@ function shownService(route: RouteSpec, namespace: string): string {
 /** Room for the list of how backends are dialled in ResolvedRefs' message, and for each entry of it. */
 const DIALLED_BUDGET = 2048;
 const DIALLED_ENTRY_CHARS = 300;
+/** Room for the names of the backends whose certificate is not verified (their count is always said). */
+const UNVERIFIED_BUDGET = 1024;
 
 /**
  * ResolvedRefs: every backend Service exists, may be used, and has the referenced port, and no BackendTLSPolicy
  * for it is unusable (InvalidBackendTLSPolicy: such a route is still sent, and the tunnel answers its requests
  * with a 5xx naming the policy, as the Gateway API asks). The True message names every backend not dialled as
- * plain HTTP/1.1, and why (the explanation of routing/backend-transport.ts).
+ * plain HTTP/1.1, and why (the explanation of routing/backend-transport.ts); those whose certificate is not
+ * verified first, and counted before the list so that a long list never hides them.
  */
 export function resolvedRefsCondition(routes: readonly RouteSpec[], namespace: string, backends: BackendContext): GatewayRouteCondition<'ResolvedRefs'> {
   type Reason = Extract<GatewayRouteCondition<'ResolvedRefs'>, { status: 'False' }>['reason'];
   const problems = new Map<string, Reason>(); // message -> reason, deduplicated
   const dialled = new Set<string>();
+  // Backends whose certificate is not checked: listed first, and counted in a clause that is never cut.
+  const unverified = new Set<string>();
+  const unverifiedEntries = new Set<string>();
   for (const route of routes) {
     const result = resolveRouteBackend(route, namespace, backends);
     if (!result.ok) {
       if (!problems.has(result.message)) problems.set(result.message, result.reason);
       continue;
     }
-    const choice = backends.transport?.(route, { namespace: route.backend.namespace ?? namespace, service: route.backend.service, port: result.port });
+    const choice = backends.transport?.(route, { namespace: route.backend.namespace ?? namespace, service: route.backend.service, port: result.port }, namespace);
     const backend = `${shownService(route, namespace)}:${result.port}`;
     if (choice && !choice.ok) {
       const message = `${backend}: ${choice.error}; the tunnel refuses this backend`;
       if (!problems.has(message)) problems.set(message, 'InvalidBackendTLSPolicy');
     } else if (choice && choice.explanation !== 'HTTP') {
-      dialled.add(`${backend} ${choice.explanation}`);
+      const entry = `${backend} ${choice.explanation}`;
+      if (choice.transport.tls?.verify === false) {
+        unverified.add(backend);
+        unverifiedEntries.add(entry);
+      } else dialled.add(entry);
     }
   }
   if (problems.size === 0) {
-    const how = dialled.size ? `; dialled as: ${listWithin([...dialled], DIALLED_BUDGET, DIALLED_ENTRY_CHARS)}` : '';
-    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: `all backend Services and ports exist${how}` };
+    const notVerified = unverified.size ? `; ${unverified.size} backend(s) NOT verified: ${listWithin([...unverified], UNVERIFIED_BUDGET, DIALLED_ENTRY_CHARS)}` : '';
+    const entries = [...unverifiedEntries, ...dialled];
+    const how = entries.length ? `; dialled as: ${listWithin(entries, DIALLED_BUDGET, DIALLED_ENTRY_CHARS)}` : '';
+    return { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: `all backend Services and ports exist${notVerified}${how}` };
   }
   const [firstMessage, firstReason] = [...problems.entries()][0] as [string, Reason];
   const more = problems.size > 1 ? ` (and ${problems.size - 1} more: ${[...problems.keys()].slice(1, 5).join('; ')})` : '';

@@ -57,7 +57,7 @@ export function setup(manager: Manager, { clusterDomain }: GatewayRoutesOptions)
   return {
     gatewayRoutes,
     services,
-    backends: new BackendResolver(service, (route, backend) => transports.chooseFor(route, backend)),
+    backends: new BackendResolver(service, (route, backend, namespace) => transports.chooseFor(route, backend, namespace)),
     transports,
     backendChanges: (map) => (enqueue) => {
       const changed = (serviceKey: string): void => {

@@ -72,15 +72,19 @@ export class BackendTransports {
   choose(route: RouteBackend): TransportChoice {
     const [namespace, name] = route.key.split('/', 2);
     const gatewayRoute = this.options.gatewayRoute(`${namespace}/${name}`);
-    return this.chooseFor(gatewayRoute && routeByKey(gatewayRoute, route.key), route);
+    return this.chooseFor(gatewayRoute && routeByKey(gatewayRoute, route.key), route, namespace ?? '');
   }
 
-  /** The choice for a route as translated (maybe not written yet) and its resolved backend: what ResolvedRefs says. */
-  chooseFor(spec: RouteSpec | undefined, backend: ResolvedBackend): TransportChoice {
+  /**
+   * The choice for a route as translated (maybe not written yet) of a GatewayRoute in `gatewayRouteNamespace`
+   * and its resolved backend: what ResolvedRefs says.
+   */
+  chooseFor(spec: RouteSpec | undefined, backend: ResolvedBackend, gatewayRouteNamespace: string): TransportChoice {
     const port = servicePort(this.options.service(backend.namespace, backend.service), backend.port);
     return chooseBackendTransport({
       routeProtocol: spec?.backend.protocol,
       insecureSkipVerify: spec?.backend.tls?.insecureSkipVerify,
+      ...(backend.namespace !== gatewayRouteNamespace ? { crossNamespace: { from: gatewayRouteNamespace, to: backend.namespace } } : {}),
       appProtocol: port?.appProtocol,
       policy: this.tlsPolicy(backend.namespace, backend.service, { number: backend.port, ...(port?.name ? { name: port.name } : {}) }),
       serviceHost: `${backend.service}.${backend.namespace}.svc.${this.options.clusterDomain}`,

@@ -45,6 +45,11 @@ export interface TransportInputs {
   routeProtocol?: BackendProtocol;
   /** The route's backend.tls.insecureSkipVerify. */
   insecureSkipVerify?: boolean;
+  /**
+   * Set when the backend Service is in another namespace than the GatewayRoute (a ReferenceGrant allowed it):
+   * the route may use the Service, but not switch off the check of its certificate.
+   */
+  crossNamespace?: { from: string; to: string };
   /** The Service port's appProtocol. */
   appProtocol?: string;
   policy?: AppliedTlsPolicy;
@@ -74,13 +79,14 @@ function appProtocolSays(appProtocol: string | undefined): { http2: boolean; tls
 }
 
 /**
- * The one rule for how a backend is dialled. Precedence, for each of the two questions:
- * - TLS or not: a BackendTLSPolicy for the Service port (the Service owner's statement that it serves TLS)
- *   beats the route's protocol, which beats the port's appProtocol; default cleartext.
+ * The one rule for how a backend is dialled. For each of the two questions:
+ * - TLS or not: TLS when any source asks for it: a BackendTLSPolicy for the Service port, the route's protocol
+ *   (HTTPS, H2), or the port's appProtocol (https, kubernetes.io/wss, grpcs, h2); default cleartext. A route
+ *   can add TLS, never remove it: a cleartext route protocol does not downgrade a port that serves TLS.
  * - HTTP/2 or HTTP/1.1: the route's protocol beats the port's appProtocol; default HTTP/1.1.
  * TLS verifies the certificate (the policy's hostname and CA, else the Service's DNS name and the system
- * roots) unless the route opts out explicitly; a BackendTLSPolicy's verification cannot be opted out of
- * (it is the Service owner's, and a route may come from another namespace).
+ * roots) unless the route opts out explicitly. The opt-out is not honoured for a BackendTLSPolicy (the Service
+ * owner's statement) nor for a Service in another namespace than the GatewayRoute (its owner did not ask).
  * A policy that cannot be used (its `error`) refuses the backend: never plaintext, never the system roots.
  */
 export function chooseBackendTransport(inputs: TransportInputs): TransportChoice {
@@ -88,34 +94,64 @@ export function chooseBackendTransport(inputs: TransportInputs): TransportChoice
   if (policy?.error) return { ok: false, error: `BackendTLSPolicy ${policy.name} cannot be used: ${policy.error}` };
   const app = appProtocolSays(appProtocol);
   const http2 = routeProtocol ? isHttp2(routeProtocol) : (app?.http2 ?? false);
-  const tls = policy ? true : routeProtocol ? isTls(routeProtocol) : (app?.tls ?? false);
-
-  const reasons: string[] = [];
-  // The route's protocol is named where it decided something: always, except an HTTP the policy overrules
-  // (HTTP/1.1 is the default anyway, and the policy's entry says it won).
-  const policyOverrulesRoute = policy !== undefined && routeProtocol !== undefined && !isTls(routeProtocol);
-  if (routeProtocol && !(policyOverrulesRoute && routeProtocol === 'HTTP')) reasons.push(`route protocol ${routeProtocol}`);
-  if (policy) reasons.push(`BackendTLSPolicy ${policy.name}${policyOverrulesRoute ? ` (wins over the route's ${routeProtocol})` : ''}`);
-  if (app) {
-    const overruled = routeProtocol !== undefined && (app.http2 !== http2 || (!policy && app.tls !== tls));
-    if (overruled) reasons.push(`appProtocol ${appProtocol} ignored: the route's protocol wins`);
-    else if (!routeProtocol) reasons.push(`appProtocol ${appProtocol}`);
-  }
-
+  const routeTls = routeProtocol !== undefined && isTls(routeProtocol);
+  const tls = policy !== undefined || routeTls || app?.tls === true;
+  const reasons = decidingSources({ routeProtocol, appProtocol, app, policy, http2, tls });
   const transport: BackendTransport = { protocol: protocolOf(http2, tls) };
   if (tls) {
-    const optOut = inputs.insecureSkipVerify === true;
-    const verify = !optOut || policy !== undefined;
+    const verification = verificationOf(inputs);
     transport.tls = {
       servername: policy?.hostname ?? inputs.serviceHost,
-      verify,
-      source: policy ? `BackendTLSPolicy ${policy.name}` : (reasons[0] ?? 'the route'),
+      verify: verification.verify,
+      source: policy ? `BackendTLSPolicy ${policy.name}` : routeTls ? `route protocol ${routeProtocol}` : `appProtocol ${appProtocol}`,
       ...(policy?.ca !== undefined ? { ca: policy.ca } : {}),
     };
-    if (!verify) reasons.push('certificate NOT verified (insecureSkipVerify)');
-    else if (optOut) reasons.push(`insecureSkipVerify ignored: BackendTLSPolicy ${policy?.name ?? ''} verifies`);
+    if (verification.said) reasons.push(verification.said);
   } else if (inputs.insecureSkipVerify === true) {
     reasons.push('insecureSkipVerify has no effect: cleartext');
   }
   return { ok: true, transport, explanation: `${transport.protocol}${reasons.length ? ` (${reasons.join('; ')})` : ''}` };
+}
+
+/**
+ * Each source that decided a half, and what of a source was overruled. A cleartext route protocol with TLS
+ * from elsewhere is named by the TLS source ("wins over the route's H2C"); the route's own entry is left out
+ * only for HTTP, which decided nothing then (HTTP/1.1 is the default).
+ */
+function decidingSources(said: {
+  routeProtocol?: BackendProtocol;
+  appProtocol?: string;
+  app?: { http2: boolean; tls: boolean };
+  policy?: AppliedTlsPolicy;
+  http2: boolean;
+  tls: boolean;
+}): string[] {
+  const { routeProtocol, appProtocol, app, policy, http2, tls } = said;
+  const routeCleartext = routeProtocol !== undefined && !isTls(routeProtocol);
+  const reasons: string[] = [];
+  if (routeProtocol && !(routeProtocol === 'HTTP' && tls)) reasons.push(`route protocol ${routeProtocol}`);
+  if (policy) reasons.push(`BackendTLSPolicy ${policy.name}${routeCleartext ? ` (wins over the route's ${routeProtocol})` : ''}`);
+  if (!app) return reasons;
+  if (!routeProtocol) {
+    reasons.push(`appProtocol ${appProtocol}`);
+    return reasons;
+  }
+  const addsTls = app.tls && routeCleartext;
+  const http2Overruled = app.http2 !== http2;
+  if (addsTls) reasons.push(`appProtocol ${appProtocol} (TLS wins over the route's ${routeProtocol}${http2Overruled ? `; its ${app.http2 ? 'HTTP/2' : 'HTTP/1.1'} ignored: the route's protocol wins` : ''})`);
+  else if (http2Overruled) reasons.push(`appProtocol ${appProtocol} ${app.tls ? `(its ${app.http2 ? 'HTTP/2' : 'HTTP/1.1'}) ` : ''}ignored: the route's protocol wins`);
+  return reasons;
+}
+
+/** Whether a TLS backend's certificate is checked, and what the status says about the opt-out. */
+function verificationOf({ insecureSkipVerify, policy, crossNamespace }: TransportInputs): { verify: boolean; said?: string } {
+  if (insecureSkipVerify !== true) return { verify: true };
+  if (policy) return { verify: true, said: `insecureSkipVerify ignored: BackendTLSPolicy ${policy.name} verifies` };
+  if (crossNamespace) {
+    return {
+      verify: true,
+      said: `insecureSkipVerify ignored: the Service is in namespace ${crossNamespace.to}, not the GatewayRoute's ${crossNamespace.from} (only routes of the Service's own namespace may skip verification)`,
+    };
+  }
+  return { verify: false, said: 'certificate NOT verified (insecureSkipVerify)' };
 }

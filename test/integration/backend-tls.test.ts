@@ -171,7 +171,18 @@ describe('Ingress annotations', () => {
       return condition(r, 'ResolvedRefs')?.status === 'True' ? r : undefined;
     });
     expect(route.spec.routes?.map((r) => r.backend)).toEqual([{ service: 'legacy', port: { number: 8443 }, protocol: 'HTTPS', tls: { insecureSkipVerify: true } }]);
-    expect(condition(route, 'ResolvedRefs')?.message).toBe('all backend Services and ports exist; dialled as: legacy:8443 HTTPS (route protocol HTTPS; certificate NOT verified (insecureSkipVerify))');
+    expect(condition(route, 'ResolvedRefs')?.message).toBe(
+      'all backend Services and ports exist; 1 backend(s) NOT verified: legacy:8443; dialled as: legacy:8443 HTTPS (route protocol HTTPS; certificate NOT verified (insecureSkipVerify))',
+    );
+  });
+
+  it('backend-protocol GRPC to a port with appProtocol grpcs: H2, the route never removes TLS', async () => {
+    const service = serviceObject(ns, 'grpcs', [{ name: 'grpcs', port: 8443 }]);
+    service.spec!.ports![0]!.appProtocol = 'grpcs';
+    await createService(service);
+    await ingressTo('grpcs', 'grpcs', 'grpcs', { 'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC' });
+    const refs = await resolvedRefs('grpcs', 'True', 'ResolvedRefs');
+    expect(refs.message).toBe("all backend Services and ports exist; dialled as: grpcs:8443 H2 (route protocol H2C; appProtocol grpcs (TLS wins over the route's H2C))");
   });
 });
 

@@ -34,11 +34,11 @@ export interface RouteSpec {
     /** The Service's namespace when it is not the GatewayRoute's. Used only where a ReferenceGrant in that namespace allows it (from HTTPRoutes or GRPCRoutes, group gateway.networking.k8s.io, of the GatewayRoute's namespace, to that Service), whoever wrote the GatewayRoute, a route translation or a user (the HTTPRoute and GRPCRoute translations each ask for a grant from their own kind); otherwise the route is not sent and ResolvedRefs is False (RefNotPermitted). */
     namespace?: string;
     port: BackendPort;
-    /** How the tunnel speaks to the backend: HTTP (HTTP/1.1), HTTPS (HTTP/1.1 over TLS), H2C (HTTP/2 cleartext) or H2 (HTTP/2 over TLS). Omitted: chosen from the Service port's appProtocol. A BackendTLSPolicy for the Service makes it TLS whatever this says. Set by the translations from the nginx.ingress.kubernetes.io/backend-protocol annotation and from GRPCRoutes. */
+    /** How the tunnel speaks to the backend: HTTP (HTTP/1.1), HTTPS (HTTP/1.1 over TLS), H2C (HTTP/2 cleartext) or H2 (HTTP/2 over TLS). Omitted: chosen from the Service port's appProtocol. HTTP/2 or not: this wins over appProtocol. TLS or not: TLS when this, the port's appProtocol (https, kubernetes.io/wss, grpcs, h2) or a BackendTLSPolicy for the Service asks for it; HTTP or H2C here never removes TLS another source asks for. Set by the translations from the nginx.ingress.kubernetes.io/backend-protocol annotation and from GRPCRoutes. */
     protocol?: 'HTTP' | 'HTTPS' | 'H2C' | 'H2';
     /** How a TLS backend's certificate is checked. */
     tls?: {
-      /** True: the backend's certificate is not verified at all (an explicit opt-out, shown in ResolvedRefs). Set from the gateway.pipeops.io/backend-tls-insecure-skip-verify annotation of the source. */
+      /** True: the backend's certificate is not verified at all (an explicit opt-out, shown in ResolvedRefs). Not honoured for a Service with a BackendTLSPolicy, nor for a Service in another namespace than this GatewayRoute. Set from the gateway.pipeops.io/backend-tls-insecure-skip-verify annotation of the source. */
       insecureSkipVerify?: boolean;
     };
   };

@@ -7,6 +7,7 @@ import { BackendTransports } from '../../../src/gatewayroute/transport.js';
 import type { AppliedTlsPolicy } from '../../../src/routing/backend-transport.js';
 import type { ServiceLike } from '../../../src/routing/backends.js';
 import { toWireGatewayRoute } from '../../../src/sync/wire.js';
+import { wireRouteKey } from '../../../src/api/v1alpha1/route-key.js';
 
 const services: Record<string, ServiceLike> = {
   'shop/web': { spec: { ports: [{ name: 'http', port: 8080 }] } },
@@ -58,7 +59,7 @@ describe('resolvedRefsCondition: how each backend is dialled', () => {
   const routes = [route('api', 50051), route('web', 8443, { protocol: 'HTTP' }), route('plain', 80), route('plain', 80, { protocol: 'HTTPS', tls: { insecureSkipVerify: true } })];
   const resolvedRefs = (policy?: AppliedTlsPolicy) => {
     const t = transports(policy);
-    return resolvedRefsCondition(routes, 'shop', new BackendResolver(service, (r, b) => t.chooseFor(r, b)));
+    return resolvedRefsCondition(routes, 'shop', new BackendResolver(service, (r, b, ns) => t.chooseFor(r, b, ns)));
   };
 
   it('names every backend not dialled as plain HTTP/1.1, and why', () => {
@@ -67,7 +68,7 @@ describe('resolvedRefsCondition: how each backend is dialled', () => {
       status: 'True',
       reason: 'ResolvedRefs',
       message:
-        "all backend Services and ports exist; dialled as: api:50051 H2C (appProtocol kubernetes.io/h2c); web:8443 HTTPS (BackendTLSPolicy shop/web-tls (wins over the route's HTTP)); plain:80 HTTPS (route protocol HTTPS; certificate NOT verified (insecureSkipVerify))",
+        "all backend Services and ports exist; 1 backend(s) NOT verified: plain:80; dialled as: plain:80 HTTPS (route protocol HTTPS; certificate NOT verified (insecureSkipVerify)); api:50051 H2C (appProtocol kubernetes.io/h2c); web:8443 HTTPS (BackendTLSPolicy shop/web-tls (wins over the route's HTTP))",
     });
   });
 
@@ -80,11 +81,39 @@ describe('resolvedRefsCondition: how each backend is dialled', () => {
     });
   });
 
+  it('a backend whose certificate is not verified is never cut from the message, however many come before it', () => {
+    const many = [...Array.from({ length: 19 }, (_, i) => route(`svc${i}-${'x'.repeat(100)}`, 80, { protocol: 'H2' })), route('last', 80, { protocol: 'HTTPS', tls: { insecureSkipVerify: true } })];
+    const t = transports();
+    const message = resolvedRefsCondition(many, 'shop', new BackendResolver(service, (r, b, ns) => t.chooseFor(r, b, ns))).message;
+    expect(message).toMatch(/^all backend Services and ports exist; 1 backend\(s\) NOT verified: last:80; dialled as: last:80 HTTPS \(route protocol HTTPS; certificate NOT verified \(insecureSkipVerify\)\); /);
+    expect(message).toMatch(/; and \d+ more$/);
+  });
+
+  it("the opt-out is ignored for a Service of another namespace, in ResolvedRefs and in what the tunnel dials", () => {
+    const optOut = { protocol: 'HTTPS' as const, tls: { insecureSkipVerify: true } };
+    const tenantRoute = route('plain', 80, { namespace: 'shop', ...optOut });
+    const tenantGatewayRoute: GatewayRoute = { apiVersion: 'gateway.pipeops.io/v1alpha1', kind: 'GatewayRoute', metadata: { name: 'r', namespace: 'tenant' }, spec: { routes: [tenantRoute] } };
+    const t = new BackendTransports({ gatewayRoute: (key) => (key === 'tenant/r' ? tenantGatewayRoute : undefined), service, clusterDomain: 'cluster.local' });
+    const granted = new BackendResolver(service, (r, b, ns) => t.chooseFor(r, b, ns));
+    granted.permitCrossNamespace(() => true);
+    expect(resolvedRefsCondition([tenantRoute], 'tenant', granted).message).toBe(
+      "all backend Services and ports exist; dialled as: shop/plain:80 HTTPS (route protocol HTTPS; insecureSkipVerify ignored: the Service is in namespace shop, not the GatewayRoute's tenant (only routes of the Service's own namespace may skip verification))",
+    );
+    const key = wireRouteKey('tenant', 'r', { host: tenantRoute.host ?? '', path: tenantRoute.path, path_type: tenantRoute.pathType });
+    expect(t.forRoute({ key, namespace: 'shop', service: 'plain', port: 80 })).toMatchObject({ protocol: 'HTTPS', tls: { verify: true } });
+    // The same opt-out in the Service's own namespace is honoured.
+    const ownRoute = route('plain', 80, optOut);
+    expect(resolvedRefsCondition([ownRoute], 'shop', granted).message).toMatch(/1 backend\(s\) NOT verified: plain:80;/);
+    const ownKey = wireRouteKey('shop', 'r', { host: ownRoute.host ?? '', path: ownRoute.path, path_type: ownRoute.pathType });
+    const own = new BackendTransports({ gatewayRoute: (k) => (k === 'shop/r' ? { ...tenantGatewayRoute, metadata: { name: 'r', namespace: 'shop' }, spec: { routes: [ownRoute] } } : undefined), service, clusterDomain: 'cluster.local' });
+    expect(own.forRoute({ key: ownKey, namespace: 'shop', service: 'plain', port: 80 })).toMatchObject({ protocol: 'HTTPS', tls: { verify: false } });
+  });
+
   it('stays within its budget with many backends', () => {
     // A Service each, so nothing is deduplicated away.
     const many = Array.from({ length: 500 }, (_, i) => route(`svc${i}`, 80, { protocol: 'H2C' }));
     const t = transports();
-    const message = resolvedRefsCondition(many, 'shop', new BackendResolver(service, (r, b) => t.chooseFor(r, b))).message;
+    const message = resolvedRefsCondition(many, 'shop', new BackendResolver(service, (r, b, ns) => t.chooseFor(r, b, ns))).message;
     expect(message.length).toBeLessThan(2200);
     expect(message).toMatch(/; and \d+ more$/);
   });
