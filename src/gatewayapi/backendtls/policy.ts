@@ -70,8 +70,33 @@ export interface PolicyEvaluation {
 
 const condition = (type: string, ok: boolean, reason: string, message: string): ConditionInput => ({ type, status: ok ? 'True' : 'False', reason, message });
 
+/** All CA ConfigMaps of one policy together may hold at most this much PEM: what one policy can pin in memory. */
+export const MAX_POLICY_CA_BYTES = 512 * 1024;
+
+/** One CA ConfigMap's certificates as a policy uses them: its key and resourceVersion name the content. */
+export interface BundlePart {
+  /** "namespace/name" of the ConfigMap. */
+  key: string;
+  resourceVersion: string;
+  pem: string;
+}
+
+/** The one bundle of these parts, in the order of their keys (so the same ConfigMaps give the same text). */
+export function joinBundleParts(parts: readonly BundlePart[]): string {
+  if (parts.length === 1) return parts[0]!.pem; // the cached string itself, no copy
+  return [...parts]
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map((p) => p.pem)
+    .join('');
+}
+
+export interface EvaluateOptions {
+  /** Makes the bundle of a policy's parts; default joinBundleParts (see SharedCaBundles for one string per CA set). */
+  bundle?: (parts: readonly BundlePart[]) => string;
+}
+
 /** The policy's validation read against the CA ConfigMaps of its namespace (`configMap(namespace, name)`). */
-export function evaluatePolicy(policy: BackendTLSPolicy, configMap: (namespace: string, name: string) => CaConfigMap | undefined): PolicyEvaluation {
+export function evaluatePolicy(policy: BackendTLSPolicy, configMap: (namespace: string, name: string) => CaConfigMap | undefined, { bundle = joinBundleParts }: EvaluateOptions = {}): PolicyEvaluation {
   const namespace = policy.metadata.namespace ?? '';
   const validation = policy.spec.validation ?? {};
   const hostname = validation.hostname ?? '';
@@ -85,9 +110,14 @@ export function evaluatePolicy(policy: BackendTLSPolicy, configMap: (namespace: 
   if (!wellKnown && !refs.length) invalid.push('validation sets neither caCertificateRefs nor wellKnownCACertificates');
 
   const refProblems: Array<{ reason: 'InvalidKind' | 'InvalidCACertificateRef'; message: string }> = [];
-  const bundles: string[] = [];
+  const bundles: BundlePart[] = [];
+  const seen = new Set<string>();
   refs.forEach((ref, index) => {
     const where = `validation.caCertificateRefs[${index}]`;
+    // A reference repeated is read once: eight copies of one large ConfigMap are one bundle, not eight.
+    const refKey = `${ref.group}/${ref.kind}/${ref.name}`;
+    if (seen.has(refKey)) return;
+    seen.add(refKey);
     if (ref.group !== '' || ref.kind !== 'ConfigMap') {
       refProblems.push({ reason: 'InvalidKind', message: `${where}: kind ${ref.group ? `${ref.group}/` : ''}${ref.kind} is not supported (ConfigMap is)` });
       return;
@@ -95,13 +125,17 @@ export function evaluatePolicy(policy: BackendTLSPolicy, configMap: (namespace: 
     const found = configMap(namespace, ref.name);
     const problem = !found ? `ConfigMap ${namespace}/${ref.name} not found` : !found.ca ? `ConfigMap ${namespace}/${ref.name} has no key ${CA_KEY}` : !found.ca.ok ? `ConfigMap ${namespace}/${ref.name}: ${found.ca.error}` : undefined;
     if (problem) refProblems.push({ reason: 'InvalidCACertificateRef', message: `${where}: ${problem}` });
-    else if (found?.ca?.ok) bundles.push(found.ca.pem);
+    else if (found?.ca?.ok) bundles.push({ key: `${namespace}/${ref.name}`, resourceVersion: found.metadata.resourceVersion ?? '', pem: found.ca.pem });
   });
+  const bundleBytes = bundles.reduce((sum, part) => sum + part.pem.length, 0); // PEM is ASCII: characters are bytes
+  if (bundleBytes > MAX_POLICY_CA_BYTES) {
+    invalid.push(`validation.caCertificateRefs: the referenced CA certificates are ${bundleBytes} bytes together, more than the ${MAX_POLICY_CA_BYTES} one BackendTLSPolicy may use`);
+  }
 
   const firstRefProblem = refProblems[0];
   const resolvedRefs = firstRefProblem
     ? condition('ResolvedRefs', false, firstRefProblem.reason, refProblems.map((p) => p.message).join('; '))
-    : condition('ResolvedRefs', true, 'ResolvedRefs', refs.length ? `${refs.length} CA certificate reference(s) resolved` : 'no references to resolve');
+    : condition('ResolvedRefs', true, 'ResolvedRefs', refs.length ? `${seen.size} CA certificate reference(s) resolved` : 'no references to resolve');
   const noValidCa = refs.length > 0 && bundles.length === 0;
   const options = Object.keys(policy.spec.options ?? {}).length ? '; options are ignored' : '';
   const accepted = invalid.length
@@ -114,8 +148,51 @@ export function evaluatePolicy(policy: BackendTLSPolicy, configMap: (namespace: 
   const error = [...invalid, ...refProblems.map((p) => p.message)].join('; ') || undefined;
   const applied: AppliedTlsPolicy = { name: policyName(policy), hostname };
   if (error) applied.error = error;
-  else if (bundles.length) applied.ca = bundles.join('');
+  else if (bundles.length) applied.ca = bundle(bundles);
   return { accepted, resolvedRefs, applied };
+}
+
+/**
+ * One bundle string per set of CA ConfigMaps (at their resourceVersions), shared by every policy naming that
+ * set: memory grows with the distinct CA sets, not with the policies. An entry is dropped when no policy
+ * uses it any more (a policy moved to another set, or was released: deleted, or has no bundle now).
+ */
+export class SharedCaBundles {
+  private readonly bundles = new Map<string, { pem: string; users: Set<string> }>();
+  /** Policy "namespace/name" → the key of the bundle it uses. */
+  private readonly usedBy = new Map<string, string>();
+
+  /** The bundle of `parts` for policy `user`, shared with the other users of the same ConfigMaps and versions. */
+  bundleFor(user: string, parts: readonly BundlePart[]): string {
+    const key = parts
+      .map((p) => `${p.key}@${p.resourceVersion}`)
+      .sort()
+      .join(',');
+    if (this.usedBy.get(user) !== key) this.release(user);
+    let entry = this.bundles.get(key);
+    if (!entry) {
+      entry = { pem: joinBundleParts(parts), users: new Set() };
+      this.bundles.set(key, entry);
+    }
+    entry.users.add(user);
+    this.usedBy.set(user, key);
+    return entry.pem;
+  }
+
+  /** Policy `user` no longer uses a bundle. */
+  release(user: string): void {
+    const key = this.usedBy.get(user);
+    if (key === undefined) return;
+    this.usedBy.delete(user);
+    const entry = this.bundles.get(key);
+    entry?.users.delete(user);
+    if (entry && entry.users.size === 0) this.bundles.delete(key);
+  }
+
+  /** How many distinct bundles are kept. */
+  get size(): number {
+    return this.bundles.size;
+  }
 }
 
 /** The Gateway API's precedence: the older creationTimestamp, then namespace/name alphabetically. */

@@ -14,6 +14,7 @@ import {
   BACKEND_TLS_POLICY,
   conflictOf,
   evaluatePolicy,
+  SharedCaBundles,
   policyForPort,
   policyName,
   referencedConfigMaps,
@@ -60,7 +61,10 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
   });
   const policiesUsing = (configMapKey: string): BackendTLSPolicy[] => policies.byIndex(CA_CONFIGMAP_INDEX, configMapKey);
   // Whatever shows how a backend is dialled (the GatewayRoutes' ResolvedRefs) reads it again.
-  policies.onChange((policy, previous) => routes.transports.changed(new Set([...targetedServices(policy), ...targetedServices(previous)])));
+  policies.onChange((policy, previous, deleted) => {
+    if (deleted) evaluations.forget(policy);
+    routes.transports.changed(new Set([...targetedServices(policy), ...targetedServices(previous)]));
+  });
   configMaps.onChange((configMap) => routes.transports.changed(new Set(policiesUsing(objectKey(configMap.metadata)).flatMap((p) => targetedServices(p)))));
 
   const policiesTargeting = (serviceKeys: Iterable<string>): string[] => [...new Set([...serviceKeys].flatMap((key) => keysOf(policies.byIndex(TARGET_SERVICE_INDEX, key))))];
@@ -91,10 +95,12 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
 
 /**
  * Evaluations of policies, kept per policy object (the cache replaces objects, never mutates them) and
- * redone when a CA ConfigMap it names changes: the tunnel asks at every request.
+ * redone when a CA ConfigMap it names changes: the tunnel asks at every request. Policies naming the same
+ * CA ConfigMaps share one bundle string.
  */
 class Evaluations {
   private readonly cache = new WeakMap<BackendTLSPolicy, { versions: string; evaluation: PolicyEvaluation }>();
+  private readonly bundles = new SharedCaBundles();
 
   constructor(private readonly configMaps: Informer<CaConfigMap>) {}
 
@@ -104,9 +110,16 @@ class Evaluations {
       .join(',');
     const cached = this.cache.get(policy);
     if (cached?.versions === versions) return cached.evaluation;
-    const evaluation = evaluatePolicy(policy, (namespace, name) => this.configMaps.get(`${namespace}/${name}`));
+    const user = policyName(policy);
+    const evaluation = evaluatePolicy(policy, (namespace, name) => this.configMaps.get(`${namespace}/${name}`), { bundle: (parts) => this.bundles.bundleFor(user, parts) });
+    if (evaluation.applied.ca === undefined) this.bundles.release(user);
     this.cache.set(policy, { versions, evaluation });
     return evaluation;
+  }
+
+  /** A deleted policy's bundle is no longer kept for it. */
+  forget(policy: BackendTLSPolicy): void {
+    this.bundles.release(policyName(policy));
   }
 }
 

@@ -2,7 +2,7 @@
 // what the tunnel is handed), which policy applies to a Service port, conflicts, and status.ancestors.
 import { describe, expect, it } from '@jest/globals';
 import { keepCaOnly, MAX_CA_BUNDLE_BYTES, parseCaBundle, type CaConfigMap } from '../../../src/gatewayapi/backendtls/ca.js';
-import { conflictOf, evaluatePolicy, policyForPort, type BackendTLSPolicy } from '../../../src/gatewayapi/backendtls/policy.js';
+import { conflictOf, evaluatePolicy, MAX_POLICY_CA_BYTES, policyForPort, SharedCaBundles, type BackendTLSPolicy } from '../../../src/gatewayapi/backendtls/policy.js';
 import { ancestorsOf, MAX_ANCESTORS, updateAncestors } from '../../../src/gatewayapi/backendtls/status.js';
 import type { GatewayRoute } from '../../../src/api/v1alpha1/types.js';
 
@@ -43,8 +43,13 @@ describe('keepCaOnly (the ConfigMap cache transform)', () => {
   });
 });
 
+// Just over half the per-policy limit: one fits, two together do not.
+const BIG = CA.repeat(Math.ceil(MAX_POLICY_CA_BYTES / 2 / CA.length) + 1);
 const configMaps: Record<string, CaConfigMap> = {
   'shop/ca': keepCaOnly({ metadata: { name: 'ca', namespace: 'shop' }, data: { 'ca.crt': CA } } as never),
+  'shop/ca2': keepCaOnly({ metadata: { name: 'ca2', namespace: 'shop' }, data: { 'ca.crt': CA } } as never),
+  'shop/big1': keepCaOnly({ metadata: { name: 'big1', namespace: 'shop', resourceVersion: '1' }, data: { 'ca.crt': BIG } } as never),
+  'shop/big2': keepCaOnly({ metadata: { name: 'big2', namespace: 'shop', resourceVersion: '1' }, data: { 'ca.crt': BIG } } as never),
   'shop/empty': keepCaOnly({ metadata: { name: 'empty', namespace: 'shop' }, data: {} } as never),
   'shop/junk': keepCaOnly({ metadata: { name: 'junk', namespace: 'shop' }, data: { 'ca.crt': 'not a certificate' } } as never),
 };
@@ -63,7 +68,16 @@ describe('evaluatePolicy', () => {
   it.each<[string, BackendTLSPolicy['spec']['validation'], [string, string, string?], [string, string, string?], object]>([
     ['a CA ConfigMap', { hostname: 'web.internal', caCertificateRefs: [ref('ca')] }, ['True', 'Accepted'], ['True', 'ResolvedRefs'], { name: 'shop/p', hostname: 'web.internal', ca: CA }],
     ['the system roots', { hostname: 'web.internal', wellKnownCACertificates: 'System' }, ['True', 'Accepted'], ['True', 'ResolvedRefs'], { name: 'shop/p', hostname: 'web.internal' }],
-    ['two CA ConfigMaps: one bundle', { hostname: 'web.internal', caCertificateRefs: [ref('ca'), ref('ca')] }, ['True', 'Accepted'], ['True', 'ResolvedRefs'], { name: 'shop/p', hostname: 'web.internal', ca: CA + CA }],
+    ['two CA ConfigMaps: one bundle', { hostname: 'web.internal', caCertificateRefs: [ref('ca'), ref('ca2')] }, ['True', 'Accepted'], ['True', 'ResolvedRefs'], { name: 'shop/p', hostname: 'web.internal', ca: CA + CA }],
+    ['one ConfigMap named twice: read once', { hostname: 'web.internal', caCertificateRefs: [ref('ca'), ref('ca')] }, ['True', 'Accepted'], ['True', 'ResolvedRefs', '1 CA certificate reference(s) resolved'], { name: 'shop/p', hostname: 'web.internal', ca: CA }],
+    [
+      'CA ConfigMaps over the limit together: unusable, naming the limit',
+      { hostname: 'web.internal', caCertificateRefs: [ref('big1'), ref('big2')] },
+      ['False', 'Invalid', `validation.caCertificateRefs: the referenced CA certificates are ${2 * BIG.length} bytes together, more than the ${MAX_POLICY_CA_BYTES} one BackendTLSPolicy may use`],
+      ['True', 'ResolvedRefs'],
+      { name: 'shop/p', hostname: 'web.internal', error: `validation.caCertificateRefs: the referenced CA certificates are ${2 * BIG.length} bytes together, more than the ${MAX_POLICY_CA_BYTES} one BackendTLSPolicy may use` },
+    ],
+    ['one large ConfigMap named eight times: within the limit', { hostname: 'web.internal', caCertificateRefs: Array.from({ length: 8 }, () => ref('big1')) }, ['True', 'Accepted'], ['True', 'ResolvedRefs'], { name: 'shop/p', hostname: 'web.internal', ca: BIG }],
     ['a missing ConfigMap', { hostname: 'web.internal', caCertificateRefs: [ref('gone')] }, ['False', 'NoValidCACertificate'], ['False', 'InvalidCACertificateRef', 'validation.caCertificateRefs[0]: ConfigMap shop/gone not found'], { name: 'shop/p', hostname: 'web.internal', error: 'validation.caCertificateRefs[0]: ConfigMap shop/gone not found' }],
     ['a ConfigMap without ca.crt', { hostname: 'web.internal', caCertificateRefs: [ref('empty')] }, ['False', 'NoValidCACertificate'], ['False', 'InvalidCACertificateRef', 'validation.caCertificateRefs[0]: ConfigMap shop/empty has no key ca.crt'], { name: 'shop/p', hostname: 'web.internal', error: 'validation.caCertificateRefs[0]: ConfigMap shop/empty has no key ca.crt' }],
     ['a ca.crt that is no certificate', { hostname: 'web.internal', caCertificateRefs: [ref('junk')] }, ['False', 'NoValidCACertificate'], ['False', 'InvalidCACertificateRef', 'validation.caCertificateRefs[0]: ConfigMap shop/junk: ca.crt holds no PEM certificate (-----BEGIN CERTIFICATE-----)'], { name: 'shop/p', hostname: 'web.internal', error: 'validation.caCertificateRefs[0]: ConfigMap shop/junk: ca.crt holds no PEM certificate (-----BEGIN CERTIFICATE-----)' }],
@@ -78,6 +92,24 @@ describe('evaluatePolicy', () => {
     expect([result.resolvedRefs.status, result.resolvedRefs.reason]).toEqual(resolvedRefs.slice(0, 2));
     if (resolvedRefs[2]) expect(result.resolvedRefs.message).toBe(resolvedRefs[2]);
     expect(result.applied).toEqual(applied);
+  });
+
+  it('policies naming the same ConfigMaps at the same versions share one bundle string; it is dropped with its last user', () => {
+    const shared = new SharedCaBundles();
+    const evaluate = (p: BackendTLSPolicy) => evaluatePolicy(p, lookup, { bundle: (parts) => shared.bundleFor(`shop/${p.metadata.name}`, parts) }).applied.ca;
+    const first = evaluate(policy('first', { hostname: 'h', caCertificateRefs: [ref('ca'), ref('big1')] }));
+    const second = evaluate(policy('second', { hostname: 'h', caCertificateRefs: [ref('big1'), ref('ca')] }));
+    expect(first).toBe(CA + BIG); // sorted by ConfigMap, whatever the order of the references
+    expect(second).toBe(first);
+    expect(shared.size).toBe(1);
+    // Another version of a ConfigMap is another bundle; the old one goes when its last user moves on.
+    const newer: Record<string, CaConfigMap> = { ...configMaps, 'shop/ca': { ...configMaps['shop/ca']!, metadata: { ...configMaps['shop/ca']!.metadata, resourceVersion: '2' } } };
+    evaluatePolicy(policy('first', { hostname: 'h', caCertificateRefs: [ref('ca'), ref('big1')] }), (ns, name) => newer[`${ns}/${name}`], { bundle: (parts) => shared.bundleFor('shop/first', parts) });
+    expect(shared.size).toBe(2);
+    shared.release('shop/second');
+    expect(shared.size).toBe(1);
+    shared.release('shop/first');
+    expect(shared.size).toBe(0);
   });
 
   it('says that options are ignored', () => {
