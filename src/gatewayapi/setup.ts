@@ -162,6 +162,6 @@ export async function setup(manager: Manager, options: GatewayApiSetupOptions): 
     concurrency: options.concurrency,
   });
   // BackendTLSPolicies decide for every backend (Ingress ones too), through routes.transports.
-  await backendTls.setup(manager, { routes, routeInformers, controllerName: options.controllerName, concurrency: options.concurrency });
+  await backendTls.setup(manager, { routes, routeInformers, ...(referenceGrants ? { referenceGrants } : {}), controllerName: options.controllerName, concurrency: options.concurrency });
   return { served: true, referenceGrant };
 }

@@ -8,7 +8,7 @@ import { CONFIG_MAP, keysOf, objectKey, splitKey } from '../../operator/kinds.js
 import { watch, type Manager } from '../../operator/manager.js';
 import { specOrMetadataChanged } from '../../operator/predicates.js';
 import type { AppliedTlsPolicy } from '../../routing/backend-transport.js';
-import { GATEWAY_API_GROUP, type GatewayApiRoute, type RouteKindName } from '../types.js';
+import { GATEWAY_API_GROUP, type GatewayApiRoute, type ReferenceGrant, type RouteKindName } from '../types.js';
 import { keepCaOnly, type CaConfigMap } from './ca.js';
 import {
   BACKEND_TLS_POLICY,
@@ -32,6 +32,8 @@ export interface BackendTlsOptions {
   routes: GatewayRoutes;
   /** The translated route kinds served (HTTPRoute, GRPCRoute): their parents are the policies' ancestors. */
   routeInformers: ReadonlyMap<RouteKindName, Informer<GatewayApiRoute>>;
+  /** ReferenceGrants, when served: they decide which GatewayRoutes of other namespaces are a policy's ancestors. */
+  referenceGrants?: Informer<ReferenceGrant>;
   /** Ours: the controllerName of our entries in status.ancestors (and of the HTTPRoute parents we read). */
   controllerName: string;
   concurrency: number;
@@ -76,6 +78,8 @@ export async function setup(manager: Manager, options: BackendTlsOptions): Promi
       // A policy changing decides conflicts with the others on its Services.
       watch({ informer: policies, map: (policy, previous) => policiesTargeting([...targetedServices(policy), ...targetedServices(previous)]) }),
       watch({ informer: configMaps, map: (configMap) => keysOf(policiesUsing(objectKey(configMap.metadata))) }),
+      // A grant changes which GatewayRoutes of other namespaces may use the Services (and so the ancestors) of its namespace.
+      ...(options.referenceGrants ? [watch({ informer: options.referenceGrants, map: (grant) => keysOf(policies.list(grant.metadata.namespace ?? '')) })] : []),
       // A Service's ports (sectionName), the GatewayRoutes using it and the HTTPRoutes behind them: the ancestors.
       watch({ informer: routes.services, map: (service) => policiesTargeting([objectKey(service.metadata ?? {})]) }),
       watch({
@@ -149,6 +153,7 @@ class PolicyStatusController {
         const { name, number } = route.backend.port;
         return ports.some((p) => p.name === sectionName && (name !== undefined ? p.name === name : p.port === number));
       },
+      backends: routes.backends,
       route: (kind, key) => routeInformers.get(kind as RouteKindName)?.get(key),
     };
   }

@@ -1,11 +1,12 @@
 // A BackendTLSPolicy's status.ancestors as this operator writes them, pure. The ancestors are where the
-// policy takes effect through us: the Gateways of our GatewayClass that HTTPRoutes using a targeted Service
+// policy takes effect through us (routes permitted to use a targeted Service): the Gateways of our GatewayClass that HTTPRoutes using a targeted Service
 // are attached to (the Gateway API's model), and, for a Service reached through an Ingress or a hand-written
 // GatewayRoute (no Gateway involved), that GatewayRoute (group gateway.pipeops.io): the object whose
 // ResolvedRefs shows the policy's effect. Only our entries (controllerName ours) are computed; the others are
 // kept as they are, and no entry is added past the Gateway API's 16.
 import { conditionsChanged, ownConditions, type ConditionInput } from '../../api/v1alpha1/conditions.js';
 import { sourceOwner } from '../../api/v1alpha1/gatewayroute.js';
+import { resolveRouteBackend, type BackendContext } from '../../gatewayroute/backends.js';
 import { GROUP, type GatewayRoute, type RouteSpec } from '../../api/v1alpha1/types.js';
 import { jsonEqual } from '../../operator/json.js';
 import { GATEWAY_API_GROUP, type GatewayApiRoute, type ParentReference } from '../types.js';
@@ -19,6 +20,8 @@ export interface AncestorLookups {
   gatewayRoutesUsing(serviceKey: string): GatewayRoute[];
   /** Whether `route`'s backend (in `namespace`, the GatewayRoute's) is port `sectionName` of its Service. */
   usesPort(route: RouteSpec, namespace: string, sectionName: string): boolean;
+  /** How GatewayRoutes' backends resolve: a route not permitted to use the Service (no ReferenceGrant) is no ancestor. */
+  backends: BackendContext;
   /** The route of a translated kind (HTTPRoute, GRPCRoute) a GatewayRoute is owned by; undefined for other kinds. */
   route(kind: string, key: string): GatewayApiRoute | undefined;
 }
@@ -35,7 +38,11 @@ export function ancestorsOf(policy: BackendTLSPolicy, lookups: AncestorLookups):
     for (const gatewayRoute of lookups.gatewayRoutesUsing(serviceKey)) {
       const routeNamespace = gatewayRoute.metadata.namespace ?? '';
       const uses = (gatewayRoute.spec.routes ?? []).some(
-        (r) => `${r.backend.namespace ?? routeNamespace}/${r.backend.service}` === serviceKey && (!target.sectionName || lookups.usesPort(r, routeNamespace, target.sectionName)),
+        (r) =>
+          `${r.backend.namespace ?? routeNamespace}/${r.backend.service}` === serviceKey &&
+          (!target.sectionName || lookups.usesPort(r, routeNamespace, target.sectionName)) &&
+          // Naming another namespace's Service is not using it: only a ReferenceGrant there makes it so.
+          resolveRouteBackend(r, routeNamespace, lookups.backends).ok,
       );
       if (!uses) continue;
       const owner = sourceOwner(gatewayRoute);

@@ -5,6 +5,7 @@ import { keepCaOnly, MAX_CA_BUNDLE_BYTES, parseCaBundle, type CaConfigMap } from
 import { conflictOf, evaluatePolicy, MAX_POLICY_CA_BYTES, policyForPort, SharedCaBundles, type BackendTLSPolicy } from '../../../src/gatewayapi/backendtls/policy.js';
 import { ancestorsOf, MAX_ANCESTORS, updateAncestors } from '../../../src/gatewayapi/backendtls/status.js';
 import type { GatewayRoute } from '../../../src/api/v1alpha1/types.js';
+import { BackendResolver } from '../../../src/gatewayroute/backends.js';
 
 // A self-signed EC CA (CN test-ca, valid until 2126), made with openssl for these tests.
 const CA = `-----BEGIN CERTIFICATE-----
@@ -153,14 +154,17 @@ describe('which policy applies, and conflicts', () => {
 
 describe('status.ancestors', () => {
   const controllerName = 'gateway.pipeops.io/tunnel';
-  const gatewayRoute = (name: string, service: string, owner?: { kind: string; apiVersion: string }): GatewayRoute => ({
+  const gatewayRoute = (name: string, service: string, owner?: { kind: string; apiVersion: string }, namespace = 'shop'): GatewayRoute => ({
     apiVersion: 'gateway.pipeops.io/v1alpha1',
     kind: 'GatewayRoute',
-    metadata: { name, namespace: 'shop', ...(owner ? { ownerReferences: [{ ...owner, name, uid: 'u', controller: true }] } : {}) },
-    spec: { routes: [{ host: 'a.example.com', path: '/', pathType: 'Prefix', backend: { service, port: { number: 443 } } }] },
+    metadata: { name, namespace, ...(owner ? { ownerReferences: [{ ...owner, name, uid: 'u', controller: true }] } : {}) },
+    spec: { routes: [{ host: 'a.example.com', path: '/', pathType: 'Prefix', backend: { service, port: { number: 443 }, ...(namespace !== 'shop' ? { namespace: 'shop' } : {}) } }] },
   });
+  // Service shop/web (and any other of shop) has port 443.
+  const backends = new BackendResolver((namespace) => (namespace === 'shop' ? { spec: { ports: [{ name: 'https', port: 443 }] } } : undefined));
   const lookups = {
     controllerName,
+    backends,
     gatewayRoutesUsing: (key: string) =>
       key === 'shop/web' ? [gatewayRoute('from-ingress', 'web', { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1' }), gatewayRoute('from-httproute', 'web', { kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1' })] : [],
     usesPort: () => true,
@@ -183,6 +187,20 @@ describe('status.ancestors', () => {
       { group: 'gateway.pipeops.io', kind: 'GatewayRoute', namespace: 'shop', name: 'from-ingress' },
     ]);
     expect(ancestorsOf(policy('p', { hostname: 'h', wellKnownCACertificates: 'System' }, { service: 'unused' }), lookups)).toEqual([]);
+  });
+
+  it('a GatewayRoute of another namespace is an ancestor only when a ReferenceGrant lets it use the Service', () => {
+    const tenants = Array.from({ length: MAX_ANCESTORS }, (_, i) => gatewayRoute(`squatter${i}`, 'web', undefined, `tenant${i}`));
+    const granted = new BackendResolver(backends.service);
+    const withTenants = (resolver: BackendResolver) => ({ ...lookups, backends: resolver, gatewayRoutesUsing: (key: string) => [...lookups.gatewayRoutesUsing(key), ...(key === 'shop/web' ? tenants : [])] });
+    const ours = [
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'shop', name: 'ours' },
+      { group: 'gateway.pipeops.io', kind: 'GatewayRoute', namespace: 'shop', name: 'from-ingress' },
+    ];
+    const target = policy('p', { hostname: 'h', wellKnownCACertificates: 'System' });
+    expect(ancestorsOf(target, withTenants(granted))).toEqual(ours);
+    granted.permitCrossNamespace((from, to, service) => from === 'tenant3' && to === 'shop' && service === 'web');
+    expect(ancestorsOf(target, withTenants(granted))).toEqual([...ours, { group: 'gateway.pipeops.io', kind: 'GatewayRoute', namespace: 'tenant3', name: 'squatter3' }]);
   });
 
   const conditions = [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: 'ok' }];
