@@ -37,9 +37,17 @@ export interface InformerOptions {
 }
 
 interface ObjectList<T> {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   items: T[];
 }
+
+/**
+ * Objects per LIST page (client-go's reflector uses 500 too): a cluster-wide list of a large kind is read
+ * and transformed a page at a time, never held whole as one body, one string and one parsed array.
+ */
+export const LIST_PAGE_SIZE = 500;
+/** Lists started again after their continue token expired (410) before giving up until the next retry. */
+const MAX_LIST_RESTARTS = 3;
 
 /**
  * Index name → indexed value → object keys: one key as a plain string (most values name one object: an
@@ -292,20 +300,44 @@ class ListWatch<T extends KubeObject> {
     }
   }
 
+  /**
+   * Lists in pages (limit, then metadata.continue), each page's objects entering the cache (transformed) before
+   * the next is asked for. A continue token that expired (410) restarts the list from the first page. The
+   * watch then starts from the list's resourceVersion, the last page's (as client-go's reflector does).
+   */
   private async list(generation: number): Promise<void> {
-    const query: Record<string, string> = {};
+    const query: Record<string, string> = { limit: String(LIST_PAGE_SIZE) };
     if (this.options.labelSelector) query.labelSelector = this.options.labelSelector;
-    const list = await getJson<ObjectList<T>>(this.kc, this.path, query);
-    if (generation !== this.generation) return;
     const { apiVersion, kind } = this.options.kind;
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const object = { apiVersion, kind, ...item } as T;
-      seen.add(objectKey(object.metadata ?? {}));
-      this.informer.upsert(object);
+    let seen = new Set<string>();
+    let resourceVersion = '';
+    let next: string | undefined;
+    let restarts = 0;
+    let pages = 0;
+    for (;;) {
+      let page: ObjectList<T>;
+      try {
+        page = await getJson<ObjectList<T>>(this.kc, this.path, next ? { ...query, continue: next } : query);
+      } catch (err) {
+        if (next === undefined || (err as KubeRequestError).statusCode !== 410 || ++restarts > MAX_LIST_RESTARTS) throw err;
+        this.options.logger.debug('list continue token expired, listing again', { controller: `informer/${this.informer.kind}`, namespace: this.namespace });
+        [seen, next, pages] = [new Set(), undefined, 0];
+        continue;
+      }
+      if (generation !== this.generation) return;
+      pages++;
+      for (const item of page.items) {
+        const object = { apiVersion, kind, ...item } as T;
+        seen.add(objectKey(object.metadata ?? {}));
+        this.informer.upsert(object);
+      }
+      resourceVersion = page.metadata?.resourceVersion ?? '';
+      next = page.metadata?.continue || undefined;
+      if (next === undefined) break;
     }
     for (const key of this.informer.keys(this.namespace)) if (!seen.has(key)) this.informer.remove(key);
-    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.options.logger.debug('informer listed', { controller: `informer/${this.informer.kind}`, namespace: this.namespace, objects: seen.size, pages, resourceVersion });
+    this.resourceVersion = resourceVersion;
     this.lastList = Date.now();
     this.synced = true;
   }
