@@ -52,6 +52,8 @@ export interface Session {
   maxFrameBytes?: number;
   /** Bodies and WebSocket data go as binary frames on this socket (both ends agreed). */
   binaryFrames: boolean;
+  /** Response trailers go to the control plane on this socket (both ends agreed: HTTP/2 semantics, gRPC's status). */
+  trailers: boolean;
   /** Where the hosted gateway takes this cluster's traffic, when the control plane said (checked at parse time). */
   gatewayAddress?: GatewayAddress;
   /** What this socket carries: tunnel traffic always, the route sync only as the cluster's sync connection. */
@@ -263,6 +265,11 @@ export class ControlPlaneClient {
   /** True while the socket's send buffer is past the high-water mark or bulk frames wait. */
   get congested(): boolean {
     return this.bulk.length > 0 || this.buffered() > this.highWaterMark;
+  }
+
+  /** The control plane takes response trailers on this socket (register_success.trailers). */
+  get trailersAgreed(): boolean {
+    return this.registered && this.session?.trailers === true;
   }
 
   /** Bulk frames waiting in this process behind the congested socket (not yet handed to it). */
@@ -534,7 +541,7 @@ export class ControlPlaneClient {
       role: this.wantSync ? 'sync' : 'tunnel',
       // A replica that reconnects while draining gets no new request from the first moment.
       ...(this.draining ? { draining: true } : {}),
-      features: { gateway_routes: true, routes_ack: true, tunnel: true, websocket: true, binary_frames: true },
+      features: { gateway_routes: true, routes_ack: true, tunnel: true, websocket: true, binary_frames: true, trailers: true },
       metadata: {},
     };
     if (identity.clusterId) payload.cluster_id = identity.clusterId;
@@ -675,6 +682,7 @@ export class ControlPlaneClient {
       resumeRevision: payload.resume_revision,
       maxFrameBytes: payload.max_frame_bytes,
       binaryFrames: payload.binary_frames === true,
+      trailers: payload.trailers === true,
       // A control plane that does not say (version 2) gives the role asked for: one connection per cluster.
       role: payload.role ?? (this.wantSync ? 'sync' : 'tunnel'),
     };

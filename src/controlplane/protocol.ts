@@ -107,6 +107,11 @@ export interface RegisterPayload {
 export interface RegisterSuccessPayload {
   /** The control plane takes and sends binary frames (bodies and WebSocket data) on this socket. */
   binary_frames?: boolean;
+  /**
+   * The control plane takes response trailers (`proxy_response_end.trailers`) and passes `TE: trailers` on to
+   * the agent on this socket (the agent offered `features.trailers`): HTTP/2 semantics such as gRPC's status.
+   */
+  trailers?: boolean;
   cluster_id: string;
   cluster_uuid: string;
   protocol_version: number;
@@ -272,6 +277,15 @@ export interface ProxyResponseHeaderPayload {
   headers: Record<string, string | string[]>;
 }
 
+/**
+ * The end of a streamed response. `trailers`: the backend's trailer fields (gRPC's grpc-status and
+ * grpc-message), only on a socket that agreed to them (register_success.trailers); held to the same limits as
+ * headers.
+ */
+export interface ProxyResponseEndPayload {
+  trailers?: Record<string, string | string[]>;
+}
+
 /** No answer from the backend (proxy_error) or no stream (ws_error): the status the client gets, and why. */
 export interface ExchangeErrorPayload {
   status: number;
@@ -354,7 +368,7 @@ export interface OutboundPayloads {
   proxy_response: ProxyResponsePayload;
   proxy_response_header: ProxyResponseHeaderPayload;
   proxy_response_chunk: BodyChunkPayload;
-  proxy_response_end: EmptyPayload;
+  proxy_response_end: ProxyResponseEndPayload;
   proxy_error: ExchangeErrorPayload;
   proxy_flow: FlowPayload;
   ws_opened: WebSocketOpenedPayload;
@@ -414,6 +428,9 @@ export const LIMITS = {
   requestIdChars: 128,
   headerCount: 256,
   headerBytes: 64 * 1024,
+  /** Trailers (proxy_response_end) are counted as headers are, with limits of their own. */
+  trailerCount: 256,
+  trailerBytes: 64 * 1024,
   hostChars: 261,
   methodChars: 32,
   /** setTimeout's largest delay; a larger timeout_ms would fire at once. */
@@ -453,22 +470,36 @@ const isIdentifier: FieldCheck = (v) => typeof v === 'string' && v.length <= LIM
 const isConnectionCount: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000;
 const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= LIMITS.timeoutMs;
 
-/** Header names are tokens, values hold no CR, LF or NUL, and there are not too many of them. */
-export const headersOk: FieldCheck = (v) => {
-  if (!isObject(v)) return false;
+/**
+ * Why `v` is not a field section (headers or trailers) within `limits`, or undefined when it is one: names are
+ * tokens, values strings (or lists of them) without CR, LF or NUL, at most `count` entries and `bytes` of
+ * names and values together.
+ */
+export function invalidFieldSection(v: unknown, limits: { count: number; bytes: number }, what = 'headers'): string | undefined {
+  if (!isObject(v)) return `${what} must be an object`;
   const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length > LIMITS.headerCount) return false;
+  if (entries.length > limits.count) return `${entries.length} ${what}, more than ${limits.count}`;
   let bytes = 0;
   for (const [name, value] of entries) {
     const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
-    if (!values || !isHttpToken(name)) return false;
+    if (!isHttpToken(name)) return `${what} name ${quoted(name)} is not a token`;
+    if (!values) return `${what} ${name} must be a string or a list of strings`;
     for (const one of values) {
-      if (typeof one !== 'string' || !HEADER_VALUE.test(one)) return false;
+      if (typeof one !== 'string' || !HEADER_VALUE.test(one)) return `${what} ${name} has a value that is not a string without CR, LF or NUL`;
       bytes += name.length + one.length;
     }
   }
-  return bytes <= LIMITS.headerBytes;
-};
+  return bytes <= limits.bytes ? undefined : `${what} of ${bytes} bytes, more than ${limits.bytes}`;
+}
+
+const HEADER_LIMITS = { count: LIMITS.headerCount, bytes: LIMITS.headerBytes };
+export const TRAILER_LIMITS = { count: LIMITS.trailerCount, bytes: LIMITS.trailerBytes };
+
+/** Header names are tokens, values hold no CR, LF or NUL, and there are not too many of them. */
+export const headersOk: FieldCheck = (v) => invalidFieldSection(v, HEADER_LIMITS) === undefined;
+
+/** Trailers (proxy_response_end): checked as headers are, against their own limits. */
+export const trailersOk: FieldCheck = (v) => invalidFieldSection(v, TRAILER_LIMITS, 'trailers') === undefined;
 
 const subprotocolsOk: FieldCheck = (v) =>
   isArray(v) && (v as unknown[]).length <= LIMITS.subprotocols && (v as unknown[]).every((p) => isHttpToken(p)) && new Set(v as string[]).size === (v as unknown[]).length;
@@ -492,6 +523,7 @@ export const INBOUND_SCHEMAS: Record<InboundType, Schema> = {
     resume_revision: (v) => isRevision(v) && (v as number) <= LIMITS.resumeRevision,
     max_frame_bytes: optional((v) => Number.isInteger(v) && (v as number) >= 1024),
     binary_frames: optional(isBool),
+    trailers: optional(isBool),
     gateway_address: optional((v) => invalidGatewayAddress(v) === undefined),
     role: optional(isConnectionRole),
     connections: optional(isConnectionCount),
@@ -614,7 +646,7 @@ export const OUTBOUND_SCHEMAS: Record<OutboundType, Schema> = {
   proxy_response: { status: isFinalStatus, headers: isHeaderMap, body: isString },
   proxy_response_header: { status: isFinalStatus, headers: isHeaderMap },
   proxy_response_chunk: { data: isString },
-  proxy_response_end: {},
+  proxy_response_end: { trailers: optional(trailersOk) },
   proxy_error: { status: isFinalStatus, error: isString },
   proxy_flow: { paused: isBool },
   ws_opened: { protocol: optional(isString) },

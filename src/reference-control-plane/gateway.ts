@@ -1,9 +1,14 @@
 // The gateway side of the reference control plane: takes an HTTP request, finds the cluster that serves
 // its Host, sends proxy_request through one of that cluster's connections (the least busy: connections.ts;
 // the agent matches the path itself), streams the request body after it as proxy_request_chunk …
-// proxy_request_end, and streams the answer back. An exchange belongs to one connection at a time: only
-// answers on it count. When that connection fails before any answer, a request that is safe to send again
-// goes once more on another connection (connections.ts, retryDecision); otherwise 502 with the reason.
+// proxy_request_end, and streams the answer back, its trailers included (HTTP/2: gRPC's status). The request
+// and response bodies flow at the same time: a bidirectional gRPC call is answered while its client still
+// sends. An exchange belongs to one connection at a time: only answers on it count. When that connection
+// fails before any answer, a request that is safe to send again goes once more on another connection
+// (connections.ts, retryDecision); otherwise 502 with the reason.
+// Clients speak HTTP/1.1 or HTTP/2: on the plain port HTTP/2 with prior knowledge (h2c; the connection
+// preface tells it from HTTP/1.1 on the same port), and on an optional TLS listener either, by ALPN (h2,
+// http/1.1). Every HTTP/2 stream is a request like any other, held to the same limits.
 // A connected cluster is always preferred (host-owner.ts). 404 for a host no cluster serves, 503 when only a
 // disconnected cluster does, 502 when the cluster's answer is malformed or out of order (or its socket closes
 // as the request goes out), 504 when the answer does not begin in time, 429 past the per-address limit. Nothing a client or
@@ -11,7 +16,15 @@
 // (gateway-websocket.ts).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createSecureServer,
+  createServer as createHttp2Server,
+  Http2ServerRequest,
+  type Http2SecureServer,
+  type Http2Server,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import {
   answerStep,
   bytesOf,
@@ -24,13 +37,16 @@ import {
 } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { checkRequestTarget } from '../routing/request-path.js';
-import { stripHopByHop } from '../tunnel/headers.js';
+import { acceptsTrailers, forwardableTrailers, stripHopByHop, type HeaderMap } from '../tunnel/headers.js';
 import { retryDecision } from './connections.js';
 import { GatewayWebSockets } from './gateway-websocket.js';
 import { hostTarget, type HostTarget } from './host-owner.js';
-import { failRequest, type AgentConnection, type ReferenceControlPlane } from './server.js';
+import { failRequest, type AgentConnection, type ClientResponse, type ReferenceControlPlane } from './server.js';
 import { clientOf, SourceLimiter } from './source-limiter.js';
 import type { ClusterRecord } from './store.js';
+
+/** A client's request, over HTTP/1.1 or HTTP/2. */
+type ClientRequest = IncomingMessage | Http2ServerRequest;
 
 const MAX_BODY = 100 * 1024 * 1024;
 /** Past this many bytes buffered towards the agent (or a client), the sender is held. */
@@ -49,6 +65,10 @@ export interface GatewayOptions {
   maxExchangesPerSource?: number;
   /** How long the agent may take to open a WebSocket stream (ws_opened). */
   wsOpenTimeoutMs?: number;
+  /** A TLS listener besides the plain one, offering ALPN h2 and http/1.1 with this certificate and key (PEM); `port` 0 or absent: any free port. */
+  tls?: { cert: string | Buffer; key: string | Buffer; port?: number };
+  /** Streams one HTTP/2 client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
+  maxConcurrentStreams?: number;
   /** Defaults to the control plane's logger. */
   logger?: Logger;
 }
@@ -64,7 +84,7 @@ interface Exchange {
   bodyStreamed: boolean;
   /** Sent again once already (a retry is only ever one). */
   retried: boolean;
-  res: ServerResponse;
+  res: ClientResponse;
   timer?: NodeJS.Timeout;
   /** How far the agent's answer is (the protocol's answerStep). */
   state: AnswerState;
@@ -75,8 +95,52 @@ interface Exchange {
   pausedAgent: boolean;
 }
 
+/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4): a client that sends them on the plain port speaks h2c. */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 256;
+
+/**
+ * Reads the first bytes of a connection until they are, or cannot be, the HTTP/2 preface, puts them back and
+ * hands the connection on: to HTTP/2 (`http2` true) or HTTP/1.1.
+ */
+function sniffPreface(socket: Socket, timeoutMs: number, then: (http2: boolean) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const ignore = (): void => undefined;
+  // Silent too long, or gone before it said which protocol (the server allows half-open sockets): closed.
+  const silent = (): void => void socket.destroy();
+  const decide = (http2: boolean): void => {
+    socket.removeListener('data', onData);
+    socket.removeListener('error', ignore);
+    socket.removeListener('timeout', silent);
+    socket.removeListener('end', silent);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(seen);
+    then(http2);
+    // HTTP/2 reads what was put back itself; HTTP/1.1's parser takes it as the socket flows again.
+    if (!http2) socket.resume();
+  };
+  const onData = (chunk: Buffer): void => {
+    seen = seen.length ? Buffer.concat([seen, chunk]) : chunk;
+    const n = Math.min(seen.length, HTTP2_PREFACE.length);
+    if (!seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) decide(false);
+    else if (seen.length >= HTTP2_PREFACE.length) decide(true);
+  };
+  socket.on('error', ignore); // a client gone before it said anything; the socket closes
+  socket.setTimeout(timeoutMs);
+  socket.on('timeout', silent);
+  socket.on('end', silent);
+  socket.on('data', onData);
+}
+
 export class Gateway {
+  /** The plain port: HTTP/1.1 (its own server, whose connections this one sniffs first) and h2c. */
   private readonly server: Server;
+  private readonly h2c: Http2Server;
+  private readonly secure?: Http2SecureServer;
+  /** HTTP/2 sessions and TLS connections open now: close() ends them. */
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly tlsSockets = new Set<Socket>();
   private readonly exchanges = new Map<string, Exchange>();
   private readonly limiter: SourceLimiter;
   private readonly logger: Logger;
@@ -88,11 +152,33 @@ export class Gateway {
   /** The most body bytes held here at once, towards a client or the agent (tests check it stays bounded). */
   peakBacklogBytes = 0;
 
-  constructor(private readonly cp: ReferenceControlPlane, options: GatewayOptions = {}) {
+  constructor(private readonly cp: ReferenceControlPlane, private readonly options: GatewayOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_BEGIN_TIMEOUT_MS;
     this.logger = options.logger ?? cp.logger;
     this.limiter = new SourceLimiter(options.maxExchangesPerSource);
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    const onRequest = (req: ClientRequest, res: ClientResponse): void => this.onRequest(req, res);
+    this.server = createServer(onRequest);
+    const settings = { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS };
+    this.h2c = createHttp2Server({ settings }, onRequest);
+    this.trackSessions(this.h2c);
+    // The plain port speaks both: the HTTP/1.1 server's own connection handling runs only for connections
+    // that do not open with the HTTP/2 preface; those go to the HTTP/2 server.
+    const http1Connection = this.server.listeners('connection')[0] as (socket: Socket) => void;
+    this.server.removeListener('connection', http1Connection);
+    // A connection that says nothing is given as long as HTTP/1.1 gives a request's headers.
+    this.server.on('connection', (socket: Socket) =>
+      sniffPreface(socket, this.server.headersTimeout || 60_000, (http2) => (http2 ? this.h2c.emit('connection', socket) : http1Connection.call(this.server, socket))),
+    );
+    if (options.tls) {
+      // ALPN h2 and http/1.1 (allowHTTP1): HTTP/1.1 clients, WebSocket upgrades included, are served as on the plain port.
+      this.secure = createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, onRequest);
+      this.trackSessions(this.secure);
+      this.secure.on('connection', (socket: Socket) => {
+        this.tlsSockets.add(socket);
+        socket.once('close', () => this.tlsSockets.delete(socket));
+      });
+      this.secure.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.websockets.upgrade(req, socket, head));
+    }
     for (const type of REPLY_TYPES) cp.agentMessageHandlers.set(type, (cluster, message, from) => this.onReply(cluster, message, from));
     cp.refusedReplyListeners.add((cluster, refused, from) => {
       const exchange = this.exchangeOf(cluster, refused.requestId, from);
@@ -108,15 +194,35 @@ export class Gateway {
     this.server.on('upgrade', (req, socket, head) => this.websockets.upgrade(req, socket, head));
   }
 
+  /** Listens on `port` (plain: HTTP/1.1 and h2c) and, with `tls` in the options, on the TLS port too; returns the plain port. */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const secure = this.secure;
+    if (secure) await new Promise<void>((resolve) => secure.listen(this.options.tls?.port ?? 0, host, resolve));
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The TLS listener's port (ALPN h2 and http/1.1), once listening; undefined without `tls` in the options. */
+  get tlsPort(): number | undefined {
+    return (this.secure?.address() as AddressInfo | null)?.port;
   }
 
   async close(): Promise<void> {
     this.websockets.closeAll();
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.tlsSockets) socket.destroy();
+    const closing = [this.server, this.secure].filter((server): server is Server | Http2SecureServer => server !== undefined);
+    await Promise.all(closing.map((server) => new Promise<void>((resolve) => (server as NetServer).close(() => resolve()))));
+  }
+
+  /** Keeps the HTTP/2 sessions of `server`, so close() can end them; a session's errors end it, never the process. */
+  private trackSessions(server: Http2Server | Http2SecureServer): void {
+    server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    server.on('sessionError', () => undefined);
   }
 
   /** Exchanges (HTTP requests and WebSocket streams) open from one client address now. */
@@ -159,18 +265,20 @@ export class Gateway {
     connection.inFlight++;
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: ClientRequest, res: ClientResponse): void {
     const release = this.limiter.acquire(req.socket.remoteAddress ?? '');
     if (!release) return failRequest(res, 429, `more than ${this.limiter.maxPerSource} requests at once from this address`);
     res.once('close', release);
     this.serve(req, res).catch((err: unknown) => {
       this.logger.error('proxying a request failed', { controller: 'gateway', err, host: req.headers.host });
-      if (!res.destroyed) failRequest(res, 502, 'the gateway failed on this request');
+      failRequest(res, 502, 'the gateway failed on this request');
     });
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const host = req.headers.host ?? '';
+  private async serve(req: ClientRequest, res: ClientResponse): Promise<void> {
+    const http2 = req instanceof Http2ServerRequest;
+    // HTTP/2 names the host in :authority (a Host header is allowed in its place).
+    const host = String((http2 ? req.headers[':authority'] : undefined) ?? req.headers.host ?? '');
     const target = this.target(host);
     if (!target.ok) return failRequest(res, target.status, target.error, target.details);
     const { cluster } = target;
@@ -179,18 +287,22 @@ export class Gateway {
     const checked = checkRequestTarget(url.pathname, url.search.slice(1));
     if (!checked.ok) return failRequest(res, 400, `refused: ${checked.error}`);
     const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
-    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
+    const declared = req.headers['content-length'];
+    // An HTTP/2 request has a body unless its headers ended the stream; without a length it streams as chunked does.
+    const hasBody = http2 ? !req.stream.endAfterHeaders && (declared === undefined || Number(declared) > 0) : chunked || Number(declared ?? 0) > 0;
     const headers = stripHopByHop(req.headers);
-    // Hop-by-hop, but it tells the agent that a chunked body follows this frame.
-    if (chunked) headers['transfer-encoding'] = 'chunked';
+    // Hop-by-hop, but it tells the agent that a body of no announced length follows this frame.
+    if (chunked || (http2 && hasBody && declared === undefined)) headers['transfer-encoding'] = 'chunked';
+    const connection = this.cp.pickConnection(cluster.cluster_uuid);
+    // TE is hop-by-hop too; an agent that passes trailers on is told the client takes them.
+    if (connection?.trailers && acceptsTrailers(req.headers)) headers.te = 'trailers';
     const request: ProxyRequestPayload = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers, host, client: clientOf(req) };
     const exchange: Exchange = { id: randomUUID(), uuid: cluster.cluster_uuid, request, bodyStreamed: hasBody, retried: false, res, state: 'awaiting', paused: false, pausedAgent: false };
     exchange.timer = setTimeout(() => this.fail(exchange, 504, 'the cluster did not answer in time'), this.timeoutMs);
     this.exchanges.set(exchange.id, exchange);
     res.on('close', () => {
-      if (this.forget(exchange)) this.send(exchange, 'proxy_cancel', {}); // the client went away
+      if (this.forget(exchange)) this.send(exchange, 'proxy_cancel', {}); // the client went away (or reset its stream)
     });
-    const connection = this.cp.pickConnection(cluster.cluster_uuid);
     if (connection) this.assign(exchange, connection);
     if (!this.send(exchange, 'proxy_request', request)) {
       return this.fail(exchange, 502, `cluster ${cluster.name} is not connected`);
@@ -199,7 +311,7 @@ export class Gateway {
   }
 
   /** The request body, as it arrives (never buffered whole), held while the agent or its socket is behind. */
-  private async forwardBody(exchange: Exchange, req: IncomingMessage): Promise<void> {
+  private async forwardBody(exchange: Exchange, req: ClientRequest): Promise<void> {
     let size = 0;
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -229,6 +341,9 @@ export class Gateway {
     }
     const step = answerStep(exchange.state, message.type);
     if (!step.ok) return this.refuseAnswer(exchange, step.problem);
+    if (message.type === 'proxy_response_end' && message.payload.trailers !== undefined && !from.trailers) {
+      return this.refuseAnswer(exchange, 'proxy_response_end carries trailers, which this connection did not agree to');
+    }
     try {
       this.passOn(exchange, message);
     } catch (err) {
@@ -241,12 +356,10 @@ export class Gateway {
 
   /** Writes one frame of the agent's answer (schema and order already checked) to the client. */
   private passOn(exchange: Exchange, message: OutboundMessage): void {
-    const { res } = exchange;
+    const res = exchange.res as ServerResponse; // the calls below are the same on Http2ServerResponse
     switch (message.type) {
       case 'proxy_response':
-        res.writeHead(message.payload.status, message.payload.headers);
-        res.end(bytesOf(message.payload.body));
-        return;
+        return respondWhole(res, message.payload.status, message.payload.headers, bytesOf(message.payload.body));
       case 'proxy_error':
         return failRequest(res, message.payload.status, message.payload.error);
       case 'proxy_response_header':
@@ -256,14 +369,18 @@ export class Gateway {
         return;
       case 'proxy_response_chunk':
         return this.toClient(exchange, bytesOf(message.payload.data));
-      case 'proxy_response_end':
+      case 'proxy_response_end': {
+        // HTTP/2: a HEADERS frame after the body (gRPC's grpc-status); HTTP/1.1: the chunked trailer section.
+        const trailers = forwardableTrailers(message.payload.trailers);
+        if (trailers) res.addTrailers(trailers);
         res.end();
         return;
+      }
     }
   }
 
   private toClient(exchange: Exchange, data: Buffer): void {
-    const { res } = exchange;
+    const res = exchange.res as ServerResponse;
     res.write(data);
     this.peakBacklogBytes = Math.max(this.peakBacklogBytes, res.writableLength);
     if (res.writableLength > MAX_CLIENT_BACKLOG) {
@@ -320,4 +437,19 @@ export class Gateway {
   private send<T extends InboundType>(exchange: Exchange, type: T, payload: InboundPayloads[T]): boolean {
     return exchange.connection !== undefined && this.cp.sendOn(exchange.connection, type, payload, exchange.id);
   }
+}
+
+/**
+ * A whole answer. Without a body its headers are all there is: an HTTP/2 client gets one HEADERS frame that
+ * ends the stream, which is how a gRPC server answers an error without a message (trailers-only).
+ */
+function respondWhole(res: ServerResponse, status: number, headers: HeaderMap, body: Buffer): void {
+  if (body.length > 0) {
+    res.writeHead(status, headers);
+    res.end(body);
+    return;
+  }
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end();
 }

@@ -1,5 +1,6 @@
 // `npm run control-plane -- --port 8090 --gateway-port 8091 --token T`
 // `npm run --silent control-plane -- agent-token --token T --cluster-name NAME` prints an agent's token.
+import { readFileSync } from 'node:fs';
 import { parseGatewayAddress, type GatewayAddress } from '../controlplane/protocol.js';
 import { createLogger } from '../log.js';
 import { agentToken } from './credentials.js';
@@ -8,12 +9,16 @@ import { ReferenceControlPlane } from './server.js';
 
 const USAGE = `Usage: control-plane [--port 8090] [--gateway-port 8091] [--token T] [--allow-catch-all] [--disconnected-grace-seconds 300]
                      [--gateway-address HOST|IP] [--agent-ping-interval-ms 2000] [--agent-dead-after-ms 6000]
+                     [--gateway-tls-port 8443 --gateway-tls-cert FILE --gateway-tls-key FILE]
        control-plane agent-token --token T --cluster-name NAME
 
   --token T            the admin secret (or CONTROL_PLANE_TOKEN): the admin API takes only it as its bearer
                        token. Agents never get it: each dials with the token of its cluster name (below), and
                        may register only under that name. Without it nothing is authenticated (local runs).
-  --port, --gateway-port  the control plane's port (agents, admin API) and the gateway's (user traffic)
+  --port, --gateway-port  the control plane's port (agents, admin API) and the gateway's (user traffic:
+                       HTTP/1.1, and HTTP/2 with prior knowledge, h2c)
+  --gateway-tls-port P, --gateway-tls-cert FILE, --gateway-tls-key FILE  a TLS listener for user traffic as
+                       well, with this PEM certificate and key, offering ALPN h2 and http/1.1 (gRPC over TLS)
   --allow-catch-all    accept routes without a host
   --disconnected-grace-seconds S  how long a disconnected cluster keeps its routes (default 300): its hosts
                        answer 503 meanwhile, unless a connected cluster serves them; then 404. A cluster
@@ -35,6 +40,9 @@ interface Flags {
   gatewayAddress?: GatewayAddress;
   agentPingIntervalMs?: number;
   agentDeadAfterMs?: number;
+  gatewayTlsPort?: number;
+  gatewayTlsCert?: string;
+  gatewayTlsKey?: string;
 }
 
 function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet<string>): Flags {
@@ -77,6 +85,9 @@ function parseFlags(argv: string[], env: NodeJS.ProcessEnv, allowed: ReadonlySet
       case '--disconnected-grace-seconds': flags.disconnectedGraceMs = seconds() * 1000; break;
       case '--agent-ping-interval-ms': flags.agentPingIntervalMs = millis(); break;
       case '--agent-dead-after-ms': flags.agentDeadAfterMs = millis(); break;
+      case '--gateway-tls-port': flags.gatewayTlsPort = port(); break;
+      case '--gateway-tls-cert': flags.gatewayTlsCert = value(); break;
+      case '--gateway-tls-key': flags.gatewayTlsKey = value(); break;
       case '--gateway-address': {
         const parsed = parseGatewayAddress(value());
         if (!parsed.ok) fail(`${name}: ${parsed.error}`);
@@ -102,7 +113,22 @@ if (argv[0] === 'agent-token') {
   process.exit(0);
 }
 
-const flags = parseFlags(argv, process.env, new Set(['--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds', '--gateway-address', '--agent-ping-interval-ms', '--agent-dead-after-ms']));
+const flags = parseFlags(argv, process.env, new Set([
+  '--port', '--gateway-port', '--token', '--allow-catch-all', '--disconnected-grace-seconds', '--gateway-address', '--agent-ping-interval-ms', '--agent-dead-after-ms',
+  '--gateway-tls-port', '--gateway-tls-cert', '--gateway-tls-key',
+]));
+if ((flags.gatewayTlsCert === undefined) !== (flags.gatewayTlsKey === undefined)) fail('--gateway-tls-cert and --gateway-tls-key go together');
+const readPem = (what: string, path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    return fail(`${what} ${path}: ${(err as Error).message}`);
+  }
+};
+const tls = flags.gatewayTlsCert && flags.gatewayTlsKey
+  ? { cert: readPem('--gateway-tls-cert', flags.gatewayTlsCert), key: readPem('--gateway-tls-key', flags.gatewayTlsKey), port: flags.gatewayTlsPort ?? 8443 }
+  : undefined;
+if (!tls && flags.gatewayTlsPort !== undefined) fail('--gateway-tls-port needs --gateway-tls-cert and --gateway-tls-key');
 const logger = createLogger((process.env.LOG_LEVEL as 'info') ?? 'info');
 const controlPlane = new ReferenceControlPlane({
   port: flags.port,
@@ -116,9 +142,9 @@ const controlPlane = new ReferenceControlPlane({
 });
 const port = await controlPlane.listen();
 logger.info('reference control plane listening', { controller: 'reference-control-plane', port, url: `http://127.0.0.1:${port}` });
-const gateway = new Gateway(controlPlane);
+const gateway = new Gateway(controlPlane, { tls });
 const gatewayPort = await gateway.listen(flags.gatewayPort ?? 8091);
-logger.info('gateway listening', { controller: 'reference-control-plane', port: gatewayPort });
+logger.info('gateway listening', { controller: 'reference-control-plane', port: gatewayPort, ...(tls ? { tlsPort: gateway.tlsPort } : {}) });
 
 const shutdown = (): void => {
   void Promise.all([gateway.close(), controlPlane.close()]).finally(() => process.exit(0));

@@ -7,6 +7,7 @@
 // cluster name (credentials.ts); without one everything is open, for local runs.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants as http2Constants, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -129,6 +130,8 @@ export interface AgentConnection {
   socket: WebSocket;
   /** Bodies and WebSocket data go as binary frames (the agent offered them and this control plane agreed). */
   binary?: boolean;
+  /** Response trailers come with proxy_response_end, and requests carry `TE: trailers` (both ends agreed). */
+  trailers?: boolean;
   /** What the cluster's identity is bound to: the verified cluster name, or (no secret) the bearer token, as a digest. */
   credential: string;
   /** The cluster name this socket's token is bound to; undefined when agents are not authenticated. */
@@ -195,6 +198,8 @@ export class ReferenceControlPlane {
   refuseRouteMessage?: (type: string, payload: Record<string, unknown>) => Refusal | undefined;
   /** Test hook: refuse binary frames (an older control plane): bodies then travel as base64 in JSON. */
   binaryFrames = true;
+  /** Test hook: refuse trailers (an older control plane): agents then send none, and no `TE: trailers` reaches them. */
+  trailers = true;
   /** Test hook: leave max_frame_bytes out of register_success (a peer that only enforces its limit, with 1009). */
   announceMaxFrame = true;
   /**
@@ -648,6 +653,7 @@ export class ReferenceControlPlane {
     agent.cluster = cluster;
     agent.snapshot = undefined;
     agent.binary = this.binaryFrames && payload.features.binary_frames === true;
+    agent.trailers = this.trailers && payload.features.trailers === true;
     agent.version = version;
     agent.agentId = payload.agent_id;
     agent.order = ++this.registrations;
@@ -674,6 +680,7 @@ export class ReferenceControlPlane {
         protocol_version: version,
         resume_revision: cluster.lastRevision,
         binary_frames: agent.binary,
+        trailers: agent.trailers,
         ...(this.announceMaxFrame ? { max_frame_bytes: this.maxFrameBytes } : {}),
         ...(this.gatewayAddress ? { gateway_address: this.gatewayAddress } : {}),
         ...(version >= 3 ? { role: agent.role, connections: this.connectionsOf(cluster).length } : {}),
@@ -921,11 +928,20 @@ export class ReferenceControlPlane {
   }
 }
 
-/** Answers a request that failed in the middle with a JSON error, or cuts it when its answer had begun. */
-export function failRequest(res: ServerResponse, status: number, error: string, details: Record<string, unknown> = {}): void {
-  if (res.destroyed || res.writableEnded) return; // the client is gone, or was answered
+/** A client's response, over HTTP/1.1 or HTTP/2 (the gateway takes both). */
+export type ClientResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * Answers a request that failed in the middle with a JSON error, or cuts it when its answer had begun (an
+ * HTTP/2 stream is reset with INTERNAL_ERROR: a gRPC client sees the call fail, not end without a status).
+ */
+export function failRequest(res: ClientResponse, status: number, error: string, details: Record<string, unknown> = {}): void {
+  const http2 = res instanceof Http2ServerResponse;
+  const gone = http2 ? res.stream.destroyed || res.stream.closed : res.destroyed;
+  if (gone || res.writableEnded) return; // the client is gone, or was answered
   if (res.headersSent) {
-    res.destroy();
+    if (http2) res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    else res.destroy();
     return;
   }
   res.writeHead(status, { 'Content-Type': 'application/json' });

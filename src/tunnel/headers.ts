@@ -1,8 +1,18 @@
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1). Pure.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/**
+ * Fields a trailer section may not carry, or that a recipient must not apply from one (RFC 9110 §6.5.1):
+ * hop-by-hop fields, framing, routing and how the content is to be read. Dropped both ways.
+ */
+const NOT_IN_TRAILERS = new Set([...HOP_BY_HOP, 'http2-settings', 'content-length', 'content-encoding', 'content-type', 'content-range', 'host']);
+
 export type HeaderMap = Record<string, string | string[]>;
 
+/**
+ * The headers to pass on: hop-by-hop ones (and those the Connection header lists) left out, as are HTTP/2's
+ * pseudo-header fields (`:method`, `:path`, …), which are not header fields. Names in lower case.
+ */
 export function stripHopByHop(headers: Record<string, string | string[] | undefined>): HeaderMap {
   const listed = new Set(
     [headers.connection ?? headers.Connection ?? []].flat().flatMap((v) => String(v).split(',')).map((v) => v.trim().toLowerCase()).filter(Boolean),
@@ -10,8 +20,29 @@ export function stripHopByHop(headers: Record<string, string | string[] | undefi
   const out: HeaderMap = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+    if (value === undefined || HOP_BY_HOP.has(lower) || listed.has(lower) || lower.startsWith(':')) continue;
     out[lower] = value;
+  }
+  return out;
+}
+
+/**
+ * Whether a request's TE header says its client takes trailers (`TE: trailers`, the one TE value HTTP/2
+ * allows). TE is hop-by-hop: a proxy that passes trailers on says so again on its own hop. Pure.
+ */
+export function acceptsTrailers(headers: Record<string, string | string[] | undefined>): boolean {
+  const te = Object.entries(headers).filter(([name]) => name.toLowerCase() === 'te').flatMap(([, value]) => [value ?? []].flat());
+  return te.some((value) => value.split(',').some((part) => part.split(';')[0]?.trim().toLowerCase() === 'trailers'));
+}
+
+/** The trailers to pass on (names in lower case), without the fields a trailer section may not carry; undefined when none is left. Pure. */
+export function forwardableTrailers(trailers: Record<string, string | string[] | undefined> | undefined): HeaderMap | undefined {
+  if (!trailers) return undefined;
+  let out: HeaderMap | undefined;
+  for (const [name, value] of Object.entries(trailers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || NOT_IN_TRAILERS.has(lower) || lower.startsWith(':')) continue;
+    (out ??= {})[lower] = value;
   }
   return out;
 }

@@ -15,7 +15,7 @@ export interface TunnelSetupOptions {
 }
 
 export function setup(manager: Manager, { client, exposedRoutes, transport, tunnel: options }: TunnelSetupOptions): Tunnel {
-  const tunnel = new Tunnel(client, exposedRoutes, transport, options, manager.logger.child({ controller: 'tunnel' }));
+  const tunnel = new Tunnel({ socket: client, routes: exposedRoutes, transport, options, logger: manager.logger.child({ controller: 'tunnel' }) });
   client.addMessageListener((message) => tunnel.handle(message));
   // Every replica's socket carries traffic, the route sync or not: only a lost socket ends what it carried.
   client.onStateChange(() => {

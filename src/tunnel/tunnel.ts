@@ -1,23 +1,30 @@
-// The cluster side of the tunnel: a proxy_request from the control plane becomes an HTTP request to the
-// in-cluster Service (explicit target, else the route that matches Host + path), and its answer goes
-// back as proxy_response, or as header/chunk/end for large or streamed bodies, pausing the upstream
-// while the socket's send buffer is past its high-water mark. Limits answer with an error status; no
-// error ever ends the process. Every buffer is bounded: a request body the gateway keeps sending after
-// proxy_flow paused it is cut off past a grace, all request bodies together have a ceiling, new requests
-// are refused while the control plane leaves answers unread, and one client holds a fair share of slots.
-import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+// The cluster side of the tunnel: a proxy_request from the control plane becomes a request to the in-cluster
+// Service (explicit target, else the route that matches Host + path), spoken as the route's transport says
+// (HTTP/1.1 or HTTP/2, cleartext or TLS: backends.ts dials), and its answer goes back as proxy_response, or as
+// header/chunk/end (with the backend's trailers, where the control plane takes them) for large or streamed
+// bodies, pausing the upstream while the socket's send buffer is past its high-water mark. Request and
+// response bodies flow at the same time (a bidirectional gRPC call answers before its request ends). Limits
+// answer with an error status; no error ever ends the process. Every buffer is bounded: a request body the
+// gateway keeps sending after proxy_flow paused it is cut off past a grace, all request bodies together have a
+// ceiling, new requests are refused while the control plane leaves answers unread, and one client holds a
+// fair share of slots.
+import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
-import { bytesOf, type ExposedRoute, type InboundMessage, type ProxyRequestPayload } from '../controlplane/protocol.js';
-import type { BackendTransport } from '../routing/backend-transport.js';
+import { bytesOf, invalidFieldSection, TRAILER_LIMITS, type ExposedRoute, type InboundMessage, type ProxyRequestPayload } from '../controlplane/protocol.js';
+import { isHttp2, type BackendTransport } from '../routing/backend-transport.js';
 import { matchRoute } from '../routing/match.js';
 import { checkRequestTarget } from '../routing/request-path.js';
+import { Backends, explainBackendError, type BackendCall, type BackendResponse, type BackendTarget } from './backends.js';
 import { FairShare } from './fair-share.js';
-import { requestFraming, stripHopByHop } from './headers.js';
+import { acceptsTrailers, forwardableTrailers, requestFraming, stripHopByHop, type HeaderMap } from './headers.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
 
 /** How the tunnel uses the control-plane socket: small frames at once, bodies as bulk (see client.sendBulk). */
-export type TunnelSocket = StreamSocket;
+export interface TunnelSocket extends StreamSocket {
+  /** The control plane takes response trailers on this socket (it agreed in register_success.trailers). */
+  readonly trailersAgreed?: boolean;
+}
 
 /** How a route's backend is dialled, or why it must not be (e.g. a BackendTLSPolicy whose CA cannot be read). */
 export type BackendTransportLookup = (route: ExposedRoute) => BackendTransport | { error: string };
@@ -62,9 +69,21 @@ const DRAIN_POLL_MS = 50;
 /** Request-body bytes waiting for a backend past which the gateway is asked to hold the upload. */
 const UPLOAD_HIGH_WATER_MARK = 1024 * 1024;
 
+/** What a Tunnel is made of. */
+export interface TunnelParts {
+  socket: TunnelSocket;
+  /** The routes this cluster exposes: the boundary (see admit). */
+  routes: () => ExposedRoute[];
+  transport: BackendTransportLookup;
+  options: TunnelOptions;
+  logger: Logger;
+  /** The connections to backends (default: pools of their own, sized by the options). */
+  backends?: Backends;
+}
+
 interface Pending {
-  upstream?: ClientRequest;
-  response?: IncomingMessage;
+  upstream?: BackendCall;
+  response?: Readable;
   timer?: NodeJS.Timeout;
   bodyBytes: number;
   /** The request's Content-Length, when it has one: the body may be neither longer nor shorter. */
@@ -87,26 +106,30 @@ const statusClass = (status: number | undefined): string => (status ? `${Math.fl
 
 export class Tunnel {
   private readonly pending = new Map<string, Pending>();
-  /**
-   * Kept-alive connections to backends: a request no longer pays a TCP handshake (and a backend no longer
-   * sees one connection per request). Free sockets close after the backend's Keep-Alive hint.
-   */
-  private readonly backends: Agent;
+  /** Kept-alive HTTP/1.1 connections and pooled HTTP/2 sessions to backends, cleartext and TLS (backends.ts). */
+  private readonly backends: Backends;
   private readonly websockets: WebSocketStreams;
   private readonly share: FairShare;
   /** Request-body bytes waiting in backend connections, all requests together. */
   private uploadBuffered = 0;
+  private readonly socket: TunnelSocket;
+  private readonly routes: () => ExposedRoute[];
+  private readonly transport: BackendTransportLookup;
+  private readonly options: TunnelOptions;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly socket: TunnelSocket,
-    private readonly routes: () => ExposedRoute[],
-    private readonly transport: BackendTransportLookup,
-    private readonly options: TunnelOptions,
-    private readonly logger: Logger,
-  ) {
-    this.backends = new Agent({ keepAlive: true, maxSockets: options.maxConcurrent, maxFreeSockets: 64, scheduling: 'lifo' });
+  constructor({ socket, routes, transport, options, logger, backends }: TunnelParts) {
+    this.socket = socket;
+    this.routes = routes;
+    this.transport = transport;
+    this.options = options;
+    this.logger = logger;
+    this.backends = backends ?? new Backends({ maxSockets: options.maxConcurrent });
     this.share = new FairShare(options.maxPerClient);
-    this.websockets = new WebSocketStreams(socket, (id, payload) => this.admit(id, payload), options.websocket, logger);
+    this.websockets = new WebSocketStreams(socket, (id, payload) => this.admit(id, payload), options.websocket, logger, {
+      tls: (transport) => this.backends.websocketTls(transport),
+      explain: explainBackendError,
+    });
   }
 
   get inFlight(): number {
@@ -158,47 +181,53 @@ export class Tunnel {
   abortAll(): void {
     this.websockets.abortAll();
     for (const id of [...this.pending.keys()]) this.finish(id, undefined, 'tunnel closed');
-    this.backends.destroy();
+    this.backends.close();
   }
 
   /**
-   * Where a request goes: its explicit target, else the route matching Host + path. An explicit target must
-   * be the backend of a route this cluster exposes: whoever holds the socket reaches nothing else (not the
-   * apiserver, not a Service no route names).
+   * The route a request goes by: the one its explicit target names, else the one matching Host + path. An
+   * explicit target must be the backend of a route this cluster exposes: whoever holds the socket reaches
+   * nothing else (not the apiserver, not a Service no route names).
    */
-  private target(payload: Pick<ProxyRequestPayload, 'host' | 'path' | 'namespace' | 'service_name' | 'service_port'>): StreamTarget {
-    let namespace = payload.namespace;
-    let service = payload.service_name;
-    let port = payload.service_port;
+  private route(payload: Pick<ProxyRequestPayload, 'host' | 'path' | 'namespace' | 'service_name' | 'service_port'>): ExposedRoute | { status: number; error: string } {
+    const { namespace, service_name: service, service_port: port } = payload;
     if (!namespace || !service || !port) {
-      const route = matchRoute(this.routes(), payload.host, payload.path);
-      if (!route) return { status: 404, error: `no route for ${payload.host}${payload.path}` };
-      ({ namespace, service, port } = route);
-    } else if (!this.routes().some((r) => r.namespace === namespace && r.service === service && r.port === port)) {
-      return { status: 403, error: `backend ${namespace}/${service}:${port} is not exposed by any route of this cluster` };
+      return matchRoute(this.routes(), payload.host, payload.path) ?? { status: 404, error: `no route for ${payload.host}${payload.path}` };
     }
-    const mapped = this.options.serviceAddresses.get(`${namespace}/${service}`);
-    return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}` };
+    return (
+      this.routes().find((r) => r.namespace === namespace && r.service === service && r.port === port) ?? {
+        status: 403,
+        error: `backend ${namespace}/${service}:${port} is not exposed by any route of this cluster`,
+      }
+    );
   }
 
   /**
    * Whether a request or stream may start, and where it goes: its path must pass the rule both ends apply,
-   * the control plane must be reading its answers, and the target must be exposed. Refusals at the
-   * boundary are counted and logged.
+   * the control plane must be reading its answers, and the target must be exposed; then the route's
+   * transport says how its backend is spoken to (or why it must not be: 502, nothing dialled). Refusals at
+   * the boundary are counted and logged.
    */
-  private admit(id: string, payload: Parameters<Tunnel['target']>[0] & { query?: string }): StreamTarget {
+  private admit(id: string, payload: Parameters<Tunnel['route']>[0] & { query?: string }): StreamTarget {
     const checked = checkRequestTarget(payload.path, payload.query);
     if (!checked.ok) return { status: 400, error: `refused: ${checked.error}` };
     if (this.socket.backlogBytes > this.options.maxBacklogBytes) {
       metrics.tunnelRefused.inc();
       return { status: 503, error: `the control plane has ${this.socket.backlogBytes} bytes of answers unread; refusing new requests until it reads them` };
     }
-    const target = this.target(payload);
-    if ('error' in target && target.status === 403) {
-      metrics.tunnelRefused.inc();
-      this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { requestId: id, err: target.error });
+    const route = this.route(payload);
+    if ('error' in route) {
+      if (route.status === 403) {
+        metrics.tunnelRefused.inc();
+        this.logger.warn('tunnel request refused: explicit target outside the exposed routes', { requestId: id, err: route.error });
+      }
+      return route;
     }
-    return target;
+    const transport = this.transport(route);
+    if ('error' in transport) return { status: 502, error: transport.error };
+    const { namespace, service, port } = route;
+    const mapped = this.options.serviceAddresses.get(`${namespace}/${service}`);
+    return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}`, transport };
   }
 
   private start(id: string, payload: ProxyRequestPayload): void {
@@ -234,59 +263,107 @@ export class Tunnel {
     };
     pending.armTimeout();
 
-    const [hostname, portText] = splitAddress(target.address);
     const headers = stripHopByHop(payload.headers);
-    headers.host = payload.host; // the backend sees the original Host
-    // An inline body is framed by Node from its own length: a Content-Length that disagreed would let the rest
-    // of the body reach the kept-alive backend connection as a request of its own.
+    // TE is hop-by-hop, but `TE: trailers` is what an HTTP/2 backend (a gRPC server) is told its client takes.
+    if (isHttp2(target.transport.protocol) && acceptsTrailers(payload.headers)) headers.te = 'trailers';
+    // An inline body is framed from its own length: a Content-Length that disagreed would let the rest of the
+    // body reach a kept-alive backend connection as a request of its own.
     if (body) delete headers['content-length'];
     const path = payload.query ? `${payload.path}?${payload.query}` : payload.path;
     const streamed = body === undefined && ((framing.length ?? 0) > 0 || framing.chunked);
-    // Built from parts: the path was checked above and is never joined to the address.
-    const upstream = httpRequest({ hostname, port: Number(portText), method: payload.method, path, headers, agent: this.backends });
-    pending.upstream = upstream;
-    upstream.on('error', (err) => this.fail(id, 502, `backend ${target.address} unreachable: ${err.message}`));
-    upstream.on('drain', () => this.unbuffer(pending));
-    upstream.on('response', this.guard(id, (res: IncomingMessage) => {
-      if (this.pending.get(id) !== pending) return void res.destroy();
-      pending.response = res;
-      // The timeout is for the answer to begin: a stream (a download, server-sent events) may last longer.
-      clearTimeout(pending.timer);
-      pending.armTimeout = undefined;
-      if (pending.pausedByGateway) res.pause();
-      const status = res.statusCode ?? 502;
-      const responseHeaders = stripHopByHop(res.headers);
-      const length = Number(res.headers['content-length'] ?? NaN);
-      if (Number.isFinite(length) && length <= this.options.inlineBodyBytes) {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', this.guard(id, () => {
-          this.socket.sendBulk('proxy_response', { status, headers: responseHeaders, body: Buffer.concat(chunks).toString('base64') }, id);
-          this.finish(id, status);
-        }));
-        res.on('error', (err) => this.fail(id, 502, err.message));
-        return;
-      }
-      this.socket.send('proxy_response_header', { status, headers: responseHeaders }, id);
-      res.on('data', this.guard(id, (c: Buffer) => {
-        this.socket.sendBody('proxy_response_chunk', id, c);
-        // Past the high-water mark: stop reading the backend until the socket drains.
-        if (this.socket.congested) {
-          res.pause();
-          void this.socket.whenWritable().then(() => {
-            if (this.pending.get(id) === pending && !pending.pausedByGateway) res.resume();
-          });
-        }
-      }));
-      res.on('end', this.guard(id, () => {
-        // Behind the body's last chunk, which may still be queued.
-        this.socket.sendBulk('proxy_response_end', {}, id);
+    const dialled = this.backends.dial(target, { method: payload.method, path, headers, host: payload.host, hasBody: body ? body.length > 0 : streamed }, {
+      response: this.guard(id, (res: BackendResponse) => this.respond(id, pending, res)),
+      error: (err) => this.backendFailed(id, target, err),
+      drain: () => this.drained(id, pending),
+    });
+    if (!dialled.ok) return void this.fail(id, dialled.status, dialled.error);
+    pending.upstream = dialled.call;
+    if (body) dialled.call.end(body);
+    else if (!streamed) dialled.call.end();
+  }
+
+  /** The backend's answer began: whole (small, of known length, or headers only) as proxy_response, else streamed. */
+  private respond(id: string, pending: Pending, res: BackendResponse): void {
+    if (this.pending.get(id) !== pending) return void res.body.destroy();
+    pending.response = res.body;
+    // The timeout is for the answer to begin: a stream (a download, server-sent events, a gRPC stream) may last longer.
+    clearTimeout(pending.timer);
+    pending.armTimeout = undefined;
+    if (pending.pausedByGateway) res.body.pause();
+    const { status } = res;
+    const headers = stripHopByHop(res.headers);
+    const length = Number(res.headers['content-length'] ?? NaN);
+    res.body.on('error', (err) => this.fail(id, 502, err.message));
+    if (res.headersOnly || (Number.isFinite(length) && length <= this.options.inlineBodyBytes)) {
+      const chunks: Buffer[] = [];
+      res.body.on('data', (c: Buffer) => chunks.push(c));
+      res.body.on('end', this.guard(id, () => {
+        const trailers = this.trailersOf(id, res);
+        if (trailers === false) return;
+        const body = Buffer.concat(chunks);
+        if (trailers) {
+          // A response with trailers is never inline: only the streamed form carries them.
+          this.socket.send('proxy_response_header', { status, headers }, id);
+          if (body.length) this.socket.sendBody('proxy_response_chunk', id, body);
+          this.socket.sendBulk('proxy_response_end', { trailers }, id);
+        } else this.socket.sendBulk('proxy_response', { status, headers, body: body.toString('base64') }, id);
         this.finish(id, status);
       }));
-      res.on('error', (err) => this.fail(id, 502, err.message));
+      return;
+    }
+    this.socket.send('proxy_response_header', { status, headers }, id);
+    res.body.on('data', this.guard(id, (c: Buffer) => {
+      this.socket.sendBody('proxy_response_chunk', id, c);
+      // Past the high-water mark: stop reading the backend until the socket drains.
+      if (this.socket.congested) {
+        res.body.pause();
+        void this.socket.whenWritable().then(() => {
+          if (this.pending.get(id) === pending && !pending.pausedByGateway) res.body.resume();
+        });
+      }
     }));
-    if (body) upstream.end(body);
-    else if (!streamed) upstream.end();
+    res.body.on('end', this.guard(id, () => {
+      const trailers = this.trailersOf(id, res);
+      if (trailers === false) return;
+      // Behind the body's last chunk, which may still be queued.
+      this.socket.sendBulk('proxy_response_end', trailers ? { trailers } : {}, id);
+      this.finish(id, status);
+    }));
+  }
+
+  /**
+   * The backend's trailers to pass on: undefined when it sent none (or the control plane does not take
+   * them: a gRPC client then sees no status), false when they are past the protocol's limits (the request
+   * fails with 502, its response cut if it began).
+   */
+  private trailersOf(id: string, res: BackendResponse): HeaderMap | undefined | false {
+    const trailers = forwardableTrailers(res.trailers());
+    if (!trailers) return undefined;
+    if (!this.socket.trailersAgreed) {
+      this.logger.debug("dropped a backend's trailers: the control plane does not take them", { requestId: id });
+      return undefined;
+    }
+    const problem = invalidFieldSection(trailers, TRAILER_LIMITS, 'trailers');
+    if (!problem) return trailers;
+    this.logger.warn("refused a backend's trailers", { requestId: id, err: problem });
+    this.fail(id, 502, `the backend's trailers were refused: ${problem}`);
+    return false;
+  }
+
+  /** The backend could not be reached, or its answer broke off: 502 saying why (a TLS failure is logged too). */
+  private backendFailed(id: string, target: BackendTarget, err: Error): void {
+    if (!this.pending.has(id)) return;
+    const why = explainBackendError(err, target);
+    if (why.tls) this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, protocol: target.transport.protocol, err: why.message });
+    this.fail(id, 502, why.message);
+  }
+
+  /** The backend took what was buffered of the request body: the gateway, if held, may send again. */
+  private drained(id: string, pending: Pending): void {
+    this.unbuffer(pending);
+    if (!pending.pausedSender) return;
+    pending.pausedSender = false;
+    if (this.pending.get(id) === pending) this.socket.send('proxy_flow', { paused: false }, id);
   }
 
   private chunk(id: string | undefined, data: string | Buffer): void {
@@ -313,13 +390,9 @@ export class Tunnel {
     pending.buffered = pending.upstream.writableLength;
     // Held only past a high-water mark: pausing at every full 16 KiB buffer would stall a fast backend.
     if (pending.pausedSender || pending.upstream.writableLength <= UPLOAD_HIGH_WATER_MARK) return;
-    // The backend reads slower than the gateway sends: hold the gateway until it drains.
+    // The backend reads slower than the gateway sends: hold the gateway until it drains (see drained()).
     pending.pausedSender = true;
     this.socket.send('proxy_flow', { paused: true }, id);
-    pending.upstream.once('drain', () => {
-      pending.pausedSender = false;
-      if (this.pending.get(id as string) === pending) this.socket.send('proxy_flow', { paused: false }, id);
-    });
   }
 
   /** The request body is complete: as long as it said it would be, or refused. */
@@ -381,14 +454,10 @@ export class Tunnel {
     this.unbuffer(pending);
     this.share.release(pending.client);
     clearTimeout(pending.timer);
-    if (abortReason) pending.upstream?.destroy(new Error(abortReason));
+    if (abortReason) pending.upstream?.abort(abortReason);
+    else pending.upstream?.complete();
     const label = { status: statusClass(status) };
     metrics.tunnelRequests.inc(label);
     metrics.tunnelRequestDuration.observe(label, (performance.now() - pending.startedAt) / 1000);
   }
-}
-
-function splitAddress(address: string): [string, string] {
-  const colon = address.lastIndexOf(':');
-  return [address.slice(0, colon).replace(/^\[|\]$/g, ''), address.slice(colon + 1)];
 }

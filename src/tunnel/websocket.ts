@@ -3,11 +3,14 @@
 // (text or binary, whole messages: fragments are joined by the WebSocket layer), ws_close carries the close
 // code and reason across, and ws_flow pauses the other side when one side's buffer is past its high-water
 // mark. Limits: concurrent streams, streams per client and message size. The backend's URL is built from
-// parts (the path passed the same check as HTTP requests), never by joining strings.
+// parts (the path passed the same check as HTTP requests), never by joining strings. A stream is an HTTP/1.1
+// upgrade whatever the route's protocol: ws:// for HTTP and H2C backends, wss:// with the route's TLS
+// settings (SNI name, CA, verification) for HTTPS and H2 ones.
 import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { bytesOf, type BinaryKind, type InboundMessage, type OutboundPayloads, type OutboundType, type WebSocketOpenPayload } from '../controlplane/protocol.js';
+import type { BackendTransport } from '../routing/backend-transport.js';
 import { FairShare } from './fair-share.js';
 import { closeCodeToSend, closeReasonToSend, upgradeHeaders } from './websocket-translate.js';
 
@@ -84,16 +87,30 @@ export function sendHeld(ws: WebSocket, data: Buffer, binary: boolean, { backlog
   }
 }
 
-/** Where a stream goes: "host:port" of the backend, or why it may not go anywhere. */
-export type StreamTarget = { address: string } | { status: number; error: string };
+/** Where a request or stream goes: "host:port" of the backend and how it is spoken to, or why it may not go anywhere. */
+export type StreamTarget = { address: string; transport: BackendTransport } | { status: number; error: string };
+
+/** How a stream's backend is dialled over TLS, and what a failed dial means (the tunnel's Backends). */
+export interface StreamDialer {
+  /** TLS options for a wss:// backend (undefined: ws://), or why its TLS settings cannot be used. */
+  tls(transport: BackendTransport): object | { error: string } | undefined;
+  /** Why a dial failed, in words, and whether it was the backend's TLS (logged). */
+  explain(err: Error, target: { address: string; transport: BackendTransport }): { message: string; tls: boolean };
+}
+
+/** Every backend cleartext: for streams without a tunnel's Backends (tests of the streams alone). */
+export const PLAIN_DIALER: StreamDialer = {
+  tls: () => undefined,
+  explain: (err, target) => ({ message: `backend ${target.address} unreachable: ${err.message}`, tls: false }),
+};
 
 /**
  * The backend's WebSocket URL from its parts: "host:port" (IPv6 in brackets), then the checked path and
- * query set as URL fields, so nothing in them can become a userinfo, host or port.
+ * query set as URL fields, so nothing in them can become a userinfo, host or port. `secure`: wss://.
  */
-export function backendWebSocketUrl(address: string, path: string, query: string | undefined): URL {
+export function backendWebSocketUrl(address: string, path: string, query: string | undefined, secure = false): URL {
   const colon = address.lastIndexOf(':');
-  const url = new URL('ws://backend.invalid/');
+  const url = new URL(secure ? 'wss://backend.invalid/' : 'ws://backend.invalid/');
   url.hostname = address.slice(0, colon);
   url.port = address.slice(colon + 1);
   url.pathname = path;
@@ -120,6 +137,7 @@ export class WebSocketStreams {
     private readonly resolve: (id: string, payload: WebSocketOpenPayload) => StreamTarget,
     private readonly options: WebSocketStreamOptions,
     private readonly logger: Logger,
+    private readonly dialer: StreamDialer = PLAIN_DIALER,
   ) {
     this.share = new FairShare(options.maxStreamsPerClient);
   }
@@ -215,17 +233,20 @@ export class WebSocketStreams {
     const target = this.resolve(id, payload);
     if ('error' in target) return this.refuse(id, target.status, target.error);
     const headers: Record<string, string | string[]> = { ...upgradeHeaders(payload.headers), host: payload.host };
+    const tls = this.dialer.tls(target.transport);
+    if (tls && 'error' in tls) return this.refuse(id, 502, tls.error);
     if (!this.share.take(payload.client)) {
       return this.refuse(id, 429, `client ${payload.client} already has ${this.options.maxStreamsPerClient} WebSocket streams open through this cluster`);
     }
     let backend: WebSocket;
     try {
-      backend = new WebSocket(backendWebSocketUrl(target.address, payload.path, payload.query), payload.protocols ?? [], {
+      backend = new WebSocket(backendWebSocketUrl(target.address, payload.path, payload.query, tls !== undefined), payload.protocols ?? [], {
         headers,
         maxPayload: this.options.maxMessageBytes,
         perMessageDeflate: false,
         handshakeTimeout: this.options.handshakeTimeoutMs,
         followRedirects: false,
+        ...tls,
       });
     } catch (err) {
       // ws refuses some inputs by throwing (an invalid subprotocol, a header it will not send): answer now.
@@ -271,7 +292,9 @@ export class WebSocketStreams {
       if (!current()) return;
       if (!stream.open) {
         this.forget(id, stream);
-        this.refuse(id, 502, `backend ${target.address} unreachable: ${err.message}`);
+        const why = this.dialer.explain(err, target);
+        if (why.tls) this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, err: why.message });
+        this.refuse(id, 502, why.message);
       } else this.logger.debug('WebSocket stream error', { requestId: id, err });
     });
   }

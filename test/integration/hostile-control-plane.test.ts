@@ -3,6 +3,7 @@
 // agent that registers as another cluster. Whatever they send, the process keeps serving everyone else,
 // no rejection or exception goes unhandled, and the client gets an error status instead of a hang.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { connect as http2Connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { encodeBinaryFrame } from '../../src/controlplane/protocol.js';
@@ -10,7 +11,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { Gateway, MAX_CLIENT_BACKLOG, type GatewayOptions } from '../../src/reference-control-plane/gateway.js';
 import { MAX_STREAM_BACKLOG } from '../../src/reference-control-plane/gateway-websocket.js';
 import { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
-import { call, FakeAgent, within, type Answer } from '../support/fake-agent.js';
+import { call, callHttp2, FakeAgent, within, type Answer, type ServeOptions } from '../support/fake-agent.js';
 import { waitFor } from '../support/processes.js';
 
 const SECRET = 'hostile-admin-secret';
@@ -62,14 +63,14 @@ beforeEach(async () => {
  * A control plane and gateway of the test's own (a control plane feeds one gateway), with an agent serving
  * HOST: for tests of the gateway's options.
  */
-async function ownGateway(options: GatewayOptions): Promise<{ port: number; agent: FakeAgent; gateway: Gateway; close: () => Promise<void> }> {
+async function ownGateway(options: GatewayOptions, serve: ServeOptions = {}): Promise<{ port: number; agent: FakeAgent; gateway: Gateway; close: () => Promise<void> }> {
   const own = new ReferenceControlPlane({ token: SECRET, logger: silentLogger() });
   await own.listen();
   const ownGatewayServer = new Gateway(own, options);
   const port = await ownGatewayServer.listen();
   const ownAgent = new FakeAgent(own.url, own.agentToken('shop'));
   expect(await ownAgent.opened()).toBe(true);
-  await ownAgent.serve('shop', [HOST]);
+  await ownAgent.serve('shop', [HOST], serve);
   return {
     port,
     agent: ownAgent,
@@ -335,6 +336,139 @@ describe('the gateway', () => {
     client.destroy();
     await stillServes();
   }, 60_000);
+});
+
+describe('HTTP/2 clients and trailers', () => {
+  /** An HTTP/2 (h2c) connection to `port`, closed by the test. */
+  const h2c = (port: number): ClientHttp2Session => {
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    return session;
+  };
+
+  it("h2c on the plain port: TE: trailers reaches an agent that agreed to trailers, its trailers reach the client, and a headers-only answer ends with its headers", async () => {
+    const own = await ownGateway({}, { features: { trailers: true } });
+    const session = h2c(own.port);
+    try {
+      const answer = callHttp2(session, HOST, '/pkg.Svc/Call', { method: 'POST', headers: { te: 'trailers', 'content-type': 'application/grpc' }, body: 'request-body' });
+      const requested = await own.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/pkg.Svc/Call', 'the HTTP/2 request');
+      // A body of no announced length is streamed, as a chunked one is; TE: trailers is passed on; no pseudo-header leaks.
+      expect(requested.payload.headers).toMatchObject({ te: 'trailers', 'content-type': 'application/grpc', 'transfer-encoding': 'chunked' });
+      expect(Object.keys(requested.payload.headers as object).filter((name) => name.startsWith(':'))).toEqual([]);
+      await own.agent.nextOf('proxy_request_end', requested.request_id);
+      const id = requested.request_id!;
+      own.agent.send('proxy_response_header', { status: 200, headers: { 'content-type': 'application/grpc' } }, id);
+      own.agent.send('proxy_response_chunk', { data: Buffer.from('answer').toString('base64') }, id);
+      own.agent.send('proxy_response_end', { trailers: { 'grpc-status': '0', 'grpc-message': 'fine', 'content-length': '99' } }, id);
+      expect(await answer).toMatchObject({ status: 200, body: 'answer', rstCode: 0, headersOnly: false, trailers: { 'grpc-status': '0', 'grpc-message': 'fine' } });
+      // Fields a trailer section may not carry are dropped.
+      expect((await answer).trailers).not.toHaveProperty('content-length');
+
+      const only = callHttp2(session, HOST, '/pkg.Svc/Fail');
+      const failing = await own.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/pkg.Svc/Fail', 'the second request');
+      own.agent.send('proxy_response', { status: 200, headers: { 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'gone' }, body: '' }, failing.request_id);
+      expect(await only).toMatchObject({ status: 200, headersOnly: true, body: '', headers: { 'grpc-status': '5', 'grpc-message': 'gone' } });
+    } finally {
+      session.close();
+      await own.close();
+    }
+  });
+
+  it('an agent that did not agree to trailers is not passed TE: trailers, and trailers it sends anyway are refused', async () => {
+    const session = h2c(gatewayPort);
+    try {
+      const answer = callHttp2(session, HOST, '/no-trailers', { headers: { te: 'trailers' } });
+      const requested = await agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/no-trailers', 'the request');
+      expect(requested.payload.headers).not.toHaveProperty('te');
+      const id = requested.request_id!;
+      agent.send('proxy_response_header', { status: 200, headers: {} }, id);
+      agent.send('proxy_response_end', { trailers: { 'grpc-status': '0' } }, id);
+      expect(await answer).toMatchObject({ status: 200, rstCode: h2.NGHTTP2_INTERNAL_ERROR });
+      await agent.nextOf('proxy_cancel', id);
+      await stillServes();
+    } finally {
+      session.close();
+    }
+  });
+
+  it.each([
+    { name: 'trailers that are not an object', trailers: 'grpc-status: 0' },
+    { name: 'a trailer name that is not a token', trailers: { 'bad name': '0' } },
+    { name: 'a pseudo-header as a trailer', trailers: { ':status': '200' } },
+    { name: 'CR LF in a trailer value', trailers: { 'grpc-message': 'x\r\nset-cookie: stolen=1' } },
+    { name: 'a trailer value that is a number', trailers: { 'grpc-status': 0 } },
+    { name: '257 trailers', trailers: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`x-t-${i}`, 'v'])) },
+    { name: 'trailers of more than 64 KiB', trailers: { 'grpc-message': 'm'.repeat(64 * 1024) } },
+  ])('an agent that agreed to trailers sending $name: the stream is reset, the agent told to stop, the gateway serves on', async ({ trailers }) => {
+    const own = await ownGateway({}, { features: { trailers: true } });
+    const session = h2c(own.port);
+    try {
+      const answer = callHttp2(session, HOST, '/bad-trailers');
+      const id = (await own.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/bad-trailers', 'the request')).request_id!;
+      own.agent.send('proxy_response_header', { status: 200, headers: {} }, id);
+      own.agent.send('proxy_response_chunk', { data: Buffer.from('partial').toString('base64') }, id);
+      own.agent.send('proxy_response_end', { trailers }, id);
+      const got = await answer;
+      expect(got.rstCode).toBe(h2.NGHTTP2_INTERNAL_ERROR);
+      expect(got.trailers).toBeUndefined();
+      await own.agent.nextOf('proxy_cancel', id);
+      expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok', rstCode: 0 });
+      expect(crashes).toEqual([]);
+    } finally {
+      session.close();
+      await own.close();
+    }
+  });
+
+  it('HTTP/2 streams count against the per-address limit like any request: 429 past it, on one connection', async () => {
+    const limited = await ownGateway({ maxExchangesPerSource: 2 });
+    const session = h2c(limited.port);
+    try {
+      const held = [callHttp2(session, HOST, '/held-1'), callHttp2(session, HOST, '/held-2')];
+      const ids = [];
+      for (const path of ['/held-1', '/held-2']) ids.push((await limited.agent.next((f) => f.type === 'proxy_request' && f.payload.path === path, path)).request_id!);
+      const refused = await callHttp2(session, HOST, '/ok');
+      expect(refused.status).toBe(429);
+      expect(JSON.parse(refused.body).error).toContain('at once from this address');
+      for (const id of ids) limited.agent.send('proxy_response', { status: 204, headers: {}, body: '' }, id);
+      expect((await Promise.all(held)).map((a) => a.status)).toEqual([204, 204]);
+    } finally {
+      session.close();
+      await limited.close();
+    }
+  });
+
+  it('an HTTP/2 request is held to the path rule at the edge like any other: 400, nothing sent to the agent', async () => {
+    const session = h2c(gatewayPort);
+    try {
+      // (A plain `..` or `%2e%2e` segment is resolved at the edge as URL parsing does: what remains is checked.)
+      for (const path of ['/api/..;/admin', '/api%2fadmin', '/api/%5cadmin', '/api/%252e%252e/admin']) {
+        const refused = await callHttp2(session, HOST, path);
+        expect(refused.status).toBe(400);
+        expect(JSON.parse(refused.body).error).toMatch(/^refused: /);
+      }
+      expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a client that sends the HTTP/2 preface and then garbage, or half a preface and goes away, ends nothing but its own connection', async () => {
+    for (const bytes of ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + '\xff'.repeat(64), 'PRI * HTTP/2.0\r\n']) {
+      const client: Socket = connect(gatewayPort, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(Buffer.from(bytes, 'latin1'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      client.destroy();
+    }
+    const session = h2c(gatewayPort);
+    try {
+      expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+    } finally {
+      session.close();
+    }
+    await stillServes();
+  });
 });
 
 describe('what the control plane keeps of received messages', () => {

@@ -1,7 +1,8 @@
-// A fake agent written with `ws` against docs/protocol.md, and a plain HTTP client that sets Host: for tests
-// of the reference control plane and its gateway without an operator.
+// A fake agent written with `ws` against docs/protocol.md, and plain HTTP/1.1 and HTTP/2 clients that set the
+// host: for tests of the reference control plane and its gateway without an operator.
 import { expect } from '@jest/globals';
 import { request } from 'node:http';
+import http2, { type ClientHttp2Session } from 'node:http2';
 import WebSocket from 'ws';
 import { AGENT_WS_PATH, envelope } from '../../src/controlplane/protocol.js';
 
@@ -27,6 +28,8 @@ export interface FakeAgentOptions {
 export interface ServeOptions {
   clusterId?: string;
   fingerprint?: string;
+  /** Features offered besides binary_frames (e.g. trailers). */
+  features?: Record<string, boolean>;
 }
 
 /**
@@ -95,8 +98,8 @@ export class FakeAgent {
   }
 
   /** Registers with binary frames (resuming `clusterId` when given, with `fingerprint` when given); resolves with register_success. */
-  async registered(clusterName: string, { clusterId, fingerprint }: ServeOptions = {}): Promise<Frame> {
-    const answer = await this.register(clusterName, { features: { binary_frames: true }, ...(clusterId ? { cluster_id: clusterId } : {}), ...(fingerprint ? { cluster_fingerprint: fingerprint } : {}) });
+  async registered(clusterName: string, { clusterId, fingerprint, features }: ServeOptions = {}): Promise<Frame> {
+    const answer = await this.register(clusterName, { features: { binary_frames: true, ...features }, ...(clusterId ? { cluster_id: clusterId } : {}), ...(fingerprint ? { cluster_fingerprint: fingerprint } : {}) });
     if (answer.type !== 'register_success') throw new Error(`register refused: ${JSON.stringify(answer.payload)}`);
     return answer;
   }
@@ -154,5 +157,43 @@ export function call(port: number, host: string, path: string, { method = 'GET',
     });
     req.on('error', reject);
     req.end(body);
+  }));
+}
+
+export interface Http2Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The response ended with its headers (HEADERS with END_STREAM: no body, no trailers). */
+  headersOnly: boolean;
+  body: string;
+  trailers?: Record<string, string | string[] | undefined>;
+  /** The stream's RST_STREAM code (0 when it ended normally): a cut answer is reset with INTERNAL_ERROR (2). */
+  rstCode: number;
+}
+
+/**
+ * A request over HTTP/2 with prior knowledge (h2c) to `port`, naming `host` as its :authority; `session`
+ * (the caller's to close) carries several on one connection. `body` is sent whole and ends the stream.
+ */
+export function callHttp2(
+  session: ClientHttp2Session,
+  host: string,
+  path: string,
+  { method = 'GET', headers = {}, body, onResponse }: CallOptions = {},
+): Promise<Http2Answer> {
+  return within(`HTTP/2 ${method} ${host}${path}`, new Promise((resolve) => {
+    const stream = session.request({ ':method': method, ':path': path, ':authority': host, ...headers }, { endStream: body === undefined });
+    let answer: Http2Answer = { status: 0, headers: {}, headersOnly: false, body: '', rstCode: 0 };
+    stream.on('response', (fields, flags) => {
+      onResponse?.();
+      const { ':status': status, ...rest } = fields;
+      answer = { ...answer, status: Number(status), headers: rest, headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 };
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (answer.body += c));
+    stream.on('trailers', (trailers) => (answer.trailers = { ...trailers }));
+    stream.on('error', () => undefined); // a reset stream: its rstCode says how
+    stream.on('close', () => resolve({ ...answer, rstCode: stream.rstCode ?? 0 }));
+    if (body !== undefined) stream.end(body);
   }));
 }

@@ -37,12 +37,13 @@ export function ingressObject(
   };
 }
 
-export function serviceObject(namespace: string, name: string, ports: Array<{ name?: string; port: number }>): V1Service {
+/** A Service; a port's `appProtocol` (e.g. kubernetes.io/h2c) tells the tunnel how its backend is spoken to. */
+export function serviceObject(namespace: string, name: string, ports: Array<{ name?: string; port: number; appProtocol?: string }>): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace },
-    spec: { ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as unknown as never })) },
+    spec: { ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as unknown as never, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })) },
   };
 }
 

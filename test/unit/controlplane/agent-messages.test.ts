@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  answerStep, checkFields, envelope, HEARTBEAT_METADATA_SCHEMA, invalidHeaders, invalidMeta, invalidRoute, isClusterFingerprint, isFinalStatus, isRouteMessageType, OUTBOUND_SCHEMAS, parseFrame,
+  answerStep, checkFields, envelope, HEARTBEAT_METADATA_SCHEMA, invalidFieldSection, invalidHeaders, invalidMeta, invalidRoute, isClusterFingerprint, isFinalStatus, isRouteMessageType, OUTBOUND_SCHEMAS, parseFrame,
   type AnswerState, type OutboundMessage, type OutboundPayloads, type OutboundType, type WireRoute,
 } from '../../../src/controlplane/protocol.js';
 
@@ -12,6 +12,30 @@ describe('isFinalStatus', () => {
     [100, false], [101, false], [103, false], [199, false], [600, false], [1000, false], [0, false], [-200, false], [200.5, false], ['200', false], [null, false], [undefined, false],
   ])('%p → %p', (status, want) => {
     expect(isFinalStatus(status)).toBe(want);
+  });
+});
+
+describe('invalidFieldSection (headers and trailers)', () => {
+  const limits = { count: 2, bytes: 10 };
+  it.each([
+    { name: 'within both limits (a name counted with each of its values)', fields: { ab: 'cd', e: ['f', 'g'] }, problem: undefined },
+    { name: 'exactly at the byte limit', fields: { abcde: '12345' }, problem: undefined },
+    { name: 'not an object', fields: 'x', problem: 'trailers must be an object' },
+    { name: 'a list', fields: ['x'], problem: 'trailers must be an object' },
+    { name: 'one entry too many', fields: { a: '1', b: '2', c: '3' }, problem: '3 trailers, more than 2' },
+    { name: 'one byte too many', fields: { abcde: '123456' }, problem: 'trailers of 11 bytes, more than 10' },
+    { name: 'bytes of every listed value counted', fields: { a: ['1234', '5678', '9'] }, problem: 'trailers of 12 bytes, more than 10' },
+    { name: 'a name that is no token', fields: { 'a b': '1' }, problem: 'trailers name "a b" is not a token' },
+    { name: 'a pseudo-header', fields: { ':status': '1' }, problem: 'trailers name ":status" is not a token' },
+    { name: 'a number', fields: { a: 1 }, problem: 'trailers a must be a string or a list of strings' },
+    { name: 'CR LF in a value', fields: { a: 'x\r\ny' }, problem: 'trailers a has a value that is not a string without CR, LF or NUL' },
+    { name: 'a number in a list', fields: { a: ['x', 2] }, problem: 'trailers a has a value that is not a string without CR, LF or NUL' },
+  ])('$name', ({ fields, problem }) => {
+    expect(invalidFieldSection(fields, limits, 'trailers')).toBe(problem);
+  });
+
+  it('says "headers" unless told otherwise', () => {
+    expect(invalidFieldSection({ 'a b': '1' }, limits)).toBe('headers name "a b" is not a token');
   });
 });
 
@@ -96,6 +120,17 @@ describe('OUTBOUND_SCHEMAS', () => {
     { type: 'ws_error', payload: { status: 101, error: 'no' }, ok: false },
     { type: 'ws_message', payload: { data: [1, 2], binary: true }, ok: false },
     { type: 'proxy_response_end', payload: {}, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-status': '0', 'grpc-message': 'a%20b', 'x-list': ['1', '2'] } }, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: 'grpc-status: 0' }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: ['grpc-status'] }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: { 'bad name': '0' } }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: { ':status': '200' } }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-message': 'x\r\nset-cookie: stolen' } }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-status': 0 } }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`t${i}`, 'v'])) }, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`t${i}`, 'v'])) }, ok: false },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-message': 'm'.repeat(64 * 1024 - 12) } }, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-message': 'm'.repeat(64 * 1024) } }, ok: false },
     { type: 'proxy_flow', payload: { paused: true }, ok: true },
     { type: 'proxy_flow', payload: { paused: 'yes' }, ok: false },
     { type: 'ws_opened', payload: {}, ok: true },
@@ -127,7 +162,7 @@ describe('OUTBOUND_SCHEMAS', () => {
     proxy_response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'aGk=' },
     proxy_response_header: { status: 200, headers: { 'set-cookie': ['a=1', 'b=2'] } },
     proxy_response_chunk: { data: 'aGk=' },
-    proxy_response_end: {},
+    proxy_response_end: { trailers: { 'grpc-status': '0' } },
     proxy_error: { status: 504, error: 'timed out' },
     proxy_flow: { paused: true },
     ws_opened: { protocol: '' },

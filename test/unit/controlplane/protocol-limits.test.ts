@@ -4,8 +4,9 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../../src/config.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../../src/controlplane/client.js';
-import { DEFAULT_BEGIN_TIMEOUT_MS } from '../../../src/reference-control-plane/gateway.js';
+import { LIMITS } from '../../../src/controlplane/protocol.js';
 import { DEFAULT_OPEN_TIMEOUT_MS } from '../../../src/reference-control-plane/gateway-websocket.js';
+import { DEFAULT_BEGIN_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_STREAMS } from '../../../src/reference-control-plane/gateway.js';
 import { DEFAULT_WEBSOCKET_OPTIONS } from '../../../src/tunnel/websocket.js';
 
 const HEADING = '### Limits, and what happens past them';
@@ -39,6 +40,8 @@ describe('docs/protocol.md limits say the values of the code', () => {
     { row: 'the answer to a `proxy_request` beginning', limit: `\`--tunnel-timeout-ms\`, defaults to ${seconds(defaults.tunnelTimeoutMs)}`, past: '' },
     { row: 'WebSocket message', limit: mib(ws.maxMessageBytes), past: '1009' },
     { row: 'WebSocket data queued towards backends, all streams together', limit: mib(ws.maxQueuedBytes), past: 'code: 1013' },
+    { row: '`proxy_response_end.trailers`', limit: `at most ${LIMITS.trailerCount} entries, ${LIMITS.trailerBytes / 1024} KiB together`, past: '`bad_payload`' },
+    { row: 'HTTP/2 streams of one client connection', limit: `${DEFAULT_MAX_CONCURRENT_STREAMS} (\`SETTINGS_MAX_CONCURRENT_STREAMS\`)`, past: '429' },
   ])('$row: $limit; $past', ({ row, limit, past }) => {
     const found = rows.find(([what]) => what?.startsWith(row));
     expect(found).toBeDefined();

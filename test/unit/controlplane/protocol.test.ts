@@ -43,7 +43,7 @@ describe('parseFrame', () => {
 
   // One of each, typed as the control plane sends it: a message type added to InboundPayloads needs a row here.
   const sent: { [T in InboundType]: InboundPayloads[T] } = {
-    register_success: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 3, resume_revision: 0, max_frame_bytes: 1024 * 1024, binary_frames: true, role: 'tunnel', connections: 2 },
+    register_success: { cluster_id: 'c', cluster_uuid: 'u', protocol_version: 3, resume_revision: 0, max_frame_bytes: 1024 * 1024, binary_frames: true, trailers: true, role: 'tunnel', connections: 2 },
     sync_granted: { resume_revision: 7, connections: 2 },
     sync_revoked: { reason: 'another connection of this cluster claimed the route sync' },
     connections: { count: 3, draining: 1 },
@@ -116,6 +116,7 @@ describe('parse-time limits of inbound frames', () => {
     { name: 'resume_revision of 2^52', text: registered({ resume_revision: 2 ** 52 }), ok: true },
     { name: 'max_frame_bytes of 1', text: registered({ max_frame_bytes: 1 }), ok: false },
     { name: 'register_success role "leader"', text: registered({ role: 'leader' }), ok: false },
+    { name: 'register_success trailers "yes"', text: registered({ trailers: 'yes' }), ok: false },
     { name: 'register_success connections -1', text: registered({ connections: -1 }), ok: false },
     { name: 'sync_granted resume_revision of 2^53-1', text: JSON.stringify({ type: 'sync_granted', request_id: 's', payload: { resume_revision: Number.MAX_SAFE_INTEGER, connections: 1 } }), ok: false },
     { name: 'sync_granted without connections', text: JSON.stringify({ type: 'sync_granted', request_id: 's', payload: { resume_revision: 1 } }), ok: false },

@@ -199,7 +199,7 @@ describe('gateway_operator_tunnel_request_duration_seconds', () => {
       whenWritable: async () => undefined,
     };
     const routes = [{ key: 'ns/web/Prefix:shop.example.com/', host: 'shop.example.com', path: '/', path_type: 'Prefix' as const, service: 'web', port: 80, tls: false, namespace: 'ns' }];
-    const tunnel = new Tunnel(socket as never, () => routes, plainTransport, { ...DEFAULT_TUNNEL_OPTIONS, serviceAddresses: new Map([['ns/web', `127.0.0.1:${port}`]]) }, silentLogger());
+    const tunnel = new Tunnel({ socket: socket as never, routes: () => routes, transport: plainTransport, options: { ...DEFAULT_TUNNEL_OPTIONS, serviceAddresses: new Map([['ns/web', `127.0.0.1:${port}`]]) }, logger: silentLogger() });
     metrics.tunnelRequestDuration.reset();
     metrics.tunnelRequests.reset();
     const request = (id: string, host: string, path: string): void =>
