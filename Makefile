@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.npm-ci.stamp
 
-.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy release release-archive
+.PHONY: deps testbin lua build lint generate test test-image test-unit test-integration mutation bench bench-tunnel bench-grpc bench-ha demo demo-down cluster-up cluster-down clean image image-local deploy undeploy release release-archive
 
 # Not `npm ci`: the registry reachable here serves only the Linux builds of platform-specific optional
 # packages (jest 30's resolver bindings), so the lock file lists those alone and `npm ci` calls it out
@@ -68,11 +68,16 @@ BENCH_N ?= 10000
 bench: deps build
 	BENCH_N=$(BENCH_N) npx --no-install tsx bench/scale.ts
 	BENCH_N=$(BENCH_N) npx --no-install tsx bench/tunnel.ts
+	BENCH_N=$(BENCH_N) npx --no-install tsx bench/grpc.ts
 	BENCH_N=$(BENCH_N) npx --no-install tsx bench/ha.ts
 
 ## bench-ha: the availability part alone (replicas replaced and killed under load, about two minutes)
 bench-ha: deps build
 	BENCH_N=$(BENCH_N) npx --no-install tsx bench/ha.ts
+
+## bench-grpc: gRPC and HTTPS backends through the tunnel against straight (about a minute), merged into the same results file
+bench-grpc: deps build
+	BENCH_N=$(BENCH_N) npx --no-install tsx bench/grpc.ts
 
 ## bench-tunnel: the tunnel part of the bench alone (about a minute), merged into the same results file
 bench-tunnel: deps build
