@@ -2,21 +2,24 @@
 // on loopback that serves TLS with a certificate from a CA made in the test (mapped with --service-address).
 // The GatewayRoutes are written by hand with backend.protocol HTTPS (HTTP/1.1 over TLS) or H2 (gRPC over TLS).
 // The system roots cannot verify the certificate: the request is refused with 502 and a message naming the
-// verification failure, and logged; backend.tls.insecureSkipVerify serves it. (Verification against a CA a
-// BackendTLSPolicy names is tested where BackendTLSPolicy is; the dialler with a CA given directly, in
+// verification failure, and logged; backend.tls.insecureSkipVerify serves it. A BackendTLSPolicy (CA ConfigMap
+// and validation.hostname) on a Service an Ingress exposes with nginx.ingress.kubernetes.io/backend-protocol:
+// HTTPS: verified against the policy's CA, changed CAs taken without a restart, a policy whose CA ConfigMap is
+// missing refuses the backend without dialling it. (The dialler with a CA given directly is tested in
 // test/integration/backend-dialler.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCredentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { request, type IncomingMessage } from 'node:http';
+import { request, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest, type RequestOptions, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { makeCa, type TestCa } from '../support/certs.js';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
-import { createService, serviceObject } from '../support/fixtures.js';
+import { condition, createIngress, createService, gatewayRouteCondition, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { createBackendTlsPolicy } from '../support/gateway-api.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
@@ -32,6 +35,13 @@ let ca: TestCa;
 let httpsBackend: HttpsServer;
 let wss: WebSocketServer;
 let grpcServer: Server;
+/** Another CA, which signed nothing the backends serve. */
+let wrongCa: TestCa;
+/** Serves a certificate for web.internal (the policy's validation.hostname), signed by `ca`. */
+let internalBackend: HttpsServer;
+/** A cleartext listener behind a policy whose CA ConfigMap does not exist: counts every connection made to it. */
+let sealed: NetServer;
+let sealedConnections = 0;
 
 const bytes = (b: Buffer): Buffer => b;
 const ECHO = {
@@ -89,17 +99,32 @@ async function gatewayRoute(name: string, host: string, service: string, protoco
   });
 }
 
+const answerJson: RequestListener = (req, res) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ host: req.headers.host, url: req.url, tls: true }));
+};
+
+const listenOnLoopback = async (server: HttpsServer | NetServer): Promise<number> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+};
+
 beforeAll(async () => {
   ca = makeCa();
+  wrongCa = makeCa('a CA that signed no backend');
   ns = await namespaces.create('backend-tls');
   // Certificates for the names the operator checks by default: the Services' cluster DNS names.
-  httpsBackend = createHttpsServer(ca.issue([`web.${ns}.svc.cluster.local`]), (req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ host: req.headers.host, url: req.url, tls: true }));
-  });
+  httpsBackend = createHttpsServer(ca.issue([`web.${ns}.svc.cluster.local`]), answerJson);
   wss = new WebSocketServer({ server: httpsBackend });
   wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
-  await new Promise<void>((resolve) => httpsBackend.listen(0, '127.0.0.1', resolve));
+  const webPort = await listenOnLoopback(httpsBackend);
+  internalBackend = createHttpsServer(ca.issue(['web.internal']), answerJson);
+  const internalPort = await listenOnLoopback(internalBackend);
+  sealed = createNetServer((socket) => {
+    sealedConnections++;
+    socket.destroy();
+  });
+  const sealedPort = await listenOnLoopback(sealed);
   const grpcCert = ca.issue([`grpcs.${ns}.svc.cluster.local`]);
   grpcServer = new Server();
   grpcServer.addService(ECHO, { unary: (call: { request: Buffer }, callback: (err: null, value: Buffer) => void) => callback(null, Buffer.concat([Buffer.from('tls:'), call.request])) });
@@ -112,13 +137,17 @@ beforeAll(async () => {
   gatewayPort = await gateway.listen();
   await createService(serviceObject(ns, 'web', [{ name: 'https', port: 443 }]));
   await createService(serviceObject(ns, 'grpcs', [{ name: 'grpcs', port: 443 }]));
+  await createService(serviceObject(ns, 'internal', [{ name: 'https', port: 443 }]));
+  await createService(serviceObject(ns, 'sealed', [{ name: 'https', port: 443 }]));
   await gatewayRoute('strict', 'strict.example.com', 'web', 'HTTPS');
   await gatewayRoute('skip', 'skip.example.com', 'web', 'HTTPS', true);
   await gatewayRoute('grpc-strict', 'grpc-strict.example.com', 'grpcs', 'H2');
   await gatewayRoute('grpc-skip', 'grpc-skip.example.com', 'grpcs', 'H2', true);
   operator = operators.start(operatorArgs(ns, { cp }, [
-    '--service-address', `${ns}/web=127.0.0.1:${(httpsBackend.address() as AddressInfo).port}`,
+    '--service-address', `${ns}/web=127.0.0.1:${webPort}`,
     '--service-address', `${ns}/grpcs=127.0.0.1:${grpcPort}`,
+    '--service-address', `${ns}/internal=127.0.0.1:${internalPort}`,
+    '--service-address', `${ns}/sealed=127.0.0.1:${sealedPort}`,
   ]));
   await operator.registered();
   await eventually('the routes at the gateway', async () => heldRoutes(cp, ns).length === 4);
@@ -133,7 +162,11 @@ afterAll(async () => {
   httpsBackend?.closeAllConnections();
   await new Promise((r) => httpsBackend?.close(r));
   grpcServer?.forceShutdown();
+  internalBackend?.closeAllConnections();
+  await new Promise((r) => internalBackend?.close(r));
+  await new Promise((r) => sealed?.close(r));
   ca?.remove();
+  wrongCa?.remove();
   await namespaces.deleteAll();
 });
 
@@ -198,5 +231,67 @@ describe("the gateway's TLS listener", () => {
       ws.once('error', reject);
     });
     expect(echo).toBe('through both TLS hops');
+  });
+});
+
+describe('a BackendTLSPolicy on a Service an Ingress exposes with backend-protocol HTTPS', () => {
+  const { core } = kube;
+  const HOST = 'internal.example.com';
+  const SEALED_HOST = 'sealed.example.com';
+  const policy = () => `${ns}/internal-tls`;
+  /** Puts `pem` in the policy's CA ConfigMap (key ca.crt). */
+  const trust = (pem: string) => core.replaceNamespacedConfigMap({ name: 'internal-ca', namespace: ns, body: { metadata: { name: 'internal-ca', namespace: ns }, data: { 'ca.crt': pem } } });
+  /** The gateway's answer for HOST once its body passes `check` (the operator takes ConfigMap changes from a watch). */
+  const answerOnce = (what: string, check: (res: Awaited<ReturnType<typeof call>>) => boolean) =>
+    eventually(what, async () => {
+      const res = await call(HOST);
+      return check(res) ? res : undefined;
+    });
+
+  beforeAll(async () => {
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'internal-ca', namespace: ns }, data: { 'ca.crt': ca.cert } } });
+    await createBackendTlsPolicy(ns, 'internal-tls', { service: 'internal', caConfigMap: 'internal-ca', hostname: 'web.internal' });
+    await createIngress(ingressObject(ns, 'internal', [{ host: HOST, paths: [{ service: 'internal', port: 443 }] }], { annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } }));
+    // No annotation here: were the unusable policy ignored, this backend would be dialled in cleartext.
+    await createBackendTlsPolicy(ns, 'sealed-tls', { service: 'sealed', caConfigMap: 'absent-ca', hostname: 'web.internal' });
+    await createIngress(ingressObject(ns, 'sealed', [{ host: SEALED_HOST, paths: [{ service: 'sealed', port: 443 }] }]));
+    await eventually('both routes at the gateway', async () => [`${HOST}/ → internal:443`, `${SEALED_HOST}/ → sealed:443`].every((r) => heldRoutes(cp, ns).includes(r)));
+  });
+
+  it("with the CA that signed the backend's certificate: 200 through the gateway, and ResolvedRefs names the policy", async () => {
+    await trust(ca.cert);
+    const res = await answerOnce('200 from the backend', (r) => r.status === 200);
+    expect(JSON.parse(res.body)).toEqual({ host: HOST, url: '/', tls: true });
+    const refs = await gatewayRouteCondition(ns, 'internal', { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
+    expect(refs.message).toBe(`all backend Services and ports exist; dialled as: internal:443 HTTPS (route protocol HTTPS; BackendTLSPolicy ${policy()})`);
+  });
+
+  it('with another CA in the ConfigMap: 502 naming the verification failure and the policy, logged; the right CA again serves, without a restart', async () => {
+    await trust(wrongCa.cert);
+    const refused = await answerOnce('502 naming the policy', (r) => r.status === 502 && r.body.includes(policy()));
+    const { error } = JSON.parse(refused.body) as { error: string };
+    expect(error).toContain(`(HTTPS): TLS verification failed: the certificate is not trusted by the CA of BackendTLSPolicy ${policy()}`);
+    expect(error).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    await operator.waitForLog('the TLS failure logged', (l) => l.msg === 'backend TLS handshake failed' && String(l.err).includes(`the CA of BackendTLSPolicy ${policy()}`));
+    // A CA that parses cannot be told wrong before a handshake: the GatewayRoute still says how it is dialled.
+    expect(condition(await getGatewayRoute(ns, 'internal'), 'ResolvedRefs')?.message).toContain(`BackendTLSPolicy ${policy()}`);
+
+    await trust(ca.cert);
+    const served = await answerOnce('200 again', (r) => r.status === 200);
+    expect(JSON.parse(served.body)).toEqual({ host: HOST, url: '/', tls: true });
+    expect(operator.running).toBe(true); // the same process: the ConfigMap change was watched, not read at start
+  });
+
+  it('whose CA ConfigMap does not exist: the backend is refused and never dialled, ResolvedRefs False InvalidBackendTLSPolicy', async () => {
+    const refs = await gatewayRouteCondition(ns, 'sealed', { type: 'ResolvedRefs', status: 'False', reason: 'InvalidBackendTLSPolicy' });
+    const why = `BackendTLSPolicy ${ns}/sealed-tls cannot be used: validation.caCertificateRefs[0]: ConfigMap ${ns}/absent-ca not found`;
+    expect(refs.message).toBe(`sealed:443: ${why}; the tunnel refuses this backend`);
+    const res = await call(SEALED_HOST);
+    const upgrade = await echoOverWebSocket(SEALED_HOST);
+    expect(sealedConnections).toBe(0);
+    expect(res.status).toBe(502);
+    expect((JSON.parse(res.body) as { error: string }).error).toBe(why);
+    expect(upgrade).toMatchObject({ status: 502 });
+    expect((upgrade as { body: string }).body).toContain(why);
   });
 });

@@ -2,7 +2,8 @@
 // HTTP/2 over TLS by ALPN on its TLS listener) → control-plane socket (trailers agreed) → operator's tunnel →
 // a @grpc/grpc-js server on loopback, which the operator reaches over h2c because its Service port declares
 // appProtocol kubernetes.io/h2c (mapped with --service-address, as there is no cluster DNS here). No protobuf:
-// the service is generic, with Buffers as messages.
+// the service is generic, with Buffers as messages. A GRPCRoute (on a Gateway of a class of this file's own)
+// reaches the same server through a Service port without appProtocol: the GRPCRoute alone makes it h2c.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   credentials,
@@ -29,16 +30,17 @@ import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
 import { makeCa, type TestCa } from '../support/certs.js';
-import { eventually, TestNamespaces } from '../support/kube.js';
+import { clients as kubeClients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
+import { createGatewayApiObject, createTunnelGateway, GATEWAY_API_GROUP, routeParentCondition } from '../support/gateway-api.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
 const MiB = 1024 * 1024;
 const HOST = 'grpc.example.com';
 const bytes = (b: Buffer): Buffer => b;
-const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
-  path: `/test.Echo/${name}`,
+const method = (name: string, requestStream: boolean, responseStream: boolean, service = 'test.Echo') => ({
+  path: `/${service}/${name}`,
   requestStream,
   responseStream,
   requestSerialize: bytes,
@@ -53,6 +55,10 @@ const ECHO = {
   bidi: method('Bidi', true, true),
 };
 const EchoClient = makeGenericClientConstructor(ECHO, 'Echo');
+/** The service the GRPCRoute matches, and one it does not (the backend serves both). */
+const GREETER = { sayHello: method('SayHello', false, false, 'demo.Greeter') };
+const OTHER = { method: method('Method', false, false, 'other.Service') };
+type UnaryOnly<K extends string> = Client & Record<K, (request: Buffer, callback: (err: ServiceError | null, value?: Buffer) => void) => ClientUnaryCall>;
 
 interface Echo extends Client {
   unary(request: Buffer, metadata: Metadata, options: { deadline?: Date }, callback: (err: ServiceError | null, value?: Buffer) => void): ClientUnaryCall;
@@ -68,6 +74,9 @@ const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
 let operator: OperatorProcess;
 let ns: string;
+/** The GatewayClass of this file's operator (its own --gateway-controller-name). */
+let controllerName: string;
+let className: string;
 let cp: ReferenceControlPlane;
 let gateway: Gateway;
 let gatewayPort: number;
@@ -137,6 +146,8 @@ const bidi = (call: ServerDuplexStream<Buffer, Buffer>): void => {
 async function startGrpcServer(): Promise<{ server: Server; port: number }> {
   const server = new Server(MESSAGE_LIMITS);
   server.addService(ECHO, { unary, serverStream, clientStream, bidi });
+  server.addService(GREETER, { sayHello: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, Buffer.concat([Buffer.from('hello '), call.request])) });
+  server.addService(OTHER, { method: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, Buffer.from('reached other.Service')) });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   return { server, port };
 }
@@ -181,12 +192,17 @@ beforeAll(async () => {
   gateway = new Gateway(cp, { maxExchangesPerSource: 1_000, tls: served });
   gatewayPort = await gateway.listen();
   ns = await namespaces.create('grpc');
+  controllerName = `gateway.pipeops.io/test-${ns}`;
+  className = `tunnel-${ns}`;
   await createService(serviceObject(ns, 'echo', [{ name: 'grpc', port: 50051, appProtocol: 'kubernetes.io/h2c' }]));
   await createService(serviceObject(ns, 'hidden', [{ name: 'grpc', port: 50051, appProtocol: 'kubernetes.io/h2c' }])); // no route names it
+  await createService(serviceObject(ns, 'greeter', [{ name: 'grpc', port: 50051 }])); // no appProtocol
   await createIngress(ingressObject(ns, 'echo', [{ host: HOST, paths: [{ service: 'echo', port: 'grpc' }] }]));
   operator = operators.start(operatorArgs(ns, { cp }, [
     '--service-address', `${ns}/echo=127.0.0.1:${started.port}`,
     '--service-address', `${ns}/hidden=127.0.0.1:${forbiddenPort}`,
+    '--service-address', `${ns}/greeter=127.0.0.1:${started.port}`,
+    '--gateway-controller-name', controllerName,
   ]));
   await operator.registered();
   await eventually('the route at the gateway', async () => heldRoutes(cp, ns).length === 1);
@@ -202,6 +218,7 @@ afterAll(async () => {
   grpcServer?.forceShutdown();
   await new Promise((r) => forbidden?.close(r));
   ca?.remove();
+  await kubeClients().custom.deleteClusterCustomObject({ group: GATEWAY_API_GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => undefined);
   await namespaces.deleteAll();
 });
 
@@ -321,6 +338,38 @@ describe('gRPC through the tunnel (h2c at both ends)', () => {
     expect(answer.contentType).toBe('application/grpc+proto');
     expect(answer.body.subarray(5).toString()).toBe('echo:over-http1');
     expect(answer.trailers['grpc-status']).toBe('0');
+  });
+});
+
+describe('a GRPCRoute to a Service port without appProtocol', () => {
+  const GREETER_HOST = 'greeter.example.com';
+  const through = <K extends string>(service: Record<K, unknown>, name: string): UnaryOnly<K> => {
+    const Constructor = makeGenericClientConstructor(service as never, name);
+    const c = new Constructor(`127.0.0.1:${gatewayPort}`, credentials.createInsecure(), { 'grpc.default_authority': GREETER_HOST }) as unknown as UnaryOnly<K>;
+    clients.push(c);
+    return c;
+  };
+  const unaryCall = <K extends string>(c: UnaryOnly<K>, name: K, message: string): Promise<Buffer> =>
+    new Promise((resolve, reject) => void c[name](Buffer.from(message), (err, value) => (err ? reject(err) : resolve(value as Buffer))));
+  const parent = () => ({ kind: 'GRPCRoute' as const, namespace: ns, name: 'greeter', controllerName });
+
+  beforeAll(async () => {
+    await createTunnelGateway({ className, controllerName, namespace: ns, listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] });
+    await createGatewayApiObject('GRPCRoute', {
+      metadata: { name: 'greeter', namespace: ns },
+      spec: { parentRefs: [{ name: 'tunnel', sectionName: 'http' }], hostnames: [GREETER_HOST], rules: [{ matches: [{ method: { service: 'demo.Greeter' } }], backendRefs: [{ name: 'greeter', port: 50051 }] }] },
+    });
+    await eventually('the GRPCRoute at the gateway', async () => heldRoutes(cp, ns).includes(`${GREETER_HOST}/demo.Greeter/ → greeter:50051`));
+  });
+
+  it('a unary call through the gateway is answered (the GRPCRoute makes the backend H2C); Accepted and ResolvedRefs True', async () => {
+    expect((await unaryCall(through(GREETER, 'Greeter'), 'sayHello', 'route')).toString()).toBe('hello route');
+    await routeParentCondition(parent(), { type: 'Accepted', status: 'True', reason: 'Accepted' });
+    await routeParentCondition(parent(), { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs' });
+  });
+
+  it('a method of a service the GRPCRoute does not match fails at the gateway, though the backend serves it', async () => {
+    await expect(unaryCall(through(OTHER, 'Other'), 'method', 'x')).rejects.toMatchObject({ code: status.UNIMPLEMENTED, details: 'Received HTTP status code 404' });
   });
 });
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Condition } from '../../src/api/v1alpha1/types.js';
 import type { BackendTLSPolicy } from '../../src/gatewayapi/backendtls/policy.js';
 import { DEFAULT_GATEWAY_CONTROLLER_NAME } from '../../src/gatewayapi/types.js';
-import { condition, createIngress, createService, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { condition, createIngress, createService, gatewayRouteCondition, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
+import { createBackendTlsPolicy } from '../support/gateway-api.js';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
@@ -32,15 +33,7 @@ function makeCa(): string {
   }
 }
 
-async function createPolicy(name: string, service: string, caConfigMap: string): Promise<void> {
-  const body = {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'BackendTLSPolicy',
-    metadata: { name, namespace: ns },
-    spec: { targetRefs: [{ group: '', kind: 'Service', name: service }], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: caConfigMap }], hostname: `${service}.internal` } },
-  };
-  await custom.createNamespacedCustomObject({ ...POLICIES, namespace: ns, body });
-}
+const createPolicy = (name: string, service: string, caConfigMap: string) => createBackendTlsPolicy(ns, name, { service, caConfigMap, hostname: `${service}.internal` });
 
 const createCaConfigMap = (name: string, data: Record<string, string>) => core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, namespace: ns }, data } });
 
@@ -57,12 +50,7 @@ async function policyConditions(name: string, ancestor: string, expected: Array<
 }
 
 /** The GatewayRoute once its ResolvedRefs has this status and reason. */
-async function resolvedRefs(name: string, status: string, reason: string): Promise<Condition> {
-  return eventually(`GatewayRoute ${name} ResolvedRefs ${status} ${reason}`, async () => {
-    const found = condition(await getGatewayRoute(ns, name), 'ResolvedRefs');
-    return found?.status === status && found.reason === reason ? found : undefined;
-  });
-}
+const resolvedRefs = (name: string, status: string, reason: string) => gatewayRouteCondition(ns, name, { type: 'ResolvedRefs', status, reason });
 
 /** An Ingress `name` for host <name>.example.com to Service `service` port `port`. */
 const ingressTo = (name: string, service: string, port: number | string, annotations?: Record<string, string>) =>

@@ -1,7 +1,7 @@
 // Builders for the objects tests create, and readers for what the operator wrote.
 import type { V1Ingress, V1Service } from '@kubernetes/client-node';
 import { GATEWAY_ROUTE, GROUP, VERSION, type Condition, type GatewayRoute } from '../../src/api/v1alpha1/types.js';
-import { clients } from './kube.js';
+import { clients, eventually } from './kube.js';
 
 export interface PathSpec {
   path?: string;
@@ -74,6 +74,15 @@ export async function listGatewayRoutes(namespace: string): Promise<GatewayRoute
 
 export function condition(route: GatewayRoute | undefined, type: string): Condition | undefined {
   return route?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until GatewayRoute `namespace/name` has condition `type` with this status and reason, and returns it. */
+export async function gatewayRouteCondition(namespace: string, name: string, expected: { type: string; status: string; reason: string }): Promise<Condition> {
+  const { type, status, reason } = expected;
+  return eventually(`GatewayRoute ${namespace}/${name} ${type} ${status} ${reason}`, async () => {
+    const found = condition(await getGatewayRoute(namespace, name), type);
+    return found?.status === status && found.reason === reason ? found : undefined;
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */

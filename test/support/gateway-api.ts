@@ -1,4 +1,4 @@
-// Gateway API objects in tests (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant): create, read and
+// Gateway API objects in tests (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, BackendTLSPolicy): create, read and
 // delete them through the custom objects API, and wait for this operator's entry of a route's status.parents.
 import type { Condition } from '../../src/api/v1alpha1/types.js';
 import type { GatewayApiRoute } from '../../src/gatewayapi/types.js';
@@ -6,7 +6,7 @@ import { clients, eventually } from './kube.js';
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
-const plural = { GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', ReferenceGrant: 'referencegrants' } as const;
+const plural = { GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', ReferenceGrant: 'referencegrants', BackendTLSPolicy: 'backendtlspolicies' } as const;
 export type GatewayApiKind = keyof typeof plural;
 export type RouteKind = Extract<GatewayApiKind, 'HTTPRoute' | 'GRPCRoute'>;
 const versionOf = (kind: GatewayApiKind) => (kind === 'ReferenceGrant' ? 'v1beta1' : 'v1');
@@ -65,4 +65,13 @@ export async function createTunnelGateway(options: { className: string; controll
   const { className, controllerName, namespace, listeners } = options;
   await createGatewayApiObject('GatewayClass', { metadata: { name: className }, spec: { controllerName } });
   await createGatewayApiObject('Gateway', { metadata: { name: 'tunnel', namespace }, spec: { gatewayClassName: className, listeners } });
+}
+
+/** BackendTLSPolicy `name` for every port of Service `service`: the CA of ConfigMap `caConfigMap` (key ca.crt), and `hostname`. */
+export async function createBackendTlsPolicy(namespace: string, name: string, validation: { service: string; caConfigMap: string; hostname: string }): Promise<void> {
+  const { service, caConfigMap, hostname } = validation;
+  await createGatewayApiObject('BackendTLSPolicy', {
+    metadata: { name, namespace },
+    spec: { targetRefs: [{ group: '', kind: 'Service', name: service }], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: caConfigMap }], hostname } },
+  });
 }
