@@ -113,7 +113,9 @@ try {
   );
   // The reference control plane as its users run it (npm run control-plane): its port, then its gateway's.
   const ports: { cp?: number; gateway?: number } = {};
-  await startChild('control plane', process.execPath, ['dist-reference/reference-control-plane/main.js', '--port', '0', '--gateway-port', '0', '--token', TOKEN], { LOG_LEVEL: 'info' }, (line) => {
+  // CONTROL_PLANE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the gateway during the run.
+  const controlPlaneNodeArgs = (process.env.CONTROL_PLANE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  await startChild('control plane', process.execPath, [...controlPlaneNodeArgs, 'dist-reference/reference-control-plane/main.js', '--port', '0', '--gateway-port', '0', '--token', TOKEN], { LOG_LEVEL: 'info' }, (line) => {
     if (line.msg === 'reference control plane listening') ports.cp = line.port as number;
     if (line.msg === 'gateway listening') ports.gateway = line.port as number;
     return ports.cp && ports.gateway ? true : undefined;
