@@ -183,6 +183,7 @@ export class GatewayOperator {
         client,
         exposedRoutes: () => syncController.exposedRoutes(),
         transport: (route) => routes.transports.forRoute(route),
+        gatewayRouteUid: (namespace, name) => routes.gatewayRoutes.get(`${namespace}/${name}`)?.metadata.uid,
         tunnel: {
           ...DEFAULT_TUNNEL_OPTIONS,
           clusterDomain: config.clusterDomain,

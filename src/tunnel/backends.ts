@@ -19,6 +19,8 @@ import type { HeaderMap } from './headers.js';
 export interface BackendTarget {
   address: string;
   transport: BackendTransport;
+  /** The key of the exposed route that chose this backend, for reports (a TLS failure's Event). */
+  routeKey?: string;
 }
 
 export interface BackendRequest {

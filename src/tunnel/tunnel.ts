@@ -79,6 +79,8 @@ export interface TunnelParts {
   logger: Logger;
   /** The connections to backends (default: pools of their own, sized by the options). */
   backends?: Backends;
+  /** A backend's TLS failed (its certificate not verified, …) for the route with this key: reported beyond the log. */
+  backendTlsFailed?: (routeKey: string, message: string) => void;
 }
 
 interface Pending {
@@ -108,6 +110,7 @@ export class Tunnel {
   private readonly pending = new Map<string, Pending>();
   /** Kept-alive HTTP/1.1 connections and pooled HTTP/2 sessions to backends, cleartext and TLS (backends.ts). */
   private readonly backends: Backends;
+  private readonly backendTlsFailed?: (routeKey: string, message: string) => void;
   private readonly websockets: WebSocketStreams;
   private readonly share: FairShare;
   /** Request-body bytes waiting in backend connections, all requests together. */
@@ -118,7 +121,7 @@ export class Tunnel {
   private readonly options: TunnelOptions;
   private readonly logger: Logger;
 
-  constructor({ socket, routes, transport, options, logger, backends }: TunnelParts) {
+  constructor({ socket, routes, transport, options, logger, backends, backendTlsFailed }: TunnelParts) {
     this.socket = socket;
     this.routes = routes;
     this.transport = transport;
@@ -129,7 +132,9 @@ export class Tunnel {
     this.websockets = new WebSocketStreams(socket, (id, payload) => this.admit(id, payload), options.websocket, logger, {
       tls: (transport) => this.backends.websocketTls(transport),
       explain: explainBackendError,
+      tlsFailed: (routeKey, message) => routeKey !== undefined && backendTlsFailed?.(routeKey, message),
     });
+    this.backendTlsFailed = backendTlsFailed;
   }
 
   get inFlight(): number {
@@ -227,7 +232,7 @@ export class Tunnel {
     if ('error' in transport) return { status: 502, error: transport.error };
     const { namespace, service, port } = route;
     const mapped = this.options.serviceAddresses.get(`${namespace}/${service}`);
-    return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}`, transport };
+    return { address: mapped ?? `${service}.${namespace}.svc.${this.options.clusterDomain}:${port}`, transport, routeKey: route.key };
   }
 
   private start(id: string, payload: ProxyRequestPayload): void {
@@ -354,7 +359,10 @@ export class Tunnel {
   private backendFailed(id: string, target: BackendTarget, err: Error): void {
     if (!this.pending.has(id)) return;
     const why = explainBackendError(err, target);
-    if (why.tls) this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, protocol: target.transport.protocol, err: why.message });
+    if (why.tls) {
+      this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, protocol: target.transport.protocol, err: why.message });
+      if (target.routeKey !== undefined) this.backendTlsFailed?.(target.routeKey, why.message);
+    }
     this.fail(id, 502, why.message);
   }
 

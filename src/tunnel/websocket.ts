@@ -88,7 +88,7 @@ export function sendHeld(ws: WebSocket, data: Buffer, binary: boolean, { backlog
 }
 
 /** Where a request or stream goes: "host:port" of the backend and how it is spoken to, or why it may not go anywhere. */
-export type StreamTarget = { address: string; transport: BackendTransport } | { status: number; error: string };
+export type StreamTarget = { address: string; transport: BackendTransport; routeKey?: string } | { status: number; error: string };
 
 /** How a stream's backend is dialled over TLS, and what a failed dial means (the tunnel's Backends). */
 export interface StreamDialer {
@@ -96,6 +96,8 @@ export interface StreamDialer {
   tls(transport: BackendTransport): object | { error: string } | undefined;
   /** Why a dial failed, in words, and whether it was the backend's TLS (logged). */
   explain(err: Error, target: { address: string; transport: BackendTransport }): { message: string; tls: boolean };
+  /** A TLS failure dialling the backend of the route with this key (reported as an Event). */
+  tlsFailed?(routeKey: string | undefined, message: string): void;
 }
 
 /** Every backend cleartext: for streams without a tunnel's Backends (tests of the streams alone). */
@@ -293,7 +295,10 @@ export class WebSocketStreams {
       if (!stream.open) {
         this.forget(id, stream);
         const why = this.dialer.explain(err, target);
-        if (why.tls) this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, err: why.message });
+        if (why.tls) {
+          this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, err: why.message });
+          this.dialer.tlsFailed?.(target.routeKey, why.message);
+        }
         this.refuse(id, 502, why.message);
       } else this.logger.debug('WebSocket stream error', { requestId: id, err });
     });

@@ -273,8 +273,14 @@ describe('a BackendTLSPolicy on a Service an Ingress exposes with backend-protoc
     expect(error).toContain(`(HTTPS): TLS verification failed: the certificate is not trusted by the CA of BackendTLSPolicy ${policy()}`);
     expect(error).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     await operator.waitForLog('the TLS failure logged', (l) => l.msg === 'backend TLS handshake failed' && String(l.err).includes(`the CA of BackendTLSPolicy ${policy()}`));
-    // A CA that parses cannot be told wrong before a handshake: the GatewayRoute still says how it is dialled.
+    // A CA that parses cannot be told wrong before a handshake: the GatewayRoute still says how it is dialled,
+    // and a Warning Event on it (kubectl describe gatewayroute) says why its requests are refused.
     expect(condition(await getGatewayRoute(ns, 'internal'), 'ResolvedRefs')?.message).toContain(`BackendTLSPolicy ${policy()}`);
+    const gatewayRoute = await getGatewayRoute(ns, 'internal');
+    const event = await eventually('a BackendTLSFailed Event on the GatewayRoute', async () =>
+      (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.kind=GatewayRoute,involvedObject.name=internal,involvedObject.uid=${gatewayRoute?.metadata.uid}` })).items.find((e) => e.reason === 'BackendTLSFailed'),
+    );
+    expect(event).toMatchObject({ type: 'Warning', message: expect.stringContaining(`not trusted by the CA of BackendTLSPolicy ${policy()}`) });
 
     await trust(ca.cert);
     const served = await answerOnce('200 again', (r) => r.status === 200);
