@@ -939,11 +939,18 @@ export function failRequest(res: ClientResponse, status: number, error: string, 
   const http2 = res instanceof Http2ServerResponse;
   const gone = http2 ? res.stream.destroyed || res.stream.closed : res.destroyed;
   if (gone || res.writableEnded) return; // the client is gone, or was answered
-  if (res.headersSent) {
+  const cut = (): void => {
     if (http2) res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
     else res.destroy();
-    return;
+  };
+  if (res.headersSent) return cut();
+  try {
+    // Headers set for an answer that could not be written (a backend's) are not this one's.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error, ...details }));
+  } catch {
+    // Not even the error could be written: the client's stream is reset (its connection closed), never left waiting.
+    cut();
   }
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ error, ...details }));
 }
