@@ -279,8 +279,8 @@ export interface ProxyResponseHeaderPayload {
 
 /**
  * The end of a streamed response. `trailers`: the backend's trailer fields (gRPC's grpc-status and
- * grpc-message), only on a socket that agreed to them (register_success.trailers); held to the same limits as
- * headers.
+ * grpc-message), only on a socket that agreed to them (register_success.trailers); held to limits of their
+ * own, and one string per name (TRAILER_LIMITS: a list is refused when parsed).
  */
 export interface ProxyResponseEndPayload {
   trailers?: Record<string, string | string[]>;
@@ -472,18 +472,19 @@ const isTimeout: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 1 &
 
 /**
  * Why `v` is not a field section (headers or trailers) within `limits`, or undefined when it is one: names are
- * tokens, values strings (or lists of them) without CR, LF or NUL, at most `count` entries and `bytes` of
- * names and values together.
+ * tokens, values strings (or, where `limits.lists` allows, lists of them) without CR, LF or NUL, at most
+ * `count` entries and `bytes` of names and values together.
  */
-export function invalidFieldSection(v: unknown, limits: { count: number; bytes: number }, what = 'headers'): string | undefined {
+export function invalidFieldSection(v: unknown, limits: { count: number; bytes: number; lists?: boolean }, what = 'headers'): string | undefined {
   if (!isObject(v)) return `${what} must be an object`;
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length > limits.count) return `${entries.length} ${what}, more than ${limits.count}`;
+  const lists = limits.lists ?? true;
   let bytes = 0;
   for (const [name, value] of entries) {
-    const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+    const values = typeof value === 'string' ? [value] : lists && Array.isArray(value) ? value : undefined;
     if (!isHttpToken(name)) return `${what} name ${quoted(name)} is not a token`;
-    if (!values) return `${what} ${name} must be a string or a list of strings`;
+    if (!values) return `${what} ${name} must be ${lists ? 'a string or a list of strings' : 'a single string'}`;
     for (const one of values) {
       if (typeof one !== 'string' || !HEADER_VALUE.test(one)) return `${what} ${name} has a value that is not a string without CR, LF or NUL`;
       bytes += name.length + one.length;
@@ -493,7 +494,8 @@ export function invalidFieldSection(v: unknown, limits: { count: number; bytes: 
 }
 
 const HEADER_LIMITS = { count: LIMITS.headerCount, bytes: LIMITS.headerBytes };
-export const TRAILER_LIMITS = { count: LIMITS.trailerCount, bytes: LIMITS.trailerBytes };
+/** Trailers: one string per name (an HTTP/2 trailer HEADERS frame takes no list under several names, e.g. date). */
+export const TRAILER_LIMITS = { count: LIMITS.trailerCount, bytes: LIMITS.trailerBytes, lists: false };
 
 /** Header names are tokens, values hold no CR, LF or NUL, and there are not too many of them. */
 export const headersOk: FieldCheck = (v) => invalidFieldSection(v, HEADER_LIMITS) === undefined;
@@ -590,7 +592,26 @@ export const isClusterFingerprint: FieldCheck = (v) => typeof v === 'string' && 
  */
 export const isFinalStatus: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 200 && (v as number) <= 599;
 
-/** Why a header map from an agent cannot be written to a client (names are tokens, values have no CR, LF or NUL), or undefined when it can. */
+/**
+ * The names HTTP/2 allows once in a header section (Node's list, kSingleValueHeaders in node:http2): a list
+ * under one of them cannot be written to an HTTP/2 client, so an answer that carries one is refused.
+ */
+export const SINGLE_VALUE_HEADERS: ReadonlySet<string> = new Set(
+  [
+    ':status', ':method', ':authority', ':scheme', ':path', ':protocol',
+    'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method',
+    'age', 'authorization', 'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5',
+    'content-range', 'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since',
+    'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+    'proxy-authorization', 'range', 'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent',
+    'x-content-type-options',
+  ],
+);
+
+/**
+ * Why a header map from an agent cannot be written to a client (names are tokens, values have no CR, LF or NUL,
+ * a list only under a name that may repeat: SINGLE_VALUE_HEADERS), or undefined when it can.
+ */
 export function invalidHeaders(headers: unknown): string | undefined {
   if (!isObject(headers)) return 'headers must be an object';
   for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
@@ -600,6 +621,7 @@ export function invalidHeaders(headers: unknown): string | undefined {
       if (typeof v !== 'string') return `header ${name} must be a string or a list of strings`;
       if (!HEADER_VALUE.test(v)) return `header ${name} has a control character in its value`;
     }
+    if (values.length > 1 && SINGLE_VALUE_HEADERS.has(name.toLowerCase())) return `header ${name} may have one value only, not a list`;
   }
   return undefined;
 }

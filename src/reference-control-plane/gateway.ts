@@ -19,10 +19,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import {
   createSecureServer,
   createServer as createHttp2Server,
+  constants as http2Constants,
   Http2ServerRequest,
+  Http2ServerResponse,
   type Http2SecureServer,
   type Http2Server,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import {
@@ -69,6 +72,12 @@ export interface GatewayOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; port?: number };
   /** Streams one HTTP/2 client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
   maxConcurrentStreams?: number;
+  /** How long a new connection has, in all, to say which protocol it speaks (the HTTP/2 preface or not; TLS: its handshake). Default 5 s. */
+  prefaceTimeoutMs?: number;
+  /** How long an HTTP/2 connection may stay open with no stream before it is sent GOAWAY and closed. Default: HTTP/1.1's keep-alive timeout (5 s). */
+  http2IdleTimeoutMs?: number;
+  /** Connections one client address may hold open at once, on each listener; past it a new one is closed at once. Default 256. */
+  maxConnectionsPerSource?: number;
   /** Defaults to the control plane's logger. */
   logger?: Logger;
 }
@@ -98,6 +107,8 @@ interface Exchange {
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4): a client that sends them on the plain port speaks h2c. */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 256;
+export const DEFAULT_PREFACE_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_SOURCE = 256;
 
 /**
  * Reads the first bytes of a connection until they are, or cannot be, the HTTP/2 preface, puts them back and
@@ -106,14 +117,16 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 256;
 function sniffPreface(socket: Socket, timeoutMs: number, then: (http2: boolean) => void): void {
   let seen: Buffer = Buffer.alloc(0);
   const ignore = (): void => undefined;
-  // Silent too long, or gone before it said which protocol (the server allows half-open sockets): closed.
+  // Too slow (a deadline, not an idle time: a byte now and then does not hold it), or gone before it said
+  // which protocol (the server allows half-open sockets): closed.
   const silent = (): void => void socket.destroy();
+  const deadline = setTimeout(silent, timeoutMs);
   const decide = (http2: boolean): void => {
+    clearTimeout(deadline);
     socket.removeListener('data', onData);
     socket.removeListener('error', ignore);
-    socket.removeListener('timeout', silent);
     socket.removeListener('end', silent);
-    socket.setTimeout(0);
+    socket.removeListener('close', stop);
     socket.pause();
     socket.unshift(seen);
     then(http2);
@@ -126,9 +139,9 @@ function sniffPreface(socket: Socket, timeoutMs: number, then: (http2: boolean) 
     if (!seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) decide(false);
     else if (seen.length >= HTTP2_PREFACE.length) decide(true);
   };
+  const stop = (): void => clearTimeout(deadline);
   socket.on('error', ignore); // a client gone before it said anything; the socket closes
-  socket.setTimeout(timeoutMs);
-  socket.on('timeout', silent);
+  socket.on('close', stop);
   socket.on('end', silent);
   socket.on('data', onData);
 }
@@ -145,6 +158,9 @@ export class Gateway {
   private readonly limiter: SourceLimiter;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
+  private readonly http2IdleTimeoutMs: number;
+  /** Connections open now per client address, both listeners together (maxConnectionsPerSource). */
+  private readonly connectionsFrom = new Map<string, number>();
   /** WebSocket streams passed through to clusters. */
   readonly websockets: GatewayWebSockets;
   /** Counts proxy_request_chunk frames sent (tests check that bodies are streamed, not buffered). */
@@ -158,6 +174,8 @@ export class Gateway {
     this.limiter = new SourceLimiter(options.maxExchangesPerSource);
     const onRequest = (req: ClientRequest, res: ClientResponse): void => this.onRequest(req, res);
     this.server = createServer(onRequest);
+    this.http2IdleTimeoutMs = options.http2IdleTimeoutMs ?? this.server.keepAliveTimeout;
+    const prefaceTimeoutMs = options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS;
     const settings = { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS };
     this.h2c = createHttp2Server({ settings }, onRequest);
     this.trackSessions(this.h2c);
@@ -165,15 +183,17 @@ export class Gateway {
     // that do not open with the HTTP/2 preface; those go to the HTTP/2 server.
     const http1Connection = this.server.listeners('connection')[0] as (socket: Socket) => void;
     this.server.removeListener('connection', http1Connection);
-    // A connection that says nothing is given as long as HTTP/1.1 gives a request's headers.
-    this.server.on('connection', (socket: Socket) =>
-      sniffPreface(socket, this.server.headersTimeout || 60_000, (http2) => (http2 ? this.h2c.emit('connection', socket) : http1Connection.call(this.server, socket))),
-    );
+    this.server.on('connection', (socket: Socket) => {
+      if (this.admit(socket)) sniffPreface(socket, prefaceTimeoutMs, (http2) => (http2 ? this.h2c.emit('connection', socket) : http1Connection.call(this.server, socket)));
+    });
     if (options.tls) {
       // ALPN h2 and http/1.1 (allowHTTP1): HTTP/1.1 clients, WebSocket upgrades included, are served as on the plain port.
-      this.secure = createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, onRequest);
+      // The handshake has the same deadline as the plain port's preface.
+      const tls = { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: prefaceTimeoutMs };
+      this.secure = createSecureServer({ ...tls, allowHTTP1: true, settings }, onRequest);
       this.trackSessions(this.secure);
       this.secure.on('connection', (socket: Socket) => {
+        if (!this.admit(socket)) return;
         this.tlsSockets.add(socket);
         socket.once('close', () => this.tlsSockets.delete(socket));
       });
@@ -216,11 +236,50 @@ export class Gateway {
     await Promise.all(closing.map((server) => new Promise<void>((resolve) => (server as NetServer).close(() => resolve()))));
   }
 
-  /** Keeps the HTTP/2 sessions of `server`, so close() can end them; a session's errors end it, never the process. */
+  /**
+   * Counts a new connection against its client address; past maxConnectionsPerSource it is closed at once
+   * (false). The count is given back when the connection closes.
+   */
+  private admit(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    const open = this.connectionsFrom.get(address) ?? 0;
+    if (open >= (this.options.maxConnectionsPerSource ?? DEFAULT_MAX_CONNECTIONS_PER_SOURCE)) {
+      socket.destroy();
+      return false;
+    }
+    this.connectionsFrom.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (this.connectionsFrom.get(address) ?? 1) - 1;
+      if (left > 0) this.connectionsFrom.set(address, left);
+      else this.connectionsFrom.delete(address);
+    });
+    return true;
+  }
+
+  /**
+   * Keeps the HTTP/2 sessions of `server`, so close() can end them; a session's or a stream's errors end it,
+   * never the process. A session with no open stream for http2IdleTimeoutMs is sent GOAWAY and closed, as
+   * HTTP/1.1 closes an idle keep-alive connection.
+   */
   private trackSessions(server: Http2Server | Http2SecureServer): void {
     server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
-      session.once('close', () => this.sessions.delete(session));
+      let streams = 0;
+      let idle: NodeJS.Timeout | undefined;
+      const waitIdle = (): void => void (idle = setTimeout(() => session.close(), this.http2IdleTimeoutMs));
+      waitIdle();
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        streams++;
+        clearTimeout(idle);
+        stream.on('error', (err: Error) => this.logger.debug('an HTTP/2 client stream failed', { controller: 'gateway', err }));
+        stream.once('close', () => {
+          if (--streams === 0 && !session.closed && !session.destroyed) waitIdle();
+        });
+      });
+      session.once('close', () => {
+        clearTimeout(idle);
+        this.sessions.delete(session);
+      });
     });
     server.on('sessionError', () => undefined);
   }
@@ -372,11 +431,28 @@ export class Gateway {
       case 'proxy_response_end': {
         // HTTP/2: a HEADERS frame after the body (gRPC's grpc-status); HTTP/1.1: the chunked trailer section.
         const trailers = forwardableTrailers(message.payload.trailers);
-        if (trailers) res.addTrailers(trailers);
+        if (trailers && exchange.res instanceof Http2ServerResponse) this.sendTrailersGuarded(exchange, exchange.res.stream, trailers);
+        else if (trailers) res.addTrailers(trailers);
         res.end();
         return;
       }
     }
+  }
+
+  /**
+   * Sends an HTTP/2 answer's trailers when the stream asks for them. Node's own sending runs in a callback
+   * outside any guard, where a throw would end the process; here it cuts this one answer (the stream is reset).
+   */
+  private sendTrailersGuarded(exchange: Exchange, stream: ServerHttp2Stream, trailers: HeaderMap): void {
+    stream.removeAllListeners('wantTrailers');
+    stream.once('wantTrailers', () => {
+      try {
+        stream.sendTrailers(trailers);
+      } catch (err) {
+        this.logger.warn("the cluster's trailers could not be sent to the client: its stream is reset", { controller: 'gateway', cluster: exchange.uuid, request_id: exchange.id, err });
+        stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
   }
 
   private toClient(exchange: Exchange, data: Buffer): void {

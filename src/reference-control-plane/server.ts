@@ -938,12 +938,21 @@ export type ClientResponse = ServerResponse | Http2ServerResponse;
 export function failRequest(res: ClientResponse, status: number, error: string, details: Record<string, unknown> = {}): void {
   const http2 = res instanceof Http2ServerResponse;
   const gone = http2 ? res.stream.destroyed || res.stream.closed : res.destroyed;
-  if (gone || res.writableEnded) return; // the client is gone, or was answered
-  if (res.headersSent) {
+  if (gone) return; // the client is gone
+  const cut = (): void => {
     if (http2) res.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
     else res.destroy();
-    return;
+  };
+  // Ended: answered, unless an HTTP/2 answer's end threw before its headers went out (the client still waits).
+  if (res.writableEnded) return http2 && !res.stream.headersSent ? cut() : undefined;
+  if (res.headersSent) return cut();
+  try {
+    // Headers set for an answer that could not be written (a backend's) are not this one's.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error, ...details }));
+  } catch {
+    // Not even the error could be written: the client's stream is reset (its connection closed), never left waiting.
+    cut();
   }
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ error, ...details }));
 }

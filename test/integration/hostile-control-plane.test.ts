@@ -399,6 +399,8 @@ describe('HTTP/2 clients and trailers', () => {
     { name: 'a trailer value that is a number', trailers: { 'grpc-status': 0 } },
     { name: '257 trailers', trailers: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`x-t-${i}`, 'v'])) },
     { name: 'trailers of more than 64 KiB', trailers: { 'grpc-message': 'm'.repeat(64 * 1024) } },
+    // Node would have thrown sending it, in a callback outside any guard: the process ended.
+    { name: 'a list under a trailer name HTTP/2 allows once', trailers: { 'grpc-status': '0', date: ['a', 'b'] } },
   ])('an agent that agreed to trailers sending $name: the stream is reset, the agent told to stop, the gateway serves on', async ({ trailers }) => {
     const own = await ownGateway({}, { features: { trailers: true } });
     const session = h2c(own.port);
@@ -413,6 +415,31 @@ describe('HTTP/2 clients and trailers', () => {
       expect(got.trailers).toBeUndefined();
       await own.agent.nextOf('proxy_cancel', id);
       expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok', rstCode: 0 });
+      expect(crashes).toEqual([]);
+    } finally {
+      session.close();
+      await own.close();
+    }
+  });
+
+  it.each([
+    { name: 'a list under a name HTTP/2 allows once, whole', type: 'proxy_response', headers: { etag: ['a', 'b'] }, got: { status: 502 } },
+    { name: 'a list under a name HTTP/2 allows once, streamed', type: 'proxy_response_header', headers: { etag: ['a', 'b'] }, got: { status: 502 } },
+    // Passes the schema, but HTTP/2 forbids it: the answer cannot be written. Ended already, the stream is reset.
+    { name: 'a connection-specific header, whole', type: 'proxy_response', headers: { upgrade: 'x' }, got: { rstCode: h2.NGHTTP2_INTERNAL_ERROR } },
+    { name: 'a connection-specific header, streamed', type: 'proxy_response_header', headers: { 'transfer-encoding': 'chunked' }, got: { status: 502 } },
+  ])('an answer with $name an HTTP/2 client cannot be sent: $got, not a hang, and its slot is given back', async ({ type, headers, got }) => {
+    const own = await ownGateway({});
+    const session = h2c(own.port);
+    try {
+      const answer = callHttp2(session, HOST, '/unsendable');
+      const id = (await own.agent.next((f) => f.type === 'proxy_request' && f.payload.path === '/unsendable', 'the request')).request_id!;
+      own.agent.send(type, { status: 200, headers, ...(type === 'proxy_response' ? { body: '' } : {}) }, id);
+      if (type === 'proxy_response_header') own.agent.send('proxy_response_chunk', { data: Buffer.from('hi').toString('base64') }, id);
+      expect(await answer).toMatchObject(got);
+      await own.agent.nextOf('proxy_cancel', id);
+      await waitFor('the slot given back', async () => own.gateway.openFrom('127.0.0.1') === 0, { timeoutMs: 5_000, intervalMs: 10 });
+      expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
       expect(crashes).toEqual([]);
     } finally {
       session.close();
@@ -468,6 +495,71 @@ describe('HTTP/2 clients and trailers', () => {
       session.close();
     }
     await stillServes();
+  });
+});
+
+describe('connections that hold a socket without a request', () => {
+  const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+  /** A raw connection to `port` and what it received until the gateway closed it (bounded: `within`). */
+  const raw = (port: number): { socket: Socket; closed: Promise<Buffer> } => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    return { socket, closed: new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(received)))) };
+  };
+
+  it('a preface sent a byte at a time is cut at its deadline, however often a byte comes', async () => {
+    const own = await ownGateway({ prefaceTimeoutMs: 200 });
+    const { socket, closed } = raw(own.port);
+    let sent = 0;
+    const trickle = setInterval(() => sent < PREFACE.length - 1 && socket.write(PREFACE.subarray(sent, ++sent)), 40);
+    try {
+      await within('the gateway closing the connection', closed, 3_000);
+      expect(sent).toBeLessThan(PREFACE.length - 1);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+      await own.close();
+    }
+  });
+
+  it('an HTTP/2 connection with no stream is sent GOAWAY and closed once idle', async () => {
+    const own = await ownGateway({ http2IdleTimeoutMs: 200 });
+    const { socket, closed } = raw(own.port);
+    try {
+      socket.write(Buffer.concat([PREFACE, EMPTY_SETTINGS]));
+      const received = await within('the gateway closing the idle connection', closed, 3_000);
+      // Frames: a 9-byte header (24-bit length, type, flags, stream) and the payload; GOAWAY is type 7.
+      const types: number[] = [];
+      for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) types.push(received[at + 3]!);
+      expect(types).toContain(7);
+    } finally {
+      socket.destroy();
+      await own.close();
+    }
+  });
+
+  it('connections past the per-address cap are closed at once; one closing makes room', async () => {
+    const own = await ownGateway({ maxConnectionsPerSource: 2 });
+    const held = [raw(own.port), raw(own.port)];
+    const extra = raw(own.port);
+    try {
+      await within('the connection past the cap closed', extra.closed, 3_000);
+      held[0]!.socket.destroy();
+      await held[0]!.closed;
+      const session = http2Connect(`http://127.0.0.1:${own.port}`);
+      session.on('error', () => undefined);
+      try {
+        expect(await callHttp2(session, HOST, '/ok')).toMatchObject({ status: 200, body: 'ok' });
+      } finally {
+        session.close();
+      }
+    } finally {
+      for (const { socket } of [...held, extra]) socket.destroy();
+      await own.close();
+    }
   });
 });
 

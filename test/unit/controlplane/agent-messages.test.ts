@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  answerStep, checkFields, envelope, HEARTBEAT_METADATA_SCHEMA, invalidFieldSection, invalidHeaders, invalidMeta, invalidRoute, isClusterFingerprint, isFinalStatus, isRouteMessageType, OUTBOUND_SCHEMAS, parseFrame,
+  answerStep, checkFields, envelope, HEARTBEAT_METADATA_SCHEMA, invalidFieldSection, invalidHeaders, invalidMeta, invalidRoute, isClusterFingerprint, isFinalStatus, isRouteMessageType, OUTBOUND_SCHEMAS, parseFrame, TRAILER_LIMITS,
   type AnswerState, type OutboundMessage, type OutboundPayloads, type OutboundType, type WireRoute,
 } from '../../../src/controlplane/protocol.js';
 
@@ -37,6 +37,12 @@ describe('invalidFieldSection (headers and trailers)', () => {
   it('says "headers" unless told otherwise', () => {
     expect(invalidFieldSection({ 'a b': '1' }, limits)).toBe('headers name "a b" is not a token');
   });
+
+  it('trailers take one string per name, never a list (an HTTP/2 trailer section could not carry it)', () => {
+    expect(invalidFieldSection({ 'grpc-status': '0', date: ['a', 'b'] }, TRAILER_LIMITS, 'trailers')).toBe('trailers date must be a single string');
+    expect(invalidFieldSection({ 'x-t': ['a'] }, TRAILER_LIMITS, 'trailers')).toBe('trailers x-t must be a single string');
+    expect(invalidFieldSection({ 'grpc-status': '0' }, TRAILER_LIMITS, 'trailers')).toBeUndefined();
+  });
 });
 
 describe('invalidHeaders', () => {
@@ -54,6 +60,9 @@ describe('invalidHeaders', () => {
     { name: 'a value beyond latin-1', headers: { 'x-a': '\u2028' }, problem: /control character/ },
     { name: 'a number', headers: { 'content-length': 5 }, problem: /must be a string/ },
     { name: 'a nested object', headers: { 'x-a': { b: 'c' } }, problem: /must be a string/ },
+    { name: 'a list under a name HTTP/2 allows once', headers: { etag: ['a', 'b'] }, problem: 'header etag may have one value only, not a list' },
+    { name: 'a list under such a name in upper case', headers: { 'Content-Type': ['a', 'b'] }, problem: /one value only/ },
+    { name: 'a list of one under such a name', headers: { date: ['a'] }, problem: undefined },
   ])('$name', ({ headers, problem }) => {
     const result = invalidHeaders(headers);
     if (problem) expect(result).toMatch(problem);
@@ -120,7 +129,11 @@ describe('OUTBOUND_SCHEMAS', () => {
     { type: 'ws_error', payload: { status: 101, error: 'no' }, ok: false },
     { type: 'ws_message', payload: { data: [1, 2], binary: true }, ok: false },
     { type: 'proxy_response_end', payload: {}, ok: true },
-    { type: 'proxy_response_end', payload: { trailers: { 'grpc-status': '0', 'grpc-message': 'a%20b', 'x-list': ['1', '2'] } }, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-status': '0', 'grpc-message': 'a%20b' } }, ok: true },
+    { type: 'proxy_response_end', payload: { trailers: { 'grpc-status': '0', date: ['a', 'b'] } }, ok: false },
+    { type: 'proxy_response', payload: { status: 200, headers: { etag: ['a', 'b'] }, body: '' }, ok: false },
+    { type: 'proxy_response_header', payload: { status: 200, headers: { 'set-cookie': ['a=1', 'b=2'] } }, ok: true },
+    { type: 'proxy_response_header', payload: { status: 200, headers: { 'content-length': ['1', '1'] } }, ok: false },
     { type: 'proxy_response_end', payload: { trailers: 'grpc-status: 0' }, ok: false },
     { type: 'proxy_response_end', payload: { trailers: ['grpc-status'] }, ok: false },
     { type: 'proxy_response_end', payload: { trailers: { 'bad name': '0' } }, ok: false },
