@@ -4,8 +4,11 @@
 // dialled with the transport's SNI name, CA and verification; a secure context is made once per CA, an agent
 // (HTTP/1.1) or a session (HTTP/2) once per backend and TLS settings, never per request. Every pool is
 // bounded: TLS agents and sessions by count (the least recently used idle one goes), the streams of a session
-// by what its backend allows (SETTINGS_MAX_CONCURRENT_STREAMS: past it a request is refused, never queued).
-// A session that receives GOAWAY, fails or closes is dropped, and the next request opens a new one.
+// by what its backend allows (SETTINGS_MAX_CONCURRENT_STREAMS: past it a request is refused, never queued;
+// until the backend's SETTINGS arrive, at most maxStreamsBeforeSettings; a burst past its real limit is refused
+// by the backend, REFUSED_STREAM, and answered 503). A session that receives GOAWAY, fails or
+// closes is dropped (and closed), and the next request opens a new one; a request HTTP/2 cannot carry is
+// refused before anything is dialled and never costs a session.
 import { X509Certificate } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect as http2Connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
@@ -67,6 +70,22 @@ export interface BackendCall {
   abort(reason: string): void;
 }
 
+/**
+ * The backend ended a stream without a complete answer: it reset it (RST_STREAM) before its response or in the
+ * middle of its body, or refused it (REFUSED_STREAM: the request never reached its application, 503).
+ */
+export class BackendStreamError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The status a failed backend call is answered with: 503 where the backend refused the stream, else 502. */
+export const failureStatus = (err: Error): number => (err instanceof BackendStreamError ? err.status : 502);
+
 export type Dialled = { ok: true; call: BackendCall } | { ok: false; status: number; error: string };
 
 export interface BackendsOptions {
@@ -82,6 +101,8 @@ export interface BackendsOptions {
   sessionIdleMs: number;
   /** Secure contexts, one per CA bundle. */
   maxSecureContexts: number;
+  /** Streams a new HTTP/2 session admits before its backend's SETTINGS say how many it takes. */
+  maxStreamsBeforeSettings: number;
   /** Header (and trailer) fields one HTTP/2 header block from a backend may hold; the tunnel's own limits apply below it. */
   maxHeaderListPairs: number;
 }
@@ -93,6 +114,8 @@ export const DEFAULT_BACKENDS_OPTIONS: BackendsOptions = {
   maxSessions: 256,
   sessionIdleMs: 60_000,
   maxSecureContexts: 64,
+  // The smallest SETTINGS_MAX_CONCURRENT_STREAMS RFC 9113 §6.5.2 recommends a server allow.
+  maxStreamsBeforeSettings: 100,
   // Above the protocol's 256 header or trailer fields, so that a backend past them is refused with the tunnel's words.
   maxHeaderListPairs: 600,
 };
@@ -110,7 +133,33 @@ interface SessionEntry {
   session: ClientHttp2Session;
   /** Streams open on it now. */
   streams: number;
+  /** The backend's SETTINGS arrived: until then its stream limit is not known (Node reads it as unlimited). */
+  settled: boolean;
 }
+
+/** Request methods the tunnel cannot carry: CONNECT asks for a tunnel of its own (and HTTP/2 forbids :path with it). */
+const UNCARRIED_METHODS = new Set(['CONNECT']);
+
+/** Header fields HTTP/2 takes once (Node's list in node:http2); a list of values under one is refused. */
+const SINGLE_VALUE_HEADERS = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
+  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
+  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
+  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);
+
+/** Why a request cannot be carried to a backend (of either HTTP version), or undefined. Pure. */
+export function unsendableRequest(request: Pick<BackendRequest, 'method' | 'headers'>): string | undefined {
+  if (UNCARRIED_METHODS.has(request.method.toUpperCase())) return `the ${request.method} method cannot be carried through the tunnel`;
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (Array.isArray(value) && value.length > 1 && SINGLE_VALUE_HEADERS.has(name.toLowerCase())) return `the header ${name.toLowerCase()} may have only one value, not ${value.length}`;
+  }
+  return undefined;
+}
+
+/** Errors session.request() throws because the session can take no new stream (every other throw is the request's). */
+const SESSION_GONE = new Set(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION']);
 
 interface ContextEntry {
   id: number;
@@ -145,6 +194,7 @@ export function explainBackendError(err: Error, target: BackendTarget): { messag
   const { address, transport } = target;
   const tls = transport.tls;
   const prefix = `backend ${address} (${transport.protocol})`;
+  if (err instanceof BackendStreamError) return { tls: false, message: `${prefix}: ${err.message}` };
   if (tls) {
     if (UNTRUSTED.has(code)) return { tls: true, message: `${prefix}: TLS verification failed: the certificate is not trusted by ${trustedBy(tls)} (${code}: ${root.message})` };
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { tls: true, message: `${prefix}: TLS verification failed: the certificate does not match the name ${tls.servername} (${root.message}); the name is set by ${tls.source}` };
@@ -190,6 +240,8 @@ export class Backends {
     const { protocol, tls } = target.transport;
     // Never cleartext where TLS was asked for.
     if (isTls(protocol) && !tls) return { ok: false, status: 502, error: `backend ${target.address} (${protocol}): no TLS settings were given for it` };
+    const unsendable = unsendableRequest(request);
+    if (unsendable) return { ok: false, status: 400, error: `refused: ${unsendable}` };
     return isHttp2(target.transport.protocol) ? this.dialHttp2(target, request, handlers) : this.dialHttp1(target, request, handlers);
   }
 
@@ -310,9 +362,12 @@ export class Backends {
     const found = this.session(target);
     if ('error' in found) return { ok: false, status: found.status, error: found.error };
     const entry = found.entry;
-    const limit = entry.session.remoteSettings?.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+    const limit = entry.settled ? (entry.session.remoteSettings?.maxConcurrentStreams ?? Number.POSITIVE_INFINITY) : this.options.maxStreamsBeforeSettings;
     if (entry.streams >= limit) {
-      return { ok: false, status: 503, error: `backend ${target.address} takes ${limit} concurrent HTTP/2 streams on its connection, and all are in use` };
+      const error = entry.settled
+        ? `backend ${target.address} takes ${limit} concurrent HTTP/2 streams on its connection, and all are in use`
+        : `backend ${target.address} has not yet said how many concurrent HTTP/2 streams it takes, and ${limit} are in flight on its new connection`;
+      return { ok: false, status: 503, error };
     }
     const headers: OutgoingHttpHeaders = { ...request.headers };
     delete headers.host;
@@ -326,17 +381,39 @@ export class Backends {
     try {
       stream = entry.session.request(headers, { endStream: !request.hasBody });
     } catch (err) {
-      // The session is closing (GOAWAY) or a header is one HTTP/2 refuses: nothing was sent.
-      this.drop(entry);
-      return { ok: false, status: 502, error: `backend ${target.address} (${target.transport.protocol}): the request could not be sent: ${(err as Error).message}` };
+      // Nothing was sent. Only a session that can take no new stream is dropped: a request HTTP/2 refuses
+      // (a header it does not allow) leaves a healthy session in place, so such requests open no connections.
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const gone = entry.session.closed || entry.session.destroyed || SESSION_GONE.has(code);
+      if (gone) this.drop(entry);
+      return { ok: false, status: gone ? 502 : 400, error: `backend ${target.address} (${target.transport.protocol}): the request could not be sent: ${(err as Error).message}` };
     }
     entry.streams++;
     let trailers: IncomingHttpHeaders | undefined;
-    stream.once('close', () => entry.streams--);
-    stream.on('error', (err) => handlers.error(err));
+    let responded = false;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      handlers.error(err);
+    };
+    const reset = (): BackendStreamError =>
+      new BackendStreamError(`the backend reset the stream (RST_STREAM ${stream.rstCode ?? 'none'}) ${responded ? 'before the end of its answer' : 'before answering'}`, 502);
+    failOnReset(stream, reset);
+    stream.once('close', () => {
+      entry.streams--;
+      // Closed before any response and without an error (a reset whose code is NO_ERROR): the request fails now, not at its timeout.
+      if (!responded) fail(reset());
+    });
+    stream.on('error', (err) => {
+      // REFUSED_STREAM: the backend did not process the request (RFC 9113 §8.7), e.g. a burst past its limit.
+      if (!responded && stream.rstCode === h2.NGHTTP2_REFUSED_STREAM) fail(new BackendStreamError('the backend refused the stream (REFUSED_STREAM): the request did not reach it', 503));
+      else fail(err);
+    });
     stream.on('drain', () => handlers.drain());
     stream.on('trailers', (fields) => (trailers = fields));
     stream.on('response', (fields, flags) => {
+      responded = true;
       const { [h2.HTTP2_HEADER_STATUS]: status, ...rest } = fields;
       for (const name of Object.keys(rest)) if (name.startsWith(':')) delete rest[name];
       handlers.response({
@@ -391,7 +468,6 @@ export class Backends {
       const idle = [...this.sessions.values()].find((entry) => entry.streams === 0);
       if (!idle) return { status: 503, error: `${this.options.maxSessions} HTTP/2 backend connections are open, each with streams in flight` };
       this.drop(idle);
-      idle.session.close();
     }
     const [host, port] = splitAddress(target.address);
     const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -399,7 +475,8 @@ export class Backends {
     const session = tls && context
       ? http2Connect(`https://${authority}`, { ...common, secureContext: context.context, servername: tls.servername, rejectUnauthorized: tls.verify, ALPNProtocols: ['h2'] })
       : http2Connect(`http://${authority}`, common);
-    const entry: SessionEntry = { key, address: target.address, session, streams: 0 };
+    const entry: SessionEntry = { key, address: target.address, session, streams: 0, settled: false };
+    session.once('remoteSettings', () => (entry.settled = true));
     // Its streams fail with the session's error as their cause: the request is answered from there.
     session.on('error', () => this.drop(entry));
     // GOAWAY: the streams in flight finish on it, new requests open a new session.
@@ -408,18 +485,39 @@ export class Backends {
     // Idle (no frame for a while) and without streams: closed, so an unused backend holds no connection.
     session.setTimeout(this.options.sessionIdleMs);
     session.on('timeout', () => {
-      if (entry.streams === 0) {
-        this.drop(entry);
-        session.close();
-      }
+      if (entry.streams === 0) this.drop(entry);
     });
     this.sessions.set(key, entry);
     return { entry };
   }
 
+  /** Out of the pool, and closed: its streams in flight finish, no new one opens on it. */
   private drop(entry: SessionEntry): void {
     if (this.sessions.get(entry.key) === entry) this.sessions.delete(entry.key);
+    entry.session.close();
   }
+}
+
+/**
+ * Makes a stream the backend reset (RST_STREAM NO_ERROR) before its END_STREAM fail with `reset()` rather than
+ * end: Node ends such a stream's readable side as if the body were complete, and a body without a length would
+ * pass on cut. END_STREAM (on DATA, HEADERS or trailers) ends the readable side while the stream is still
+ * open; a reset closes the stream first, then ends it (node:http2's onStreamClose).
+ */
+function failOnReset(stream: ClientHttp2Stream, reset: () => Error): void {
+  const push = stream.push.bind(stream);
+  let ended = false;
+  stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk === null && !ended) {
+      if (stream.closed) {
+        // Not ended: failed, once node:http2 is done closing it.
+        process.nextTick(() => stream.destroy(reset()));
+        return false;
+      }
+      ended = true;
+    }
+    return push(chunk, encoding);
+  };
 }
 
 /**

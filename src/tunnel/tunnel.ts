@@ -15,7 +15,7 @@ import { bytesOf, invalidFieldSection, TRAILER_LIMITS, type ExposedRoute, type I
 import { isHttp2, type BackendTransport } from '../routing/backend-transport.js';
 import { matchRoute } from '../routing/match.js';
 import { checkRequestTarget } from '../routing/request-path.js';
-import { Backends, explainBackendError, type BackendCall, type BackendResponse, type BackendTarget } from './backends.js';
+import { Backends, explainBackendError, failureStatus, type BackendCall, type BackendResponse, type BackendTarget } from './backends.js';
 import { FairShare } from './fair-share.js';
 import { acceptsTrailers, forwardableTrailers, requestFraming, stripHopByHop, type HeaderMap } from './headers.js';
 import { DEFAULT_WEBSOCKET_OPTIONS, WebSocketStreams, type StreamSocket, type StreamTarget, type WebSocketStreamOptions } from './websocket.js';
@@ -269,8 +269,9 @@ export class Tunnel {
     pending.armTimeout();
 
     const headers = stripHopByHop(payload.headers);
-    // TE is hop-by-hop, but `TE: trailers` is what an HTTP/2 backend (a gRPC server) is told its client takes.
-    if (isHttp2(target.transport.protocol) && acceptsTrailers(payload.headers)) headers.te = 'trailers';
+    // TE is hop-by-hop, but `TE: trailers` is what an HTTP/2 backend (a gRPC server) is told its client takes:
+    // only where this socket agreed to carry trailers, since without that agreement they would be dropped.
+    if (isHttp2(target.transport.protocol) && this.socket.trailersAgreed && acceptsTrailers(payload.headers)) headers.te = 'trailers';
     // An inline body is framed from its own length: a Content-Length that disagreed would let the rest of the
     // body reach a kept-alive backend connection as a request of its own.
     if (body) delete headers['content-length'];
@@ -355,7 +356,7 @@ export class Tunnel {
     return false;
   }
 
-  /** The backend could not be reached, or its answer broke off: 502 saying why (a TLS failure is logged too). */
+  /** The backend could not be reached, or its answer broke off: 502 saying why (a TLS failure is logged too); 503 where it refused the stream unprocessed. */
   private backendFailed(id: string, target: BackendTarget, err: Error): void {
     if (!this.pending.has(id)) return;
     const why = explainBackendError(err, target);
@@ -363,7 +364,7 @@ export class Tunnel {
       this.logger.warn('backend TLS handshake failed', { requestId: id, backend: target.address, protocol: target.transport.protocol, err: why.message });
       if (target.routeKey !== undefined) this.backendTlsFailed?.(target.routeKey, why.message);
     }
-    this.fail(id, 502, why.message);
+    this.fail(id, failureStatus(err), why.message);
   }
 
   /** The backend took what was buffered of the request body: the gateway, if held, may send again. */

@@ -1,14 +1,16 @@
 // The tunnel's backend dialler (src/tunnel/backends.ts) against real servers on loopback, with a CA made in
 // the test and given directly (as a BackendTLSPolicy's would be): TLS verified against it, refusals that say
 // why, kept-alive connections and one HTTP/2 session per backend reused, a session that receives GOAWAY
-// replaced, a backend's stream limit respected, and pools that stay bounded.
+// replaced, a backend's stream limit respected (on a new session too), streams the backend resets failed
+// rather than passed on as complete, requests HTTP/2 cannot carry refused without costing a connection, and
+// pools that stay bounded.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createSecureServer, createServer as createH2cServer, constants as h2, type Http2SecureServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { BackendTls, BackendTransport } from '../../src/routing/backend-transport.js';
-import { Backends, explainBackendError, type BackendResponse, type BackendTarget } from '../../src/tunnel/backends.js';
+import { Backends, explainBackendError, failureStatus, type BackendResponse, type BackendTarget } from '../../src/tunnel/backends.js';
 import { makeCa, type TestCa } from '../support/certs.js';
 import { waitFor } from '../support/processes.js';
 
@@ -31,10 +33,12 @@ const listen = <S extends { listen(port: number, host: string, cb: () => void): 
 const tls = (overrides: Partial<BackendTls> = {}): BackendTls => ({ servername: NAME, ca: ca.cert, verify: true, source: 'BackendTLSPolicy shop/web-tls', ...overrides });
 const target = (port: number, transport: BackendTransport): BackendTarget => ({ address: `127.0.0.1:${port}`, transport });
 
-/** One GET through `backends`: the answer (status, body, trailers) or the error's explanation. */
-function get(backends: Backends, to: BackendTarget, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string; trailers?: Record<string, unknown>; headersOnly: boolean } | { error: string; tls: boolean }> {
+type Answer = { status: number; body: string; trailers?: Record<string, unknown>; headersOnly: boolean } | { error: string; tls: boolean; status: number };
+
+/** One request without a body (GET unless told) through `backends`: the answer (status, body, trailers) or the error's explanation and status. */
+function get(backends: Backends, to: BackendTarget, path = '/', headers: Record<string, string | string[]> = {}, method = 'GET'): Promise<Answer> {
   return new Promise((resolve) => {
-    const dialled = backends.dial(to, { method: 'GET', path, headers, host: 'shop.example.com', hasBody: false }, {
+    const dialled = backends.dial(to, { method, path, headers, host: 'shop.example.com', hasBody: false }, {
       response: (res: BackendResponse) => {
         let body = '';
         res.body.on('data', (c: Buffer) => (body += c.toString()));
@@ -42,11 +46,11 @@ function get(backends: Backends, to: BackendTarget, path = '/', headers: Record<
       },
       error: (err) => {
         const why = explainBackendError(err, to);
-        resolve({ error: why.message, tls: why.tls });
+        resolve({ error: why.message, tls: why.tls, status: failureStatus(err) });
       },
       drain: () => undefined,
     });
-    if (!dialled.ok) return resolve({ error: dialled.error, tls: false });
+    if (!dialled.ok) return resolve({ error: dialled.error, tls: false, status: dialled.status });
     dialled.call.end();
   });
 }
@@ -71,6 +75,12 @@ beforeAll(async () => {
     const path = headers[':path'];
     stream.on('close', () => resets.push(stream.rstCode));
     if (path === '/hold') return void held.push(stream);
+    // Reset with NO_ERROR (no END_STREAM): before the response, and after 1,000 bytes of a body without a length.
+    if (path === '/reset-before-headers') return void stream.close(h2.NGHTTP2_NO_ERROR);
+    if (path === '/reset-mid-body') {
+      stream.respond({ ':status': 200 });
+      return void stream.write(Buffer.alloc(1000, 'x'), () => stream.destroy());
+    }
     if (path === '/trailers-only') return stream.respond({ ':status': 200, 'grpc-status': '5' }, { endStream: true });
     if (path === '/goaway') {
       stream.respond({ ':status': 200 });
@@ -108,7 +118,7 @@ describe('HTTPS (HTTP/1.1 over TLS)', () => {
   it('refuses a certificate another CA signed, a name that does not match, and a backend that does not speak TLS, saying which', async () => {
     const backends = new Backends();
     const untrusted = await get(backends, target(portOf(https), { protocol: 'HTTPS', tls: tls({ ca: otherCa.cert }) }));
-    expect(untrusted).toEqual({ tls: true, error: expect.stringContaining('TLS verification failed: the certificate is not trusted by the CA of BackendTLSPolicy shop/web-tls') });
+    expect(untrusted).toEqual({ tls: true, status: 502, error: expect.stringContaining('TLS verification failed: the certificate is not trusted by the CA of BackendTLSPolicy shop/web-tls') });
     const system = await get(backends, target(portOf(https), { protocol: 'HTTPS', tls: tls({ ca: undefined, source: 'route protocol HTTPS' }) }));
     expect(system).toMatchObject({ tls: true, error: expect.stringContaining('not trusted by the system roots (route protocol HTTPS names no CA)') });
     const wrongName = await get(backends, target(portOf(https), { protocol: 'HTTPS', tls: tls({ servername: 'other.shop.svc.cluster.local' }) }));
@@ -199,6 +209,51 @@ describe('HTTP/2', () => {
     // A stream is free again.
     expect(open().ok).toBe(true);
     backends.close();
+  });
+
+  it('H2C: requests HTTP/2 cannot carry are refused (400) and leave the healthy session in place: one connection for all', async () => {
+    const backends = new Backends();
+    const to = target(portOf(h2c), { protocol: 'H2C' });
+    const before = counts.h2cSessions;
+    expect(await get(backends, to)).toMatchObject({ status: 200 });
+    expect(await get(backends, to, '/', { 'content-type': ['text/plain', 'text/html'] })).toEqual({ status: 400, tls: false, error: 'refused: the header content-type may have only one value, not 2' });
+    expect(await get(backends, to)).toMatchObject({ status: 200 });
+    expect(await get(backends, to, '/', {}, 'CONNECT')).toEqual({ status: 400, tls: false, error: 'refused: the CONNECT method cannot be carried through the tunnel' });
+    // A connection-specific header node:http2 refuses as it builds the stream: the request's fault, not the session's.
+    expect(await get(backends, to, '/', { 'keep-alive': 'timeout=5' })).toMatchObject({ status: 400, error: expect.stringContaining('the request could not be sent') });
+    expect(await get(backends, to)).toMatchObject({ status: 200 });
+    expect(counts.h2cSessions - before).toBe(1);
+    expect(backends.pooled.sessions).toBe(1);
+    // The same refusals for an HTTP/1.1 backend, before anything is dialled.
+    expect(await get(backends, target(portOf(plain), { protocol: 'HTTP' }), '/', {}, 'CONNECT')).toMatchObject({ status: 400 });
+    expect(await get(backends, target(portOf(plain), { protocol: 'HTTP' }), '/', { authorization: ['a', 'b'] })).toMatchObject({ status: 400 });
+    backends.close();
+  });
+
+  it('H2C: a stream the backend resets with NO_ERROR fails (502): before its response at once, in the middle of its body rather than ending as complete', async () => {
+    const backends = new Backends();
+    const to = target(portOf(h2c), { protocol: 'H2C' });
+    expect(await get(backends, to, '/reset-before-headers')).toEqual({ status: 502, tls: false, error: expect.stringContaining('the backend reset the stream (RST_STREAM 0) before answering') });
+    expect(await get(backends, to, '/reset-mid-body')).toEqual({ status: 502, tls: false, error: expect.stringContaining('the backend reset the stream (RST_STREAM 0) before the end of its answer') });
+    // The session is still good.
+    expect(await get(backends, to)).toMatchObject({ status: 200 });
+    backends.close();
+  });
+
+  it('H2C: a burst on a new session, before the backend said its limit (2), is answered 200 or 503 (refused, unprocessed), never 502', async () => {
+    const burst = async (backends: Backends): Promise<Answer[]> => {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => get(backends, target(portOf(h2c), { protocol: 'H2C' }))));
+      backends.close();
+      return answers;
+    };
+    // Admitted up to the default before SETTINGS: the backend refuses what passes its limit (REFUSED_STREAM).
+    const statuses = (await burst(new Backends())).map((answer) => answer.status);
+    expect(statuses.every((status) => status === 200 || status === 503)).toBe(true);
+    expect(statuses).toContain(200);
+    // Admitted up to the bound before SETTINGS: the rest refused here, without reaching the backend.
+    const bounded = await burst(new Backends({ maxStreamsBeforeSettings: 2 }));
+    expect(bounded.filter((answer) => answer.status === 200)).toHaveLength(2);
+    expect(bounded.filter((answer) => 'error' in answer && answer.status === 503 && answer.error.includes('has not yet said how many concurrent HTTP/2 streams it takes, and 2 are in flight'))).toHaveLength(4);
   });
 
   it('sessions stay within their bound: an idle one is closed for a new backend', async () => {

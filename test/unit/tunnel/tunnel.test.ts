@@ -1,7 +1,9 @@
 // The tunnel's boundary with transports: a route whose transport cannot be used (a BackendTLSPolicy whose CA
 // cannot be read) is answered 502 with the reason, for requests and WebSocket streams alike, and nothing is
-// dialled; the transport is asked only for a route the boundary let through.
+// dialled; the transport is asked only for a route the boundary let through. `TE: trailers` reaches an HTTP/2
+// backend only where the socket agreed to carry trailers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer as createH2cServer, type Http2Server } from 'node:http2';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { ExposedRoute } from '../../../src/controlplane/protocol.js';
 import { silentLogger } from '../../../src/log.js';
@@ -9,7 +11,14 @@ import { DEFAULT_TUNNEL_OPTIONS, Tunnel } from '../../../src/tunnel/tunnel.js';
 
 let backend: Server;
 let connections = 0;
+/** An HTTP/2 backend that answers with the TE it was sent. */
+let h2c: Http2Server;
 beforeAll(async () => {
+  h2c = createH2cServer((req, res) => {
+    res.setHeader('x-te', String(req.headers.te));
+    res.end();
+  });
+  await new Promise<void>((resolve) => h2c.listen(0, '127.0.0.1', resolve));
   backend = createServer((socket) => {
     connections++;
     socket.destroy();
@@ -18,6 +27,37 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => backend.close(resolve));
+  await new Promise((resolve) => h2c.close(resolve));
+});
+
+describe('TE: trailers to an HTTP/2 backend', () => {
+  it.each([
+    { trailersAgreed: true, te: 'trailers' },
+    { trailersAgreed: false, te: 'undefined' },
+  ])('is passed on only where the socket agreed to trailers (agreed: $trailersAgreed)', async ({ trailersAgreed, te }) => {
+    let answered: (payload: { status: number; headers: Record<string, string> }) => void = () => undefined;
+    const answer = new Promise<{ status: number; headers: Record<string, string> }>((resolve) => (answered = resolve));
+    const socket = {
+      trailersAgreed,
+      send: () => true,
+      sendBulk: (type: string, payload: never) => (type === 'proxy_response' && answered(payload), true),
+      sendBody: () => true,
+      congested: false,
+      backlogBytes: 0,
+      whenWritable: async () => undefined,
+    };
+    const routes: ExposedRoute[] = [{ key: 'ns/grpc/Prefix:grpc.example.com/', host: 'grpc.example.com', path: '/', path_type: 'Prefix', service: 'grpc', port: 50051, tls: false, namespace: 'ns' }];
+    const tunnel = new Tunnel({
+      socket: socket as never,
+      routes: () => routes,
+      transport: () => ({ protocol: 'H2C' }),
+      options: { ...DEFAULT_TUNNEL_OPTIONS, serviceAddresses: new Map([['ns/grpc', `127.0.0.1:${(h2c.address() as AddressInfo).port}`]]) },
+      logger: silentLogger(),
+    });
+    tunnel.handle({ type: 'proxy_request', request_id: 'call', payload: { method: 'POST', host: 'grpc.example.com', path: '/pkg.Svc/Call', headers: { te: 'trailers' }, body: '' } } as never);
+    expect(await answer).toMatchObject({ status: 200, headers: { 'x-te': te } });
+    tunnel.abortAll();
+  });
 });
 
 describe('a transport that cannot be used', () => {
