@@ -42,7 +42,9 @@ export function forwardableTrailers(trailers: Record<string, string | string[] |
   for (const [name, value] of Object.entries(trailers)) {
     const lower = name.toLowerCase();
     if (value === undefined || NOT_IN_TRAILERS.has(lower) || lower.startsWith(':')) continue;
-    (out ??= {})[lower] = value;
+    // A trailer field is one string on the wire (protocol.md): repeated lines are combined as HTTP combines a
+    // list-valued field, rather than the answer refused.
+    (out ??= {})[lower] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
 }
