@@ -1,16 +1,13 @@
 // Backend protocols on the real apiserver with the real operator: BackendTLSPolicies (the Gateway API CRD of
-// the pinned module) with CA ConfigMaps made by openssl here, their status, conflicts, and what GatewayRoutes
+// the pinned module) with CA ConfigMaps made with openssl (test/support/certs.ts), their status, conflicts, and what GatewayRoutes
 // say about how each backend is dialled; the ingress-nginx backend-protocol annotation and our TLS opt-out.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Condition } from '../../src/api/v1alpha1/types.js';
 import type { BackendTLSPolicy } from '../../src/gatewayapi/backendtls/policy.js';
 import { DEFAULT_GATEWAY_CONTROLLER_NAME } from '../../src/gatewayapi/types.js';
 import { condition, createIngress, createService, gatewayRouteCondition, getGatewayRoute, ingressObject, serviceObject } from '../support/fixtures.js';
 import { createBackendTlsPolicy } from '../support/gateway-api.js';
+import { makeCa } from '../support/certs.js';
 import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 
@@ -21,17 +18,6 @@ const POLICIES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'b
 let ns: string;
 let operator: OperatorProcess;
 let caPem: string;
-
-/** A self-signed CA made with openssl, as a user would make one. */
-function makeCa(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'backend-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '2', '-subj', '/CN=backend-tls-test-ca'], { stdio: 'ignore' });
-    return readFileSync(join(dir, 'ca.crt'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const createPolicy = (name: string, service: string, caConfigMap: string) => createBackendTlsPolicy(ns, name, { service, caConfigMap, hostname: `${service}.internal` });
 
@@ -57,7 +43,9 @@ const ingressTo = (name: string, service: string, port: number | string, annotat
   createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ service, port }] }], { annotations }));
 
 beforeAll(async () => {
-  caPem = makeCa();
+  const ca = makeCa('backend-tls test CA');
+  caPem = ca.cert;
+  ca.remove(); // only its certificate is used
   ns = await namespaces.create('backend-tls');
   operator = operators.start(operatorArgs(ns));
   await operator.ready();
