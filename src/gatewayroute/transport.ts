@@ -5,7 +5,7 @@
 import type { GatewayRoute, RouteSpec } from '../api/v1alpha1/types.js';
 import { chooseBackendTransport, PLAIN_HTTP, type AppliedTlsPolicy, type BackendTransport, type TransportChoice } from '../routing/backend-transport.js';
 import type { ServiceLike } from '../routing/backends.js';
-import { wireRouteKey } from '../api/v1alpha1/route-key.js';
+import { gatewayRouteOfKey, wireRouteKey } from '../api/v1alpha1/route-key.js';
 import type { ResolvedBackend, ServiceLookup } from './backends.js';
 
 /** The BackendTLSPolicy that applies to a Service port (by port name or number), if any. */
@@ -70,9 +70,9 @@ export class BackendTransports {
 
   /** The choice for one route as exposed (its key names its GatewayRoute), with the reason for the status. */
   choose(route: RouteBackend): TransportChoice {
-    const [namespace, name] = route.key.split('/', 2);
+    const { namespace, name } = gatewayRouteOfKey(route.key);
     const gatewayRoute = this.options.gatewayRoute(`${namespace}/${name}`);
-    return this.chooseFor(gatewayRoute && routeByKey(gatewayRoute, route.key), route, namespace ?? '');
+    return this.chooseFor(gatewayRoute && routeByKey(gatewayRoute, route.key), route, namespace);
   }
 
   /**

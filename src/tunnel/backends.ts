@@ -15,6 +15,7 @@ import { connect as http2Connect, constants as h2, type ClientHttp2Session, type
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { SINGLE_VALUE_HEADERS } from '../controlplane/protocol.js';
 import { isHttp2, isTls, type BackendTls, type BackendTransport } from '../routing/backend-transport.js';
 import type { HeaderMap } from './headers.js';
 
@@ -139,15 +140,6 @@ interface SessionEntry {
 
 /** Request methods the tunnel cannot carry: CONNECT asks for a tunnel of its own (and HTTP/2 forbids :path with it). */
 const UNCARRIED_METHODS = new Set(['CONNECT']);
-
-/** Header fields HTTP/2 takes once (Node's list in node:http2); a list of values under one is refused. */
-const SINGLE_VALUE_HEADERS = new Set([
-  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
-  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
-  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
-  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
-  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
-]);
 
 /** Why a request cannot be carried to a backend (of either HTTP version), or undefined. Pure. */
 export function unsendableRequest(request: Pick<BackendRequest, 'method' | 'headers'>): string | undefined {

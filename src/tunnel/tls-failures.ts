@@ -3,6 +3,7 @@
 // gatewayroute`, `kubectl get events`), since no status can know a CA is wrong before a handshake fails. At most
 // one Event per GatewayRoute a minute (a busy route fails on every request), and a bounded memory of which
 // GatewayRoutes were reported.
+import { gatewayRouteOfKey } from '../api/v1alpha1/route-key.js';
 import { GATEWAY_ROUTE, API_VERSION } from '../api/v1alpha1/types.js';
 import type { EventRecorder, InvolvedObject } from '../operator/events.js';
 
@@ -32,7 +33,7 @@ export class TlsFailureEvents {
 
   /** A TLS failure dialling the backend of the route with key `routeKey` (namespace/name/…, see route-key.ts). */
   report(routeKey: string, message: string): void {
-    const [namespace = '', name = ''] = routeKey.split('/', 2);
+    const { namespace, name } = gatewayRouteOfKey(routeKey);
     const uid = this.options.uidOf(namespace, name);
     if (!name || uid === undefined) return;
     const key = `${namespace}/${name}`;

@@ -8,3 +8,9 @@
 export function wireRouteKey(namespace: string, name: string, route: { host: string; path: string; path_type: string }): string {
   return `${namespace}/${name}/${route.path_type}:${route.host || '*'}${route.path}`;
 }
+
+/** The GatewayRoute a route key names: its first two parts (a namespace and a name hold no "/"). */
+export function gatewayRouteOfKey(key: string): { namespace: string; name: string } {
+  const [namespace = '', name = ''] = key.split('/', 2);
+  return { namespace, name };
+}
