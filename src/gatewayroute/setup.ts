@@ -11,6 +11,7 @@ import type { ServiceLike } from '../routing/backends.js';
 import { BackendResolver, lookupIn } from './backends.js';
 import { indexRouteClaims, RouteClaims } from './claims.js';
 import { countConditions } from './condition-counts.js';
+import { PendingWrites } from './pending.js';
 import { BackendTransports } from './transport.js';
 import { GatewayRouteWriter } from './writer.js';
 
@@ -35,6 +36,8 @@ export interface GatewayRoutes {
    * for it) into the keys to reconcile.
    */
   backendChanges(map: (serviceKey: string) => Iterable<string>): (enqueue: (key: string) => void) => void;
+  /** Spec writes the apiserver has not answered yet: the sync controller sends them as they start. */
+  readonly pendingWrites: PendingWrites;
   /** Claims of one source controller (each remembers which of its own GatewayRoutes lost a route). */
   claims(): RouteClaims;
   /** The writer of one source controller: `controller` labels and logs, `statusFieldManager` owns its status fields. */
@@ -54,11 +57,13 @@ export function setup(manager: Manager, { clusterDomain }: GatewayRoutesOptions)
   countConditions(gatewayRoutes);
   const service = lookupIn(services);
   const transports = new BackendTransports({ gatewayRoute: (key) => gatewayRoutes.get(key), service, clusterDomain });
+  const pendingWrites = new PendingWrites();
   return {
     gatewayRoutes,
     services,
     backends: new BackendResolver(service, (route, backend, namespace) => transports.chooseFor(route, backend, namespace)),
     transports,
+    pendingWrites,
     backendChanges: (map) => (enqueue) => {
       const changed = (serviceKey: string): void => {
         for (const key of map(serviceKey)) enqueue(key);
@@ -71,6 +76,7 @@ export function setup(manager: Manager, { clusterDomain }: GatewayRoutesOptions)
       new GatewayRouteWriter({
         custom: manager.custom,
         gatewayRoutes,
+        pendingWrites,
         events: manager.events,
         logger: manager.logger.child({ controller }),
         controller,

@@ -12,6 +12,7 @@ import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { jsonEqual } from '../operator/json.js';
 import { gatewayRouteBody, heldBy, nameConflictMessage, ownedStatus, type TranslatedGatewayRoute } from './object.js';
+import type { PendingWrites } from './pending.js';
 
 export type { TranslatedGatewayRoute } from './object.js';
 
@@ -22,6 +23,8 @@ export function gatewayRouteRef(namespace: string, name: string): CustomObjectRe
 export interface GatewayRouteWriterOptions {
   custom: CustomObjectsApi;
   gatewayRoutes: Informer<GatewayRoute>;
+  /** Announces each spec write as it starts (the sync controller sends it then), and settles it once answered. */
+  pendingWrites?: PendingWrites;
   events: EventRecorder;
   /** Already the controller's child logger (its `controller` field set). */
   logger: Logger;
@@ -69,8 +72,19 @@ export class GatewayRouteWriter {
     const body = gatewayRouteBody(desired, controller);
     let current = existing;
     if (!current || !this.upToDate(current, body)) {
-      current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
-      gatewayRoutes.observe(current);
+      // Announced (sent to the control plane as it starts) only when what is stored is foreseeable: a create,
+      // or a spec change with the annotations as stored (another field manager's annotations would differ).
+      const foreseeable = !current || jsonEqual(userAnnotations(current.metadata.annotations), body.metadata.annotations);
+      const pending = foreseeable ? this.options.pendingWrites?.start(body) : undefined;
+      let stored = false;
+      try {
+        current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
+        gatewayRoutes.observe(current);
+        stored = true;
+      } finally {
+        // After observe: whoever reacts to the settle reads the stored object from the cache.
+        pending?.settle(stored);
+      }
       logger.info(existing ? 'updated GatewayRoute' : 'created GatewayRoute', { namespace, name, routes: desired.spec.routes?.length ?? 0 });
     }
     await this.writeStatus(current, desired);

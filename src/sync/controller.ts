@@ -31,6 +31,7 @@ import {
 } from '../controlplane/protocol.js';
 import { RevisionClock } from '../controlplane/revision.js';
 import { resolvedRefsCondition, type BackendContext } from '../gatewayroute/backends.js';
+import type { PendingWrites } from '../gatewayroute/pending.js';
 import { GATEWAY_ROUTE_BACKEND_INDEX, type GatewayRoutes } from '../gatewayroute/setup.js';
 import { gatewayRouteRef } from '../gatewayroute/writer.js';
 import type { Logger } from '../log.js';
@@ -105,6 +106,7 @@ export class SyncController {
 
   private readonly custom: Manager['custom'];
   private readonly gatewayRoutes: Informer<GatewayRoute>;
+  private readonly pendingWrites: PendingWrites;
   private readonly backends: BackendContext;
   private readonly connectivityInformer: Informer<ClusterConnectivity>;
   private readonly client?: ControlPlaneClient;
@@ -118,6 +120,7 @@ export class SyncController {
     const gatewayRoutes = routes.gatewayRoutes;
     this.custom = manager.custom;
     this.gatewayRoutes = gatewayRoutes;
+    this.pendingWrites = routes.pendingWrites;
     this.backends = routes.backends;
     this.connectivityInformer = options.connectivity;
     this.client = client;
@@ -147,6 +150,9 @@ export class SyncController {
       reconcile: (key) => this.reconcile(key),
       concurrency: options.concurrency,
     });
+    // A source controller's write goes out as it starts; once answered, the stored object is compared again.
+    this.pendingWrites.onStarted((key) => this.sendWhileWriting(key));
+    this.pendingWrites.onSettled((key) => this.controller.enqueue(key));
     client?.setHandlers({
       onReady: (session) => {
         this.outbox.clock.resume(session.resumeRevision);
@@ -321,7 +327,27 @@ export class SyncController {
     }
   }
 
+  /**
+   * A source controller started writing `key`: its routes go to the control plane now, not one apiserver
+   * round trip later. The GatewayRoute stays the record: Synced is only ever computed against the stored
+   * object, and once the write is answered (settled) the key is reconciled from the cache, which sends a
+   * correction if the write failed or stored something else.
+   */
+  private sendWhileWriting(key: string): void {
+    const route = this.pendingWrites.get(key);
+    if (!route) return;
+    try {
+      this.outbox.setDesired(key, this.desiredState(route));
+      this.sendChange(key);
+    } catch (err) {
+      // Never the writer's failure: the reconcile after the write sends what the stored object says.
+      this.logger.error('could not send a GatewayRoute being written', { namespace: route.metadata.namespace, name: route.metadata.name, err });
+    }
+  }
+
   async reconcile(key: string): Promise<ReconcileResult> {
+    // Written right now: sent as it started (sendWhileWriting); its settle reconciles the stored object.
+    if (this.pendingWrites.get(key)) return this.sendWhileWriting(key);
     const route = this.gatewayRoutes.get(key);
     if (!route || route.metadata.deletionTimestamp) {
       this.unresolved.delete(key);

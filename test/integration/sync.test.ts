@@ -13,9 +13,11 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
+import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 
 const TOKEN = 'sync-test-token';
-const { networking, core, custom } = clients();
+const { networking, core, custom, kc } = clients();
+const admission = kc.makeApiClient(AdmissionregistrationV1Api);
 const suite = syncSuite(TOKEN);
 const { operators, ownNamespace } = suite;
 
@@ -147,6 +149,65 @@ describe('mirroring', () => {
     // It cannot progress without a change: Stalled, not Reconciling.
     expect(condition(rejected, 'Stalled')).toMatchObject({ status: 'True', reason: 'Rejected' });
     expect(condition(rejected, 'Reconciling')?.status).toBe('False');
+  });
+});
+
+describe('sent as it is written (docs/protocol.md)', () => {
+  /** The routes_change messages of `ns`'s cluster for GatewayRoute `name`, in order. */
+  const changesOf = (ns: string, name: string) => {
+    const uuid = clusterByName(suite.cp, ns)!.cluster_uuid;
+    return suite.cp.received.filter((m) => m.cluster === uuid && m.type === 'routes_change' && m.payload.name === name).map((m) => m.payload);
+  };
+
+  it('a change reaches the control plane once; a write the apiserver refuses is undone there and its retries are not shown to it', async () => {
+    const { ns, operator } = await syncedNamespace('sync-refused');
+    const refusedHost = `refused.${ns}.example.com`;
+    // An admission policy refusing GatewayRoutes for one host in this namespace: the operator's write fails.
+    const policy = `refuse-${ns}`;
+    await admission.createValidatingAdmissionPolicy({
+      body: {
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: [GROUP], apiVersions: [VERSION], operations: ['CREATE', 'UPDATE'], resources: [GATEWAY_ROUTE.plural] }] },
+          validations: [{ expression: `!object.spec.routes.exists(r, has(r.host) && r.host == '${refusedHost}')`, message: 'this host is refused here' }],
+        },
+      },
+    });
+    await admission.createValidatingAdmissionPolicyBinding({
+      body: {
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } } },
+      },
+    });
+    try {
+      // The policy is in force once a dry-run create of such a GatewayRoute is refused.
+      const probe = { apiVersion: `${GROUP}/${VERSION}`, kind: GATEWAY_ROUTE.kind, metadata: { name: 'probe', namespace: ns }, spec: { routes: [{ host: refusedHost, path: '/', pathType: 'Prefix', backend: { service: 'web', port: { number: 8080 } } }] } };
+      await eventually('admission policy in force', () =>
+        custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: GATEWAY_ROUTE.plural, namespace: ns, body: probe, dryRun: 'All' }).then(() => false, (err: unknown) => String(err).includes('this host is refused here')),
+      );
+      await createIngress(ingressObject(ns, 'refused', [{ host: refusedHost, paths: [{ path: '/', service: 'web', port: 'http' }] }]));
+      await createIngress(ingressObject(ns, 'allowed', [{ host: `allowed.${ns}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }]));
+      await waitForRoutes(suite.cp, ns, [route(`allowed.${ns}.example.com`, '/')]);
+      // Three refused writes: the first was sent as it started, then undone; the retries were not sent.
+      await operator.waitForLog('a third refused write', (line) => line.msg === 'reconcile failed, retrying' && line.name === 'refused' && Number(line.attempt) >= 3);
+      await eventually('the refused route removed again', async () => (changesOf(ns, 'refused').length >= 2 ? true : undefined));
+      expect(changesOf(ns, 'refused').map((c) => ({ upsert: (c.upsert as WireRouteBody[]).map((r) => r.host), deleted: c.deleted ?? false }))).toEqual([
+        { upsert: [refusedHost], deleted: false },
+        { upsert: [], deleted: true },
+      ]);
+      expect(heldRoutes(suite.cp, ns).some((r) => r.startsWith(refusedHost))).toBe(false);
+      expect(await getGatewayRoute(ns, 'refused')).toBeUndefined();
+      // Stored without a second message, and Synced against the stored object.
+      expect(changesOf(ns, 'allowed')).toHaveLength(1);
+      await eventually('allowed Synced', async () => condition(await getGatewayRoute(ns, 'allowed'), 'Synced')?.status === 'True');
+    } finally {
+      await admission.deleteValidatingAdmissionPolicyBinding({ name: policy });
+      await admission.deleteValidatingAdmissionPolicy({ name: policy });
+    }
+    // Once the apiserver takes the write, the route is at the control plane and Synced.
+    await waitForRoutes(suite.cp, ns, [route(`allowed.${ns}.example.com`, '/'), route(refusedHost, '/')]);
+    await eventually('refused Synced once stored', async () => condition(await getGatewayRoute(ns, 'refused'), 'Synced')?.status === 'True', 60_000);
   });
 });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ConditionInput } from '../../../src/api/v1alpha1/conditions.js';
 import { GATEWAY_ROUTE_KIND, type GatewayRoute } from '../../../src/api/v1alpha1/types.js';
+import { PendingWrites } from '../../../src/gatewayroute/pending.js';
 import { GatewayRouteWriter, type TranslatedGatewayRoute } from '../../../src/gatewayroute/writer.js';
 import { silentLogger } from '../../../src/log.js';
 import { Informer } from '../../../src/operator/informer.js';
@@ -59,5 +60,73 @@ describe('GatewayRouteWriter', () => {
     expect(written).toEqual(['False', 'True', 'False']);
     await writer.write(gatewayRoutes.get('ns/web'), translated(missing)); // nothing new: no write
     expect(written).toHaveLength(3);
+  });
+});
+
+describe('GatewayRouteWriter announces spec writes (sent to the control plane as they start)', () => {
+  const stored = (resourceVersion: string, annotations?: Record<string, string>): GatewayRoute => ({
+    apiVersion: 'gateway.pipeops.io/v1alpha1',
+    kind: 'GatewayRoute',
+    metadata: { name: 'web', namespace: 'ns', resourceVersion, generation: 1, annotations, labels: { 'gateway.pipeops.io/managed-by': 'ingress' }, ownerReferences: [{ ...source, controller: true }] },
+    spec,
+  });
+
+  /** A writer whose apiserver answers each spec apply with `answer` (an object, or an error to throw), each write with the next resourceVersion. */
+  function writerWith(answer: (resourceVersion: string) => GatewayRoute | Error) {
+    let resourceVersion = 0;
+    const gatewayRoutes = new Informer<GatewayRoute>(kubeConfig(), { kind: GATEWAY_ROUTE_KIND, logger: silentLogger() });
+    const pendingWrites = new PendingWrites();
+    const seen: string[] = [];
+    pendingWrites.onStarted((key) => seen.push(`started ${key}: pending ${pendingWrites.get(key)?.spec.routes?.[0]?.host} cached ${gatewayRoutes.get(key)?.metadata.resourceVersion ?? 'none'}`));
+    pendingWrites.onSettled((key) => seen.push(`settled ${key}: pending ${pendingWrites.get(key) ? 'yes' : 'no'} cached ${gatewayRoutes.get(key)?.metadata.resourceVersion ?? 'none'}`));
+    const custom = {
+      patchNamespacedCustomObject: async () => {
+        const result = answer(String(resourceVersion + 1));
+        if (result instanceof Error) throw result;
+        resourceVersion++;
+        return result;
+      },
+      patchNamespacedCustomObjectStatus: async () => stored(String(++resourceVersion)),
+    };
+    const writer = new GatewayRouteWriter({
+      custom: custom as never,
+      gatewayRoutes,
+      pendingWrites,
+      events: { record: () => undefined } as never,
+      logger: silentLogger(),
+      controller: 'ingress',
+      statusFieldManager: 'gateway-operator-ingress',
+    });
+    return { writer, gatewayRoutes, seen };
+  }
+
+  it('announces a create before the apiserver answers and settles it once the answer is in the cache', async () => {
+    const { writer, seen } = writerWith((rv) => stored(rv));
+    await writer.write(undefined, translated(resolved));
+    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'settled ns/web: pending no cached 1']);
+  });
+
+  it('settles a refused write too, and does not announce the retries until a write is stored', async () => {
+    let refuse = true;
+    const { writer, seen } = writerWith((rv) => (refuse ? new Error('admission webhook denied the request') : stored(rv)));
+    await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
+    await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
+    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'settled ns/web: pending no cached none']);
+    refuse = false;
+    await writer.write(undefined, translated(resolved)); // stored (resourceVersion 1, its status 2), not announced
+    await writer.write(undefined, translated(resolved)); // announced again
+    expect(seen.slice(2)).toEqual(['started ns/web: pending a.example.com cached 2', 'settled ns/web: pending no cached 3']);
+  });
+
+  it('writes without announcing what it cannot foresee (annotations another field manager added) and what is up to date', async () => {
+    const { writer, gatewayRoutes, seen } = writerWith((rv) => stored(rv, { team: 'payments' }));
+    gatewayRoutes.observe(stored('3', { team: 'payments' }));
+    const changed = { ...translated(resolved), spec: { ...spec, routes: [{ ...spec.routes![0]!, path: '/v2' }] } };
+    await writer.write(gatewayRoutes.get('ns/web'), changed);
+    expect(seen).toEqual([]);
+    const upToDate = stored('9');
+    gatewayRoutes.observe(upToDate);
+    await writer.write(gatewayRoutes.get('ns/web'), translated(resolved));
+    expect(seen).toEqual([]);
   });
 });
