@@ -12,7 +12,7 @@ const children: ChildProcess[] = [];
 
 /** SIGTERMs every child still running. */
 export function stopChildren(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  for (const child of children) if (!child.killed && child.exitCode === null) child.kill('SIGTERM');
 }
 process.on('exit', stopChildren);
 
