@@ -8,19 +8,17 @@
 // its gateway, the backends and the operator are children), so the figures say what the tunnel costs rather
 // than what the backends or the load generator cost it. Figures merge into the results file of `make bench`.
 import * as grpc from '@grpc/grpc-js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
-import { createInterface } from 'node:readline';
+import { Agent } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
-import { agentToken } from '../src/reference-control-plane/credentials.js';
 import { makeCa } from '../test/support/certs.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
-import { REPO_ROOT, TestCluster } from '../test/support/test-cluster.js';
-import { ECHO_SERVICE } from './grpc-echo.js';
-import { recordResults, RESULTS_FILE, type Target } from './results.js';
+import { TestCluster } from '../test/support/test-cluster.js';
+import { ECHO_SERVICE } from './backend-api.js';
+import { concurrently, expectOk, getText, startBackends, startReferenceControlPlane, stopChildren } from './children.js';
+import { pct, recordResults, RESULTS_FILE, round, type Target } from './results.js';
 
 const TOKEN = 'bench';
 const NS = 'grpc-bench';
@@ -29,74 +27,23 @@ const TLS_NAME = 'secure.bench.internal';
 const CALLS = 10_000;
 const IN_FLIGHT = 32;
 
-const children: ChildProcess[] = [];
-
-/** A child process whose stdout is JSON lines; resolves with the first line `pick` accepts. */
-function startChild<T>(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, pick: (line: Record<string, unknown>) => T | undefined): Promise<T> {
-  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const found = pick(JSON.parse(line) as Record<string, unknown>);
-        if (found !== undefined) resolve(found);
-      } catch {
-        // not a JSON line: ignored
-      }
-    });
-  });
-}
-
 /** `total` unary calls with `inFlight` of them outstanding at once on one channel; calls/s and latencies in ms. */
-async function unaryCalls(client: grpc.Client, total: number, inFlight: number): Promise<{ rps: number; latencies: number[] }> {
+function unaryCalls(client: grpc.Client, total: number, inFlight: number): Promise<{ rps: number; latencies: number[] }> {
   const message = Buffer.from('{"op":"ping"}');
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next++ < total) {
-      const t = performance.now();
-      await new Promise<void>((resolve, reject) =>
-        client.makeUnaryRequest(ECHO_SERVICE.unary!.path, (b: Buffer) => b, (b: Buffer) => b, message, (err, reply) => (err ? reject(err) : reply?.length === message.length ? resolve() : reject(new Error('short reply')))),
-      );
-      latencies.push(performance.now() - t);
-    }
-  }));
-  return { rps: total / ((performance.now() - started) / 1000), latencies };
-}
-
-/** The body of one GET through the gateway. */
-function getText(port: number, host: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, headers: { Host: host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString())).on('end', () => resolve(body)).on('error', reject);
-    }).on('error', reject).end();
-  });
+  return concurrently(total, inFlight, () => new Promise<void>((resolve, reject) =>
+    client.makeUnaryRequest(ECHO_SERVICE.unary!.path, (b: Buffer) => b, (b: Buffer) => b, message, (err, reply) => (err ? reject(err) : reply?.length === message.length ? resolve() : reject(new Error('short reply')))),
+  ));
 }
 
 /** Requests/s for `total` GETs from `clients` concurrent keep-alive clients to `host` through the gateway. */
 async function httpRequests(port: number, host: string, clients: number, total: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next++ < total) {
-      await new Promise<void>((resolve, reject) => {
-        request({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
-          if (res.statusCode !== 200) reject(new Error(`${host} answered ${res.statusCode}`));
-          res.resume().on('end', resolve).on('error', reject);
-        }).on('error', reject).end();
-      });
-    }
-  }));
-  agent.destroy();
-  return total / ((performance.now() - started) / 1000);
+  try {
+    return (await concurrently(total, clients, () => expectOk({ port, host, agent }, '/'))).rps;
+  } finally {
+    agent.destroy();
+  }
 }
-
-const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 const cluster = new TestCluster({ controllerManager: false });
 const ca = makeCa('bench CA');
@@ -108,19 +55,8 @@ try {
   process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
   const kc = testKubeConfig(info.kubeconfig);
   const leaf = ca.issue([TLS_NAME]);
-  const backends = await startChild('backends', process.execPath, ['--import', 'tsx', 'bench/backends.ts'], { BENCH_TLS_CERT: leaf.cert, BENCH_TLS_KEY: leaf.key }, (line) =>
-    typeof line.grpcPort === 'number' ? (line as { grpcPort: number; httpPort: number; httpsPort: number }) : undefined,
-  );
-  // The reference control plane as its users run it (npm run control-plane): its port, then its gateway's.
-  const ports: { cp?: number; gateway?: number } = {};
-  // CONTROL_PLANE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the gateway during the run.
-  const controlPlaneNodeArgs = (process.env.CONTROL_PLANE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  await startChild('control plane', process.execPath, [...controlPlaneNodeArgs, 'dist-reference/reference-control-plane/main.js', '--port', '0', '--gateway-port', '0', '--token', TOKEN], { LOG_LEVEL: 'info' }, (line) => {
-    if (line.msg === 'reference control plane listening') ports.cp = line.port as number;
-    if (line.msg === 'gateway listening') ports.gateway = line.port as number;
-    return ports.cp && ports.gateway ? true : undefined;
-  });
-  const gatewayPort = ports.gateway!;
+  const backends = await startBackends({ BENCH_TLS_CERT: leaf.cert, BENCH_TLS_KEY: leaf.key });
+  const { cp: controlPlane, gatewayPort } = await startReferenceControlPlane(TOKEN);
 
   const core = kc.makeApiClient(CoreV1Api);
   const networking = kc.makeApiClient(NetworkingV1Api);
@@ -142,9 +78,8 @@ try {
   await networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'plain', [{ host: HOSTS.plain, paths: [{ service: 'plain', port: 'http' }] }]) });
   await networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'secure', [{ host: HOSTS.secure, paths: [{ service: 'secure', port: 'https' }] }]) });
 
-  const controlPlane = { url: `http://127.0.0.1:${ports.cp}`, agentToken: (name: string) => agentToken(TOKEN, name) };
   operator = new OperatorProcess(
-    operatorArgs(NS, { cp: controlPlane as never }, [
+    operatorArgs(NS, { cp: controlPlane }, [
       '--service-address', `${NS}/greeter=127.0.0.1:${backends.grpcPort}`,
       '--service-address', `${NS}/plain=127.0.0.1:${backends.httpPort}`,
       '--service-address', `${NS}/secure=127.0.0.1:${backends.httpsPort}`,
@@ -178,9 +113,9 @@ try {
   await httpRequests(gatewayPort, HOSTS.plain, 8, 500);
   await httpRequests(gatewayPort, HOSTS.secure, 8, 500);
   const plain = await httpRequests(gatewayPort, HOSTS.plain, 32, CALLS);
-  const handshakesBefore = Number(await getText(gatewayPort, HOSTS.secure, '/handshakes'));
+  const handshakesBefore = Number(await getText({ port: gatewayPort, host: HOSTS.secure, agent: false }, '/handshakes'));
   const secure = await httpRequests(gatewayPort, HOSTS.secure, 32, CALLS);
-  results.https_backend_handshakes = Number(await getText(gatewayPort, HOSTS.secure, '/handshakes')) - handshakesBefore;
+  results.https_backend_handshakes = Number(await getText({ port: gatewayPort, host: HOSTS.secure, agent: false }, '/handshakes')) - handshakesBefore;
   direct.close();
   tunnel.close();
 
@@ -193,7 +128,7 @@ try {
   results.https_backend_rps_ratio = round(secure / plain);
 } finally {
   await operator?.stop().catch(() => operator?.kill());
-  for (const child of children) child.kill('SIGTERM');
+  stopChildren();
   ca.remove();
   await cluster.stop();
 }

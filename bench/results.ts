@@ -8,6 +8,10 @@ export const BENCH_N = Number(process.env.BENCH_N ?? 10_000);
 /** The committed figures are the 10,000 run's; quick runs (BENCH_N=500 in CI) write beside them. */
 export const RESULTS_FILE = join(REPO_ROOT, BENCH_N === 10_000 ? 'bench/results.json' : `bench/results-n${BENCH_N}.json`);
 
+/** The p-th percentile of `values`. */
+export const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? NaN;
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
 export type Target = [key: string, op: '>=' | '<=' | '=', value: number];
 export type Results = Record<string, number | string>;
 

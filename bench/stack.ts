@@ -1,5 +1,5 @@
-// What the tunnel and availability benches stand on: a test apiserver, a loopback backend, the reference
-// control plane (admin secret `token`) and its gateway in front of it.
+// What the availability bench stands on, all in its process (it restarts the control plane): a test apiserver,
+// a loopback backend, the reference control plane (admin secret `token`) and its gateway in front of it.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gateway, type GatewayOptions } from '../src/reference-control-plane/gateway.js';

@@ -4,43 +4,27 @@
 //   small responses   requests/s at 1 and 32 concurrent clients (keep-alive), latency p50/p99 at 1
 //   bulk              MB/s for a 10 MiB response and for a 10 MiB upload
 //   WebSocket         round-trip messages/s over one echo stream, 16 messages in flight
+// Every party runs in a process of its own (this one is the load generator; the backend, the reference control
+// plane and its gateway, and the operator are children), so the figures say what the tunnel costs rather than
+// what the backend or the load generator cost it.
 // Figures merge into the results file of `make bench` (bench/results.json for BENCH_N=10000).
-import { createServer, request, Agent, type IncomingMessage } from 'node:http';
+import { Agent } from 'node:http';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
-import { heldRoutes } from '../test/support/control-plane.js';
+import { testKubeConfig } from '../test/support/kube.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
-import { startBenchStack } from './stack.js';
-import { recordResults, RESULTS_FILE, type Target } from './results.js';
+import { TestCluster } from '../test/support/test-cluster.js';
+import { BULK_BYTES } from './backend-api.js';
+import { concurrently, expectOk, startBackends, startReferenceControlPlane, stopChildren, type Endpoint } from './children.js';
+import { pct, recordResults, RESULTS_FILE, round, type Target } from './results.js';
 
 const TOKEN = 'bench';
 const HOST = 'bench.example.com';
 const NS = 'tunnel-bench';
 const MiB = 1024 * 1024;
-const BULK_BYTES = 10 * MiB;
-const SMALL_BODY = Buffer.from('{"ok":true}');
 const BULK_BODY = Buffer.alloc(BULK_BYTES, 7);
-
-/** The backend: a small JSON answer, a 10 MiB download, and an upload sink. */
-const backend = createServer((req, res) => {
-  if (req.url === '/big') {
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BULK_BYTES });
-    return void res.end(BULK_BODY);
-  }
-  if (req.url === '/upload') {
-    let bytes = 0;
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    return void req.on('end', () => res.end(JSON.stringify({ bytes })));
-  }
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': SMALL_BODY.length });
-  res.end(SMALL_BODY);
-});
-
-// A WebSocket echo on the same backend.
-const echo = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-backend.on('upgrade', (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }))));
 
 /** Round-trip messages/s: `total` small messages over one stream, `window` of them in flight at a time. */
 async function webSocketRoundTrips(port: number, total: number, window: number): Promise<number> {
@@ -62,47 +46,8 @@ async function webSocketRoundTrips(port: number, total: number, window: number):
   return perSecond;
 }
 
-interface Endpoint {
-  port: number;
-  agent: Agent;
-}
-
-/** One request; resolves with the status and the number of body bytes once the body has been read. */
-function call(endpoint: Endpoint, path: string, body?: Buffer): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Host: HOST };
-    if (body) headers['Content-Length'] = body.length;
-    const req = request({ host: '127.0.0.1', port: endpoint.port, path, method: body ? 'POST' : 'GET', headers, agent: endpoint.agent }, (res: IncomingMessage) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function expectOk(endpoint: Endpoint, path: string, body?: Buffer): Promise<number> {
-  const result = await call(endpoint, path, body);
-  if (result.status !== 200) throw new Error(`${path} answered ${result.status} on port ${endpoint.port}`);
-  return result.bytes;
-}
-
 /** Requests/s for `total` small requests from `clients` concurrent keep-alive clients; latencies in ms. */
-async function smallRequests(endpoint: Endpoint, clients: number, total: number): Promise<{ rps: number; latencies: number[] }> {
-  let next = 0;
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next++ < total) {
-      const t = performance.now();
-      await expectOk(endpoint, '/small');
-      latencies.push(performance.now() - t);
-    }
-  }));
-  return { rps: total / ((performance.now() - started) / 1000), latencies };
-}
+const smallRequests = (endpoint: Endpoint, clients: number, total: number) => concurrently(total, clients, () => expectOk(endpoint, '/small'));
 
 /** MB/s (MiB per second) over `rounds` sequential transfers of BULK_BYTES. */
 async function bulk(endpoint: Endpoint, direction: 'download' | 'upload', rounds: number): Promise<number> {
@@ -115,33 +60,31 @@ async function bulk(endpoint: Endpoint, direction: 'download' | 'upload', rounds
   return (rounds * BULK_BYTES) / MiB / ((performance.now() - started) / 1000);
 }
 
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-
-const { cluster, kc, backendPort, cp, gateway, gatewayPort } = await startBenchStack(backend, TOKEN);
+const cluster = new TestCluster({ controllerManager: false });
 // What users run (the image's Node and the bundle) unless BENCH_RUNTIME says otherwise.
 const RUNTIME = benchRuntime();
 let operator: OperatorProcess | undefined;
 const results: Record<string, number | string> = {};
 try {
+  const info = await cluster.start();
+  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
+  const kc = testKubeConfig(info.kubeconfig);
+  const backend = await startBackends();
+  const { cp, gatewayPort } = await startReferenceControlPlane(TOKEN);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ name: 'http', port: 8080 }]) });
   await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
   operator = new OperatorProcess(
-    operatorArgs(NS, { cp }, ['--service-address', `${NS}/web=127.0.0.1:${backendPort}`]),
+    operatorArgs(NS, { cp }, ['--service-address', `${NS}/web=127.0.0.1:${backend.httpPort}`]),
     // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
     { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
     RUNTIME,
   );
   results.tunnel_operator_runtime = describeRuntime(RUNTIME);
   await operator.registered();
-  await waitFor('the route at the gateway', async () => heldRoutes(cp, NS).length === 1, { timeoutMs: 30_000 });
-
-  const direct = { port: backendPort, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
-  const tunnel = { port: gatewayPort, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
+  const direct = { port: backend.httpPort, host: HOST, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
+  const tunnel = { port: gatewayPort, host: HOST, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
+  await waitFor('the route served through the gateway', () => expectOk(tunnel, '/small').then(() => true, () => false), { timeoutMs: 30_000 });
   for (const endpoint of [direct, tunnel]) await smallRequests(endpoint, 8, 500); // warm-up: JIT, connections
 
   console.error('bench: small responses, 1 client');
@@ -157,7 +100,7 @@ try {
   const tunnelUp = await bulk(tunnel, 'upload', 5);
   console.error('bench: WebSocket round trips');
   await webSocketRoundTrips(gatewayPort, 2_000, 16); // warm-up
-  const directWs = await webSocketRoundTrips(backendPort, 20_000, 16);
+  const directWs = await webSocketRoundTrips(backend.httpPort, 20_000, 16);
   const tunnelWs = await webSocketRoundTrips(gatewayPort, 20_000, 16);
 
   results.tunnel_rps_1 = round(tunnel1.rps, 0);
@@ -178,10 +121,7 @@ try {
   results.ws_msgs_ratio = round(tunnelWs / directWs);
 } finally {
   await operator?.stop().catch(() => operator?.kill());
-  await gateway.close();
-  await cp.close();
-  backend.closeAllConnections();
-  backend.close();
+  stopChildren();
   await cluster.stop();
 }
 
