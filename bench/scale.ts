@@ -318,9 +318,10 @@ try {
 }
 
 const TARGETS: Target[] = [
-  ['ratio_10k', '>=', 0.7],
+  // The Go agent's targets (issue: lighter and faster on every figure): 10k at ≥ 0.9 of the bare writes, ≤ 150 MiB.
+  ['ratio_10k', '>=', 0.9],
   ['rss_mib_1k', '<=', 73],
-  ['rss_mib_10k', '<=', 250],
+  ['rss_mib_10k', '<=', 150],
   ['latency_p50_ms', '<=', 8],
   ['latency_p99_ms', '<=', 50],
   // The Go agent's figures on this machine (100 single creates): p50 11 ms, p99 351 ms.
