@@ -6,7 +6,8 @@
 //              N GatewayRoute creates + 2 × N status applies), no operator running
 //   converge   first Ingress created → every route held by the reference control plane
 //   latency    one Ingress change → the control plane holds it, 200 changes in steady state
-//   single     100 Ingress creates one at a time, each until its route is at the control plane (no other load)
+//   single     100 Ingress creates one at a time, each until its route is at the control plane (no other load);
+//              then a new process with those 100: start → its snapshot at the control plane, and its RSS
 //   restart    SIGTERM, new process: time to the snapshot, and status writes it caused
 //   recovery   the control plane drops the socket → it holds exactly the cluster's routes again
 // Memory is the operator's RSS (sampled every 100 ms), CPU its user+system time from /proc.
@@ -144,6 +145,21 @@ async function singleCreateLatencies(kc: KubeConfig, ns: string, count: number):
   return { total, apiserver };
 }
 
+/** The next snapshot of `clusterName`'s cluster at the control plane: its frames' sizes and when its end arrived. */
+function nextSnapshot(cp: ReferenceControlPlane, clusterName: string): Promise<{ frames: number[]; at: number }> {
+  const uuid = clusterByName(cp, clusterName)!.cluster_uuid;
+  const frames: number[] = [];
+  return new Promise((resolve) => {
+    const off = cp.onMessage((m) => {
+      if (m.cluster !== uuid || !m.type.startsWith('routes_sync_')) return;
+      frames.push(m.bytes);
+      if (m.type !== 'routes_sync_end') return;
+      off();
+      resolve({ frames, at: performance.now() });
+    });
+  });
+}
+
 function startOperator(ns: string): OperatorProcess {
   return new OperatorProcess(operatorArgs(ns, { cp, url: process.env.BENCH_CP_URL! }), {
     LOG_LEVEL: 'info',
@@ -207,6 +223,17 @@ try {
   results.latency_single_operator_p50_ms = pct(singleOperatorShare, 50);
   results.latency_single_operator_p99_ms = pct(singleOperatorShare, 99);
   await single.stop();
+  // Start-up with those 100 Ingresses, as the Go agent was measured: a new process until its snapshot of all
+  // 100 routes is at the control plane; then its RSS.
+  const startupBegan = performance.now();
+  const startupSnapshot = nextSnapshot(cp, 'single');
+  const restarted = startOperator('single');
+  operators.push(restarted);
+  const { at: startupAt } = await startupSnapshot;
+  results.startup_s_100 = seconds(startupAt - startupBegan);
+  await restarted.settled();
+  results.rss_mib_100_startup = Number(procStat(restarted.pid).rssMiB.toFixed(1));
+  await restarted.stop();
   console.error(`bench: single creates p50 ${results.latency_single_p50_ms} ms; baseline of ${SMALL}`);
   const baselineSmall = await baseline(kc, 'base-small', SMALL);
   console.error(`bench: converge ${SMALL}`);
@@ -265,26 +292,16 @@ try {
   let snapshotMs = 0;
   results.restart_status_writes_10k = await countWrites(kc, 'big', async () => {
     await big.stop();
-    const uuid = clusterByName(cp, 'big')!.cluster_uuid;
     const started = performance.now();
-    const frames: number[] = [];
-    const snapshot = new Promise<void>((resolve) => {
-      const off = cp.onMessage((m) => {
-        if (m.cluster === uuid && m.type.startsWith('routes_sync_')) frames.push(m.bytes);
-        if (m.cluster === uuid && m.type === 'routes_sync_end') {
-          // The snapshot on the wire at N routes: frames, the largest, the total (protocol v2).
-          results.snapshot_frames_10k = frames.length;
-          results.snapshot_largest_frame_kib_10k = Number((Math.max(...frames) / 1024).toFixed(1));
-          results.snapshot_total_mib_10k = Number((frames.reduce((a, b) => a + b, 0) / MiB).toFixed(2));
-          snapshotMs = performance.now() - started;
-          off();
-          resolve();
-        }
-      });
-    });
+    const snapshot = nextSnapshot(cp, 'big');
     big = startOperator('big');
     operators.push(big);
-    await snapshot;
+    const { frames, at } = await snapshot;
+    // The snapshot on the wire at N routes: frames, the largest, the total (protocol v2).
+    results.snapshot_frames_10k = frames.length;
+    results.snapshot_largest_frame_kib_10k = Number((Math.max(...frames) / 1024).toFixed(1));
+    results.snapshot_total_mib_10k = Number((frames.reduce((a, b) => a + b, 0) / MiB).toFixed(2));
+    snapshotMs = at - started;
     await big.settled(10 * 60_000);
     // every GatewayRoute reconciled at least once since the snapshot: the sync queue saw them all
     await waitFor('acknowledged', async () => (await big.get('/api/health/detailed')).body.routes.unacknowledgedGatewayRoutes === 0, { timeoutMs: 120_000, intervalMs: 100 });

@@ -51,6 +51,8 @@ export const SYNC_FIELD_MANAGER = 'gateway-operator-sync';
 const READY_ORDER = ['Accepted', 'ResolvedRefs', 'Synced'];
 /** How long a just-sent change may wait for its acknowledgement before Synced=Pending is written. */
 const PENDING_GRACE_MS = 2_000;
+/** How long Synced waits for the source controller's report on a new generation before it is written anyway. */
+const SOURCE_GRACE_MS = 2_000;
 
 /** The control plane's answer (acknowledged or rejected) for this generation is already in the status. */
 function answeredFor(synced: Condition | undefined, generation: number | undefined): boolean {
@@ -103,6 +105,8 @@ export class SyncController {
   private lastAckWarning = 0;
   /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
   private readonly unresolved = new Map<string, string[]>();
+  /** Translated GatewayRoutes whose status waits for their source controller's report (see sourceReportWait). */
+  private readonly awaitingSource = new Map<string, { generation?: number; since: number }>();
 
   private readonly custom: Manager['custom'];
   private readonly gatewayRoutes: Informer<GatewayRoute>;
@@ -351,6 +355,7 @@ export class SyncController {
     const route = this.gatewayRoutes.get(key);
     if (!route || route.metadata.deletionTimestamp) {
       this.unresolved.delete(key);
+      this.awaitingSource.delete(key);
       this.outbox.setDesired(key, undefined);
       return this.sendChange(key);
     }
@@ -361,8 +366,34 @@ export class SyncController {
     const since = this.outbox.inFlightSince(key);
     const waited = since === undefined ? Infinity : Date.now() - since;
     if (waited < PENDING_GRACE_MS) return { requeueAfterMs: PENDING_GRACE_MS - waited + 1 };
+    const sourceWait = this.sourceReportWait(key, route);
+    if (sourceWait > 0) return { requeueAfterMs: sourceWait };
     await this.writeStatus(key, route);
     return retry;
+  }
+
+  /**
+   * A translated GatewayRoute whose source controller has not reported on this generation yet (Accepted): that
+   * report is on its way and wakes this controller again (every status change does), so Synced and Ready are
+   * written once then, complete, instead of now and again then: one apiserver write per change, not two.
+   * Written anyway once SOURCE_GRACE_MS have passed. Returns how long to wait (0: write now).
+   */
+  private sourceReportWait(key: string, route: GatewayRoute): number {
+    const generation = route.metadata.generation;
+    if (!sourceOwner(route) || findCondition(route.status?.conditions, 'Accepted')?.observedGeneration === generation) {
+      this.awaitingSource.delete(key);
+      return 0;
+    }
+    const now = Date.now();
+    const waiting = this.awaitingSource.get(key);
+    if (!waiting || waiting.generation !== generation) {
+      this.awaitingSource.set(key, { generation, since: now });
+      return SOURCE_GRACE_MS;
+    }
+    const left = waiting.since + SOURCE_GRACE_MS - now;
+    if (left > 0) return left;
+    this.awaitingSource.delete(key);
+    return 0;
   }
 
   /** Sends `key`'s change if one is due; returns when to look again for a refusal waiting to be retried. */

@@ -13,7 +13,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wireRouteKey, type WireRouteBody } from '../../src/controlplane/protocol.js';
-import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, Watch } from '@kubernetes/client-node';
 
 const TOKEN = 'sync-test-token';
 const { networking, core, custom, kc } = clients();
@@ -32,9 +32,12 @@ async function syncedNamespace(prefix: string): Promise<{ ns: string; operator: 
 }
 
 describe('mirroring', () => {
-  it('50 Ingresses: the control plane holds exactly their routes and every GatewayRoute is Synced', async () => {
+  it('50 Ingresses: the control plane holds exactly their routes and every GatewayRoute is Synced, with one status write per owner', async () => {
     const { ns } = await syncedNamespace('sync-fifty');
     const names = Array.from({ length: 50 }, (_, i) => `app-${i}`);
+    // Every write of a GatewayRoute after its create: the Ingress controller's status and the sync controller's.
+    let modified = 0;
+    const counting = await new Watch(kc).watch(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${GATEWAY_ROUTE.plural}`, {}, (type) => void (type === 'MODIFIED' && modified++), () => undefined);
     await inBatches(names, 10, (name) => createIngress(ingressObject(ns, name, [{ host: `${name}.example.com`, paths: [{ path: '/', service: 'web', port: 'http' }] }])));
     await waitForRoutes(suite.cp, ns, names.map((n) => route(`${n}.example.com`, '/')));
     await eventually('all Synced and Ready', async () => {
@@ -56,6 +59,11 @@ describe('mirroring', () => {
     const keys = changes.flatMap((m) => (m.payload.upsert as WireRouteBody[]).map((r) => wireRouteKey(m.payload.namespace as string, m.payload.name as string, r)));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toHaveLength(50);
+    // Synced and Ready are written once the Ingress controller has reported (Accepted), not before and again
+    // after it: two status writes per GatewayRoute (a few more where an answer took longer than its grace).
+    counting.abort();
+    expect(modified).toBeGreaterThanOrEqual(100);
+    expect(modified).toBeLessThanOrEqual(110);
   });
 
   it('reflects a changed path, a removed host, a deleted Ingress and a Service deleted before its Ingress', async () => {
