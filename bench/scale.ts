@@ -16,6 +16,7 @@ import { cpus } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, VERSION } from '../src/api/v1alpha1/types.js';
 import { applyObject, applyStatus } from '../src/operator/apply.js';
+import { CustomObjectsClient } from '../src/operator/clients.js';
 import { TestCluster } from '../test/support/test-cluster.js';
 import { testKubeConfig } from '../test/support/kube.js';
 import { inBatches, ingressObject, serviceObject } from '../test/support/fixtures.js';
@@ -66,7 +67,7 @@ async function createNamespace(kc: KubeConfig, name: string): Promise<void> {
 async function baseline(kc: KubeConfig, ns: string, n: number): Promise<number> {
   await createNamespace(kc, ns);
   const networking = kc.makeApiClient(NetworkingV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const custom = new CustomObjectsClient(kc);
   const started = performance.now();
   await inBatches([...Array(n).keys()], CLIENTS, async (i) => {
     await networking.createNamespacedIngress({ namespace: ns, body: ingress(ns, i) });

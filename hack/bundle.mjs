@@ -2,7 +2,9 @@
 // beside it. Loading @kubernetes/client-node unbundled keeps every generated API module as source text
 // (~100 MiB RSS at idle); the bundle holds only what the operator calls (~60 MiB). tsc's dist/ stays for the
 // tests and type-checking; the image runs this file alone, with no node_modules.
+import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
 // Node's built-in modules reach the bundle through require(), never through an ESM import: importing one
@@ -17,6 +19,25 @@ const builtinsViaRequire = {
       args.namespace === 'builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'builtin' },
     );
     build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+// @kubernetes/client-node's own modules are side-effect free: the operator calls its own REST clients
+// (src/operator/clients.ts) and takes only KubeConfig and Watch from client-node, but the package declares
+// no "sideEffects", so esbuild kept every module its index re-exports (the generated API classes, ~700
+// models, ObjectSerializer: ~1.2 MB). Marked, they are dropped unless used. Measured on Node 24 with only
+// KubeConfig and Watch bundled: 525 KB and 63 MiB RSS at idle, against 1 MB and 74 MiB unmarked; the
+// operator's bundle: 1.03 MB against 1.46 MB, and ~78 MiB idle RSS against 81-89 MiB.
+const CLIENT_NODE = realpathSync('node_modules/@kubernetes/client-node') + sep;
+const clientNodeSideEffectFree = {
+  name: 'client-node-side-effect-free',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!args.resolveDir.startsWith(CLIENT_NODE)) return undefined;
+      const path = resolve(args.resolveDir, args.path);
+      // Anything but a file named in full (a directory, no extension; none in 1.4.0): esbuild's own resolution, unmarked.
+      return path.endsWith('.js') && existsSync(path) ? { path, sideEffects: false } : undefined;
+    });
   },
 };
 
@@ -41,6 +62,6 @@ await build({
   alias: { punycode: './node_modules/punycode/punycode.js' },
   // CommonJS dependencies (client-node, winston, prom-client) call require(); an ESM bundle gets one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  plugins: [builtinsViaRequire],
+  plugins: [builtinsViaRequire, clientNodeSideEffectFree],
   logLevel: 'warning',
 });

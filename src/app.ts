@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, CLUSTER_CONNECTIVITY_KIND, CLUSTER_CONNECTIVITY_NAME } from './api/v1alpha1/types.js';
 import type { Config } from './config.js';
 import * as connectivity from './connectivity/controller.js';
@@ -19,6 +19,7 @@ import * as gatewayRoutes from './gatewayroute/setup.js';
 import * as ingress from './ingress/controller.js';
 import type { GatewayAddressSource } from './ingress/status.js';
 import type { Logger } from './log.js';
+import { coordinationClient, coreClient, versionClient } from './operator/clients.js';
 import { EventRecorder } from './operator/events.js';
 import { LeaderElector } from './operator/leader-election.js';
 import { Manager } from './operator/manager.js';
@@ -99,11 +100,11 @@ export class GatewayOperator {
     onFatal: (reason: string) => void,
   ) {
     this.logger = logger.child({ controller: 'manager' });
-    const core = kc.makeApiClient(CoreV1Api);
+    const core = coreClient(kc);
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
     const elector = config.leaderElect
-      ? new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
+      ? new LeaderElector(coordinationClient(kc), {
           namespace: config.namespace,
           name: config.leaseName,
           identity,
@@ -281,7 +282,7 @@ export class GatewayOperator {
   async start(): Promise<void> {
     this.healthPort = await this.health.listen(this.config.healthPort);
     this.logger.info('health server listening', { port: this.healthPort });
-    const version = await this.kc.makeApiClient(VersionApi).getCode().catch((err: unknown) => {
+    const version = await versionClient(this.kc).getCode().catch((err: unknown) => {
       this.logger.warn('could not read the Kubernetes version', { err });
       return undefined;
     });

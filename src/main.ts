@@ -1,11 +1,12 @@
 // Entry point: config (exit 2 on bad flags, before touching the cluster) → operator → signals, or the
 // one-shot `deregister` command (exit 0 done, 1 failed), or `preview` (no cluster: exit 0, 1 or 2).
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
 import { AGENT_VERSION, controlPlaneConnection, GatewayOperator, loadKubeConfig } from './app.js';
 import { deregister } from './controlplane/deregister.js';
 import { ConfigMapIdentityStore } from './controlplane/identity.js';
 import { createLogger } from './log.js';
+import { appsClient, coordinationClient, coreClient } from './operator/clients.js';
 import { runPreview } from './preview/cli.js';
 import { existsSync } from 'node:fs';
 
@@ -54,9 +55,9 @@ async function runDeregister(config: Config, kc: KubeConfig): Promise<void> {
   const namespace = config.namespace;
   try {
     const result = await deregister({
-      apps: kc.makeApiClient(AppsV1Api),
-      coordination: kc.makeApiClient(CoordinationV1Api),
-      identity: new ConfigMapIdentityStore(kc.makeApiClient(CoreV1Api), namespace),
+      apps: appsClient(kc),
+      coordination: coordinationClient(kc),
+      identity: new ConfigMapIdentityStore(coreClient(kc), namespace),
       connection: controlPlaneConnection(config, kc),
       namespace,
       leaseName: config.leaseName,

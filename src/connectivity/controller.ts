@@ -2,7 +2,6 @@
 // published addresses, in a trusted namespace) decides, private or public, the public endpoint, and the control-plane connection. It re-detects whenever that Service
 // changes (a LoadBalancer that gets its address late turns the cluster public without a restart) and
 // never delays the operator's start: until it has decided, the cluster counts as private.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { conditionsChanged, progressSummary, rfc3339, setConditions } from '../api/v1alpha1/conditions.js';
 import type { ClusterConnectivityCondition } from '../api/v1alpha1/reasons.js';
 import {

@@ -3,7 +3,7 @@
 // (else it would send its snapshot again on its next reconnect), so this optionally scales the operator's
 // Deployment to zero, waits until no replica holds the leader Lease, then resumes the cluster's identity
 // and sends an empty snapshot (routes_sync_begin + routes_sync_end), and succeeds only on the control plane's acknowledgement.
-import type { AppsV1Api, CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { AppsClient, CoordinationClient, Lease } from '../operator/clients.js';
 import type { Logger } from '../log.js';
 import { apiErrorCode, apiErrorMessage } from '../operator/apply.js';
 import { RevisionClock } from './revision.js';
@@ -12,8 +12,8 @@ import type { IdentityStore } from './identity.js';
 import type { InboundMessage } from './protocol.js';
 
 export interface DeregisterOptions {
-  apps: AppsV1Api;
-  coordination: CoordinationV1Api;
+  apps: Pick<AppsClient, 'readNamespacedDeploymentScale' | 'replaceNamespacedDeploymentScale'>;
+  coordination: Pick<CoordinationClient, 'readNamespacedLease'>;
   identity: IdentityStore;
   connection: Omit<ControlPlaneClientOptions, 'identity' | 'heartbeat' | 'k8sVersion' | 'logger'>;
   namespace: string;
@@ -30,7 +30,7 @@ export type DeregisterResult = { outcome: 'deregistered'; clusterId: string } | 
 const LOG = { controller: 'deregister' };
 
 /** True when nobody holds the Lease: absent, released (no holder), or not renewed within its duration. */
-export function leaseIsFree(lease: V1Lease | undefined, now = Date.now()): boolean {
+export function leaseIsFree(lease: Lease | undefined, now = Date.now()): boolean {
   const spec = lease?.spec;
   if (!spec?.holderIdentity) return true;
   const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
@@ -58,7 +58,7 @@ export async function deregister(options: DeregisterOptions): Promise<Deregister
   }
 
   for (;;) {
-    let lease: V1Lease | undefined;
+    let lease: Lease | undefined;
     try {
       lease = await options.coordination.readNamespacedLease({ name: options.leaseName, namespace });
     } catch (err) {

@@ -3,7 +3,7 @@
 // ConfigMap is a cache: the cluster's fingerprint (its kube-system Namespace's UID, which lives as long as
 // the cluster) is sent at every registration too, so a missing or unwritable ConfigMap (no namespace, RBAC,
 // a read-only apiserver) still resumes the same cluster.
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreClient } from '../operator/clients.js';
 import { apiErrorCode, apiErrorMessage } from '../operator/apply.js';
 
 export interface ClusterIdentity {
@@ -25,7 +25,7 @@ export const FINGERPRINT_NAMESPACE = 'kube-system';
  * The cluster's fingerprint, read once and kept (a UID never changes); undefined while it cannot be read
  * (RBAC, the apiserver down), asked again at the next registration.
  */
-export function clusterFingerprint(core: Pick<CoreV1Api, 'readNamespace'>, onError: (err: Error) => void): () => Promise<string | undefined> {
+export function clusterFingerprint(core: Pick<CoreClient, 'readNamespace'>, onError: (err: Error) => void): () => Promise<string | undefined> {
   let known: string | undefined;
   return async () => {
     if (known) return known;
@@ -39,7 +39,7 @@ export function clusterFingerprint(core: Pick<CoreV1Api, 'readNamespace'>, onErr
 }
 
 export class ConfigMapIdentityStore implements IdentityStore {
-  constructor(private readonly core: CoreV1Api, private readonly namespace: string) {}
+  constructor(private readonly core: Pick<CoreClient, 'readNamespacedConfigMap' | 'createNamespacedConfigMap' | 'replaceNamespacedConfigMap'>, private readonly namespace: string) {}
 
   async load(): Promise<ClusterIdentity> {
     try {

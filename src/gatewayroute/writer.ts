@@ -2,7 +2,7 @@
 // source: server-side apply of metadata + spec only when they differ from the cache, then the source's
 // status fields (Accepted, ResolvedRefs, hosts, routeCount, source) under the source's own field manager, and an
 // Event on the source object when a condition flips. status.observedGeneration is the sync controller's.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsClient } from '../operator/clients.js';
 import { conditionsChanged, findCondition } from '../api/v1alpha1/conditions.js';
 import { sourceStatusChanged, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute } from '../api/v1alpha1/types.js';
@@ -21,7 +21,7 @@ export function gatewayRouteRef(namespace: string, name: string): CustomObjectRe
 }
 
 export interface GatewayRouteWriterOptions {
-  custom: CustomObjectsApi;
+  custom: CustomObjectsClient;
   gatewayRoutes: Informer<GatewayRoute>;
   /** Announces each spec write as it starts (the sync controller sends it then), and settles it once answered. */
   pendingWrites?: PendingWrites;

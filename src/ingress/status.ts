@@ -3,7 +3,7 @@
 // Ingress health is Healthy once it is there (Progressing while empty). The address is --ingress-status-address,
 // else what the control plane told at registration; while neither is known, statuses are left as they are.
 // Ingresses of any other class are never written, even when mirrored: their own controller owns their status.
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsClient } from '../operator/clients.js';
 import type { GatewayAddress } from '../controlplane/protocol.js';
 import type { Logger } from '../log.js';
 import { applyStatus, ObjectError, type CustomObjectRef } from '../operator/apply.js';
@@ -67,7 +67,7 @@ export interface IngressStatusParts {
   ingressClasses: Informer<IngressClass>;
   address: GatewayAddressSource;
   controllerName: string;
-  custom: CustomObjectsApi;
+  custom: CustomObjectsClient;
   logger: Logger;
 }
 

@@ -1,6 +1,6 @@
 // Server-side apply of custom objects and of their /status, each under a named field manager, so the
 // controllers that share an object own disjoint fields and never undo each other's writes.
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { APPLY_PATCH, type CustomObjectsClient } from './clients.js';
 
 export interface CustomObjectRef {
   group: string;
@@ -11,9 +11,7 @@ export interface CustomObjectRef {
   name: string;
 }
 
-const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-
-/** The apiserver's message from a client-node ApiException (its body is a JSON string). */
+/** The apiserver's message from a KubeRequestError (its body is the response text, a Status JSON). */
 export function apiErrorMessage(err: unknown): string {
   const body = (err as { body?: unknown }).body;
   if (typeof body === 'string' && body) {
@@ -52,29 +50,29 @@ function target(ref: CustomObjectRef) {
   return { group: ref.group, version: ref.version, plural: ref.plural, name: ref.name };
 }
 
-async function apply<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string, status: boolean): Promise<T> {
+async function apply<T>(api: CustomObjectsClient, ref: CustomObjectRef, body: object, fieldManager: string, status: boolean): Promise<T> {
   const params = { ...target(ref), body, fieldManager, force: true };
   try {
     if (ref.namespace) {
       const namespaced = { ...params, namespace: ref.namespace };
-      return (await (status ? api.patchNamespacedCustomObjectStatus(namespaced, applyPatch) : api.patchNamespacedCustomObject(namespaced, applyPatch))) as T;
+      return (await (status ? api.patchNamespacedCustomObjectStatus(namespaced, APPLY_PATCH) : api.patchNamespacedCustomObject(namespaced, APPLY_PATCH))) as T;
     }
-    return (await (status ? api.patchClusterCustomObjectStatus(params, applyPatch) : api.patchClusterCustomObject(params, applyPatch))) as T;
+    return (await (status ? api.patchClusterCustomObjectStatus(params, APPLY_PATCH) : api.patchClusterCustomObject(params, APPLY_PATCH))) as T;
   } catch (err) {
     throw new ObjectError(ref, status ? 'apply status' : 'apply', err);
   }
 }
 
-export function applyObject<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+export function applyObject<T>(api: CustomObjectsClient, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
   return apply<T>(api, ref, body, fieldManager, false);
 }
 
-export function applyStatus<T>(api: CustomObjectsApi, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
+export function applyStatus<T>(api: CustomObjectsClient, ref: CustomObjectRef, body: object, fieldManager: string): Promise<T> {
   return apply<T>(api, ref, body, fieldManager, true);
 }
 
 /** Deletes the object; one that is already gone counts as deleted. */
-export async function deleteObject(api: CustomObjectsApi, ref: CustomObjectRef, uid?: string): Promise<void> {
+export async function deleteObject(api: CustomObjectsClient, ref: CustomObjectRef, uid?: string): Promise<void> {
   try {
     const body = uid ? { preconditions: { uid } } : undefined;
     if (ref.namespace) await api.deleteNamespacedCustomObject({ ...target(ref), namespace: ref.namespace, body });

@@ -1,7 +1,7 @@
 // Kubernetes Events for the objects we manage. Callers record only transitions (a condition that
 // flips), so a steady state writes no Events.
 import { randomBytes } from 'node:crypto';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreClient } from './clients.js';
 import type { Logger } from '../log.js';
 
 export interface InvolvedObject {
@@ -16,7 +16,7 @@ export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly core: Pick<CoreClient, 'createNamespacedEvent'>,
     private readonly component: string,
     private readonly instance: string,
     private readonly defaultNamespace: string,

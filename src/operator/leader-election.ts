@@ -2,7 +2,7 @@
 // holder has not renewed it for a full lease duration as observed by this process (no clock trust),
 // the leader renews every retry period and gives up when it cannot renew within the renew deadline,
 // and a leader that stops cleanly releases the lease so the next one takes over at once.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { microTime, type CoordinationClient, type Lease } from './clients.js';
 import type { Logger } from '../log.js';
 
 export interface LeaderElectionOptions {
@@ -40,7 +40,7 @@ export class LeaderElector {
   private readonly logger: Logger;
 
   constructor(
-    private readonly api: CoordinationV1Api,
+    private readonly api: Pick<CoordinationClient, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>,
     private readonly options: LeaderElectionOptions,
     logger: Logger,
   ) {
@@ -93,7 +93,7 @@ export class LeaderElector {
     try {
       const lease = await this.api.readNamespacedLease({ name: this.options.name, namespace: this.options.namespace });
       if (lease.spec?.holderIdentity !== this.options.identity) return;
-      const now = new V1MicroTime();
+      const now = microTime(Date.now());
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
       await this.api.replaceNamespacedLease({ name: this.options.name, namespace: this.options.namespace, body: lease });
       this.logger.info('released the leader lease');
@@ -106,12 +106,12 @@ export class LeaderElector {
     const { name, namespace, identity } = this.options;
     const now = Date.now();
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
-    let lease: V1Lease;
+    let lease: Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
-      const stamp = new V1MicroTime(now);
+      const stamp = microTime(now);
       await this.api.createNamespacedLease({
         namespace,
         body: {
@@ -130,7 +130,7 @@ export class LeaderElector {
     const heldByOther = holder !== '' && holder !== identity;
     const expired = this.observed.seenAt + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < now;
     if (heldByOther && !expired) return false;
-    const stamp = new V1MicroTime(now);
+    const stamp = microTime(now);
     lease.spec = {
       ...spec,
       holderIdentity: identity,

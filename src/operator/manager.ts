@@ -4,7 +4,8 @@
 // manager owns every lifecycle: runnables that need no leadership start at once, the rest once this
 // replica leads (informers, then, with every cache synced, controllers, then leader-gated runnables),
 // and stop() ends them in reverse.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { coreClient, CustomObjectsClient, type CoreClient } from './clients.js';
 import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import { Controller, type Reconciler } from './controller.js';
@@ -83,8 +84,8 @@ export function watch<T extends KubeObject>(w: Watch<T>): Watch<T> {
 const CACHE_POLL_MS = 50;
 
 export class Manager {
-  readonly custom: CustomObjectsApi;
-  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsClient;
+  readonly core: CoreClient;
   readonly events: EventRecorder;
   readonly logger: Logger;
   /** The manager's own log lines. */
@@ -104,8 +105,8 @@ export class Manager {
   private working = false;
 
   constructor(private readonly options: ManagerOptions) {
-    this.custom = options.kc.makeApiClient(CustomObjectsApi);
-    this.core = options.kc.makeApiClient(CoreV1Api);
+    this.custom = new CustomObjectsClient(options.kc);
+    this.core = coreClient(options.kc);
     this.events = options.events;
     this.logger = options.logger;
     this.log = options.logger.child({ controller: 'manager' });

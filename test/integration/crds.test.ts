@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyObject } from '../../src/operator/apply.js';
+import { CustomObjectsClient } from '../../src/operator/clients.js';
 import { loadYaml } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -16,7 +17,7 @@ import {
   type RouteSpec,
 } from '../../src/api/v1alpha1/types.js';
 import { REPO_ROOT } from '../support/test-cluster.js';
-import { apiErrorMessage, clients, eventually, kubectl, TestNamespaces } from '../support/kube.js';
+import { apiErrorMessage, clients, eventually, kubectl, testKubeConfig, TestNamespaces } from '../support/kube.js';
 
 const samples = join(REPO_ROOT, 'config/samples');
 const { custom } = clients();
@@ -56,7 +57,7 @@ beforeAll(async () => {
   // ClusterConnectivity/cluster is one object for the whole cluster and every test file's operator writes it:
   // this file only makes sure it exists (as an operator does: the name alone) and never changes its spec.
   const ref = { group: GROUP, version: VERSION, plural: CLUSTER_CONNECTIVITY.plural, kind: CLUSTER_CONNECTIVITY.kind, name: 'cluster' };
-  await applyObject(custom, ref, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: 'cluster' } }, 'crds-test');
+  await applyObject(new CustomObjectsClient(testKubeConfig()), ref, { apiVersion: API_VERSION, kind: CLUSTER_CONNECTIVITY.kind, metadata: { name: 'cluster' } }, 'crds-test');
   // The sample GatewayRoute "shop", applied as a user would; the printer-column tests read it.
   sampleApplied = kubectl(['apply', '-n', namespace, '-f', join(samples, 'gateway_v1alpha1_gatewayroute.yaml')]);
 });

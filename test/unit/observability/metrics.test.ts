@@ -5,12 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { GatewayRoute } from '../../../src/api/v1alpha1/types.js';
 import type { WireGatewayRoute } from '../../../src/controlplane/protocol.js';
 import { countConditions } from '../../../src/gatewayroute/condition-counts.js';
 import { silentLogger } from '../../../src/log.js';
 import { metrics, registry, reportUnacknowledgedFrom } from '../../../src/metrics.js';
+import { coreClient, type CoordinationClient, type Lease } from '../../../src/operator/clients.js';
 import { EventRecorder } from '../../../src/operator/events.js';
 import { Informer } from '../../../src/operator/informer.js';
 import { LeaderElector } from '../../../src/operator/leader-election.js';
@@ -28,7 +29,7 @@ function kubeConfig(): KubeConfig {
 function manager(elector?: LeaderElector): Manager {
   const kc = kubeConfig();
   const logger = silentLogger();
-  return new Manager({ kc, logger, watchNamespaces: [], elector, events: new EventRecorder(kc.makeApiClient(CoreV1Api), 'test', 'test-1', 'default', logger) });
+  return new Manager({ kc, logger, watchNamespaces: [], elector, events: new EventRecorder(coreClient(kc), 'test', 'test-1', 'default', logger) });
 }
 
 /** The samples of one metric as Prometheus would scrape them: labels as "k=v,k=v" → value. */
@@ -54,23 +55,23 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 }
 
 /** A Lease API with one Lease in memory; `holder` set from outside stands for another replica. */
-function leaseApi(): CoordinationV1Api & { lease?: V1Lease } {
+function leaseApi(): CoordinationClient & { lease?: Lease } {
   const api = {
-    lease: undefined as V1Lease | undefined,
+    lease: undefined as Lease | undefined,
     async readNamespacedLease() {
       if (!api.lease) throw Object.assign(new Error('not found'), { code: 404 });
       return structuredClone(api.lease);
     },
-    async createNamespacedLease({ body }: { body: V1Lease }) {
+    async createNamespacedLease({ body }: { body: Lease }) {
       api.lease = structuredClone(body);
       return body;
     },
-    async replaceNamespacedLease({ body }: { body: V1Lease }) {
+    async replaceNamespacedLease({ body }: { body: Lease }) {
       api.lease = structuredClone(body);
       return body;
     },
   };
-  return api as unknown as CoordinationV1Api & { lease?: V1Lease };
+  return api as unknown as CoordinationClient & { lease?: Lease };
 }
 
 describe('gateway_operator_leader', () => {
@@ -88,7 +89,7 @@ describe('gateway_operator_leader', () => {
     expect(api.lease?.spec?.holderIdentity).toBe('');
 
     // Another replica holds the Lease now: this one tries, is refused, and never reports itself the leader.
-    api.lease!.spec = { ...api.lease!.spec, holderIdentity: 'b', leaseDurationSeconds: 60, renewTime: new Date() as never };
+    api.lease!.spec = { ...api.lease!.spec, holderIdentity: 'b', leaseDurationSeconds: 60, renewTime: new Date().toISOString() };
     const standby = manager(new LeaderElector(api, { ...options, identity: 'c' }, silentLogger()));
     await standby.start();
     await new Promise((resolve) => setTimeout(resolve, 100)); // a few retry periods of refusals

@@ -1,8 +1,9 @@
 // The Manager's controller builder, predicates and runnable lifecycle, with no apiserver: objects enter the
 // informers through observe(), and controllers are started by hand or by a manager with no informers.
 import { describe, expect, it } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger } from '../../../src/log.js';
+import { coreClient } from '../../../src/operator/clients.js';
 import { EventRecorder } from '../../../src/operator/events.js';
 import type { Informer, KubeObject } from '../../../src/operator/informer.js';
 import { Manager, watch, type Runnable } from '../../../src/operator/manager.js';
@@ -36,7 +37,7 @@ function kubeConfig(): KubeConfig {
 function manager(): Manager {
   const kc = kubeConfig();
   const logger = silentLogger();
-  return new Manager({ kc, logger, watchNamespaces: [], events: new EventRecorder(kc.makeApiClient(CoreV1Api), 'test', 'test-1', 'default', logger) });
+  return new Manager({ kc, logger, watchNamespaces: [], events: new EventRecorder(coreClient(kc), 'test', 'test-1', 'default', logger) });
 }
 
 let version = 0;
