@@ -15,12 +15,15 @@ export function stopChildren(): void {
   for (const child of children) if (!child.killed && child.exitCode === null) child.kill('SIGTERM');
 }
 process.on('exit', stopChildren);
+// Interrupted (Ctrl-C, a CI timeout): 'exit' does not run on a signal's default action.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 /** A child process whose stdout is JSON lines; resolves with the first line `pick` accepts. */
 export function startChild<T>(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, pick: (line: Record<string, unknown>) => T | undefined): Promise<T> {
   const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {

@@ -147,15 +147,17 @@ async function singleCreateLatencies(kc: KubeConfig, ns: string, count: number):
 }
 
 /** The next snapshot of `clusterName`'s cluster at the control plane: its frames' sizes and when its end arrived. */
-function nextSnapshot(cp: ReferenceControlPlane, clusterName: string): Promise<{ frames: number[]; at: number }> {
+function nextSnapshot(cp: ReferenceControlPlane, clusterName: string, timeoutMs = 10 * 60_000): Promise<{ frames: number[]; at: number }> {
   const uuid = clusterByName(cp, clusterName)!.cluster_uuid;
   const frames: number[] = [];
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (off(), reject(new Error(`no snapshot from ${clusterName} within ${timeoutMs} ms`))), timeoutMs);
     const off = cp.onMessage((m) => {
       if (m.cluster !== uuid || !m.type.startsWith('routes_sync_')) return;
       frames.push(m.bytes);
       if (m.type !== 'routes_sync_end') return;
       off();
+      clearTimeout(timer);
       resolve({ frames, at: performance.now() });
     });
   });

@@ -11,7 +11,8 @@ import { build } from 'esbuild';
 // builds its namespace from every export, and on Node 22+ node:http's exports include lazy getters
 // (WebSocket, MessageEvent, CloseEvent) that load the whole of undici; that alone was 13 MiB of RSS at idle.
 // require() hands over the module object and touches no getter until a name is read.
-const BUILTIN = new RegExp(`^(node:)?(${builtinModules.map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
+// Not punycode: the alias below replaces that deprecated built-in with the npm package of the same code.
+const BUILTIN = new RegExp(`^(node:)?(${builtinModules.filter((m) => m !== 'punycode').map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
 const builtinsViaRequire = {
   name: 'builtins-via-require',
   setup(build) {
@@ -33,7 +34,8 @@ const clientNodeSideEffectFree = {
   name: 'client-node-side-effect-free',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (!args.resolveDir.startsWith(CLIENT_NODE)) return undefined;
+      // client-node's own files only, not a package nested under it.
+      if (!args.resolveDir.startsWith(CLIENT_NODE) || args.resolveDir.slice(CLIENT_NODE.length).split(sep).includes('node_modules')) return undefined;
       const path = resolve(args.resolveDir, args.path);
       // Anything but a file named in full (a directory, no extension; none in 1.4.0): esbuild's own resolution, unmarked.
       return path.endsWith('.js') && existsSync(path) ? { path, sideEffects: false } : undefined;

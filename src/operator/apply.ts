@@ -12,14 +12,17 @@ export interface CustomObjectRef {
 }
 
 /** The apiserver's message from a KubeRequestError (its body is the response text, a Status JSON). */
+/** Longest error body quoted in a message (a proxy's HTML page can be any length). */
+const MAX_ERROR_BODY_CHARS = 4096;
+
 export function apiErrorMessage(err: unknown): string {
   const body = (err as { body?: unknown }).body;
   if (typeof body === 'string' && body) {
     try {
       const status = JSON.parse(body) as { message?: string };
-      if (status.message) return status.message;
+      if (status.message) return status.message.slice(0, MAX_ERROR_BODY_CHARS);
     } catch {
-      return body;
+      return body.slice(0, MAX_ERROR_BODY_CHARS);
     }
   }
   return (err as Error).message ?? String(err);

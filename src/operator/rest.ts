@@ -49,12 +49,13 @@ export interface RequestOptions extends GetJsonOptions {
 }
 
 /**
- * "/seg/seg/...", each segment URL-encoded. An empty segment, "." or ".." is refused: it would name another
- * resource (a collection, a parent) than the one asked for.
+ * "/seg/seg/...", each segment URL-encoded. An empty segment, "." or "..", or one holding a "/" is refused: it
+ * would name another resource (a collection, a parent, or a deeper path: the apiserver splits the decoded
+ * path, so an encoded "/" separates too) than the one asked for.
  */
 export function restPath(...segments: string[]): string {
   for (const segment of segments) {
-    if (!segment || segment === '.' || segment === '..') throw new Error(`invalid path segment ${JSON.stringify(segment)} in /${segments.join('/')}`);
+    if (!segment || segment === '.' || segment === '..' || segment.includes('/')) throw new Error(`invalid path segment ${JSON.stringify(segment)} in /${segments.join('/')}`);
   }
   return `/${segments.map(encodeURIComponent).join('/')}`;
 }

@@ -105,8 +105,8 @@ export class SyncController {
   private lastAckWarning = 0;
   /** GatewayRoute key → its routes left out because their backend port cannot be resolved (see desiredRoutes). */
   private readonly unresolved = new Map<string, string[]>();
-  /** Translated GatewayRoutes whose status waits for their source controller's report (see sourceReportWait). */
-  private readonly awaitingSource = new Map<string, { generation?: number; since: number }>();
+  /** Translated GatewayRoutes whose status waits for their source controller's report: since when (see sourceReportWait). */
+  private readonly awaitingSource = new Map<string, number>();
 
   private readonly custom: Manager['custom'];
   private readonly gatewayRoutes: Informer<GatewayRoute>;
@@ -384,16 +384,12 @@ export class SyncController {
       this.awaitingSource.delete(key);
       return 0;
     }
+    // Counted from the first generation without its report, and kept after the grace: a spec that keeps
+    // changing, or a source controller that cannot report, holds Synced off once, for SOURCE_GRACE_MS.
     const now = Date.now();
-    const waiting = this.awaitingSource.get(key);
-    if (!waiting || waiting.generation !== generation) {
-      this.awaitingSource.set(key, { generation, since: now });
-      return SOURCE_GRACE_MS;
-    }
-    const left = waiting.since + SOURCE_GRACE_MS - now;
-    if (left > 0) return left;
-    this.awaitingSource.delete(key);
-    return 0;
+    const since = this.awaitingSource.get(key) ?? now;
+    this.awaitingSource.set(key, since);
+    return Math.max(0, since + SOURCE_GRACE_MS - now);
   }
 
   /** Sends `key`'s change if one is due; returns when to look again for a refusal waiting to be retried. */

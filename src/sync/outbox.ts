@@ -124,13 +124,15 @@ export class Outbox {
     const entry = this.entries.get(key);
     if (!entry || entry.inFlight) return undefined;
     const refusal = entry.refusal;
-    if (refusal && (refusal.retryable ? now < refusal.retryAt : sameGatewayRoute(refusal.state, entry.desired))) return undefined;
     const held = entry.acked?.state;
     let body = diffGatewayRoute(held, entry.desired);
     if (!body) {
-      if (refusal) entry.refusal = undefined; // the control plane holds what is desired after all
+      // The control plane holds what is desired after all (e.g. the refused state was a write the apiserver
+      // then refused too): the refusal is over, whatever its retry time.
+      if (refusal) entry.refusal = undefined;
       return undefined;
     }
+    if (refusal && (refusal.retryable ? now < refusal.retryAt : sameGatewayRoute(refusal.state, entry.desired))) return undefined;
     // Routes the control plane rejected are offered again with any other change (not alone: that would loop).
     const rejected = entry.acked?.rejected ?? [];
     if (rejected.length && entry.desired && !body.deleted) {

@@ -81,6 +81,7 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
     pendingWrites.onSettled((key) => seen.push(`settled ${key}: pending ${pendingWrites.get(key) ? 'yes' : 'no'} cached ${gatewayRoutes.get(key)?.metadata.resourceVersion ?? 'none'}`));
     const custom = {
       patchNamespacedCustomObject: async () => {
+        seen.push('apply');
         const result = answer(String(resourceVersion + 1));
         if (result instanceof Error) throw result;
         resourceVersion++;
@@ -103,7 +104,7 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
   it('announces a create before the apiserver answers and settles it once the answer is in the cache', async () => {
     const { writer, seen } = writerWith((rv) => stored(rv));
     await writer.write(undefined, translated(resolved));
-    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'settled ns/web: pending no cached 1']);
+    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'settled ns/web: pending no cached 1']);
   });
 
   it('settles a refused write too, and does not announce the retries until a write is stored', async () => {
@@ -111,11 +112,11 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
     const { writer, seen } = writerWith((rv) => (refuse ? new Error('admission webhook denied the request') : stored(rv)));
     await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
     await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
-    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'settled ns/web: pending no cached none']);
+    expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'settled ns/web: pending no cached none', 'apply']);
     refuse = false;
     await writer.write(undefined, translated(resolved)); // stored (resourceVersion 1, its status 2), not announced
     await writer.write(undefined, translated(resolved)); // announced again
-    expect(seen.slice(2)).toEqual(['started ns/web: pending a.example.com cached 2', 'settled ns/web: pending no cached 3']);
+    expect(seen.slice(4)).toEqual(['apply', 'started ns/web: pending a.example.com cached 2', 'apply', 'settled ns/web: pending no cached 3']);
   });
 
   it('writes without announcing what it cannot foresee (annotations another field manager added) and what is up to date', async () => {
@@ -123,10 +124,10 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
     gatewayRoutes.observe(stored('3', { team: 'payments' }));
     const changed = { ...translated(resolved), spec: { ...spec, routes: [{ ...spec.routes![0]!, path: '/v2' }] } };
     await writer.write(gatewayRoutes.get('ns/web'), changed);
-    expect(seen).toEqual([]);
+    expect(seen).toEqual(['apply']);
     const upToDate = stored('9');
     gatewayRoutes.observe(upToDate);
     await writer.write(gatewayRoutes.get('ns/web'), translated(resolved));
-    expect(seen).toEqual([]);
+    expect(seen).toEqual(['apply']);
   });
 });

@@ -104,11 +104,11 @@ describe('request', () => {
 });
 
 describe('restPath', () => {
-  it('encodes each segment, so no input can add a segment or a query', () => {
-    expect(restPath('api', 'v1', 'namespaces', 'a/b?c=d', 'configmaps', 'x y')).toBe('/api/v1/namespaces/a%2Fb%3Fc%3Dd/configmaps/x%20y');
+  it('encodes each segment, so no input can add a query', () => {
+    expect(restPath('api', 'v1', 'namespaces', 'a?c=d#e', 'configmaps', 'x y%')).toBe('/api/v1/namespaces/a%3Fc%3Dd%23e/configmaps/x%20y%25');
   });
 
-  it.each([[''], ['.'], ['..']])('refuses the segment %j', (segment) => {
+  it.each([[''], ['.'], ['..'], ['a/b'], ['/']])('refuses the segment %j', (segment) => {
     expect(() => restPath('api', 'v1', 'namespaces', segment, 'leases')).toThrow(/^invalid path segment/);
   });
 });

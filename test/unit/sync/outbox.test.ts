@@ -98,6 +98,21 @@ describe('Outbox answers, matched by request_id', () => {
     expect(outbox.refusal('ns/a')).toMatchObject({ attempts: 2, retryAt: 3_000 });
   });
 
+  it('a refusal is over once the desired state is what the control plane holds, before its retry time', () => {
+    // Sent as its write started, refused by the control plane (retryable), then refused by the apiserver too:
+    // desired goes back to what the control plane acknowledged, and nothing stands refused.
+    const outbox = new Outbox();
+    const before = gr('ns/a', [route('ns/a')]);
+    outbox.setDesired('ns/a', before, 1);
+    outbox.ack(outbox.takeChange('ns/a', 0)!.requestId, ack());
+    outbox.setDesired('ns/a', gr('ns/a', [route('ns/a', 'b.example.com')]));
+    outbox.nack(outbox.takeChange('ns/a', 10)!.requestId, nack('unavailable', true), 10);
+    outbox.setDesired('ns/a', before, 1);
+    expect(outbox.takeChange('ns/a', 20)).toBeUndefined();
+    expect(outbox.refusal('ns/a')).toBeUndefined();
+    expect(outbox.inSync('ns/a')).toBe(true);
+  });
+
   it('a stale revision continues above the control plane at once', () => {
     const outbox = new Outbox(new RevisionClock(5));
     outbox.setDesired('ns/a', gr('ns/a', [route('ns/a')]), 1);
