@@ -139,3 +139,16 @@ describe('microTime', () => {
     expect(new Date(microTime(at)).getTime()).toBe(new Date(at).getTime());
   });
 });
+
+describe('apiErrorMessage', () => {
+  it.each([
+    ['a Status message', { code: 500, body: JSON.stringify({ message: 'm'.repeat(10_000) }) }],
+    ['a body that is not JSON (a proxy page)', { code: 502, body: `<html>${'x'.repeat(10_000)}</html>` }],
+  ])('quotes at most 4096 characters of %s', (_what, err) => {
+    expect(apiErrorMessage(err)).toHaveLength(4096);
+  });
+
+  it('quotes a short message whole', () => {
+    expect(apiErrorMessage({ code: 404, body: JSON.stringify({ message: 'leases "x" not found' }) })).toBe('leases "x" not found');
+  });
+});
