@@ -104,7 +104,7 @@ export class GatewayOperator {
     const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
     const events = new EventRecorder(core, 'gateway-operator', identity, config.namespace, logger);
     const elector = config.leaderElect
-      ? new LeaderElector(coordinationClient(kc), {
+      ? new LeaderElector(coordinationClient(kc, { timeoutMs: config.renewDeadlineMs }), {
           namespace: config.namespace,
           name: config.leaseName,
           identity,

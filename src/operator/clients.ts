@@ -44,13 +44,24 @@ type Namespaced<Kind extends string, T> = { [K in `readNamespaced${Kind}`]: (par
   [K in `createNamespaced${Kind}`]: (params: InNamespace & WithBody<T>) => Promise<T>;
 } & { [K in `replaceNamespaced${Kind}`]: (params: Named & WithBody<T>) => Promise<T> };
 
-function namespaced<Kind extends string, T>(kc: KubeConfig, kind: Kind, groupVersion: readonly string[], plural: string): Namespaced<Kind, T> {
+function namespaced<Kind extends string, T>(
+  kc: KubeConfig,
+  kind: Kind,
+  groupVersion: readonly string[],
+  plural: string,
+  { timeoutMs }: ClientOptions = {},
+): Namespaced<Kind, T> {
   const path = (namespace: string, ...rest: string[]): string[] => [...groupVersion, 'namespaces', namespace, plural, ...rest];
   return {
-    [`readNamespaced${kind}`]: ({ namespace, name }: Named) => send<T>(kc, 'GET', path(namespace, name)),
-    [`createNamespaced${kind}`]: ({ namespace, body }: InNamespace & WithBody<T>) => send<T>(kc, 'POST', path(namespace), { body }),
-    [`replaceNamespaced${kind}`]: ({ namespace, name, body }: Named & WithBody<T>) => send<T>(kc, 'PUT', path(namespace, name), { body }),
+    [`readNamespaced${kind}`]: ({ namespace, name }: Named) => send<T>(kc, 'GET', path(namespace, name), { timeoutMs }),
+    [`createNamespaced${kind}`]: ({ namespace, body }: InNamespace & WithBody<T>) => send<T>(kc, 'POST', path(namespace), { body, timeoutMs }),
+    [`replaceNamespaced${kind}`]: ({ namespace, name, body }: Named & WithBody<T>) => send<T>(kc, 'PUT', path(namespace, name), { body, timeoutMs }),
   } as Namespaced<Kind, T>;
+}
+
+export interface ClientOptions {
+  /** How long one call may go without an answer (rest.ts's default, 60 s, unless told). */
+  timeoutMs?: number;
 }
 
 export type CoreClient = Namespaced<'ConfigMap', V1ConfigMap> &
@@ -66,8 +77,9 @@ export function coreClient(kc: KubeConfig): CoreClient {
 
 export type CoordinationClient = Namespaced<'Lease', Lease>;
 
-export function coordinationClient(kc: KubeConfig): CoordinationClient {
-  return namespaced<'Lease', Lease>(kc, 'Lease', COORDINATION_V1, 'leases');
+/** Leader election passes its renew deadline as `timeoutMs`: a call hanging past it cannot keep a lease it lost. */
+export function coordinationClient(kc: KubeConfig, options: ClientOptions = {}): CoordinationClient {
+  return namespaced<'Lease', Lease>(kc, 'Lease', COORDINATION_V1, 'leases', options);
 }
 
 /** A Deployment's scale subresource. */

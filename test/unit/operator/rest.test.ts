@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { apiErrorCode, apiErrorMessage } from '../../../src/operator/apply.js';
-import { APPLY_PATCH, CustomObjectsClient, microTime } from '../../../src/operator/clients.js';
+import { APPLY_PATCH, coordinationClient, CustomObjectsClient, microTime } from '../../../src/operator/clients.js';
 import { getJson, KubeRequestError, request, restPath } from '../../../src/operator/rest.js';
 
 /** path → [status, body] the fake apiserver answers. */
@@ -47,6 +47,7 @@ function kubeConfig(server: string): KubeConfig {
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url?.startsWith('/echo/')) return void echo(req, res);
+    if (req.url?.startsWith('/silent/')) return; // never answers
     const [status, body] = answers[req.url ?? ''] ?? [404, 'not found'];
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(body);
@@ -124,6 +125,18 @@ describe('CustomObjectsClient', () => {
 
   it('an empty name rejects (never a request to the collection)', async () => {
     await expect(new CustomObjectsClient(echoing).deleteClusterCustomObject({ group: 'g', version: 'v1', plural: 'things', name: '' })).rejects.toThrow(/^invalid path segment ""/);
+  });
+});
+
+describe('coordinationClient', () => {
+  it('gives up on a Lease call after its own timeout (leader election passes its renew deadline)', async () => {
+    const { port } = server.address() as { port: number };
+    const silent = kubeConfig(`http://127.0.0.1:${port}/silent`);
+    const started = Date.now();
+    await expect(coordinationClient(silent, { timeoutMs: 200 }).readNamespacedLease({ namespace: 'ns', name: 'l' })).rejects.toThrow(
+      'GET /apis/coordination.k8s.io/v1/namespaces/ns/leases/l: no answer within 200 ms',
+    );
+    expect(Date.now() - started).toBeLessThan(10_000); // not the 60 s default
   });
 });
 
