@@ -79,7 +79,9 @@ export class Outbox {
 
   setDesired(key: string, gatewayRoute: WireGatewayRoute | undefined, generation?: number): void {
     const entry = this.entries.get(key) ?? {};
-    entry.desired = gatewayRoute;
+    // The state already held (in flight, else acknowledged) when it is the same: one object, not a second copy per GatewayRoute.
+    const held = entry.inFlight ? entry.inFlight.state : entry.acked?.state;
+    entry.desired = gatewayRoute && held && sameGatewayRoute(held, gatewayRoute) ? held : gatewayRoute;
     entry.generation = generation;
     // The same state as acknowledged under an older generation (e.g. only tlsSecrets changed): the control
     // plane already holds this generation.
