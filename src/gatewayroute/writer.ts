@@ -7,7 +7,7 @@ import { conditionsChanged, findCondition } from '../api/v1alpha1/conditions.js'
 import { sourceStatusChanged, SPEC_FIELD_MANAGER, userAnnotations } from '../api/v1alpha1/gatewayroute.js';
 import { API_VERSION, GATEWAY_ROUTE, GROUP, MANAGED_BY_LABEL, VERSION, type GatewayRoute } from '../api/v1alpha1/types.js';
 import type { Logger } from '../log.js';
-import { applyObject, applyStatus, deleteObject, type CustomObjectRef } from '../operator/apply.js';
+import { apiErrorCode, applyObject, applyStatus, deleteObject, readObject, type CustomObjectRef } from '../operator/apply.js';
 import type { EventRecorder } from '../operator/events.js';
 import type { Informer } from '../operator/informer.js';
 import { jsonEqual } from '../operator/json.js';
@@ -78,7 +78,7 @@ export class GatewayRouteWriter {
       const pending = foreseeable ? this.options.pendingWrites?.start(body) : undefined;
       let stored = false;
       try {
-        current = await applyObject<GatewayRoute>(custom, gatewayRouteRef(namespace, name), body, SPEC_FIELD_MANAGER);
+        current = await this.apply(body);
         gatewayRoutes.observe(current);
         stored = true;
       } finally {
@@ -90,6 +90,23 @@ export class GatewayRouteWriter {
     await this.writeStatus(current, desired);
     this.reportIgnored(desired);
     return current;
+  }
+
+  /**
+   * Server-side applies `body`. A write whose answer never came (the connection cut, a timeout: no HTTP status)
+   * may still have been stored: it is read back, and counts as written when the stored object is `body`, so
+   * the control plane, told of the write as it started, is not set back for a write the apiserver made.
+   */
+  private async apply(body: GatewayRoute): Promise<GatewayRoute> {
+    const ref = gatewayRouteRef(body.metadata.namespace ?? '', body.metadata.name ?? '');
+    try {
+      return await applyObject<GatewayRoute>(this.options.custom, ref, body, SPEC_FIELD_MANAGER);
+    } catch (err) {
+      if (apiErrorCode(err) !== undefined) throw err; // the apiserver answered: refused
+      const stored = await readObject<GatewayRoute>(this.options.custom, ref).catch(() => undefined);
+      if (stored && this.upToDate(stored, body)) return stored;
+      throw err;
+    }
   }
 
   /** A Warning Event on the source when the annotations it has that cannot be applied change (not at every reconcile). */

@@ -74,6 +74,16 @@ export function applyStatus<T>(api: CustomObjectsClient, ref: CustomObjectRef, b
   return apply<T>(api, ref, body, fieldManager, true);
 }
 
+/** The object as stored; undefined when it does not exist. */
+export async function readObject<T>(api: CustomObjectsClient, ref: CustomObjectRef): Promise<T | undefined> {
+  try {
+    return (await (ref.namespace ? api.getNamespacedCustomObject({ ...target(ref), namespace: ref.namespace }) : api.getClusterCustomObject(target(ref)))) as T;
+  } catch (err) {
+    if (apiErrorCode(err) === 404) return undefined;
+    throw new ObjectError(ref, 'read', err);
+  }
+}
+
 /** Deletes the object; one that is already gone counts as deleted. */
 export async function deleteObject(api: CustomObjectsClient, ref: CustomObjectRef, uid?: string): Promise<void> {
   try {

@@ -144,6 +144,14 @@ export class CustomObjectsClient {
     return this.patch(params, contentType, 'status');
   }
 
+  getNamespacedCustomObject(params: CustomObjectParams & InNamespace): Promise<unknown> {
+    return send(this.kc, 'GET', objectPath(params));
+  }
+
+  getClusterCustomObject(params: CustomObjectParams): Promise<unknown> {
+    return send(this.kc, 'GET', objectPath(params));
+  }
+
   deleteNamespacedCustomObject(params: DeleteParams & InNamespace): Promise<unknown> {
     return this.remove(params);
   }

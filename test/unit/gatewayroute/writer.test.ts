@@ -71,8 +71,11 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
     spec,
   });
 
-  /** A writer whose apiserver answers each spec apply with `answer` (an object, or an error to throw), each write with the next resourceVersion. */
-  function writerWith(answer: (resourceVersion: string) => GatewayRoute | Error) {
+  /**
+   * A writer whose apiserver answers each spec apply with `answer` (an object, or an error to throw), each write
+   * with the next resourceVersion; a read answers `readBack` (undefined: not found).
+   */
+  function writerWith(answer: (resourceVersion: string) => GatewayRoute | Error, readBack: () => GatewayRoute | undefined = () => undefined) {
     let resourceVersion = 0;
     const gatewayRoutes = new Informer<GatewayRoute>(kubeConfig(), { kind: GATEWAY_ROUTE_KIND, logger: silentLogger() });
     const pendingWrites = new PendingWrites();
@@ -88,6 +91,12 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
         return result;
       },
       patchNamespacedCustomObjectStatus: async () => stored(String(++resourceVersion)),
+      getNamespacedCustomObject: async () => {
+        seen.push('read');
+        const object = readBack();
+        if (!object) throw Object.assign(new Error('not found'), { code: 404, body: '{"message":"not found"}' });
+        return object;
+      },
     };
     const writer = new GatewayRouteWriter({
       custom: custom as never,
@@ -109,7 +118,7 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
 
   it('settles a refused write too, and does not announce the retries until a write is stored', async () => {
     let refuse = true;
-    const { writer, seen } = writerWith((rv) => (refuse ? new Error('admission webhook denied the request') : stored(rv)));
+    const { writer, seen } = writerWith((rv) => (refuse ? Object.assign(new Error('admission webhook denied the request'), { code: 403 }) : stored(rv)));
     await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
     await expect(writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
     expect(seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'settled ns/web: pending no cached none', 'apply']);
@@ -117,6 +126,22 @@ describe('GatewayRouteWriter announces spec writes (sent to the control plane as
     await writer.write(undefined, translated(resolved)); // stored (resourceVersion 1, its status 2), not announced
     await writer.write(undefined, translated(resolved)); // announced again
     expect(seen.slice(4)).toEqual(['apply', 'started ns/web: pending a.example.com cached 2', 'apply', 'settled ns/web: pending no cached 3']);
+  });
+
+  it('a write whose answer was lost counts as written when the apiserver stored it, and as failed when not', async () => {
+    const cut = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const storedAnyway = writerWith(cut, () => stored('41'));
+    await storedAnyway.writer.write(undefined, translated(resolved));
+    expect(storedAnyway.seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'read', 'settled ns/web: pending no cached 41']);
+
+    const lost = writerWith(cut);
+    await expect(lost.writer.write(undefined, translated(resolved))).rejects.toThrow('socket hang up');
+    expect(lost.seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'read', 'settled ns/web: pending no cached none']);
+
+    // Answered with a refusal: nothing to read back.
+    const refused = writerWith(() => Object.assign(new Error('denied'), { code: 422, body: '{"message":"denied"}' }), () => stored('42'));
+    await expect(refused.writer.write(undefined, translated(resolved))).rejects.toThrow('denied');
+    expect(refused.seen).toEqual(['started ns/web: pending a.example.com cached none', 'apply', 'settled ns/web: pending no cached none']);
   });
 
   it('writes without announcing what it cannot foresee (annotations another field manager added) and what is up to date', async () => {

@@ -123,6 +123,11 @@ describe('CustomObjectsClient', () => {
     expect(sent).toEqual({ method: 'PATCH', url: '/echo/apis/gateway.pipeops.io/v1alpha1/namespaces/n%20s/gatewayroutes/web/status?fieldManager=m&force=true', contentType: APPLY_PATCH, body: '{"status":{}}' });
   });
 
+  it('reads an object back with a GET of its encoded path', async () => {
+    const sent = await new CustomObjectsClient(echoing).getNamespacedCustomObject({ group: 'gateway.pipeops.io', version: 'v1alpha1', namespace: 'n s', plural: 'gatewayroutes', name: 'web' });
+    expect(sent).toEqual({ method: 'GET', url: '/echo/apis/gateway.pipeops.io/v1alpha1/namespaces/n%20s/gatewayroutes/web', contentType: null, body: '' });
+  });
+
   it('an empty name rejects (never a request to the collection)', async () => {
     await expect(new CustomObjectsClient(echoing).deleteClusterCustomObject({ group: 'g', version: 'v1', plural: 'things', name: '' })).rejects.toThrow(/^invalid path segment ""/);
   });
