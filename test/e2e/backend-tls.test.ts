@@ -12,7 +12,7 @@ import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCred
 import { request, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest, type RequestOptions, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
 import type { ReferenceControlPlane } from '../../src/reference-control-plane/server.js';
@@ -22,6 +22,7 @@ import { condition, createIngress, createService, gatewayRouteCondition, getGate
 import { createBackendTlsPolicy } from '../support/gateway-api.js';
 import { heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { startRefusingServer, type RefusingServer } from '../support/refusing-server.js';
 
 const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
@@ -40,8 +41,7 @@ let wrongCa: TestCa;
 /** Serves a certificate for web.internal (the policy's validation.hostname), signed by `ca`. */
 let internalBackend: HttpsServer;
 /** A cleartext listener behind a policy whose CA ConfigMap does not exist: counts every connection made to it. */
-let sealed: NetServer;
-let sealedConnections = 0;
+let sealed: RefusingServer | undefined;
 
 const bytes = (b: Buffer): Buffer => b;
 const ECHO = {
@@ -104,7 +104,7 @@ const answerJson: RequestListener = (req, res) => {
   res.end(JSON.stringify({ host: req.headers.host, url: req.url, tls: true }));
 };
 
-const listenOnLoopback = async (server: HttpsServer | NetServer): Promise<number> => {
+const listenOnLoopback = async (server: HttpsServer): Promise<number> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 };
@@ -120,11 +120,8 @@ beforeAll(async () => {
   const webPort = await listenOnLoopback(httpsBackend);
   internalBackend = createHttpsServer(ca.issue(['web.internal']), answerJson);
   const internalPort = await listenOnLoopback(internalBackend);
-  sealed = createNetServer((socket) => {
-    sealedConnections++;
-    socket.destroy();
-  });
-  const sealedPort = await listenOnLoopback(sealed);
+  sealed = await startRefusingServer();
+  const sealedPort = sealed.port;
   const grpcCert = ca.issue([`grpcs.${ns}.svc.cluster.local`]);
   grpcServer = new Server();
   grpcServer.addService(ECHO, { unary: (call: { request: Buffer }, callback: (err: null, value: Buffer) => void) => callback(null, Buffer.concat([Buffer.from('tls:'), call.request])) });
@@ -164,7 +161,7 @@ afterAll(async () => {
   grpcServer?.forceShutdown();
   internalBackend?.closeAllConnections();
   await new Promise((r) => internalBackend?.close(r));
-  await new Promise((r) => sealed?.close(r));
+  await sealed?.close();
   ca?.remove();
   wrongCa?.remove();
   await namespaces.deleteAll();
@@ -294,7 +291,7 @@ describe('a BackendTLSPolicy on a Service an Ingress exposes with backend-protoc
     expect(refs.message).toBe(`sealed:443: ${why}; the tunnel refuses this backend`);
     const res = await call(SEALED_HOST);
     const upgrade = await echoOverWebSocket(SEALED_HOST);
-    expect(sealedConnections).toBe(0);
+    expect(sealed!.connections).toBe(0);
     expect(res.status).toBe(502);
     expect((JSON.parse(res.body) as { error: string }).error).toBe(why);
     expect(upgrade).toMatchObject({ status: 502 });

@@ -24,7 +24,6 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { request } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { envelope } from '../../src/controlplane/protocol.js';
 import { Gateway } from '../../src/reference-control-plane/gateway.js';
@@ -35,6 +34,7 @@ import { createIngress, createService, ingressObject, serviceObject } from '../s
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { createGatewayApiObject, createTunnelGateway, GATEWAY_API_GROUP, routeParentCondition } from '../support/gateway-api.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { startRefusingServer, type RefusingServer } from '../support/refusing-server.js';
 
 const MiB = 1024 * 1024;
 const HOST = 'grpc.example.com';
@@ -83,8 +83,7 @@ let gatewayPort: number;
 let ca: TestCa;
 let grpcServer: Server;
 /** Stands for a Service no route exposes: counts every connection made to it. */
-let forbidden: NetServer;
-let forbiddenConnections = 0;
+let forbidden: RefusingServer | undefined;
 /** What the backend handlers saw: the metadata and :authority of unary calls, and calls cancelled (by their 'cancelled' event). */
 const seenMetadata: Array<{ metadata: Metadata; host: string }> = [];
 const cancelled: string[] = [];
@@ -180,12 +179,8 @@ beforeAll(async () => {
   ca = makeCa();
   const started = await startGrpcServer();
   grpcServer = started.server;
-  forbidden = createNetServer((socket) => {
-    forbiddenConnections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
-  const forbiddenPort = (forbidden.address() as AddressInfo).port;
+  forbidden = await startRefusingServer();
+  const forbiddenPort = forbidden.port;
   cp = await startControlPlane({ token: 'e2e' });
   const served = ca.issue([HOST]);
   // One address for every client of this file, and one test makes 100 calls at once.
@@ -216,7 +211,7 @@ afterAll(async () => {
   await gateway?.close();
   await cp?.close();
   grpcServer?.forceShutdown();
-  await new Promise((r) => forbidden?.close(r));
+  await forbidden?.close();
   ca?.remove();
   await kubeClients().custom.deleteClusterCustomObject({ group: GATEWAY_API_GROUP, version: 'v1', plural: 'gatewayclasses', name: className }).catch(() => undefined);
   await namespaces.deleteAll();
@@ -390,12 +385,12 @@ describe('the gateway TLS listener', () => {
 describe('the boundary holds for HTTP/2', () => {
   it('an HTTP/2 request for an explicit target no route exposes gets 403 and opens no connection', async () => {
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const before = forbiddenConnections;
+    const before = forbidden!.connections;
     const id = randomUUID();
     const headers = { 'content-type': 'application/grpc', te: 'trailers', 'transfer-encoding': 'chunked' };
     cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', { method: 'POST', path: '/test.Echo/Unary', headers, host: HOST, namespace: ns, service_name: 'hidden', service_port: 50051 }, id)));
     expect(await answerTo(id)).toMatchObject({ type: 'proxy_error', payload: { status: 403, error: `backend ${ns}/hidden:50051 is not exposed by any route of this cluster` } });
-    expect(forbiddenConnections).toBe(before);
+    expect(forbidden!.connections).toBe(before);
   });
 
   it("a backend's trailers past the limits are refused: the call fails, the operator says why and serves on", async () => {

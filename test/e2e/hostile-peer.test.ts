@@ -4,7 +4,7 @@
 // refused, that nothing outside the exposed routes was reached, and that the process lives on.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
@@ -14,6 +14,7 @@ import { clients, eventually, TestNamespaces } from '../support/kube.js';
 import { createIngress, createService, ingressObject, serviceObject } from '../support/fixtures.js';
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
+import { startRefusingServer, type RefusingServer } from '../support/refusing-server.js';
 
 const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
@@ -26,9 +27,8 @@ let backend: Server;
 let backendSockets: WebSocketServer;
 let backendHits: string[] = [];
 /** Stands for anything outside the exposed routes: counts every connection made to it. */
-let forbidden: NetServer;
+let forbidden: RefusingServer | undefined;
 let forbiddenPort: number;
-let forbiddenConnections = 0;
 
 const uuid = (): string => clusterByName(cp, ns)!.cluster_uuid;
 
@@ -75,12 +75,8 @@ function operatorRssMiB(): number {
 beforeAll(async () => {
   backend = await startBackend();
   const backendPort = (backend.address() as AddressInfo).port;
-  forbidden = createNetServer((socket) => {
-    forbiddenConnections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
-  forbiddenPort = (forbidden.address() as AddressInfo).port;
+  forbidden = await startRefusingServer();
+  forbiddenPort = forbidden.port;
   cp = await startControlPlane();
   ns = await namespaces.create('hostile');
   otherNs = await namespaces.create('hostile-other');
@@ -103,7 +99,7 @@ afterAll(async () => {
   for (const client of backendSockets?.clients ?? []) client.terminate();
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
-  await new Promise((r) => forbidden?.close(r));
+  await forbidden?.close();
   await namespaces.deleteAll();
 }, 60_000);
 
@@ -115,12 +111,12 @@ it.each([
   { name: 'proxy_request path starting with @', open: false, path: () => `@127.0.0.1:${forbiddenPort}/x` },
   { name: 'proxy_request path with a space and a request line', open: false, path: () => `/x HTTP/1.1\r\nHost: 127.0.0.1:${forbiddenPort}\r\n\r\nGET /` },
 ])('$name is refused with 400 and reaches nothing', async ({ open, path }) => {
-  const before = forbiddenConnections;
+  const before = forbidden!.connections;
   const { id, frame } = open ? wsOpen({ path: path() }) : request({ path: path() });
   const answer = await answerTo(frame, id, open ? ['ws_error', 'ws_opened'] : ['proxy_error', 'proxy_response']);
   expect(answer.type).toBe(open ? 'ws_error' : 'proxy_error');
   expect(answer.payload.status).toBe(400);
-  expect(forbiddenConnections).toBe(before);
+  expect(forbidden!.connections).toBe(before);
 });
 
 it('a WebSocket with a normal path still opens and echoes', async () => {
@@ -150,10 +146,10 @@ it('an ExternalName Service is never a backend: ResolvedRefs says why and no rou
   });
   expect(resolvedRefs).toMatchObject({ reason: 'UnsupportedBackend', message: expect.stringContaining('ExternalName') });
   expect(heldRoutes(cp, ns).some((r) => r.startsWith('ext.example.com'))).toBe(false);
-  const before = forbiddenConnections;
+  const before = forbidden!.connections;
   const { id, frame } = request({ host: 'ext.example.com', path: '/' });
   expect((await answerTo(frame, id, ['proxy_error', 'proxy_response'])).payload.status).toBe(404);
-  expect(forbiddenConnections).toBe(before);
+  expect(forbidden!.connections).toBe(before);
 });
 
 // Finding 2: an ownerReference naming an HTTPRoute does not let a hand-written GatewayRoute reach another namespace.
@@ -204,14 +200,14 @@ it.each([
   { name: 'host with userinfo', id: 'userinfo', fields: { host: 'x@127.0.0.1:1' }, answer: { type: 'proxy_error', status: 400 } },
   { name: 'explicit target namespace that is no DNS label', id: 'target', fields: { namespace: '../x', service_name: 'web', service_port: 8080 }, answer: { type: 'proxy_error', status: 400 } },
 ])('$name: refused at parse time, the process lives on', async ({ id, type, fields, answer }) => {
-  const before = forbiddenConnections;
+  const before = forbidden!.connections;
   const mark = cp.receivedCount;
   const payload = type === 'ws_open' ? { path: '/echo', headers: {}, host: 'web.example.com', ...fields } : { method: 'GET', path: '/', headers: {}, host: 'web.example.com', ...fields };
   cp.sendRaw(uuid(), JSON.stringify(envelope(type ?? 'proxy_request', payload, id)));
   const reply = await eventually('the refusal', async () => cp.receivedSince(mark).find((m) => m.type === answer.type));
   if (answer.type === 'error') expect(reply.payload).toMatchObject({ code: answer.code });
   else expect(reply).toMatchObject({ request_id: id, payload: { status: answer.status, error: expect.stringContaining('proxy_request: field') } });
-  expect(forbiddenConnections).toBe(before);
+  expect(forbidden!.connections).toBe(before);
   await stillServes();
 });
 

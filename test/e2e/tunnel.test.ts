@@ -2,7 +2,7 @@
 // loopback (mapped with --service-address, as there is no cluster DNS here).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -15,6 +15,7 @@ import { createIngress, createService, ingressObject, serviceObject } from '../s
 import { clusterByName, heldRoutes, startControlPlane } from '../support/control-plane.js';
 import { operatorArgs, OperatorPool, type OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/test-cluster.js';
+import { startRefusingServer, type RefusingServer } from '../support/refusing-server.js';
 
 const operators = new OperatorPool();
 const namespaces = new TestNamespaces();
@@ -25,8 +26,7 @@ let gateway: Gateway;
 let gatewayPort: number;
 let backend: Server;
 /** Stands in for backends no route names (an unexposed Service, the apiserver): counts every connection. */
-let forbidden: NetServer;
-let forbiddenConnections = 0;
+let forbidden: RefusingServer | undefined;
 const aborted: string[] = [];
 let backendConnections = 0;
 let sseRelease: (() => void) | undefined;
@@ -152,12 +152,8 @@ beforeAll(async () => {
   backend = await startBackend();
   const backendPort = (backend.address() as AddressInfo).port;
   const closedPort = await freePort();
-  forbidden = createNetServer((socket) => {
-    forbiddenConnections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => forbidden.listen(0, '127.0.0.1', resolve));
-  const forbiddenPort = (forbidden.address() as AddressInfo).port;
+  forbidden = await startRefusingServer();
+  const forbiddenPort = forbidden.port;
   cp = await startControlPlane({ token: 'e2e' });
   // Every client of this file is one address (127.0.0.1), and one test opens 100 streams at once.
   gateway = new Gateway(cp, { maxExchangesPerSource: 1_000 });
@@ -184,7 +180,7 @@ afterAll(async () => {
   await cp?.close();
   backend?.closeAllConnections();
   await new Promise((r) => backend?.close(r));
-  await new Promise((r) => forbidden?.close(r));
+  await forbidden?.close();
   await namespaces.deleteAll();
 });
 
@@ -252,7 +248,7 @@ it('an explicit target reaches only the backend of an exposed route: 403 for ano
   const uuid = clusterByName(cp, ns)!.cluster_uuid;
   const refusedBefore = await operator.metric('gateway_operator_tunnel_refused_total');
   const logsBefore = refusalLogs();
-  const connectionsBefore = forbiddenConnections;
+  const connectionsBefore = forbidden!.connections;
   const send = (target: { namespace: string; service_name: string; service_port: number }) => {
     const id = randomUUID();
     cp.sendRaw(uuid, JSON.stringify(envelope('proxy_request', { method: 'GET', path: '/', headers: {}, host: 'web.example.com', ...target }, id)));
@@ -271,7 +267,7 @@ it('an explicit target reaches only the backend of an exposed route: 403 for ano
     const refused = await send(target);
     expect(refused).toMatchObject({ type: 'proxy_error', payload: { status: 403, error: `backend ${target.namespace}/${target.service_name}:${target.service_port} is not exposed by any route of this cluster` } });
   }
-  expect(forbiddenConnections).toBe(connectionsBefore);
+  expect(forbidden!.connections).toBe(connectionsBefore);
   expect(await operator.metric('gateway_operator_tunnel_refused_total')).toBe(refusedBefore + 3);
   expect(refusalLogs()).toBe(logsBefore + 3);
 });
@@ -421,11 +417,11 @@ describe('WebSocket streams', () => {
   it('an upgrade for an unrouted path is refused (404), and an explicit target outside the exposed routes gets 403 without a connection', async () => {
     await expect(openWebSocket('/elsewhere', { host: 'narrow.example.com' })).rejects.toThrow('upgrade answered HTTP 404');
     const uuid = clusterByName(cp, ns)!.cluster_uuid;
-    const connectionsBefore = forbiddenConnections;
+    const connectionsBefore = forbidden!.connections;
     const id = randomUUID();
     cp.sendRaw(uuid, JSON.stringify(envelope('ws_open', { path: '/', headers: {}, host: 'web.example.com', namespace: ns, service_name: 'secret', service_port: 8080 }, id)));
     const refused = await eventually('the refusal', async () => cp.received.find((m) => m.request_id === id));
     expect(refused).toMatchObject({ type: 'ws_error', payload: { status: 403, error: `backend ${ns}/secret:8080 is not exposed by any route of this cluster` } });
-    expect(forbiddenConnections).toBe(connectionsBefore);
+    expect(forbidden!.connections).toBe(connectionsBefore);
   });
 });
