@@ -5,8 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type Agent, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { agentToken } from '../src/reference-control-plane/credentials.js';
-import { REPO_ROOT } from '../test/support/test-cluster.js';
+import { testKubeConfig } from '../test/support/kube.js';
+import { OperatorProcess, type OperatorRuntime } from '../test/support/operator.js';
+import { REPO_ROOT, type TestCluster } from '../test/support/test-cluster.js';
 
 const children: ChildProcess[] = [];
 
@@ -34,6 +37,18 @@ export function startChild<T>(name: string, command: string, args: string[], env
       }
     });
   });
+}
+
+/** Starts the bench's test apiserver; its kubeconfig is the one the operator and the bench's own clients use. */
+export async function startBenchCluster(cluster: TestCluster): Promise<KubeConfig> {
+  const info = await cluster.start();
+  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
+  return testKubeConfig(info.kubeconfig);
+}
+
+/** The operator on `runtime`, logging at info; OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles it during the run. */
+export function startBenchOperator(args: string[], runtime: OperatorRuntime): OperatorProcess {
+  return new OperatorProcess(args, { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) }, runtime);
 }
 
 /** The ports of bench/backends.ts; httpsPort only when `env` gives it BENCH_TLS_CERT and BENCH_TLS_KEY. */

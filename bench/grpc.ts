@@ -12,12 +12,11 @@ import { Agent } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { makeCa } from '../test/support/certs.js';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
-import { testKubeConfig } from '../test/support/kube.js';
-import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, operatorArgs, type OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import { TestCluster } from '../test/support/test-cluster.js';
 import { ECHO_SERVICE } from './backend-api.js';
-import { concurrently, expectOk, getText, startBackends, startReferenceControlPlane, stopChildren } from './children.js';
+import { concurrently, expectOk, getText, startBackends, startBenchCluster, startBenchOperator, startReferenceControlPlane, stopChildren } from './children.js';
 import { pct, recordResults, RESULTS_FILE, round, type Target } from './results.js';
 
 const TOKEN = 'bench';
@@ -51,9 +50,7 @@ const RUNTIME = benchRuntime();
 let operator: OperatorProcess | undefined;
 const results: Record<string, number | string> = {};
 try {
-  const info = await cluster.start();
-  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-  const kc = testKubeConfig(info.kubeconfig);
+  const kc = await startBenchCluster(cluster);
   const leaf = ca.issue([TLS_NAME]);
   const backends = await startBackends({ BENCH_TLS_CERT: leaf.cert, BENCH_TLS_KEY: leaf.key });
   const { cp: controlPlane, gatewayPort } = await startReferenceControlPlane(TOKEN);
@@ -78,13 +75,12 @@ try {
   await networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'plain', [{ host: HOSTS.plain, paths: [{ service: 'plain', port: 'http' }] }]) });
   await networking.createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'secure', [{ host: HOSTS.secure, paths: [{ service: 'secure', port: 'https' }] }]) });
 
-  operator = new OperatorProcess(
+  operator = startBenchOperator(
     operatorArgs(NS, { cp: controlPlane }, [
       '--service-address', `${NS}/greeter=127.0.0.1:${backends.grpcPort}`,
       '--service-address', `${NS}/plain=127.0.0.1:${backends.httpPort}`,
       '--service-address', `${NS}/secure=127.0.0.1:${backends.httpsPort}`,
     ]),
-    { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
     RUNTIME,
   );
   results.grpc_operator_runtime = describeRuntime(RUNTIME);

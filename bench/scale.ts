@@ -18,7 +18,7 @@ import { API_VERSION, GATEWAY_ROUTE, GROUP, VERSION } from '../src/api/v1alpha1/
 import { applyObject, applyStatus } from '../src/operator/apply.js';
 import { CustomObjectsClient } from '../src/operator/clients.js';
 import { TestCluster } from '../test/support/test-cluster.js';
-import { testKubeConfig } from '../test/support/kube.js';
+import { startBenchCluster } from './children.js';
 import { inBatches, ingressObject, serviceObject } from '../test/support/fixtures.js';
 import { clusterByName, startControlPlane } from '../test/support/control-plane.js';
 import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
@@ -192,9 +192,7 @@ async function countWrites(kc: KubeConfig, ns: string, during: () => Promise<voi
 }
 
 const cluster = new TestCluster({ controllerManager: false });
-const info = await cluster.start();
-process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-const kc = testKubeConfig(info.kubeconfig);
+const kc = await startBenchCluster(cluster);
 // One control plane per round, so the big round's route checks never walk the small round's routes.
 let cp = await startControlPlane({ token: TOKEN });
 process.env.BENCH_CP_URL = cp.url;

@@ -4,14 +4,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gateway, type GatewayOptions } from '../src/reference-control-plane/gateway.js';
 import { startControlPlane } from '../test/support/control-plane.js';
-import { testKubeConfig } from '../test/support/kube.js';
+import { startBenchCluster } from './children.js';
 import { TestCluster } from '../test/support/test-cluster.js';
 
 export async function startBenchStack(backend: Server, token: string, gatewayOptions: GatewayOptions = {}) {
   const cluster = new TestCluster({ controllerManager: false });
-  const info = await cluster.start();
-  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-  const kc = testKubeConfig(info.kubeconfig);
+  const kc = await startBenchCluster(cluster);
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as AddressInfo).port;
   const cp = await startControlPlane({ token });

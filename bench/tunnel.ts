@@ -12,12 +12,11 @@ import { Agent } from 'node:http';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { ingressObject, serviceObject } from '../test/support/fixtures.js';
-import { testKubeConfig } from '../test/support/kube.js';
-import { benchRuntime, describeRuntime, operatorArgs, OperatorProcess } from '../test/support/operator.js';
+import { benchRuntime, describeRuntime, operatorArgs, type OperatorProcess } from '../test/support/operator.js';
 import { waitFor } from '../test/support/processes.js';
 import { TestCluster } from '../test/support/test-cluster.js';
 import { BULK_BYTES } from './backend-api.js';
-import { concurrently, expectOk, startBackends, startReferenceControlPlane, stopChildren, type Endpoint } from './children.js';
+import { concurrently, expectOk, startBackends, startBenchCluster, startBenchOperator, startReferenceControlPlane, stopChildren, type Endpoint } from './children.js';
 import { pct, recordResults, RESULTS_FILE, round, type Target } from './results.js';
 
 const TOKEN = 'bench';
@@ -66,20 +65,13 @@ const RUNTIME = benchRuntime();
 let operator: OperatorProcess | undefined;
 const results: Record<string, number | string> = {};
 try {
-  const info = await cluster.start();
-  process.env.GATEWAY_TEST_KUBECONFIG = info.kubeconfig;
-  const kc = testKubeConfig(info.kubeconfig);
+  const kc = await startBenchCluster(cluster);
   const backend = await startBackends();
   const { cp, gatewayPort } = await startReferenceControlPlane(TOKEN);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NS } } });
   await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: NS, body: serviceObject(NS, 'web', [{ name: 'http', port: 8080 }]) });
   await kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({ namespace: NS, body: ingressObject(NS, 'web', [{ host: HOST, paths: [{ service: 'web', port: 'http' }] }]) });
-  operator = new OperatorProcess(
-    operatorArgs(NS, { cp }, ['--service-address', `${NS}/web=127.0.0.1:${backend.httpPort}`]),
-    // OPERATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") profiles the operator during the run.
-    { LOG_LEVEL: 'info', ...(process.env.OPERATOR_NODE_ARGS ? { OPERATOR_NODE_ARGS: process.env.OPERATOR_NODE_ARGS } : {}) },
-    RUNTIME,
-  );
+  operator = startBenchOperator(operatorArgs(NS, { cp }, ['--service-address', `${NS}/web=127.0.0.1:${backend.httpPort}`]), RUNTIME);
   results.tunnel_operator_runtime = describeRuntime(RUNTIME);
   await operator.registered();
   const direct = { port: backend.httpPort, host: HOST, agent: new Agent({ keepAlive: true, maxSockets: 64 }) };
