@@ -81,11 +81,12 @@ export class Outbox {
     const entry = this.entries.get(key) ?? {};
     // The state already held (in flight, else acknowledged) when it is the same: one object, not a second copy per GatewayRoute.
     const held = entry.inFlight ? entry.inFlight.state : entry.acked?.state;
-    entry.desired = gatewayRoute && held && sameGatewayRoute(held, gatewayRoute) ? held : gatewayRoute;
+    const same = !!gatewayRoute && !!held && sameGatewayRoute(held, gatewayRoute);
+    entry.desired = same ? held : gatewayRoute;
     entry.generation = generation;
     // The same state as acknowledged under an older generation (e.g. only tlsSecrets changed): the control
     // plane already holds this generation.
-    if (gatewayRoute && entry.acked && !entry.inFlight && sameGatewayRoute(entry.acked.state, gatewayRoute)) entry.acked.generation = generation;
+    if (same && entry.acked && !entry.inFlight) entry.acked.generation = generation;
     if (!gatewayRoute && !entry.acked?.state && !entry.inFlight) {
       this.remove(key, entry); // never held remotely: nothing to delete
       return;
